@@ -1,0 +1,233 @@
+// The composition root: opens storage, builds the services, registers the routes.
+// The only place that picks SQLite or PostgreSQL, Redis or SQL.
+import { randomBytes } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { registerAdminRoutes } from './admin/routes.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { randomIds, systemClock, type Clock, type Ids } from './clock.ts';
+import type { Config } from './config.ts';
+import { KeyRing } from './crypto/keys.ts';
+import { PasswordHasher } from './crypto/passwords.ts';
+import {
+  HttpError,
+  InvalidRequest,
+  MethodNotAllowed,
+  NotFound,
+  PayloadTooLarge,
+  ServiceUnavailable,
+  UnsupportedMediaType,
+} from './errors.ts';
+import { registerLoginRoutes } from './login/routes.ts';
+import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
+import { registerMagicLinkRoutes } from './magic-link/routes.ts';
+import { AuthorizationCodes } from './oauth/codes.ts';
+import { registerOAuthRoutes } from './oauth/routes.ts';
+import { TokenIssuer } from './oauth/token-issuer.ts';
+import { registerPageRoutes } from './pages/routes.ts';
+import { PinService } from './pins/pins.ts';
+import { registerPinRoutes } from './pins/routes.ts';
+import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
+import type { Services } from './services.ts';
+import { SessionService } from './sessions/sessions.ts';
+import { openDatabase, type OpenedDatabase } from './storage/database.ts';
+import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
+import { migrateToLatest } from './storage/migrations.ts';
+import { createRateLimits } from './storage/rate-limits.ts';
+import { UserService } from './users/users.ts';
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  ids?: Ids;
+  mailer?: Mailer;
+  /** pino options, or false for no logging */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface App {
+  server: FastifyInstance;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Opens storage and applies migrations; shared by `serve` and the command line. */
+export async function openStorage(config: Config): Promise<OpenedDatabase> {
+  const database = openDatabase(config.databaseUrl);
+  await migrateToLatest(database.db);
+  return database;
+}
+
+async function instanceSecret(database: OpenedDatabase, name: string, clock: Clock): Promise<Buffer> {
+  await database.db
+    .insertInto('instance_secrets')
+    .values({ name, value: randomBytes(32).toString('base64url'), created_at: clock.now() })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const row = await database.db.selectFrom('instance_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+  return Buffer.from(row.value, 'base64url');
+}
+
+export async function buildServices(options: AppOptions, database: OpenedDatabase, redis?: Redis): Promise<Services> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const db = database.db;
+  const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock) : new SqlKeyValueStore(db, clock);
+  const limits = await createRateLimits(config, database, redis);
+  const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
+  const keys = new KeyRing(db, clock, ids, () => Math.max(config.accessTokenTtlSeconds, 24 * 3600) * 1000);
+  await keys.load();
+  const projects = new ProjectService(db, clock, ids, config);
+  const users = new UserService(db, clock, ids, hasher);
+  const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await instanceSecret(database, 'pin_hmac_key', clock);
+  const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
+  const audit = new AuditLog(db, clock, ids);
+  const sessions = new SessionService(db, clock, ids, {
+    onReuseDetected: (session) =>
+      void audit
+        .record({ type: 'refresh_token.reuse_detected', outcome: 'failure', projectId: session.project_id, subject: session.subject, detail: { session_id: session.id } })
+        .catch(() => {}),
+  });
+  const mailer =
+    options.mailer ??
+    (config.smtpUrl
+      ? new SmtpMailer(config.smtpUrl, config.mailFrom)
+      : new LogMailer((message) => console.log(`[dev outbox] to=${message.to} subject=${message.subject}\n${message.text}`)));
+
+  await projects.ensureConsole();
+  if (config.adminEmail && config.adminPassword) {
+    await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
+  }
+
+  return {
+    config,
+    clock,
+    ids,
+    database,
+    kv,
+    limits,
+    hasher,
+    keys,
+    projects,
+    users,
+    pins,
+    codes: new AuthorizationCodes(kv, ids),
+    sessions,
+    tokens: new TokenIssuer(config.issuer, keys, clock, ids, users),
+    audit,
+    mailer,
+    async healthy() {
+      try {
+        await sql`select 1`.execute(db);
+        if (redis) await redis.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function toHttpError(error: FastifyError | HttpError | Error): HttpError {
+  if (error instanceof HttpError) return error;
+  const fastifyError = error as FastifyError;
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return UnsupportedMediaType();
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return PayloadTooLarge();
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return InvalidRequest();
+    case 'FST_ERR_VALIDATION':
+      return InvalidRequest({ detail: fastifyError.message });
+  }
+  if (fastifyError.statusCode === 405) return MethodNotAllowed();
+  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return InvalidRequest();
+  }
+  return ServiceUnavailable();
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const database = await openStorage(config);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
+    : undefined;
+  if (redis) {
+    redis.on('error', () => {}); // reconnects by itself; health checks report the outage
+    await redis.connect();
+  }
+  const services = await buildServices(options, database, redis);
+
+  const server = Fastify({
+    logger: options.logger ?? false,
+    // A hop count becomes proxy-addr's function form: trust the first N hops.
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
+        : config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    // Request ids are never derived from the request, so a client cannot forge log lines.
+    genReqId: () => randomBytes(8).toString('hex'),
+  });
+
+  await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  await server.register(cookie);
+  await server.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+
+  server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    const httpError = toHttpError(error);
+    if (httpError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
+  });
+  server.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).type('application/json').send({ error: NotFound.message });
+  });
+
+  server.get('/healthz', async (_request, reply) => {
+    const ok = await services.healthy();
+    return reply.code(ok ? 200 : 503).send(ok ? { status: 'ok' } : { status: 'unavailable', error: ServiceUnavailable.message });
+  });
+
+  registerOAuthRoutes(server, services);
+  registerLoginRoutes(server, services);
+  registerMagicLinkRoutes(server, services);
+  registerPinRoutes(server, services);
+  registerAdminRoutes(server, services);
+  registerPageRoutes(server, services);
+
+  await server.ready();
+  return {
+    server,
+    services,
+    async close() {
+      await server.close();
+      services.mailer.close();
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}

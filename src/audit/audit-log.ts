@@ -1,0 +1,84 @@
+// Security events: who did what, from where, and how it ended.
+import type { Kysely } from 'kysely';
+import type { Clock, Ids } from '../clock.ts';
+import type { Database } from '../storage/schema.ts';
+
+export interface AuditEvent {
+  type: string;
+  outcome: 'success' | 'failure' | 'info';
+  projectId?: string | null;
+  subject?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  type: string;
+  outcome: string;
+  project_id: string | null;
+  subject: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  projectId?: string;
+  subject?: string;
+  type?: string;
+  since?: number;
+  until?: number;
+  limit: number;
+  /** epoch ms of the last entry of the previous page */
+  before?: number;
+}
+
+export class AuditLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+  ) {}
+
+  async record(event: AuditEvent): Promise<void> {
+    await this.db
+      .insertInto('audit_events')
+      .values({
+        id: this.ids.id(),
+        at: this.clock.now(),
+        type: event.type,
+        outcome: event.outcome,
+        project_id: event.projectId ?? null,
+        subject: event.subject ?? null,
+        ip: event.ip ?? null,
+        user_agent: event.userAgent?.slice(0, 512) ?? null,
+        detail: event.detail ? JSON.stringify(event.detail) : null,
+      })
+      .execute();
+  }
+
+  async list(query: AuditQuery): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit_events').selectAll();
+    if (query.projectId !== undefined) q = q.where('project_id', '=', query.projectId);
+    if (query.subject !== undefined) q = q.where('subject', '=', query.subject);
+    if (query.type !== undefined) q = q.where('type', '=', query.type);
+    if (query.since !== undefined) q = q.where('at', '>=', query.since);
+    if (query.until !== undefined) q = q.where('at', '<=', query.until);
+    if (query.before !== undefined) q = q.where('at', '<', query.before);
+    const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      at: new Date(r.at).toISOString(),
+      type: r.type,
+      outcome: r.outcome,
+      project_id: r.project_id,
+      subject: r.subject,
+      ip: r.ip,
+      user_agent: r.user_agent,
+      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+    }));
+  }
+}

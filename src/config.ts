@@ -1,0 +1,104 @@
+// The environment -> one typed, validated Config. Nothing else reads process.env.
+
+export type TrustProxy = boolean | number | string[];
+
+export interface Argon2Params {
+  /** memory in KiB */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  trustProxy: TrustProxy;
+  codeTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  magicLinkTtlSeconds: number;
+  /** failed PIN logins a project accepts per day before PIN login is refused */
+  pinFailuresPerDay: number;
+  pinDigits: number;
+  /** key for the PIN HMAC; derived from the database's secret when unset */
+  pinSecret: string | undefined;
+  argon2: Argon2Params;
+  /** how many password hashes may run at once (bounded so logins cannot take every core) */
+  hashConcurrency: number;
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+/** OWASP's recommended Argon2id parameters: m=19 MiB, t=2, p=1. */
+export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min) throw new ConfigError(`${name} must be at least ${min}`);
+  return value;
+}
+
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'false') return false;
+  const value = raw.trim();
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000);
+  const issuer = (env.GATEHOUSE_ISSUER ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    new URL(issuer);
+  } catch {
+    throw new ConfigError(`GATEHOUSE_ISSUER must be an absolute URL, got "${issuer}"`);
+  }
+  const databaseUrl = env.GATEHOUSE_DATABASE_URL ?? 'sqlite:./data/gatehouse.db';
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('GATEHOUSE_DATABASE_URL must start with sqlite: or postgres://');
+  }
+  const pinDigits = integer(env, 'GATEHOUSE_PIN_DIGITS', 8, 6);
+  if (pinDigits > 12) throw new ConfigError('GATEHOUSE_PIN_DIGITS must be at most 12');
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    issuer,
+    databaseUrl,
+    redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
+    smtpUrl: env.GATEHOUSE_SMTP_URL || undefined,
+    mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${new URL(issuer).hostname}>`,
+    adminEmail: env.GATEHOUSE_ADMIN_EMAIL || undefined,
+    adminPassword: env.GATEHOUSE_ADMIN_PASSWORD || undefined,
+    trustProxy: parseTrustProxy(env.GATEHOUSE_TRUST_PROXY),
+    codeTtlSeconds: integer(env, 'GATEHOUSE_CODE_TTL_SECONDS', 60, 1),
+    accessTokenTtlSeconds: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS', 900, 1),
+    refreshTokenTtlSeconds: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL_SECONDS', 2592000, 1),
+    magicLinkTtlSeconds: integer(env, 'GATEHOUSE_MAGIC_LINK_TTL_SECONDS', 900, 1),
+    pinFailuresPerDay: integer(env, 'GATEHOUSE_PIN_FAILURES_PER_DAY', 100, 1),
+    pinDigits,
+    pinSecret: env.GATEHOUSE_PIN_SECRET || undefined,
+    argon2: {
+      memoryCost: integer(env, 'GATEHOUSE_ARGON2_MEMORY_KIB', PRODUCTION_ARGON2.memoryCost, 1024),
+      timeCost: integer(env, 'GATEHOUSE_ARGON2_TIME_COST', PRODUCTION_ARGON2.timeCost, 1),
+      parallelism: integer(env, 'GATEHOUSE_ARGON2_PARALLELISM', PRODUCTION_ARGON2.parallelism, 1),
+    },
+    hashConcurrency: integer(env, 'GATEHOUSE_HASH_CONCURRENCY', 1, 1),
+    bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 64 * 1024, 1024),
+    logLevel: env.GATEHOUSE_LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,85 @@
+// The error catalogue: every row of the reference (shared/seed/error-reference.txt), named once.
+// A route throws one of these; the error hook in app.ts turns it into {"error": message}.
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorFactory {
+  (extra?: Record<string, unknown>): HttpError;
+  readonly status: number;
+  readonly message: string;
+}
+
+export function httpError(status: number, message: string): ErrorFactory {
+  const make = (extra?: Record<string, unknown>) => new HttpError(status, message, extra);
+  return Object.assign(make, { status, message });
+}
+
+// Authorization parameters (GET /authorize and every login endpoint)
+export const MissingOrInvalidParameters = httpError(400, 'Missing or invalid parameters');
+export const OnlyS256 = httpError(400, 'Only S256 code_challenge_method is supported');
+export const InvalidClientId = httpError(400, 'Invalid client_id');
+export const InvalidRedirectUri = httpError(400, 'Invalid redirect_uri');
+
+// POST /token
+export const MissingClientId = httpError(400, 'Missing client_id');
+export const RateLimited = httpError(429, 'Rate limited');
+export const InvalidClientSecret = httpError(401, 'Invalid client_secret');
+export const MissingRequiredFields = httpError(400, 'Missing required fields');
+export const InvalidOrExpiredCode = httpError(400, 'Invalid or expired code');
+export const RedirectUriMismatch = httpError(400, 'redirect_uri mismatch');
+export const ProjectMismatch = httpError(400, 'project mismatch');
+export const PkceFailed = httpError(400, 'PKCE verification failed');
+export const MissingRefreshToken = httpError(400, 'Missing refresh_token');
+export const InvalidRefreshToken = httpError(401, 'Invalid refresh token');
+export const RefreshTokenExpired = httpError(401, 'Refresh token expired');
+export const AccountBlocked = httpError(403, 'Account blocked');
+export const PinRevoked = httpError(403, 'PIN revoked');
+export const UserNotFound = httpError(401, 'User not found');
+export const UnsupportedGrantType = httpError(400, 'Unsupported grant_type');
+
+// POST /revoke
+export const MissingTokenOrClientId = httpError(400, 'Missing token or client_id');
+
+// Login endpoints
+export const InvalidCredentials = httpError(401, 'Invalid credentials');
+export const NotAMember = httpError(403, 'Not a member');
+export const InvalidPin = httpError(401, 'Invalid PIN');
+export const EmailAlreadyRegistered = httpError(409, 'Email already registered');
+export const InvalidPassword = httpError(400, 'Invalid password');
+export const RegistrationClosed = httpError(403, 'Registration closed');
+export const InvalidOrExpiredToken = httpError(400, 'Invalid or expired token');
+
+// Admin API
+export const Unauthorized = httpError(401, 'Unauthorized');
+export const Forbidden = httpError(403, 'Forbidden');
+export const NotFound = httpError(404, 'Not found');
+export const MaxActivePins = httpError(400, 'Max active PINs reached');
+
+// Beyond the reference: answers for requests the reference does not cover.
+export const InvalidRequest = httpError(400, 'Invalid request');
+export const UnsupportedMediaType = httpError(415, 'Unsupported content type');
+export const PayloadTooLarge = httpError(413, 'Request body too large');
+export const MethodNotAllowed = httpError(405, 'Method not allowed');
+export const Conflict = httpError(409, 'Conflict');
+export const ServiceUnavailable = httpError(503, 'Service unavailable');
+
+/** Every factory above, for the test that walks the reference. */
+export const catalogue: readonly ErrorFactory[] = [
+  MissingOrInvalidParameters, OnlyS256, InvalidClientId, InvalidRedirectUri,
+  MissingClientId, RateLimited, InvalidClientSecret, MissingRequiredFields, InvalidOrExpiredCode,
+  RedirectUriMismatch, ProjectMismatch, PkceFailed, MissingRefreshToken, InvalidRefreshToken,
+  RefreshTokenExpired, AccountBlocked, PinRevoked, UserNotFound, UnsupportedGrantType,
+  MissingTokenOrClientId,
+  InvalidCredentials, NotAMember, InvalidPin, EmailAlreadyRegistered, InvalidPassword,
+  RegistrationClosed, InvalidOrExpiredToken,
+  Unauthorized, Forbidden, NotFound, MaxActivePins,
+  InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, Conflict, ServiceUnavailable,
+];

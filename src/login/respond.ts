@@ -1,0 +1,75 @@
+// The shape every login endpoint shares: the authorization parameters are checked first,
+// then the method's own work; JSON by default, and for the hosted page's form posts a
+// 303 to the app on success or the page again, with the message, on failure.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Forbidden, HttpError } from '../errors.ts';
+import { bodyFields, prefersHtml } from '../http/negotiation.ts';
+import { checkAuthorizationRequest, field, type AuthorizationRequest, type Fields } from '../oauth/authorization-request.ts';
+import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
+import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
+import type { Services } from '../services.ts';
+
+/**
+ * Login CSRF defence for form posts: a browser marks a cross-site request (Sec-Fetch-Site)
+ * and names its origin; a form post must come from a page of this server.
+ */
+export function assertSameOrigin(request: FastifyRequest): void {
+  if (request.headers['sec-fetch-site'] === 'cross-site') throw Forbidden();
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw Forbidden();
+  }
+  if (host !== request.headers.host) throw Forbidden();
+}
+
+export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+}
+
+export interface LoginOutcome {
+  /** JSON body on success */
+  json: AuthorizationResponse | Record<string, unknown>;
+  status: number;
+  /** for the page: a redirect target, or a page to show */
+  redirect?: string;
+  page?: string;
+}
+
+export async function answerLogin(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  form: LoginForm,
+  work: (authorization: AuthorizationRequest, fields: Fields) => Promise<LoginOutcome>,
+): Promise<FastifyReply> {
+  const fields = bodyFields(request);
+  const html = prefersHtml(request);
+  let authorization: AuthorizationRequest | undefined;
+  try {
+    if (html) assertSameOrigin(request);
+    authorization = await checkAuthorizationRequest(fields, services.projects);
+    const outcome = await work(authorization, fields);
+    reply.header('cache-control', 'no-store');
+    if (!html) return reply.code(outcome.status).send(outcome.json);
+    if (outcome.redirect !== undefined) return reply.code(303).header('location', outcome.redirect).send();
+    return sendHtml(reply, outcome.status, outcome.page ?? '');
+  } catch (error) {
+    if (!html || !(error instanceof HttpError)) throw error;
+    if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+    const email = field(fields, 'email');
+    return sendHtml(
+      reply,
+      error.statusCode,
+      renderLoginPage({ authorization, fields, error: { form, message: error.message }, ...(email !== undefined ? { email } : {}) }),
+    );
+  }
+}
+
+/** A successful login: JSON holds redirect_to/code/state, the page is sent on to the app. */
+export function loggedIn(response: AuthorizationResponse, status = 200): LoginOutcome {
+  return { json: response, status, redirect: response.redirect_to };
+}

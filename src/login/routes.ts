@@ -1,0 +1,46 @@
+// POST /login (email + password).
+import type { FastifyInstance } from 'fastify';
+import { InvalidCredentials, RateLimited } from '../errors.ts';
+import { clientInfo } from '../http/negotiation.ts';
+import { field } from '../oauth/authorization-request.ts';
+import { completeAuthorization } from '../oauth/authorization-response.ts';
+import type { Services } from '../services.ts';
+import { admitMember } from './admission.ts';
+import { answerLogin, loggedIn } from './respond.ts';
+
+const MAX_PASSWORD_INPUT = 1024;
+
+export function registerLoginRoutes(server: FastifyInstance, services: Services): void {
+  const { users, hasher, limits, audit } = services;
+
+  server.post('/login', (request, reply) =>
+    answerLogin(request, reply, services, 'password', async (authorization, fields) => {
+      const { ip, userAgent } = clientInfo(request);
+      const projectId = authorization.project.id;
+      // Once an address has used up its failures, even the right password is refused.
+      if (await limits.passwordFailuresPerIp.exhausted(ip)) throw RateLimited();
+
+      const email = field(fields, 'email') ?? '';
+      const password = field(fields, 'password') ?? '';
+      const record = email ? await users.findByEmail(email) : undefined;
+      // An unknown email costs the same hashing work as a wrong password.
+      const valid =
+        password.length > 0 && password.length <= MAX_PASSWORD_INPUT && record?.passwordHash
+          ? await hasher.verify(record.passwordHash, password)
+          : await hasher.verifyNothing(password.slice(0, MAX_PASSWORD_INPUT));
+      if (!record || !valid) {
+        await limits.passwordFailuresPerIp.hit(ip);
+        await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record?.user.id ?? null, ip, userAgent, detail: { reason: 'invalid_credentials' } });
+        throw InvalidCredentials();
+      }
+      try {
+        await admitMember(users, authorization.project, record.user.id);
+      } catch (error) {
+        await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record.user.id, ip, userAgent, detail: { reason: (error as Error).message } });
+        throw error;
+      }
+      await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });
+      return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd'));
+    }),
+  );
+}

@@ -1,0 +1,46 @@
+// Outgoing mail: SMTP through nodemailer when GATEHOUSE_SMTP_URL is set; otherwise a dev
+// outbox that writes the message to the log so that `npm start` works without a mail server.
+import nodemailer, { type Transporter } from 'nodemailer';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+export class SmtpMailer implements Mailer {
+  private readonly transport: Transporter;
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
+    this.transport = nodemailer.createTransport(url);
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    await this.transport.sendMail({ from: this.from, ...message });
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+/** Development outbox: the message goes to the log (only when no SMTP server is configured). */
+export class LogMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  constructor(private readonly log: (message: MailMessage) => void) {}
+
+  async send(message: MailMessage): Promise<void> {
+    this.sent.push(message);
+    this.log(message);
+  }
+
+  close(): void {}
+}

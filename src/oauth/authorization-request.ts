@@ -1,0 +1,81 @@
+// The authorization parameters shared by GET /authorize and every login endpoint,
+// checked in the order of SPEC.md ("Authorization flow").
+import {
+  InvalidClientId,
+  InvalidRedirectUri,
+  MissingOrInvalidParameters,
+  OnlyS256,
+} from '../errors.ts';
+import type { Project, ProjectService } from '../projects/projects.ts';
+
+export interface AuthorizationRequest {
+  project: Project;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  state?: string;
+  nonce?: string;
+  /** granted scopes: the requested ones Gatehouse knows */
+  scope: string;
+}
+
+export type Fields = Record<string, unknown>;
+
+export const SUPPORTED_SCOPES = ['openid', 'email', 'profile', 'offline_access'] as const;
+/** What S256 produces: 32 bytes in base64url without padding. */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const MAX_STATE_LENGTH = 2048;
+
+export function field(fields: Fields | undefined, name: string): string | undefined {
+  const value = fields?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The parameter names a login form carries along. */
+export const AUTHORIZATION_FIELDS = [
+  'response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'nonce',
+] as const;
+
+export async function checkAuthorizationRequest(
+  fields: Fields | undefined,
+  projects: ProjectService,
+): Promise<AuthorizationRequest> {
+  const responseType = field(fields, 'response_type');
+  const clientId = field(fields, 'client_id');
+  const redirectUri = field(fields, 'redirect_uri');
+  const codeChallenge = field(fields, 'code_challenge');
+  const state = field(fields, 'state');
+  const nonce = field(fields, 'nonce');
+
+  // 1. shape of the request
+  if (
+    responseType !== 'code' ||
+    !clientId ||
+    !redirectUri ||
+    !codeChallenge ||
+    !S256_CHALLENGE.test(codeChallenge) ||
+    (state !== undefined && state.length > MAX_STATE_LENGTH) ||
+    (nonce !== undefined && nonce.length > MAX_STATE_LENGTH)
+  ) {
+    throw MissingOrInvalidParameters();
+  }
+  // 2. PKCE method: absent means plain, which is refused
+  if (field(fields, 'code_challenge_method') !== 'S256') throw OnlyS256();
+  // 3. the project
+  const record = await projects.find(clientId);
+  if (!record) throw InvalidClientId();
+  // 4. the redirect URI, exact string match against the allowlist
+  if (!record.project.redirect_uris.includes(redirectUri)) throw InvalidRedirectUri();
+
+  const requested = (field(fields, 'scope') ?? '').split(' ').filter(Boolean);
+  const scope = SUPPORTED_SCOPES.filter((s) => requested.includes(s)).join(' ');
+  return {
+    project: record.project,
+    clientId,
+    redirectUri,
+    codeChallenge,
+    scope,
+    ...(state !== undefined && state !== '' ? { state } : {}),
+    ...(nonce !== undefined && nonce !== '' ? { nonce } : {}),
+  };
+}

@@ -1,0 +1,37 @@
+// The end of every successful login: a code for the app, and where to send the browser.
+import type { Services } from '../services.ts';
+import type { AuthorizationRequest } from './authorization-request.ts';
+import type { LoginMethod, Subject } from './codes.ts';
+
+export interface AuthorizationResponse {
+  redirect_to: string;
+  code: string;
+  state?: string;
+}
+
+export async function completeAuthorization(
+  services: Pick<Services, 'codes' | 'projects' | 'clock' | 'config'>,
+  request: AuthorizationRequest,
+  subject: Subject,
+  method: LoginMethod,
+): Promise<AuthorizationResponse> {
+  const code = await services.codes.issue(
+    {
+      projectId: request.project.id,
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+      scope: request.scope,
+      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+      subject,
+      method,
+      authTime: services.clock.now(),
+    },
+    services.projects.lifetimes(request.project).codeMs,
+  );
+  // RFC 9207: iss tells the app which server answered.
+  const target = new URL(request.redirectUri);
+  target.searchParams.set('code', code);
+  if (request.state !== undefined) target.searchParams.set('state', request.state);
+  target.searchParams.set('iss', services.config.issuer);
+  return { redirect_to: target.toString(), code, ...(request.state !== undefined ? { state: request.state } : {}) };
+}

@@ -1,0 +1,220 @@
+// GET /authorize, POST /token, POST /revoke, discovery, JWKS and user info.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  InvalidClientId,
+  InvalidClientSecret,
+  InvalidOrExpiredCode,
+  MissingClientId,
+  MissingRefreshToken,
+  MissingRequiredFields,
+  MissingTokenOrClientId,
+  PkceFailed,
+  ProjectMismatch,
+  RateLimited,
+  RedirectUriMismatch,
+  Unauthorized,
+  UnsupportedGrantType,
+  HttpError,
+} from '../errors.ts';
+import { bodyFields, prefersHtml, queryFields } from '../http/negotiation.ts';
+import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import type { Services } from '../services.ts';
+import { checkAuthorizationRequest, field, SUPPORTED_SCOPES, type Fields } from './authorization-request.ts';
+import { clientCredentials } from './client-auth.ts';
+import { verifierMatches } from './codes.ts';
+import type { TokenResponse } from './token-issuer.ts';
+
+function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
+
+export function discoveryDocument(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    revocation_endpoint: `${issuer}/revoke`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+    scopes_supported: [...SUPPORTED_SCOPES],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['ES256'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified'],
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
+/** Client authentication shared by /token (checks 3 and 4) and /revoke. */
+async function authenticateClient(services: Services, clientId: string, clientSecret: string | undefined): Promise<ProjectRecord> {
+  const record = await services.projects.find(clientId);
+  if (!record) throw InvalidClientId();
+  if (!services.projects.secretMatches(record, clientSecret)) throw InvalidClientSecret();
+  return record;
+}
+
+async function authorizationCodeGrant(services: Services, record: ProjectRecord, fields: Fields): Promise<TokenResponse> {
+  const code = field(fields, 'code');
+  const verifier = field(fields, 'code_verifier');
+  const redirectUri = field(fields, 'redirect_uri');
+  if (!code || !verifier || !redirectUri) throw MissingRequiredFields();
+  // Consumed here, before any other check: a code is good for one try whatever its outcome.
+  const grant = await services.codes.consume(code);
+  if (!grant) throw InvalidOrExpiredCode();
+  if (grant.projectId !== record.project.id) throw ProjectMismatch();
+  if (grant.redirectUri !== redirectUri) throw RedirectUriMismatch();
+  if (!verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
+  await services.sessions.checkSubject(grant.subject, record.project.id);
+
+  const lifetimes = services.projects.lifetimes(record.project);
+  const { session, refreshToken } = await services.sessions.start({
+    projectId: record.project.id,
+    subject: grant.subject,
+    method: grant.method,
+    scope: grant.scope,
+    authTime: grant.authTime,
+    refreshTtlMs: lifetimes.refreshTokenMs,
+  });
+  return services.tokens.issue({
+    session,
+    project: record.project,
+    refreshToken,
+    accessTokenSeconds: lifetimes.accessTokenSeconds,
+    ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+  });
+}
+
+async function refreshTokenGrant(services: Services, record: ProjectRecord, fields: Fields): Promise<TokenResponse> {
+  const presented = field(fields, 'refresh_token');
+  if (!presented) throw MissingRefreshToken();
+  const lifetimes = services.projects.lifetimes(record.project);
+  const { session, refreshToken } = await services.sessions.rotate(presented, record.project.id, lifetimes.refreshTokenMs);
+  return services.tokens.issue({ session, project: record.project, refreshToken, accessTokenSeconds: lifetimes.accessTokenSeconds });
+}
+
+export interface AccessTokenClaims {
+  sub: string;
+  aud: string;
+  sid: string;
+  scope: string;
+}
+
+/** Verifies a Bearer access token of this issuer whose session is still live; throws Unauthorized. */
+export async function verifyAccessToken(services: Services, request: FastifyRequest, audience?: string): Promise<AccessTokenClaims> {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim()) : null;
+  if (!match?.[1]) throw Unauthorized();
+  let payload;
+  try {
+    payload = await services.keys.verifyJwt(match[1], {
+      issuer: services.config.issuer,
+      typ: 'at+jwt',
+      ...(audience !== undefined ? { audience } : {}),
+    });
+  } catch {
+    throw Unauthorized();
+  }
+  const { sub, aud, sid, scope } = payload as Record<string, unknown>;
+  if (typeof sub !== 'string' || typeof aud !== 'string' || typeof sid !== 'string' || typeof scope !== 'string') throw Unauthorized();
+  const session = await services.sessions.find(sid);
+  if (!session || session.revoked_at !== null) throw Unauthorized();
+  return { sub, aud, sid, scope };
+}
+
+export function registerOAuthRoutes(server: FastifyInstance, services: Services): void {
+  const { config } = services;
+
+  server.get('/authorize', async (request, reply) => {
+    const fields = queryFields(request);
+    try {
+      const authorization = await checkAuthorizationRequest(fields, services.projects);
+      return reply.code(200).type('text/html; charset=utf-8').send(renderLoginPage({ authorization, fields }));
+    } catch (error) {
+      if (error instanceof HttpError && prefersHtml(request)) {
+        return reply.code(error.statusCode).type('text/html; charset=utf-8').send(renderErrorPage(error.statusCode, error.message));
+      }
+      throw error;
+    }
+  });
+
+  server.post('/token', async (request, reply) => {
+    noStore(reply);
+    const fields = bodyFields(request);
+    const { clientId, clientSecret } = clientCredentials(request, fields);
+    // The checks of SPEC.md "POST /token", in order.
+    if (!clientId) throw MissingClientId();
+    if (!(await services.limits.tokenRequestsPerClient.hit(clientId))) throw RateLimited();
+    const record = await authenticateClient(services, clientId, clientSecret);
+    const grantType = field(fields, 'grant_type');
+    if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields);
+    if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields);
+    throw UnsupportedGrantType();
+  });
+
+  server.post('/revoke', async (request, reply) => {
+    noStore(reply);
+    const fields = bodyFields(request);
+    const token = field(fields, 'token');
+    const { clientId, clientSecret } = clientCredentials(request, fields);
+    if (!token || !clientId) throw MissingTokenOrClientId();
+    const record = await authenticateClient(services, clientId, clientSecret);
+    // RFC 7009 §2.2: the answer is the same whether or not the token was known.
+    await services.sessions.revokeByRefreshToken(token, record.project.id);
+    if (token.split('.').length === 3) {
+      // An access token: revoking it ends its session too (its refresh tokens stop working).
+      const payload = await services.keys.verifyJwt(token, { issuer: config.issuer, audience: record.project.id }).catch(() => undefined);
+      if (typeof payload?.sid === 'string') await services.sessions.revoke(payload.sid);
+    }
+    return {};
+  });
+
+  const discovery = JSON.stringify(discoveryDocument(config.issuer));
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    server.get(path, (_request, reply) => {
+      void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(discovery);
+    });
+  }
+
+  let jwksBody = '';
+  let jwksFor: unknown;
+  server.get('/.well-known/jwks.json', (_request, reply) => {
+    const jwks = services.keys.jwks();
+    if (jwksFor !== jwks.keys) {
+      jwksBody = JSON.stringify(jwks);
+      jwksFor = jwks.keys;
+    }
+    void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(jwksBody);
+  });
+
+  const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await verifyAccessToken(services, request);
+    } catch (error) {
+      void reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      throw error;
+    }
+    const info: Record<string, unknown> = { sub: claims.sub };
+    if (!claims.sub.startsWith('pin:')) {
+      const record = await services.users.find(claims.sub);
+      if (!record) {
+        void reply.header('www-authenticate', 'Bearer error="invalid_token"');
+        throw Unauthorized();
+      }
+      if (claims.scope.split(' ').includes('email')) {
+        info.email = record.user.email;
+        info.email_verified = record.user.email_verified;
+      }
+    }
+    noStore(reply);
+    return info;
+  };
+  server.get('/userinfo', userinfo);
+  server.post('/userinfo', userinfo);
+}

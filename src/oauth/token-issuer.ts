@@ -1,0 +1,84 @@
+// Access tokens (RFC 9068 JWTs) and ID tokens for a session.
+import type { Clock, Ids } from '../clock.ts';
+import type { KeyRing } from '../crypto/keys.ts';
+import type { Project } from '../projects/projects.ts';
+import type { Session } from '../sessions/sessions.ts';
+import type { UserService } from '../users/users.ts';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+  id_token?: string;
+}
+
+export class TokenIssuer {
+  constructor(
+    private readonly issuer: string,
+    private readonly keys: KeyRing,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly users: UserService,
+  ) {}
+
+  async issue(input: {
+    session: Session;
+    project: Project;
+    refreshToken: string;
+    accessTokenSeconds: number;
+    nonce?: string;
+  }): Promise<TokenResponse> {
+    const { session, project } = input;
+    const iat = Math.floor(this.clock.now() / 1000);
+    const exp = iat + input.accessTokenSeconds;
+    const amr = [session.method];
+    const accessToken = this.keys.signJwt(
+      {
+        iss: this.issuer,
+        sub: session.subject,
+        aud: project.id,
+        client_id: project.id,
+        exp,
+        iat,
+        jti: this.ids.id(),
+        scope: session.scope,
+        sid: session.id,
+        amr,
+      },
+      'at+jwt',
+    );
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: input.accessTokenSeconds,
+      refresh_token: input.refreshToken,
+      scope: session.scope,
+    };
+    const scopes = session.scope.split(' ');
+    if (scopes.includes('openid')) {
+      const claims: Record<string, unknown> = {
+        iss: this.issuer,
+        sub: session.subject,
+        aud: project.id,
+        azp: project.id,
+        exp,
+        iat,
+        auth_time: Math.floor(session.auth_time / 1000),
+        sid: session.id,
+        amr,
+      };
+      if (input.nonce !== undefined) claims.nonce = input.nonce;
+      if (scopes.includes('email') && session.user_id !== null) {
+        const record = await this.users.find(session.user_id);
+        if (record) {
+          claims.email = record.user.email;
+          claims.email_verified = record.user.email_verified;
+        }
+      }
+      response.id_token = this.keys.signJwt(claims);
+    }
+    return response;
+  }
+}

@@ -1,0 +1,151 @@
+// The hosted login pages: plain HTML forms that work without JavaScript. Every value is
+// escaped; the page loads nothing but its own stylesheet (see the CSP in app.ts).
+import { AUTHORIZATION_FIELDS, field, type AuthorizationRequest, type Fields } from '../oauth/authorization-request.ts';
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<link rel="stylesheet" href="/assets/gatehouse.css">
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+function hiddenFields(fields: Fields): string {
+  return AUTHORIZATION_FIELDS.map((name) => {
+    const value = field(fields, name);
+    return value === undefined ? '' : `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  }).join('\n');
+}
+
+/** Which form an error belongs to, so it is shown next to that form. */
+export type LoginForm = 'password' | 'magic-link' | 'pin' | 'register';
+
+export interface LoginPageOptions {
+  authorization: AuthorizationRequest;
+  /** the authorization parameters as received, carried along in hidden fields */
+  fields: Fields;
+  error?: { form: LoginForm; message: string };
+  email?: string;
+}
+
+function errorFor(options: LoginPageOptions, form: LoginForm, id: string): { html: string; describedBy: string } {
+  if (options.error?.form !== form) return { html: '', describedBy: '' };
+  return {
+    html: `<p class="error" role="alert" id="${id}">${escapeHtml(options.error.message)}</p>`,
+    describedBy: ` aria-describedby="${id}"`,
+  };
+}
+
+export function renderLoginPage(options: LoginPageOptions): string {
+  const { project } = options.authorization;
+  const hidden = hiddenFields(options.fields);
+  const email = escapeHtml(options.email ?? '');
+  const password = errorFor(options, 'password', 'password-error');
+  const magic = errorFor(options, 'magic-link', 'magic-error');
+  const pin = errorFor(options, 'pin', 'pin-error');
+  const register = errorFor(options, 'register', 'register-error');
+
+  const registration = project.registration_open
+    ? `<section aria-labelledby="register-title">
+<h2 id="register-title">Create an account</h2>
+${register.html}
+<form method="post" action="/register">
+${hidden}
+<label for="register-email">Email</label>
+<input id="register-email" name="email" type="email" autocomplete="email" required value="${email}"${register.describedBy}>
+<label for="register-password">Password</label>
+<input id="register-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${register.describedBy}>
+<p class="hint">At least 8 characters. Common passwords are refused.</p>
+<button type="submit">Create account</button>
+</form>
+</section>`
+    : '';
+
+  return layout(
+    `Sign in to ${project.name}`,
+    `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
+<section aria-labelledby="password-title">
+<h2 id="password-title">Email and password</h2>
+${password.html}
+<form method="post" action="/login">
+${hidden}
+<label for="login-email">Email</label>
+<input id="login-email" name="email" type="email" autocomplete="username" required value="${email}"${password.describedBy}>
+<label for="login-password">Password</label>
+<input id="login-password" name="password" type="password" autocomplete="current-password" required${password.describedBy}>
+<button type="submit">Sign in</button>
+</form>
+</section>
+<section aria-labelledby="magic-title">
+<h2 id="magic-title">Email me a link</h2>
+${magic.html}
+<form method="post" action="/magic-link">
+${hidden}
+<label for="magic-email">Email</label>
+<input id="magic-email" name="email" type="email" autocomplete="email" required value="${email}"${magic.describedBy}>
+<button type="submit">Send me a sign-in link</button>
+</form>
+</section>
+<section aria-labelledby="pin-title">
+<h2 id="pin-title">Device PIN</h2>
+${pin.html}
+<form method="post" action="/login/pin">
+${hidden}
+<label for="pin-value">PIN</label>
+<input id="pin-value" name="pin" type="password" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" required${pin.describedBy}>
+<button type="submit">Sign in with PIN</button>
+</form>
+</section>
+${registration}`,
+  );
+}
+
+export function renderErrorPage(status: number, message: string): string {
+  return layout(
+    'Sign-in problem',
+    `<h1>We could not continue</h1>
+<p class="error" role="alert">${escapeHtml(message)}</p>
+<p class="status">Error ${status}. Go back to the application and try again.</p>`,
+  );
+}
+
+export function renderMessagePage(title: string, paragraphs: string[]): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1>\n${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}`);
+}
+
+export function renderMagicLinkConfirmPage(token: string): string {
+  return layout(
+    'Finish signing in',
+    `<h1>Finish signing in</h1>
+<p>Press the button to sign in. This link works once.</p>
+<form method="post" action="/magic-link/verify">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export const STYLESHEET = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; display: flex; justify-content: center; }
+main { max-width: 28rem; width: 100%; padding: 1.5rem; }
+section { border-top: 1px solid #8884; padding: 0.5rem 0 1rem; }
+label { display: block; margin-top: 0.75rem; font-weight: 600; }
+input { width: 100%; box-sizing: border-box; padding: 0.5rem; font-size: 1rem; }
+button { margin-top: 1rem; padding: 0.5rem 1rem; font-size: 1rem; }
+.error { color: #b00020; font-weight: 600; }
+.hint, .status { color: #666; font-size: 0.9rem; }
+`;

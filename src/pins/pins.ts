@@ -1,0 +1,108 @@
+// Shared PINs of a project: generated here from a CSPRNG, shown once, stored as an HMAC under
+// a server-side key so that a login is one indexed lookup and a stolen table is not a PIN list.
+import { randomInt } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock, Ids } from '../clock.ts';
+import { hmacSha256 } from '../crypto/tokens.ts';
+import type { Database } from '../storage/schema.ts';
+
+export const MAX_ACTIVE_PINS = 10;
+
+export interface PinSummary {
+  id: string;
+  label: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface CreatedPin {
+  id: string;
+  pin: string;
+  label: string | null;
+}
+
+export class PinService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly key: Buffer,
+    private readonly digits: number,
+  ) {}
+
+  private hash(projectId: string, pin: string): string {
+    return hmacSha256(this.key, `${projectId}:${pin}`);
+  }
+
+  private generate(): string {
+    let pin = '';
+    for (let i = 0; i < this.digits; i++) pin += String(randomInt(10));
+    return pin;
+  }
+
+  async activePinCount(projectId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('pins')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Creates a PIN; answers undefined when the project already has the maximum active. */
+  async create(projectId: string, label: string | null): Promise<CreatedPin | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const { n } = await trx
+        .selectFrom('pins')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('project_id', '=', projectId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(n) >= MAX_ACTIVE_PINS) return undefined;
+      // A PIN equal to one this project already had (active or revoked) is drawn again.
+      for (;;) {
+        const pin = this.generate();
+        const id = this.ids.id();
+        const inserted = await trx
+          .insertInto('pins')
+          .values({ id, project_id: projectId, label, pin_hash: this.hash(projectId, pin), created_at: this.clock.now(), revoked_at: null })
+          .onConflict((oc) => oc.column('pin_hash').doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { id, pin, label };
+      }
+    });
+  }
+
+  async list(projectId: string): Promise<PinSummary[]> {
+    const rows = await this.db.selectFrom('pins').selectAll().where('project_id', '=', projectId).orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      label: r.label,
+      created_at: new Date(r.created_at).toISOString(),
+      revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+    }));
+  }
+
+  /** Revokes a PIN. Its sessions stay on record so their refresh tokens answer "PIN revoked". */
+  async revoke(projectId: string, pinId: string): Promise<boolean> {
+    const existing = await this.db.selectFrom('pins').select('revoked_at').where('id', '=', pinId).where('project_id', '=', projectId).executeTakeFirst();
+    if (!existing) return false;
+    if (existing.revoked_at === null) {
+      await this.db.updateTable('pins').set({ revoked_at: this.clock.now() }).where('id', '=', pinId).execute();
+    }
+    return true;
+  }
+
+  /** The active PIN of this project with this value, in one indexed lookup. */
+  async findActive(projectId: string, pin: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('pins')
+      .select('id')
+      .where('pin_hash', '=', this.hash(projectId, pin))
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row?.id;
+  }
+}

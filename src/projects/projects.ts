@@ -1,0 +1,180 @@
+// Projects: the OAuth clients Gatehouse serves.
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { Clock, Ids } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { matchesHash, sha256 } from '../crypto/tokens.ts';
+import type { Database, ProjectsTable } from '../storage/schema.ts';
+
+export const CONSOLE_PROJECT_ID = 'console';
+export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+
+export interface Project {
+  id: string;
+  name: string;
+  redirect_uris: string[];
+  confidential: boolean;
+  registration_open: boolean;
+  code_ttl_seconds: number | null;
+  access_token_ttl_seconds: number | null;
+  refresh_token_ttl_seconds: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProjectRecord {
+  project: Project;
+  secretHash: string | null;
+}
+
+export interface NewProject {
+  id?: string;
+  name: string;
+  redirect_uris: string[];
+  registration_open?: boolean;
+  confidential?: boolean;
+}
+
+export interface ProjectChanges {
+  name?: string;
+  redirect_uris?: string[];
+  registration_open?: boolean;
+  code_ttl_seconds?: number | null;
+  access_token_ttl_seconds?: number | null;
+  refresh_token_ttl_seconds?: number | null;
+}
+
+export interface Lifetimes {
+  codeMs: number;
+  accessTokenSeconds: number;
+  refreshTokenMs: number;
+}
+
+function toProject(row: Selectable<ProjectsTable>): Project {
+  return {
+    id: row.id,
+    name: row.name,
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    confidential: row.secret_hash !== null,
+    registration_open: row.registration_open === 1,
+    code_ttl_seconds: row.code_ttl_seconds,
+    access_token_ttl_seconds: row.access_token_ttl_seconds,
+    refresh_token_ttl_seconds: row.refresh_token_ttl_seconds,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function newClientSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export class ProjectService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly config: Config,
+  ) {}
+
+  async find(id: string): Promise<ProjectRecord | undefined> {
+    const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { project: toProject(row), secretHash: row.secret_hash };
+  }
+
+  async list(): Promise<Project[]> {
+    const rows = await this.db.selectFrom('projects').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toProject);
+  }
+
+  /** Creates a project; answers undefined when the id is taken. */
+  async create(input: NewProject): Promise<{ project: Project; clientSecret?: string } | undefined> {
+    const now = this.clock.now();
+    const clientSecret = input.confidential ? newClientSecret() : undefined;
+    const id = input.id ?? this.ids.id().replace(/[^A-Za-z0-9_-]/g, '');
+    const inserted = await this.db
+      .insertInto('projects')
+      .values({
+        id,
+        name: input.name,
+        redirect_uris: JSON.stringify(input.redirect_uris),
+        secret_hash: clientSecret ? sha256(clientSecret) : null,
+        registration_open: input.registration_open === false ? 0 : 1,
+        code_ttl_seconds: null,
+        access_token_ttl_seconds: null,
+        refresh_token_ttl_seconds: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) return undefined;
+    return { project: toProject(inserted), ...(clientSecret ? { clientSecret } : {}) };
+  }
+
+  async update(id: string, changes: ProjectChanges): Promise<Project | undefined> {
+    const row = await this.db
+      .updateTable('projects')
+      .set({
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.redirect_uris !== undefined ? { redirect_uris: JSON.stringify(changes.redirect_uris) } : {}),
+        ...(changes.registration_open !== undefined ? { registration_open: changes.registration_open ? 1 : 0 } : {}),
+        ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
+        ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
+        ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
+        updated_at: this.clock.now(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  /** Deletes a project with its memberships, PINs, sessions and refresh tokens. */
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx.deleteFrom('memberships').where('project_id', '=', id).execute();
+      await trx.deleteFrom('pins').where('project_id', '=', id).execute();
+      await trx.deleteFrom('refresh_tokens').where('project_id', '=', id).execute();
+      await trx.deleteFrom('sessions').where('project_id', '=', id).execute();
+      return true;
+    });
+  }
+
+  /** Issues a new client secret (making the project confidential); the old one stops working. */
+  async rotateSecret(id: string): Promise<string | undefined> {
+    const clientSecret = newClientSecret();
+    const result = await this.db
+      .updateTable('projects')
+      .set({ secret_hash: sha256(clientSecret), updated_at: this.clock.now() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? clientSecret : undefined;
+  }
+
+  /** Makes sure the built-in console project exists (idempotent). */
+  async ensureConsole(): Promise<void> {
+    await this.create({
+      id: CONSOLE_PROJECT_ID,
+      name: 'Gatehouse console',
+      redirect_uris: [`${this.config.issuer}/console/callback`],
+      registration_open: false,
+    });
+  }
+
+  secretMatches(record: ProjectRecord, presented: string | undefined): boolean {
+    if (record.secretHash === null) return true;
+    return presented !== undefined && matchesHash(presented, record.secretHash);
+  }
+
+  lifetimes(project: Project): Lifetimes {
+    return {
+      codeMs: (project.code_ttl_seconds ?? this.config.codeTtlSeconds) * 1000,
+      accessTokenSeconds: project.access_token_ttl_seconds ?? this.config.accessTokenTtlSeconds,
+      refreshTokenMs: (project.refresh_token_ttl_seconds ?? this.config.refreshTokenTtlSeconds) * 1000,
+    };
+  }
+}

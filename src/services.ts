@@ -1,0 +1,37 @@
+// What the routes are given: every service, built once per app by app.ts.
+import type { AuditLog } from './audit/audit-log.ts';
+import type { Clock, Ids } from './clock.ts';
+import type { Config } from './config.ts';
+import type { KeyRing } from './crypto/keys.ts';
+import type { PasswordHasher } from './crypto/passwords.ts';
+import type { Mailer } from './mail/mailer.ts';
+import type { AuthorizationCodes } from './oauth/codes.ts';
+import type { TokenIssuer } from './oauth/token-issuer.ts';
+import type { PinService } from './pins/pins.ts';
+import type { ProjectService } from './projects/projects.ts';
+import type { SessionService } from './sessions/sessions.ts';
+import type { OpenedDatabase } from './storage/database.ts';
+import type { KeyValueStore } from './storage/kv.ts';
+import type { RateLimits } from './storage/rate-limits.ts';
+import type { UserService } from './users/users.ts';
+
+export interface Services {
+  config: Config;
+  clock: Clock;
+  ids: Ids;
+  database: OpenedDatabase;
+  kv: KeyValueStore;
+  limits: RateLimits;
+  hasher: PasswordHasher;
+  keys: KeyRing;
+  projects: ProjectService;
+  users: UserService;
+  pins: PinService;
+  codes: AuthorizationCodes;
+  sessions: SessionService;
+  tokens: TokenIssuer;
+  audit: AuditLog;
+  mailer: Mailer;
+  /** true when every storage backend answers */
+  healthy(): Promise<boolean>;
+}

@@ -1,0 +1,75 @@
+// Short-lived state (authorization codes, magic-link tokens): a table in the SQL database,
+// or Redis when configured. Single use is one atomic operation in both.
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.ts';
+import type { Database } from './schema.ts';
+
+export interface KeyValueStore {
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  /** the value if present and unexpired, without consuming it */
+  get(key: string): Promise<string | null>;
+  /** atomically read and delete: of many concurrent callers, at most one gets the value */
+  take(key: string): Promise<string | null>;
+}
+
+export class SqlKeyValueStore implements KeyValueStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  async put(key: string, value: string, ttlMs: number): Promise<void> {
+    const expiresAt = this.clock.now() + ttlMs;
+    await this.db
+      .insertInto('kv')
+      .values({ key, value, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }))
+      .execute();
+  }
+
+  async get(key: string): Promise<string | null> {
+    const row = await this.db.selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).executeTakeFirst();
+    return row && row.expires_at > this.clock.now() ? row.value : null;
+  }
+
+  async take(key: string): Promise<string | null> {
+    // DELETE ... RETURNING is a single statement: only one caller can delete the row.
+    const row = await this.db.deleteFrom('kv').where('key', '=', key).returning(['value', 'expires_at']).executeTakeFirst();
+    return row && row.expires_at > this.clock.now() ? row.value : null;
+  }
+
+  /** drops expired rows; run now and then, never needed for correctness */
+  async purgeExpired(): Promise<void> {
+    await this.db.deleteFrom('kv').where('expires_at', '<=', this.clock.now()).execute();
+  }
+}
+
+export class RedisKeyValueStore implements KeyValueStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly clock: Clock,
+    private readonly prefix = 'gatehouse:',
+  ) {}
+
+  // The expiry also travels inside the value so that an injected clock governs it, as in SQL;
+  // Redis's own TTL only reclaims the memory.
+  async put(key: string, value: string, ttlMs: number): Promise<void> {
+    const payload = JSON.stringify({ v: value, e: this.clock.now() + ttlMs });
+    await this.redis.set(this.prefix + key, payload, 'PX', Math.max(1, ttlMs));
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.unwrap(await this.redis.get(this.prefix + key));
+  }
+
+  async take(key: string): Promise<string | null> {
+    return this.unwrap(await this.redis.getdel(this.prefix + key));
+  }
+
+  private unwrap(payload: string | null): string | null {
+    if (payload === null) return null;
+    const { v, e } = JSON.parse(payload) as { v: string; e: number };
+    return e > this.clock.now() ? v : null;
+  }
+}

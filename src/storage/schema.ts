@@ -1,0 +1,117 @@
+// Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times are
+// epoch milliseconds so that one set of migrations and one set of queries serve both.
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  /** JSON array of exact-match redirect URIs */
+  redirect_uris: string;
+  /** SHA-256 of the client secret; null for public clients */
+  secret_hash: string | null;
+  registration_open: number;
+  code_ttl_seconds: number | null;
+  access_token_ttl_seconds: number | null;
+  refresh_token_ttl_seconds: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  /** trimmed, lower-cased email: the unique key */
+  email_normalized: string;
+  password_hash: string | null;
+  email_verified: number;
+  is_admin: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MembershipsTable {
+  project_id: string;
+  user_id: string;
+  blocked: number;
+  created_at: number;
+}
+
+export interface PinsTable {
+  id: string;
+  project_id: string;
+  label: string | null;
+  /** HMAC-SHA-256 of project id and PIN under the instance's PIN key */
+  pin_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  project_id: string;
+  /** user id, or pin:<id> */
+  subject: string;
+  user_id: string | null;
+  pin_id: string | null;
+  method: string;
+  scope: string;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the token; the token itself is never stored */
+  token_hash: string;
+  session_id: string;
+  project_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+  expires_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  /** when it stopped signing; it stays in the JWKS until tokens it signed have expired */
+  retired_at: number | null;
+}
+
+export interface InstanceSecretsTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  type: string;
+  project_id: string | null;
+  subject: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  detail: string | null;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  pins: PinsTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  kv: KvTable;
+  signing_keys: SigningKeysTable;
+  instance_secrets: InstanceSecretsTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,237 @@
+// People (one global account per email) and their memberships in projects.
+import type { Kysely, Selectable } from 'kysely';
+import type { Clock, Ids } from '../clock.ts';
+import type { PasswordHasher } from '../crypto/passwords.ts';
+import type { Database, UsersTable } from '../storage/schema.ts';
+
+export interface User {
+  id: string;
+  email: string;
+  email_verified: boolean;
+  is_admin: boolean;
+  has_password: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserRecord {
+  user: User;
+  passwordHash: string | null;
+}
+
+export interface Membership {
+  user_id: string;
+  email: string;
+  blocked: boolean;
+}
+
+export interface NewUser {
+  email: string;
+  password?: string;
+  is_admin?: boolean;
+  email_verified?: boolean;
+}
+
+export interface UserChanges {
+  email?: string;
+  password?: string;
+  is_admin?: boolean;
+  email_verified?: boolean;
+}
+
+/** Emails are trimmed and compared case-insensitively. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+// Deliberately simple: one @, something on each side, a dot in the domain, no spaces.
+const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+export function isValidEmail(email: string): boolean {
+  const trimmed = email.trim();
+  return trimmed.length <= 254 && EMAIL_PATTERN.test(trimmed);
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    email_verified: row.email_verified === 1,
+    is_admin: row.is_admin === 1,
+    has_password: row.password_hash !== null,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+  };
+}
+
+export class UserService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  async find(id: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_normalized', '=', normalizeEmail(email))
+      .executeTakeFirst();
+    return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  async list(email?: string): Promise<User[]> {
+    let query = this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id');
+    if (email !== undefined) query = query.where('email_normalized', '=', normalizeEmail(email));
+    return (await query.execute()).map(toUser);
+  }
+
+  /** Creates a user; answers undefined when the email is taken. */
+  async create(input: NewUser): Promise<User | undefined> {
+    const now = this.clock.now();
+    const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : null;
+    const row = await this.db
+      .insertInto('users')
+      .values({
+        id: this.ids.id(),
+        email: input.email.trim(),
+        email_normalized: normalizeEmail(input.email),
+        password_hash: passwordHash,
+        email_verified: input.email_verified ? 1 : 0,
+        is_admin: input.is_admin ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column('email_normalized').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  /** Applies changes; answers 'conflict' when the new email belongs to someone else. */
+  async update(id: string, changes: UserChanges): Promise<User | undefined | 'conflict'> {
+    if (changes.email !== undefined) {
+      const other = await this.findByEmail(changes.email);
+      if (other && other.user.id !== id) return 'conflict';
+    }
+    const passwordHash = changes.password !== undefined ? await this.hasher.hash(changes.password) : undefined;
+    const row = await this.db
+      .updateTable('users')
+      .set({
+        ...(changes.email !== undefined ? { email: changes.email.trim(), email_normalized: normalizeEmail(changes.email) } : {}),
+        ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+        ...(changes.is_admin !== undefined ? { is_admin: changes.is_admin ? 1 : 0 } : {}),
+        ...(changes.email_verified !== undefined ? { email_verified: changes.email_verified ? 1 : 0 } : {}),
+        updated_at: this.clock.now(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  /**
+   * Deletes the account and its memberships. Sessions are kept (their refresh tokens then
+   * answer "User not found", as the contract asks).
+   */
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx.deleteFrom('memberships').where('user_id', '=', id).execute();
+      return true;
+    });
+  }
+
+  async markEmailVerified(id: string): Promise<void> {
+    await this.db.updateTable('users').set({ email_verified: 1, updated_at: this.clock.now() }).where('id', '=', id).execute();
+  }
+
+  // Memberships
+
+  async membership(projectId: string, userId: string): Promise<{ blocked: boolean } | undefined> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .select('blocked')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && { blocked: row.blocked === 1 };
+  }
+
+  /** Adds the membership if missing (idempotent); never unblocks. */
+  async addMember(projectId: string, userId: string): Promise<void> {
+    await this.db
+      .insertInto('memberships')
+      .values({ project_id: projectId, user_id: userId, blocked: 0, created_at: this.clock.now() })
+      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
+      .execute();
+  }
+
+  async removeMember(projectId: string, userId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('memberships')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async setBlocked(projectId: string, userId: string, blocked: boolean): Promise<boolean> {
+    const result = await this.db
+      .updateTable('memberships')
+      .set({ blocked: blocked ? 1 : 0 })
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async members(projectId: string): Promise<Membership[]> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['memberships.user_id', 'users.email', 'memberships.blocked'])
+      .where('memberships.project_id', '=', projectId)
+      .orderBy('memberships.created_at')
+      .orderBy('users.email')
+      .execute();
+    return rows.map((r) => ({ user_id: r.user_id, email: r.email, blocked: r.blocked === 1 }));
+  }
+
+  async member(projectId: string, userId: string): Promise<Membership | undefined> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['memberships.user_id', 'users.email', 'memberships.blocked'])
+      .where('memberships.project_id', '=', projectId)
+      .where('memberships.user_id', '=', userId)
+      .execute();
+    const r = rows[0];
+    return r && { user_id: r.user_id, email: r.email, blocked: r.blocked === 1 };
+  }
+
+  /** Makes sure the configured admin exists, is an admin, has that password and is in console. */
+  async ensureAdmin(email: string, password: string, consoleProjectId: string): Promise<User> {
+    const existing = await this.findByEmail(email);
+    let user: User | undefined;
+    if (!existing) {
+      user = await this.create({ email, password, is_admin: true, email_verified: true });
+    } else {
+      const samePassword = existing.passwordHash !== null && (await this.hasher.verify(existing.passwordHash, password));
+      const updated = await this.update(existing.user.id, {
+        is_admin: true,
+        ...(samePassword ? {} : { password }),
+      });
+      user = updated === 'conflict' ? undefined : updated;
+    }
+    if (!user) throw new Error('could not create the configured admin');
+    await this.addMember(consoleProjectId, user.id);
+    return user;
+  }
+}

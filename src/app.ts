@@ -22,6 +22,7 @@ import {
   ServiceUnavailable,
   UnsupportedMediaType,
 } from './errors.ts';
+import { registerRegistrationRoutes } from './login/registration-routes.ts';
 import { registerLoginRoutes } from './login/routes.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './magic-link/routes.ts';
@@ -214,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   registerOAuthRoutes(server, services);
   registerLoginRoutes(server, services);
+  registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);
   registerPinRoutes(server, services);
   registerAdminRoutes(server, services);

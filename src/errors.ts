@@ -69,6 +69,8 @@ export const UnsupportedMediaType = httpError(415, 'Unsupported content type');
 export const PayloadTooLarge = httpError(413, 'Request body too large');
 export const MethodNotAllowed = httpError(405, 'Method not allowed');
 export const Conflict = httpError(409, 'Conflict');
+export const ProjectAlreadyExists = httpError(409, 'Project already exists');
+export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
 export const ServiceUnavailable = httpError(503, 'Service unavailable');
 
 /** Every factory above, for the test that walks the reference. */
@@ -82,4 +84,5 @@ export const catalogue: readonly ErrorFactory[] = [
   RegistrationClosed, InvalidOrExpiredToken,
   Unauthorized, Forbidden, NotFound, MaxActivePins,
   InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, Conflict, ServiceUnavailable,
+  ProjectAlreadyExists, ConsoleProjectProtected,
 ];

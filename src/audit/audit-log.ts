@@ -34,6 +34,11 @@ export interface AuditQuery {
   limit: number;
   /** epoch ms of the last entry of the previous page */
   before?: number;
+  /**
+   * id of that last entry: with it, entries at exactly `before` whose id sorts below it come
+   * next too, so that a page boundary inside one millisecond loses nothing
+   */
+  beforeId?: string;
 }
 
 export class AuditLog {
@@ -67,7 +72,12 @@ export class AuditLog {
     if (query.type !== undefined) q = q.where('type', '=', query.type);
     if (query.since !== undefined) q = q.where('at', '>=', query.since);
     if (query.until !== undefined) q = q.where('at', '<=', query.until);
-    if (query.before !== undefined) q = q.where('at', '<', query.before);
+    const { before, beforeId } = query;
+    if (before !== undefined && beforeId !== undefined) {
+      q = q.where((eb) => eb.or([eb('at', '<', before), eb.and([eb('at', '=', before), eb('id', '<', beforeId)])]));
+    } else if (before !== undefined) {
+      q = q.where('at', '<', before);
+    }
     const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
     return rows.map((r) => ({
       id: r.id,

@@ -26,6 +26,11 @@ export interface Config {
   magicLinkTtlSeconds: number;
   /** failed PIN logins a project accepts per day before PIN login is refused */
   pinFailuresPerDay: number;
+  /**
+   * POST /token requests per client_id per 60 s (SPEC: 20). An ops/benchmark knob: the bench
+   * raises it so that it measures grants rather than 429s; the limiter is still consulted.
+   */
+  tokenRequestsPerMinute: number;
   pinDigits: number;
   /** key for the PIN HMAC; derived from the database's secret when unset */
   pinSecret: string | undefined;
@@ -90,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtlSeconds: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL_SECONDS', 2592000, 1),
     magicLinkTtlSeconds: integer(env, 'GATEHOUSE_MAGIC_LINK_TTL_SECONDS', 900, 1),
     pinFailuresPerDay: integer(env, 'GATEHOUSE_PIN_FAILURES_PER_DAY', 100, 1),
+    tokenRequestsPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 20, 1),
     pinDigits,
     pinSecret: env.GATEHOUSE_PIN_SECRET || undefined,
     argon2: {

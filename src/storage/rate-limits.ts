@@ -19,7 +19,7 @@ export interface Limiter {
 }
 
 export interface RateLimits {
-  /** POST /token: 20 requests per 60 s per client_id */
+  /** POST /token: 20 requests per 60 s per client_id (GATEHOUSE_TOKEN_RATE_LIMIT) */
   tokenRequestsPerClient: Limiter;
   /** POST /login: 5 failed attempts per 15 min per IP */
   passwordFailuresPerIp: Limiter;
@@ -41,7 +41,7 @@ interface Rule {
 
 export function rateLimitRules(config: Config): Rule[] {
   return [
-    { name: 'tokenRequestsPerClient', points: 20, duration: 60 },
+    { name: 'tokenRequestsPerClient', points: config.tokenRequestsPerMinute, duration: 60 },
     { name: 'passwordFailuresPerIp', points: 5, duration: 15 * 60 },
     { name: 'pinFailuresPerIp', points: 5, duration: 15 * 60 },
     { name: 'pinFailuresPerProject', points: config.pinFailuresPerDay, duration: 24 * 60 * 60 },

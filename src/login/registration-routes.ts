@@ -1,4 +1,44 @@
+// POST /register (email + password): a new account, a member of the project it signed up to.
 import type { FastifyInstance } from 'fastify';
+import { EmailAlreadyRegistered, HttpError, InvalidPassword, InvalidRequest, RateLimited, RegistrationClosed } from '../errors.ts';
+import { clientInfo } from '../http/negotiation.ts';
+import { field } from '../oauth/authorization-request.ts';
+import { completeAuthorization } from '../oauth/authorization-response.ts';
 import type { Services } from '../services.ts';
+import { isValidEmail } from '../users/users.ts';
+import { checkPassword } from './password-policy.ts';
+import { answerLogin, loggedIn } from './respond.ts';
 
-export function registerRegistrationRoutes(_server: FastifyInstance, _services: Services): void {}
+export function registerRegistrationRoutes(server: FastifyInstance, services: Services): void {
+  const { users, limits, audit } = services;
+
+  server.post('/register', (request, reply) =>
+    answerLogin(request, reply, services, 'register', async (authorization, fields) => {
+      const { ip, userAgent } = clientInfo(request);
+      const project = authorization.project;
+      const failed = (reason: string) =>
+        audit.record({ type: 'register', outcome: 'failure', projectId: project.id, ip, userAgent, detail: { reason } });
+      try {
+        // Checks in the order of SPEC.md: every request past the authorization parameters
+        // counts towards the address's signups, whatever its outcome.
+        if (!(await limits.signupsPerIp.hit(ip))) throw RateLimited();
+        if (!project.registration_open) throw RegistrationClosed();
+        const password = field(fields, 'password') ?? '';
+        const policy = checkPassword(password);
+        if (!policy.ok) throw InvalidPassword({ reason: policy.reason });
+        const email = field(fields, 'email') ?? '';
+        if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
+        if (await users.findByEmail(email)) throw EmailAlreadyRegistered();
+        // create() also refuses a taken email, so two racing signups cannot both succeed.
+        const user = await users.create({ email, password, email_verified: false });
+        if (!user) throw EmailAlreadyRegistered();
+        await users.addMember(project.id, user.id);
+        await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
+        return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd'), 201);
+      } catch (error) {
+        if (error instanceof HttpError) await failed(error.message);
+        throw error;
+      }
+    }),
+  );
+}

@@ -1,0 +1,37 @@
+// Which passwords Gatehouse accepts, after NIST SP 800-63B §5.1.1.2: a length range and a
+// screen against commonly used and breached passwords; no composition rules, which push
+// people towards predictable patterns without adding strength.
+import { dictionary } from '@zxcvbn-ts/language-common';
+
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 256;
+
+/** Why a password was refused; sent to the client as the `reason` field. */
+export type PasswordRejection = 'too_short' | 'too_long' | 'common';
+
+export type PasswordCheck = { ok: true } | { ok: false; reason: PasswordRejection };
+
+// The screening list: zxcvbn's "passwords-common" (about 49,000 entries drawn from public
+// breach corpora), lower-cased into a Set when the first password is checked.
+let commonPasswords: Set<string> | undefined;
+
+function screeningKey(password: string): string {
+  return password.normalize('NFKC').toLowerCase();
+}
+
+function isCommonPassword(password: string): boolean {
+  commonPasswords ??= new Set(dictionary['passwords-common'].map(screeningKey));
+  return commonPasswords.has(screeningKey(password));
+}
+
+/**
+ * Checks a new password (registration, admin-set passwords). Length counts Unicode code
+ * points, as SP 800-63B asks, so an emoji is one character and not two UTF-16 units.
+ */
+export function checkPassword(password: string): PasswordCheck {
+  const length = [...password].length;
+  if (length < MIN_PASSWORD_LENGTH) return { ok: false, reason: 'too_short' };
+  if (length > MAX_PASSWORD_LENGTH) return { ok: false, reason: 'too_long' };
+  if (isCommonPassword(password)) return { ok: false, reason: 'common' };
+  return { ok: true };
+}

@@ -31,6 +31,8 @@ export interface Config {
    * raises it so that it measures grants rather than 429s; the limiter is still consulted.
    */
   tokenRequestsPerMinute: number;
+  /** failed logins (password, PIN) one address may make per 15 min (SPEC: 5); ops/benchmark knob like the one above */
+  loginFailuresPerIp: number;
   pinDigits: number;
   /** key for the PIN HMAC; derived from the database's secret when unset */
   pinSecret: string | undefined;
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     magicLinkTtlSeconds: integer(env, 'GATEHOUSE_MAGIC_LINK_TTL_SECONDS', 900, 1),
     pinFailuresPerDay: integer(env, 'GATEHOUSE_PIN_FAILURES_PER_DAY', 100, 1),
     tokenRequestsPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 20, 1),
+    loginFailuresPerIp: integer(env, 'GATEHOUSE_LOGIN_FAILURES_PER_IP', 5, 1),
     pinDigits,
     pinSecret: env.GATEHOUSE_PIN_SECRET || undefined,
     argon2: {

@@ -21,9 +21,9 @@ export interface Limiter {
 export interface RateLimits {
   /** POST /token: 20 requests per 60 s per client_id (GATEHOUSE_TOKEN_RATE_LIMIT) */
   tokenRequestsPerClient: Limiter;
-  /** POST /login: 5 failed attempts per 15 min per IP */
+  /** POST /login: 5 failed attempts per 15 min per IP (GATEHOUSE_LOGIN_FAILURES_PER_IP) */
   passwordFailuresPerIp: Limiter;
-  /** POST /login/pin: 5 failed attempts per 15 min per IP */
+  /** POST /login/pin: 5 failed attempts per 15 min per IP (GATEHOUSE_LOGIN_FAILURES_PER_IP) */
   pinFailuresPerIp: Limiter;
   /** POST /login/pin: failed PINs per project per day, whatever the address */
   pinFailuresPerProject: Limiter;
@@ -42,8 +42,8 @@ interface Rule {
 export function rateLimitRules(config: Config): Rule[] {
   return [
     { name: 'tokenRequestsPerClient', points: config.tokenRequestsPerMinute, duration: 60 },
-    { name: 'passwordFailuresPerIp', points: 5, duration: 15 * 60 },
-    { name: 'pinFailuresPerIp', points: 5, duration: 15 * 60 },
+    { name: 'passwordFailuresPerIp', points: config.loginFailuresPerIp, duration: 15 * 60 },
+    { name: 'pinFailuresPerIp', points: config.loginFailuresPerIp, duration: 15 * 60 },
     { name: 'pinFailuresPerProject', points: config.pinFailuresPerDay, duration: 24 * 60 * 60 },
     { name: 'signupsPerIp', points: 3, duration: 60 * 60 },
     { name: 'magicLinksPerEmail', points: 3, duration: 60 * 60 },

@@ -1,0 +1,49 @@
+// `npm start`'s command with the defaults: serves, creates ./data/gatehouse.db, applies migrations.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { TEST_ARGON2 } from './support/app.ts';
+import { freePort } from './support/server.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function waitForHealth(url: string, deadline: number): Promise<Response> {
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+describe('gatehouse serve', () => {
+  it('starts with the defaults, creates ./data/gatehouse.db and answers /healthz; SIGTERM stops it cleanly', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), ...TEST_ARGON2 },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const health = await waitForHealth(`http://127.0.0.1:${port}/healthz`, Date.now() + 20_000);
+      assert.equal(health.status, 200, output);
+      assert.ok(existsSync(join(cwd, 'data', 'gatehouse.db')));
+      const discovery = await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json();
+      assert.equal((discovery as { issuer: string }).issuer, `http://localhost:${port}`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, output);
+  });
+});

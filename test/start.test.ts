@@ -26,7 +26,7 @@ describe('gatehouse serve', () => {
   it('starts with the defaults, creates ./data/gatehouse.db and answers /healthz; SIGTERM stops it cleanly', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'src/main.ts'), 'serve'], {
       cwd,
       env: { PATH: process.env.PATH ?? '', PORT: String(port), ...TEST_ARGON2 },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,50 @@
-import type { FastifyInstance } from 'fastify';
+// The admin API (SPEC.md "Admin API"), except the PIN routes, which live with the PINs.
+// Every route here sits behind requireAdmin(), checked before the body is even read, so a
+// caller without a valid admin token learns nothing about what a valid request looks like.
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import type { Services } from '../services.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
+import { AdminContext } from './context.ts';
+import { requireAdmin } from './guard.ts';
+import { registerMemberRoutes } from './member-routes.ts';
+import { registerProjectRoutes } from './project-routes.ts';
+import { registerSessionRoutes } from './session-routes.ts';
+import { registerUserRoutes } from './user-routes.ts';
 
-export function registerAdminRoutes(_server: FastifyInstance, _services: Services): void {}
+function isFormPost(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+export function registerAdminRoutes(server: FastifyInstance, services: Services): void {
+  const context = new AdminContext(services);
+
+  // An encapsulated plugin: the guard hook and the strict validator apply to these routes only.
+  void server.register(async (scope) => {
+    // TypeBox checks bodies as they are (no type coercion): "1" is not a number, "yes" is not
+    // a boolean. Form posts are converted below, because every value arrives as text there.
+    scope.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+    scope.addHook('onRequest', async (request) => {
+      context.admitted(request, await requireAdmin(services, request));
+    });
+
+    // SPEC: POST endpoints take form bodies with the same field names. Text becomes the
+    // boolean, integer, null or one-item list the route's schema asks for.
+    scope.addHook('preValidation', async (request) => {
+      const schema = request.routeOptions.schema?.body as TSchema | undefined;
+      if (schema && isFormPost(request) && request.body !== null && typeof request.body === 'object') {
+        request.body = Value.Convert(schema, { ...request.body });
+      }
+    });
+
+    const admin = scope.withTypeProvider<TypeBoxTypeProvider>();
+    registerProjectRoutes(admin, context);
+    registerMemberRoutes(admin, context);
+    registerUserRoutes(admin, context);
+    registerSessionRoutes(admin, context);
+    registerAuditRoutes(admin, context);
+  });
+}

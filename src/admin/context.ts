@@ -1,0 +1,57 @@
+// What every admin route shares: the typed Fastify instance, the admin behind the request
+// (set by the guard hook in routes.ts) and the audit record of each change they make.
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { clientInfo } from '../http/negotiation.ts';
+import type { Services } from '../services.ts';
+import type { User } from '../users/users.ts';
+
+export type AdminServer = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export class AdminContext {
+  private readonly admins = new WeakMap<FastifyRequest, User>();
+
+  constructor(readonly services: Services) {}
+
+  admitted(request: FastifyRequest, admin: User): void {
+    this.admins.set(request, admin);
+  }
+
+  /** The admin making this request; the guard hook has already checked them. */
+  actor(request: FastifyRequest): User {
+    const admin = this.admins.get(request);
+    if (!admin) throw new Error('admin route reached without the guard');
+    return admin;
+  }
+
+  /** Records one admin change: who (the admin), what, where from, and on which project. */
+  async recordChange(
+    request: FastifyRequest,
+    type: string,
+    facts: { projectId?: string; detail?: Record<string, unknown> } = {},
+  ): Promise<void> {
+    const { ip, userAgent } = clientInfo(request);
+    await this.services.audit.record({
+      type,
+      outcome: 'success',
+      subject: this.actor(request).id,
+      projectId: facts.projectId ?? null,
+      ip,
+      userAgent,
+      ...(facts.detail ? { detail: facts.detail } : {}),
+    });
+  }
+}

@@ -1,0 +1,54 @@
+// /admin/projects/:id/members: who belongs to a project, and who is blocked in it.
+import { NotFound } from '../errors.ts';
+import type { Membership } from '../users/users.ts';
+import type { AdminContext, AdminServer } from './context.ts';
+import { IdParams, MemberParams } from './schemas.ts';
+
+export function registerMemberRoutes(server: AdminServer, context: AdminContext): void {
+  const { projects, users, sessions } = context.services;
+
+  async function requireProjectAndUser(id: string, userId: string): Promise<void> {
+    if (!(await projects.find(id)) || !(await users.find(userId))) throw NotFound();
+  }
+
+  async function memberOrNotFound(projectId: string, userId: string): Promise<Membership> {
+    const member = await users.member(projectId, userId);
+    if (!member) throw NotFound();
+    return member;
+  }
+
+  server.get('/admin/projects/:id/members', { schema: { params: IdParams } }, async (request) => {
+    if (!(await projects.find(request.params.id))) throw NotFound();
+    return { members: await users.members(request.params.id) };
+  });
+
+  // PUT is idempotent: adding a member twice answers the same member, and never unblocks.
+  server.put('/admin/projects/:id/members/:user_id', { schema: { params: MemberParams } }, async (request) => {
+    const { id, user_id: userId } = request.params;
+    await requireProjectAndUser(id, userId);
+    const existed = (await users.membership(id, userId)) !== undefined;
+    await users.addMember(id, userId);
+    if (!existed) await context.recordChange(request, 'admin.member.added', { projectId: id, detail: { user_id: userId } });
+    return memberOrNotFound(id, userId);
+  });
+
+  server.delete('/admin/projects/:id/members/:user_id', { schema: { params: MemberParams } }, async (request, reply) => {
+    const { id, user_id: userId } = request.params;
+    if (!(await users.removeMember(id, userId))) throw NotFound();
+    // A removed member keeps no way back in: their sessions in this project end now.
+    await sessions.revokeWhere({ projectId: id, userId });
+    await context.recordChange(request, 'admin.member.removed', { projectId: id, detail: { user_id: userId } });
+    return reply.code(204).send();
+  });
+
+  for (const [action, blocked] of [['block', true], ['unblock', false]] as const) {
+    server.post(`/admin/projects/:id/members/:user_id/${action}`, { schema: { params: MemberParams } }, async (request) => {
+      const { id, user_id: userId } = request.params;
+      // Sessions are kept on purpose: their refresh tokens answer "Account blocked" while
+      // the block lasts and work again after an unblock.
+      if (!(await users.setBlocked(id, userId, blocked))) throw NotFound();
+      await context.recordChange(request, `admin.member.${action}ed`, { projectId: id, detail: { user_id: userId } });
+      return memberOrNotFound(id, userId);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// /admin/projects: the OAuth clients, their settings and their client secrets.
+import { ConsoleProjectProtected, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import type { AdminContext, AdminServer } from './context.ts';
+import { checkRedirectUris, IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
+
+export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
+  const { projects } = context.services;
+
+  server.post('/admin/projects', { schema: { body: NewProjectBody } }, async (request, reply) => {
+    const body = request.body;
+    checkRedirectUris(body.redirect_uris);
+    const created = await projects.create({ ...body, name: body.name.trim() });
+    if (!created) throw ProjectAlreadyExists();
+    const { project, clientSecret } = created;
+    await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
+    // The secret is shown this once; only its hash is kept.
+    return reply.code(201).send({ ...project, ...(clientSecret !== undefined ? { client_secret: clientSecret } : {}) });
+  });
+
+  server.get('/admin/projects', async () => ({ projects: await projects.list() }));
+
+  server.get('/admin/projects/:id', { schema: { params: IdParams } }, async (request) => {
+    const record = await projects.find(request.params.id);
+    if (!record) throw NotFound();
+    return record.project;
+  });
+
+  server.patch('/admin/projects/:id', { schema: { params: IdParams, body: ProjectChangesBody } }, async (request) => {
+    const changes = request.body;
+    if (changes.redirect_uris) checkRedirectUris(changes.redirect_uris);
+    const project = await projects.update(request.params.id, {
+      ...changes,
+      ...(changes.name !== undefined ? { name: changes.name.trim() } : {}),
+    });
+    if (!project) throw NotFound();
+    await context.recordChange(request, 'admin.project.updated', { projectId: project.id, detail: { fields: Object.keys(changes) } });
+    return project;
+  });
+
+  server.delete('/admin/projects/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const { id } = request.params;
+    // Deleting the console would lock every admin out of this API.
+    if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    if (!(await projects.delete(id))) throw NotFound();
+    await context.recordChange(request, 'admin.project.deleted', { projectId: id });
+    return reply.code(204).send();
+  });
+
+  server.post('/admin/projects/:id/secret', { schema: { params: IdParams } }, async (request) => {
+    const { id } = request.params;
+    // The console is a public client: its sign-in page has nowhere to keep a secret.
+    if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    const clientSecret = await projects.rotateSecret(id);
+    const record = clientSecret !== undefined ? await projects.find(id) : undefined;
+    if (clientSecret === undefined || !record) throw NotFound();
+    await context.recordChange(request, 'admin.project.secret_rotated', { projectId: id });
+    return { ...record.project, client_secret: clientSecret };
+  });
+}

@@ -1,0 +1,26 @@
+// Sessions of a project, and ending one (all its refresh tokens stop working).
+import { NotFound } from '../errors.ts';
+import type { AdminContext, AdminServer } from './context.ts';
+import { IdParams } from './schemas.ts';
+
+export function registerSessionRoutes(server: AdminServer, context: AdminContext): void {
+  const { projects, sessions } = context.services;
+
+  server.get('/admin/projects/:id/sessions', { schema: { params: IdParams } }, async (request) => {
+    if (!(await projects.find(request.params.id))) throw NotFound();
+    return { sessions: await sessions.listActive(request.params.id) };
+  });
+
+  server.delete('/admin/sessions/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const session = await sessions.find(request.params.id);
+    if (!session) throw NotFound();
+    // Ending an already ended session changes nothing and answers the same.
+    if (await sessions.revoke(session.id)) {
+      await context.recordChange(request, 'admin.session.ended', {
+        projectId: session.project_id,
+        detail: { session_id: session.id, session_subject: session.subject },
+      });
+    }
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,68 @@
+// /admin/users: accounts, their passwords and the admin flag.
+import { EmailAlreadyRegistered, InvalidPassword, InvalidRequest, NotFound } from '../errors.ts';
+import { checkPassword } from '../login/password-policy.ts';
+import { isValidEmail, normalizeEmail } from '../users/users.ts';
+import type { AdminContext, AdminServer } from './context.ts';
+import { IdParams, NewUserBody, UserChangesBody, UserQuery } from './schemas.ts';
+
+function requireValidEmail(email: string): void {
+  if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
+}
+
+/** Admin-set passwords meet the same policy as the ones people choose at registration. */
+function requireAcceptablePassword(password: string): void {
+  const check = checkPassword(password);
+  if (!check.ok) throw InvalidPassword({ reason: check.reason });
+}
+
+export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
+  const { users } = context.services;
+
+  server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) => ({
+    users: await users.list(request.query.email),
+  }));
+
+  server.post('/admin/users', { schema: { body: NewUserBody } }, async (request, reply) => {
+    const body = request.body;
+    requireValidEmail(body.email);
+    if (body.password !== undefined) requireAcceptablePassword(body.password);
+    const user = await users.create(body);
+    if (!user) throw EmailAlreadyRegistered();
+    await context.recordChange(request, 'admin.user.created', { detail: { user_id: user.id, is_admin: user.is_admin } });
+    return reply.code(201).send(user);
+  });
+
+  server.get('/admin/users/:id', { schema: { params: IdParams } }, async (request) => {
+    const record = await users.find(request.params.id);
+    if (!record) throw NotFound();
+    return record.user;
+  });
+
+  server.patch('/admin/users/:id', { schema: { params: IdParams, body: UserChangesBody } }, async (request) => {
+    const changes = { ...request.body };
+    const { id } = request.params;
+    if (changes.email !== undefined) requireValidEmail(changes.email);
+    if (changes.password !== undefined) requireAcceptablePassword(changes.password);
+    const current = await users.find(id);
+    if (!current) throw NotFound();
+    // A new address has not been proven to reach anyone yet, unless the admin says so.
+    if (changes.email !== undefined && changes.email_verified === undefined && normalizeEmail(changes.email) !== normalizeEmail(current.user.email)) {
+      changes.email_verified = false;
+    }
+    const user = await users.update(id, changes);
+    if (user === 'conflict') throw EmailAlreadyRegistered();
+    if (!user) throw NotFound();
+    // Field names only: a new password never reaches the log.
+    await context.recordChange(request, 'admin.user.updated', { detail: { user_id: id, fields: Object.keys(request.body) } });
+    return user;
+  });
+
+  // The account and its memberships go; its sessions stay, so that their refresh tokens
+  // answer "User not found" (SPEC, POST /token).
+  server.delete('/admin/users/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const { id } = request.params;
+    if (!(await users.delete(id))) throw NotFound();
+    await context.recordChange(request, 'admin.user.deleted', { detail: { user_id: id } });
+    return reply.code(204).send();
+  });
+}

@@ -1,4 +1,141 @@
-import type { FastifyInstance } from 'fastify';
+// POST /magic-link (send a sign-in link), GET /magic-link/verify (look, never use),
+// POST /magic-link/verify (use the link once).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  HttpError,
+  InvalidOrExpiredToken,
+  InvalidRequest,
+  RateLimited,
+  RegistrationClosed,
+  ServiceUnavailable,
+} from '../errors.ts';
+import { bodyFields, clientInfo, prefersHtml, queryFields } from '../http/negotiation.ts';
+import { admitMember } from '../login/admission.ts';
+import { answerLogin, assertSameOrigin, sendHtml } from '../login/respond.ts';
+import { magicLinkMessage } from '../mail/templates.ts';
+import { field, type AuthorizationRequest } from '../oauth/authorization-request.ts';
+import { completeAuthorization, type AuthorizationResponse } from '../oauth/authorization-response.ts';
+import type { Project } from '../projects/projects.ts';
+import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../pages/render.ts';
 import type { Services } from '../services.ts';
+import { isValidEmail, normalizeEmail } from '../users/users.ts';
+import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 
-export function registerMagicLinkRoutes(_server: FastifyInstance, _services: Services): void {}
+export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
+  const { config, users, projects, limits, audit, mailer } = services;
+  const links = new MagicLinks(services.kv, services.ids, config.magicLinkTtlSeconds * 1000);
+
+  /**
+   * The account an address signs in as, by the rules of SPEC.md applied when the link is
+   * used: a new address gets an account (and membership) only while the project is open.
+   */
+  async function accountFor(project: Project, email: string): Promise<string> {
+    let existing = await users.findByEmail(email);
+    if (!existing) {
+      if (!project.registration_open) throw RegistrationClosed();
+      const created = await users.create({ email, email_verified: true });
+      if (created) {
+        await users.addMember(project.id, created.id);
+        return created.id;
+      }
+      // The address was registered meanwhile: treat it as the existing account it now is.
+      existing = await users.findByEmail(email);
+      if (!existing) throw InvalidOrExpiredToken();
+    }
+    await admitMember(users, project, existing.user.id);
+    // Following the link proves the person reads this mailbox.
+    if (!existing.user.email_verified) await users.markEmailVerified(existing.user.id);
+    return existing.user.id;
+  }
+
+  async function useMagicLink(grant: MagicLinkGrant): Promise<{ response: AuthorizationResponse; userId: string }> {
+    // The project or its redirect URIs may have changed since the link was sent.
+    const record = await projects.find(grant.projectId);
+    if (!record || !record.project.redirect_uris.includes(grant.redirectUri)) throw InvalidOrExpiredToken();
+    const authorization: AuthorizationRequest = {
+      project: record.project,
+      clientId: record.project.id,
+      redirectUri: grant.redirectUri,
+      codeChallenge: grant.codeChallenge,
+      scope: grant.scope,
+      ...(grant.state !== undefined ? { state: grant.state } : {}),
+      ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+    };
+    const userId = await accountFor(record.project, grant.email);
+    const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link');
+    return { response, userId };
+  }
+
+  server.post('/magic-link', (request, reply) =>
+    answerLogin(request, reply, services, 'magic-link', async (authorization, fields) => {
+      const { ip, userAgent } = clientInfo(request);
+      const project = authorization.project;
+      const email = field(fields, 'email') ?? '';
+      if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
+      const normalized = normalizeEmail(email);
+      // Counted per address, and nothing here looks at accounts: the answer, the limit and the
+      // mail are the same whether or not the address is registered.
+      if (!(await limits.magicLinksPerEmail.hit(normalized))) throw RateLimited();
+
+      const token = await links.create(authorization, normalized);
+      const link = `${config.issuer}/magic-link/verify?token=${encodeURIComponent(token)}`;
+      try {
+        await mailer.send(
+          magicLinkMessage({ to: email.trim(), projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds }),
+        );
+      } catch (error) {
+        await links.discard(token);
+        request.log.error({ err: error }, 'magic link mail could not be sent');
+        throw ServiceUnavailable();
+      }
+      await audit.record({ type: 'magic_link.sent', outcome: 'info', projectId: project.id, ip, userAgent, detail: { email: normalized } });
+      const page = renderMessagePage('Check your mail', [
+        `We sent a sign-in link for ${project.name} to ${email.trim()}.`,
+        `Open it on this device within ${Math.max(1, Math.round(config.magicLinkTtlSeconds / 60))} minutes. It works once.`,
+      ]);
+      // The page's form post is answered with a page (200); JSON clients get 202 Accepted.
+      return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
+    }),
+  );
+
+  server.get('/magic-link/verify', async (request, reply) => {
+    const token = field(queryFields(request), 'token');
+    const html = prefersHtml(request);
+    const grant = await links.peek(token);
+    reply.header('cache-control', 'no-store');
+    if (!grant || token === undefined) {
+      if (!html) throw InvalidOrExpiredToken();
+      return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
+    }
+    if (html) return sendHtml(reply, 200, renderMagicLinkConfirmPage(token));
+    return reply.code(200).send({ valid: true });
+  });
+
+  server.post('/magic-link/verify', async (request: FastifyRequest, reply: FastifyReply) => {
+    const html = prefersHtml(request);
+    const { ip, userAgent } = clientInfo(request);
+    let grant: MagicLinkGrant | null = null;
+    try {
+      if (html) assertSameOrigin(request);
+      grant = await links.consume(field(bodyFields(request), 'token'));
+      if (!grant) throw InvalidOrExpiredToken();
+      const { response, userId } = await useMagicLink(grant);
+      await audit.record({ type: 'magic_link.used', outcome: 'success', projectId: grant.projectId, subject: userId, ip, userAgent });
+      reply.header('cache-control', 'no-store');
+      if (html) return reply.code(303).header('location', response.redirect_to).send();
+      return reply.code(200).send(response);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      await audit.record({
+        type: 'magic_link.used',
+        outcome: 'failure',
+        projectId: grant?.projectId ?? null,
+        ip,
+        userAgent,
+        detail: { reason: error.message, ...(grant ? { email: grant.email } : {}) },
+      });
+      if (!html) throw error;
+      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+    }
+  });
+}

@@ -29,6 +29,7 @@ import { registerMagicLinkRoutes } from './magic-link/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
+import { CSP_DIRECTIVES } from './pages/csp.ts';
 import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { registerPinRoutes } from './pins/routes.ts';
@@ -37,7 +38,7 @@ import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
-import { migrateToLatest } from './storage/migrations.ts';
+import { migrateDatabase } from './storage/migrations.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { UserService } from './users/users.ts';
 
@@ -58,8 +59,8 @@ export interface App {
 
 /** Opens storage and applies migrations; shared by `serve` and the command line. */
 export async function openStorage(config: Config): Promise<OpenedDatabase> {
-  const database = openDatabase(config.databaseUrl);
-  await migrateToLatest(database.db);
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  await migrateDatabase(database);
   return database;
 }
 
@@ -78,7 +79,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const db = database.db;
-  const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock) : new SqlKeyValueStore(db, clock);
+  const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock, config.redisPrefix) : new SqlKeyValueStore(db, clock);
   const limits = await createRateLimits(config, database, redis);
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
   const keys = new KeyRing(db, clock, ids, () => Math.max(config.accessTokenTtlSeconds, 24 * 3600) * 1000);
@@ -166,7 +167,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     redis.on('error', () => {}); // reconnects by itself; health checks report the outage
     await redis.connect();
   }
-  const services = await buildServices(options, database, redis);
+  // Instances starting together take turns, so they agree on one signing key, one console, one admin.
+  const services = await database.withLock('start', () => buildServices(options, database, redis));
 
   const server = Fastify({
     logger: options.logger ?? false,
@@ -183,17 +185,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await server.register(cookie);
   await server.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-      },
-    },
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginResourcePolicy: { policy: 'cross-origin' },

@@ -80,7 +80,7 @@ describe('GET /authorize', () => {
     const base = authParams('no-such-project', challenge, { redirect_uri: 'https://evil.example.com/' });
     assert.equal((await get({ ...base, code_challenge_method: 'plain', code_challenge: 'x' })).json().error, 'Missing or invalid parameters');
     assert.equal((await get({ ...base, code_challenge_method: 'plain' })).json().error, 'Only S256 code_challenge_method is supported');
-    assert.equal((await get(base)).json().error, 'Invalid client_id');
+    assert.equal((await get({ ...base })).json().error, 'Invalid client_id');
     assert.equal((await get({ ...base, client_id: project.id })).json().error, 'Invalid redirect_uri');
   });
 

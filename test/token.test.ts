@@ -95,7 +95,8 @@ describe('POST /token', () => {
 
   it('a missing code, verifier or redirect_uri answers 400 Missing required fields', async () => {
     const project = await freshProject();
-    for (const fields of [{ code_verifier: 'v', code: '' }, { code: 'c' }, { code: 'c', code_verifier: 'v', redirect_uri: '' }]) {
+    const incomplete: Array<Record<string, string>> = [{ code_verifier: 'v', code: '' }, { code: 'c' }, { code: 'c', code_verifier: 'v', redirect_uri: '' }];
+    for (const fields of incomplete) {
       const res = await exchange(project, fields);
       assert.deepEqual([res.statusCode, res.json()], [400, { error: 'Missing required fields' }]);
     }

@@ -6,6 +6,7 @@ import { Forbidden, HttpError } from '../errors.ts';
 import { bodyFields, prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, field, type AuthorizationRequest, type Fields } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
+import { pageCsp } from '../pages/csp.ts';
 import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 
@@ -26,7 +27,9 @@ export function assertSameOrigin(request: FastifyRequest): void {
   if (host !== request.headers.host) throw Forbidden();
 }
 
-export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+/** Sends a page; a page whose form leads on to an app names that app's redirect URI. */
+export function sendHtml(reply: FastifyReply, status: number, html: string, redirectUri?: string): FastifyReply {
+  if (redirectUri !== undefined) reply.header('content-security-policy', pageCsp(redirectUri));
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
 }
 
@@ -65,6 +68,7 @@ export async function answerLogin(
       reply,
       error.statusCode,
       renderLoginPage({ authorization, fields, error: { form, message: error.message }, ...(email !== undefined ? { email } : {}) }),
+      authorization.redirectUri,
     );
   }
 }

@@ -17,6 +17,7 @@ import {
   HttpError,
 } from '../errors.ts';
 import { bodyFields, prefersHtml, queryFields } from '../http/negotiation.ts';
+import { sendHtml } from '../login/respond.ts';
 import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
@@ -134,10 +135,10 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const fields = queryFields(request);
     try {
       const authorization = await checkAuthorizationRequest(fields, services.projects);
-      return reply.code(200).type('text/html; charset=utf-8').send(renderLoginPage({ authorization, fields }));
+      return sendHtml(reply, 200, renderLoginPage({ authorization, fields }), authorization.redirectUri);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
-        return reply.code(error.statusCode).type('text/html; charset=utf-8').send(renderErrorPage(error.statusCode, error.message));
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
       }
       throw error;
     }

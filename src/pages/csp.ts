@@ -1,0 +1,38 @@
+// The Content-Security-Policy of every page: nothing but our own stylesheet, no scripts,
+// no framing. form-action also governs the redirect after a form post, so a login page
+// allows its own origin plus the one app origin its form will send the browser on to.
+
+export const CSP_DIRECTIVES: Record<string, string[]> = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** A CSP source expression for where a redirect URI points. */
+function sourceOf(redirectUri: string): string | undefined {
+  try {
+    const url = new URL(redirectUri);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+    // A native app's private-use scheme (RFC 8252 §7.1).
+    return /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function pageCsp(redirectUri?: string): string {
+  const target = redirectUri === undefined ? undefined : sourceOf(redirectUri);
+  return Object.entries(CSP_DIRECTIVES)
+    .map(([name, values]) => {
+      const sources = name === 'formAction' && target ? [...values, target] : values;
+      return `${kebab(name)} ${sources.join(' ')}`;
+    })
+    .join('; ');
+}

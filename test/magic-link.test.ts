@@ -343,8 +343,11 @@ describe('magic links when the SMTP server cannot be reached', () => {
       const res: LightMyRequestResponse = await post(app, '/magic-link', { ...authParams(project.id, pkcePair().challenge), email: 'down@example.com' });
       assert.equal(res.statusCode, 503);
       assert.deepEqual(res.json(), { error: 'Service unavailable' });
-      const rows = await app.services.database.db.selectFrom('kv').select('key').where('key', 'like', 'magic:%').execute();
-      assert.equal(rows.length, 0);
+      // With SQL as the key-value store the table can be inspected (no token is known to look up).
+      if (!app.config.redisUrl) {
+        const rows = await app.services.database.db.selectFrom('kv').select('key').where('key', 'like', 'magic:%').execute();
+        assert.equal(rows.length, 0);
+      }
     } finally {
       await app.close();
     }

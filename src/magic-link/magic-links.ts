@@ -3,6 +3,7 @@
 import type { Ids } from '../clock.ts';
 import { sha256 } from '../crypto/tokens.ts';
 import type { AuthorizationRequest } from '../oauth/authorization-request.ts';
+import type { Project } from '../projects/projects.ts';
 import type { KeyValueStore } from '../storage/kv.ts';
 
 /** What a token stands for: the authorization request, and the (normalised) address it was sent to. */
@@ -27,6 +28,20 @@ function parseGrant(value: string | null): MagicLinkGrant | null {
   if (value === null) return null;
   const grant = JSON.parse(value) as MagicLinkGrant;
   return typeof grant.projectId === 'string' && typeof grant.email === 'string' ? grant : null;
+}
+
+/** The authorization request a grant finishes, against the project as it is now. */
+export function authorizationOf(grant: MagicLinkGrant, project: Project): AuthorizationRequest {
+  const { redirectUri, codeChallenge, scope, state, nonce } = grant;
+  return {
+    project,
+    clientId: project.id,
+    redirectUri,
+    codeChallenge,
+    scope,
+    ...(state !== undefined ? { state } : {}),
+    ...(nonce !== undefined ? { nonce } : {}),
+  };
 }
 
 export class MagicLinks {

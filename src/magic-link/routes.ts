@@ -13,13 +13,13 @@ import { bodyFields, clientInfo, prefersHtml, queryFields } from '../http/negoti
 import { admitMember } from '../login/admission.ts';
 import { answerLogin, assertSameOrigin, sendHtml } from '../login/respond.ts';
 import { magicLinkMessage } from '../mail/templates.ts';
-import { field, type AuthorizationRequest } from '../oauth/authorization-request.ts';
+import { field } from '../oauth/authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../oauth/authorization-response.ts';
 import type { Project } from '../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 import { isValidEmail, normalizeEmail } from '../users/users.ts';
-import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
+import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
   const { config, users, projects, limits, audit, mailer } = services;
@@ -52,15 +52,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     // The project or its redirect URIs may have changed since the link was sent.
     const record = await projects.find(grant.projectId);
     if (!record || !record.project.redirect_uris.includes(grant.redirectUri)) throw InvalidOrExpiredToken();
-    const authorization: AuthorizationRequest = {
-      project: record.project,
-      clientId: record.project.id,
-      redirectUri: grant.redirectUri,
-      codeChallenge: grant.codeChallenge,
-      scope: grant.scope,
-      ...(grant.state !== undefined ? { state: grant.state } : {}),
-      ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
-    };
+    const authorization = authorizationOf(grant, record.project);
     const userId = await accountFor(record.project, grant.email);
     const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link');
     return { response, userId };

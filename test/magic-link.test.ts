@@ -273,6 +273,8 @@ describe('magic links, mailed through a real SMTP server', () => {
     assert.equal(page.headers['cache-control'], 'no-store');
     assert.match(page.body, /<form method="post" action="\/magic-link\/verify">/);
     assert.ok(page.body.includes(`name="token" value="${token}"`));
+    // the button's post ends in a redirect to the app, so the page's form-action allows the app's origin
+    assert.match(page.headers['content-security-policy'] as string, /form-action 'self' https:\/\/app\.example\.com(;|$)/);
     const bad = await getVerify('nope', 'text/html');
     assert.equal(bad.statusCode, 400);
     assert.match(bad.headers['content-type'] as string, /^text\/html/);

@@ -99,7 +99,8 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       if (!html) throw InvalidOrExpiredToken();
       return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
     }
-    if (html) return sendHtml(reply, 200, renderMagicLinkConfirmPage(token));
+    // The button's post is answered with a redirect to the app, which form-action must allow.
+    if (html) return sendHtml(reply, 200, renderMagicLinkConfirmPage(token), grant.redirectUri);
     return reply.code(200).send({ valid: true });
   });
 

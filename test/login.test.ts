@@ -114,6 +114,16 @@ describe('POST /login', () => {
     assert.doesNotMatch(String(res.headers.location ?? ''), /code=/);
   });
 
+  it('a form post marked cross-site by the browser (Sec-Fetch-Site) is refused', async () => {
+    const res = await postForm(
+      app,
+      '/login',
+      { ...authParams(open.id, challenge), email: 'herman@example.com', password: PASSWORD } as Record<string, string>,
+      { accept: 'text/html', 'sec-fetch-site': 'cross-site', 'x-forwarded-for': nextIp() },
+    );
+    assert.equal(res.statusCode, 403);
+  });
+
   it('an unknown email costs a full password verification, like a wrong password', async () => {
     let verifications = 0;
     const original = app.services.hasher.verify.bind(app.services.hasher);

@@ -11,11 +11,12 @@ import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/rende
 import type { Services } from '../services.ts';
 
 /**
- * Login CSRF defence for form posts: a browser marks a cross-site request (Sec-Fetch-Site)
- * and names its origin; a form post must come from a page of this server.
+ * Login CSRF defence for form posts: a browser marks where a request comes from
+ * (Sec-Fetch-Site) and names its origin; a form post must come from a page of this server.
  */
 export function assertSameOrigin(request: FastifyRequest): void {
-  if (request.headers['sec-fetch-site'] === 'cross-site') throw Forbidden();
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw Forbidden();
   const origin = request.headers.origin;
   if (origin === undefined) return;
   let host: string;

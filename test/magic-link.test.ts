@@ -291,6 +291,7 @@ describe('magic links, mailed through a real SMTP server', () => {
     assert.equal(sent.statusCode, 200);
     assert.match(sent.headers['content-type'] as string, /^text\/html/);
     assert.match(sent.body, /Check your mail/);
+    assert.match(sent.body, /within 15 minutes/);
     const mail = smtp.to('browser@example.com')[0];
     assert.ok(mail);
     const token = magicLinkToken(mail);

@@ -12,7 +12,7 @@ import {
 import { bodyFields, clientInfo, prefersHtml, queryFields } from '../http/negotiation.ts';
 import { admitMember } from '../login/admission.ts';
 import { answerLogin, assertSameOrigin, sendHtml } from '../login/respond.ts';
-import { magicLinkMessage } from '../mail/templates.ts';
+import { describeLifetime, magicLinkMessage } from '../mail/templates.ts';
 import { field } from '../oauth/authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../oauth/authorization-response.ts';
 import type { Project } from '../projects/projects.ts';
@@ -83,7 +83,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       await audit.record({ type: 'magic_link.sent', outcome: 'info', projectId: project.id, ip, userAgent, detail: { email: normalized } });
       const page = renderMessagePage('Check your mail', [
         `We sent a sign-in link for ${project.name} to ${email.trim()}.`,
-        `Open it on this device within ${Math.max(1, Math.round(config.magicLinkTtlSeconds / 60))} minutes. It works once.`,
+        `Open it on this device within ${describeLifetime(config.magicLinkTtlSeconds)}. It works once.`,
       ]);
       // The page's form post is answered with a page (200); JSON clients get 202 Accepted.
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };

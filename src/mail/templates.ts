@@ -9,7 +9,8 @@ export interface MagicLinkMail {
   expiresInSeconds: number;
 }
 
-function lifetime(seconds: number): string {
+/** A lifetime in words: "15 minutes", "1 hour", "90 seconds". */
+export function describeLifetime(seconds: number): string {
   if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
   if (seconds % 60 === 0) return seconds === 60 ? '1 minute' : `${seconds / 60} minutes`;
   return seconds === 1 ? '1 second' : `${seconds} seconds`;
@@ -19,7 +20,7 @@ function lifetime(seconds: number): string {
 export function magicLinkMessage(input: MagicLinkMail): MailMessage {
   // A project name is one line of plain text in a header and in the body.
   const mail = { ...input, projectName: input.projectName.replace(/\p{Cc}+/gu, ' ').trim() };
-  const expires = lifetime(mail.expiresInSeconds);
+  const expires = describeLifetime(mail.expiresInSeconds);
   const text = [
     'Hello,',
     '',

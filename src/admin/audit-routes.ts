@@ -1,7 +1,7 @@
 // GET /admin/audit: security events, newest first, filtered and paged.
 import { InvalidRequest } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
-import { AUDIT_DEFAULT_LIMIT, AuditQueryString, parseInstant } from './schemas.ts';
+import { AuditQueryString, parseInstant, parseLimit } from './schemas.ts';
 
 export function registerAuditRoutes(server: AdminServer, context: AdminContext): void {
   const { audit } = context.services;
@@ -11,6 +11,7 @@ export function registerAuditRoutes(server: AdminServer, context: AdminContext):
     const since = parseInstant('since', query.since);
     const until = parseInstant('until', query.until);
     const before = parseInstant('before', query.before);
+    const limit = parseLimit(query.limit);
     if (query.before_id !== undefined && before === undefined) throw InvalidRequest({ detail: 'before_id needs before' });
     const events = await audit.list({
       ...(query.project !== undefined ? { projectId: query.project } : {}),
@@ -20,7 +21,7 @@ export function registerAuditRoutes(server: AdminServer, context: AdminContext):
       ...(until !== undefined ? { until } : {}),
       ...(before !== undefined ? { before } : {}),
       ...(query.before_id !== undefined ? { beforeId: query.before_id } : {}),
-      limit: query.limit ?? AUDIT_DEFAULT_LIMIT,
+      limit,
     });
     return { events };
   });

@@ -77,8 +77,16 @@ export const AuditQueryString = Type.Object({
   until: Type.Optional(Instant),
   before: Type.Optional(Instant),
   before_id: Type.Optional(Filter),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_MAX_LIMIT })),
+  // Digits only: a conversion to integer would quietly read "1.5" as 1.
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
 });
+
+export function parseLimit(value: string | undefined): number {
+  if (value === undefined) return AUDIT_DEFAULT_LIMIT;
+  const limit = Number(value);
+  if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw InvalidRequest({ detail: `limit must be between 1 and ${AUDIT_MAX_LIMIT}` });
+  return limit;
+}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 

@@ -50,16 +50,28 @@ export class PinService {
     return Number(row.n);
   }
 
-  /** Creates a PIN; answers undefined when the project already has the maximum active. */
-  async create(projectId: string, label: string | null): Promise<CreatedPin | undefined> {
+  /**
+   * Creates a PIN: `no_project` when the project does not exist, `max_active` when it already
+   * has the maximum of active PINs.
+   */
+  async create(projectId: string, label: string | null): Promise<CreatedPin | 'no_project' | 'max_active'> {
     return this.db.transaction().execute(async (trx) => {
+      // A no-op write to the project row locks it until commit (PostgreSQL; SQLite runs one
+      // writer at a time anyway), so two concurrent creations cannot both see 9 active PINs
+      // and make 11. It also tells whether the project still exists.
+      const locked = await trx
+        .updateTable('projects')
+        .set((eb) => ({ id: eb.ref('id') }))
+        .where('id', '=', projectId)
+        .executeTakeFirst();
+      if (Number(locked.numUpdatedRows) === 0) return 'no_project';
       const { n } = await trx
         .selectFrom('pins')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('project_id', '=', projectId)
         .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow();
-      if (Number(n) >= MAX_ACTIVE_PINS) return undefined;
+      if (Number(n) >= MAX_ACTIVE_PINS) return 'max_active';
       // A PIN equal to one this project already had (active or revoked) is drawn again.
       for (;;) {
         const pin = this.generate();
@@ -84,18 +96,35 @@ export class PinService {
     }));
   }
 
-  /** Revokes a PIN. Its sessions stay on record so their refresh tokens answer "PIN revoked". */
-  async revoke(projectId: string, pinId: string): Promise<boolean> {
-    const existing = await this.db.selectFrom('pins').select('revoked_at').where('id', '=', pinId).where('project_id', '=', projectId).executeTakeFirst();
-    if (!existing) return false;
-    if (existing.revoked_at === null) {
-      await this.db.updateTable('pins').set({ revoked_at: this.clock.now() }).where('id', '=', pinId).execute();
-    }
-    return true;
+  /**
+   * Revokes a PIN of this project. Its sessions stay on record so that their refresh tokens
+   * answer "PIN revoked" rather than "Invalid refresh token".
+   */
+  async revoke(projectId: string, pinId: string): Promise<'revoked' | 'already_revoked' | 'not_found'> {
+    const result = await this.db
+      .updateTable('pins')
+      .set({ revoked_at: this.clock.now() })
+      .where('id', '=', pinId)
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) > 0) return 'revoked';
+    const existing = await this.db.selectFrom('pins').select('id').where('id', '=', pinId).where('project_id', '=', projectId).executeTakeFirst();
+    return existing ? 'already_revoked' : 'not_found';
   }
 
-  /** The active PIN of this project with this value, in one indexed lookup. */
-  async findActive(projectId: string, pin: string): Promise<string | undefined> {
+  /** True when the value has the shape of a PIN of this instance: exactly `digits` ASCII digits. */
+  private isWellFormed(pin: unknown): pin is string {
+    return typeof pin === 'string' && pin.length === this.digits && /^[0-9]+$/.test(pin);
+  }
+
+  /**
+   * The active PIN of this project with this value, in one indexed lookup of its HMAC.
+   * Anything that is not a well-formed PIN matches nothing. The index probe sees only the
+   * keyed hash, so its timing says nothing about how close a guess was.
+   */
+  async findActive(projectId: string, pin: unknown): Promise<string | undefined> {
+    if (!this.isWellFormed(pin)) return undefined;
     const row = await this.db
       .selectFrom('pins')
       .select('id')

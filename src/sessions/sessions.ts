@@ -199,7 +199,10 @@ export class SessionService {
     await query.execute();
   }
 
-  /** Live sessions of a project: not revoked and not past expiry. */
+  /**
+   * Live sessions of a project: not revoked, not past expiry, and not of a revoked PIN (those
+   * stay on record only so that their refresh tokens answer "PIN revoked").
+   */
   async listActive(projectId: string): Promise<SessionSummary[]> {
     const rows = await this.db
       .selectFrom('sessions')
@@ -207,6 +210,12 @@ export class SessionService {
       .where('project_id', '=', projectId)
       .where('revoked_at', 'is', null)
       .where('expires_at', '>', this.clock.now())
+      .where((eb) =>
+        eb.or([
+          eb('pin_id', 'is', null),
+          eb('pin_id', 'in', eb.selectFrom('pins').select('pins.id').where('pins.project_id', '=', projectId).where('pins.revoked_at', 'is', null)),
+        ]),
+      )
       .orderBy('created_at', 'desc')
       .execute();
     return rows.map((r) => ({

@@ -16,6 +16,8 @@ export interface Limiter {
   hit(key: string): Promise<boolean>;
   /** true when the key has used all its points in the current window */
   exhausted(key: string): Promise<boolean>;
+  /** gives back one point taken by hit (an attempt counted up front that turned out fine) */
+  refund(key: string): Promise<void>;
 }
 
 export interface RateLimits {
@@ -69,6 +71,13 @@ class FlexibleLimiter implements Limiter {
   async exhausted(key: string): Promise<boolean> {
     const res = await this.store.get(key);
     return res !== null && res.consumedPoints >= this.points;
+  }
+
+  async refund(key: string): Promise<void> {
+    // A window that ended meanwhile has nothing to give back (a reward would open a new
+    // window starting at -1, one point more than the limit).
+    const res = await this.store.get(key);
+    if (res !== null && res.consumedPoints > 0) await this.store.reward(key, 1);
   }
 }
 

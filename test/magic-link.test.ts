@@ -265,6 +265,16 @@ describe('magic links, mailed through a real SMTP server', () => {
     assert.deepEqual(res.json(), { error: 'Invalid or expired token' });
   });
 
+  it('a project deleted since the link was sent makes the link invalid', async () => {
+    const doomed = await createProject(app);
+    const { token } = await mailedToken('orphan@example.com', { projectId: doomed.id });
+    assert.ok(await app.services.projects.delete(doomed.id));
+    const res = await postVerify(token);
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(res.json(), { error: 'Invalid or expired token' });
+    assert.equal(await app.services.users.findByEmail('orphan@example.com'), undefined);
+  });
+
   it('GET with Accept text/html shows a page whose button POSTs the token; a bad token shows the error page', async () => {
     const { token } = await mailedToken('page@example.com');
     const page = await getVerify(token, 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8');

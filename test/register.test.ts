@@ -70,6 +70,8 @@ describe('POST /register', () => {
     const res = await register({ email: 'taken@example.com', password: 'violet kettle drum' });
     assert.equal(res.statusCode, 409);
     assert.deepEqual(res.json(), { error: 'Email already registered' });
+    const events = await app.services.audit.list({ type: 'register', projectId: project.id, limit: 50 });
+    assert.ok(events.some((e) => e.outcome === 'failure' && e.detail?.reason === 'Email already registered'));
   });
 
   it('emails are trimmed and compared case-insensitively', async () => {

@@ -1,0 +1,159 @@
+// What each route is for and which errors of the catalogue it can answer: the part of the
+// API reference that a validation schema cannot say. The OpenAPI document (src/http/openapi.ts)
+// joins it to the routes' own schemas; a test fails when a registered route has no entry here.
+import * as E from '../errors.ts';
+import type { ErrorFactory } from '../errors.ts';
+
+export interface RouteDoc {
+  summary: string;
+  tag: 'OAuth' | 'Login' | 'Admin' | 'Operations' | 'Pages';
+  /** errors beyond the ones every route can give (see COMMON_ERRORS) */
+  errors: ErrorFactory[];
+  /** fields of the JSON or form body, for routes that validate in code (SPEC check order) */
+  bodyFields?: Record<string, string>;
+  /** query parameters, for routes that validate in code */
+  queryFields?: Record<string, string>;
+  /** the answer on success */
+  success?: { status: number; description: string; contentType?: string };
+  /** Bearer access token of the console project */
+  admin?: boolean;
+}
+
+/** Errors any route may answer: a malformed request, or storage that is down. */
+export const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.ServiceUnavailable];
+/** Errors any route with a body may answer. */
+export const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
+const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
+
+const AUTHORIZATION_ERRORS = [E.MissingOrInvalidParameters, E.OnlyS256, E.InvalidClientId, E.InvalidRedirectUri];
+const AUTHORIZATION_FIELDS: Record<string, string> = {
+  response_type: '`code`',
+  client_id: 'the project id',
+  redirect_uri: 'one of the project\'s redirect URIs, exactly',
+  code_challenge: 'PKCE S256 challenge: 43 base64url characters',
+  code_challenge_method: '`S256`',
+  state: 'optional; returned with the code',
+  scope: 'optional, space-separated: `openid`, `email`, `profile`, `offline_access`',
+  nonce: 'optional; put into the ID token',
+};
+const LOGIN_SUCCESS = { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' };
+
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'GET /authorize': {
+    summary: 'Checks the authorization request and shows the hosted login page',
+    tag: 'OAuth',
+    errors: AUTHORIZATION_ERRORS,
+    queryFields: AUTHORIZATION_FIELDS,
+    success: { status: 200, description: 'the login page', contentType: 'text/html' },
+  },
+  'POST /login': {
+    summary: 'Signs in with email and password',
+    tag: 'Login',
+    errors: [...AUTHORIZATION_ERRORS, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.RateLimited, E.Forbidden],
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the account\'s email', password: 'its password' },
+    success: LOGIN_SUCCESS,
+  },
+  'POST /login/pin': {
+    summary: 'Signs a device in with a project PIN',
+    tag: 'Login',
+    errors: [...AUTHORIZATION_ERRORS, E.InvalidPin, E.RateLimited, E.Forbidden],
+    bodyFields: { ...AUTHORIZATION_FIELDS, pin: 'a PIN of the project' },
+    success: LOGIN_SUCCESS,
+  },
+  'POST /register': {
+    summary: 'Creates an account and its membership, then signs in',
+    tag: 'Login',
+    errors: [...AUTHORIZATION_ERRORS, E.EmailAlreadyRegistered, E.InvalidPassword, E.RegistrationClosed, E.RateLimited, E.Forbidden],
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the new account\'s email', password: '8 to 256 characters, not a common password' },
+    success: { status: 201, description: '`{"redirect_to", "code", "state"}`; a form post gets a 303 to `redirect_to`' },
+  },
+  'POST /magic-link': {
+    summary: 'Mails a single-use sign-in link',
+    tag: 'Login',
+    errors: [...AUTHORIZATION_ERRORS, E.RateLimited, E.Forbidden],
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'where to send the link' },
+    success: { status: 202, description: '`{"sent": true}`, whether or not the email has an account' },
+  },
+  'GET /magic-link/verify': {
+    summary: 'Checks a magic-link token without using it',
+    tag: 'Login',
+    errors: [E.InvalidOrExpiredToken],
+    queryFields: { token: 'the token from the mail' },
+    success: { status: 200, description: '`{"valid": true}`, or a page whose button uses the link' },
+  },
+  'POST /magic-link/verify': {
+    summary: 'Uses a magic-link token (once) and signs in',
+    tag: 'Login',
+    errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.NotAMember, E.AccountBlocked, E.Forbidden],
+    bodyFields: { token: 'the token from the mail' },
+    success: LOGIN_SUCCESS,
+  },
+  'POST /token': {
+    summary: 'Exchanges an authorization code or a refresh token for tokens',
+    tag: 'OAuth',
+    errors: [
+      E.MissingClientId, E.RateLimited, E.InvalidClientId, E.InvalidClientSecret, E.UnsupportedGrantType,
+      E.MissingRequiredFields, E.InvalidOrExpiredCode, E.ProjectMismatch, E.RedirectUriMismatch, E.PkceFailed,
+      E.MissingRefreshToken, E.InvalidRefreshToken, E.RefreshTokenExpired, E.PinRevoked, E.UserNotFound, E.AccountBlocked,
+    ],
+    bodyFields: {
+      grant_type: '`authorization_code` or `refresh_token`',
+      client_id: 'the project id (or HTTP Basic)',
+      client_secret: 'for confidential projects (or HTTP Basic)',
+      code: 'authorization_code: the code',
+      code_verifier: 'authorization_code: the PKCE verifier (RFC 7636, 43-128 characters)',
+      redirect_uri: 'authorization_code: the redirect URI the code was issued for',
+      refresh_token: 'refresh_token: the current refresh token',
+    },
+    success: { status: 200, description: '`{"access_token", "token_type", "expires_in", "refresh_token", "scope"}` and `id_token` for `openid`' },
+  },
+  'POST /revoke': {
+    summary: 'Revokes a token (RFC 7009); a refresh or access token ends its session',
+    tag: 'OAuth',
+    errors: [E.MissingTokenOrClientId, E.InvalidClientId, E.InvalidClientSecret],
+    bodyFields: { token: 'the token', client_id: 'the project id', client_secret: 'for confidential projects' },
+    success: { status: 200, description: '`{}` for any token, known or not' },
+  },
+  'GET /.well-known/openid-configuration': { summary: 'OpenID Connect discovery', tag: 'OAuth', errors: [], success: { status: 200, description: 'the discovery document' } },
+  'GET /.well-known/oauth-authorization-server': { summary: 'OAuth 2.0 server metadata (RFC 8414), the same document', tag: 'OAuth', errors: [], success: { status: 200, description: 'the discovery document' } },
+  'GET /.well-known/jwks.json': { summary: 'The public signing keys', tag: 'OAuth', errors: [], success: { status: 200, description: '`{"keys": [...]}`' } },
+  'GET /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
+  'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
+
+  'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
+  'GET /admin/projects': { summary: 'Lists projects', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...]}`' } },
+  'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'PATCH /admin/projects/:id': { summary: 'Changes a project', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
+  'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected] },
+  'GET /admin/projects/:id/members': { summary: 'Members of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}]}`' } },
+  'PUT /admin/projects/:id/members/:user_id': { summary: 'Adds a member', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'DELETE /admin/projects/:id/members/:user_id': { summary: 'Removes a member and ends their sessions in the project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'removed' } },
+  'POST /admin/projects/:id/members/:user_id/block': { summary: 'Blocks a member in this project', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'POST /admin/projects/:id/members/:user_id/unblock': { summary: 'Unblocks a member', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'GET /admin/projects/:id/pins': { summary: 'PINs of a project (never the PIN itself)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"pins": [{"id", "label", "created_at", "revoked_at"}]}`' } },
+  'POST /admin/projects/:id/pins': { summary: 'Creates a PIN, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.MaxActivePins], success: { status: 201, description: '`{"id", "pin", "label"}`' } },
+  'DELETE /admin/projects/:id/pins/:pin_id': { summary: 'Revokes a PIN; its refresh tokens answer `PIN revoked`', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'revoked' } },
+  'GET /admin/users': { summary: 'Lists users, optionally by `email`', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"users": [...]}`' } },
+  'POST /admin/users': { summary: 'Creates a user', tag: 'Admin', admin: true, errors: [E.EmailAlreadyRegistered, E.InvalidPassword], success: { status: 201, description: 'the user' } },
+  'GET /admin/users/:id': { summary: 'One user', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'PATCH /admin/users/:id': { summary: 'Changes a user', tag: 'Admin', admin: true, errors: [E.NotFound, E.EmailAlreadyRegistered, E.InvalidPassword] },
+  'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
+  'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}]}`' } },
+  'DELETE /admin/sessions/:id': { summary: 'Ends a session', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
+  'GET /admin/audit': { summary: 'Security events, newest first', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...]}`' } },
+
+  'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },
+  'GET /metrics': { summary: 'Prometheus metrics (when GATEHOUSE_METRICS_TOKEN is set; Bearer that token)', tag: 'Operations', errors: [E.Unauthorized, E.NotFound], success: { status: 200, description: 'Prometheus text format', contentType: 'text/plain' } },
+  'GET /openapi.json': { summary: 'This document', tag: 'Operations', errors: [], success: { status: 200, description: 'OpenAPI 3.1' } },
+  'GET /docs': { summary: 'This reference as a page', tag: 'Operations', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+  'GET /assets/gatehouse.css': { summary: 'Stylesheet of the hosted pages', tag: 'Pages', errors: [], success: { status: 200, description: 'CSS', contentType: 'text/css' } },
+  'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+};
+
+export function errorsOf(method: string, url: string): ErrorFactory[] {
+  const doc = ROUTE_DOCS[`${method} ${url}`];
+  if (!doc) return COMMON_ERRORS;
+  const all = [...COMMON_ERRORS, ...(method === 'POST' || method === 'PUT' || method === 'PATCH' ? BODY_ERRORS : []), ...(doc.admin ? ADMIN_ERRORS : []), ...doc.errors];
+  return [...new Set(all)];
+}

@@ -124,6 +124,9 @@ describe('POST /login/pin', () => {
       const sixth = await pinLogin(app, project.id, kiosk.pin, from);
       assert.deepEqual([sixth.response.statusCode, sixth.response.json()], [429, { error: 'Rate limited' }]);
       assert.equal(sixth.response.headers['retry-after'], undefined);
+      // the refused attempt is not an audited failure: a flood cannot grow the log
+      const audited = (await app.services.audit.list({ projectId: project.id, type: 'login.pin', limit: 1000 })).filter((e) => e.ip === from);
+      assert.equal(audited.length, 5);
       const elsewhere = await pinLogin(app, project.id, kiosk.pin, nextIp());
       assert.equal(elsewhere.response.statusCode, 200);
     });

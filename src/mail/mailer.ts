@@ -20,7 +20,8 @@ export class SmtpMailer implements Mailer {
     url: string,
     private readonly from: string,
   ) {
-    this.transport = nodemailer.createTransport(url);
+    // A pooled transport reuses its SMTP connection instead of a new handshake per mail.
+    this.transport = nodemailer.createTransport({ url, pool: true });
   }
 
   async send(message: MailMessage): Promise<void> {

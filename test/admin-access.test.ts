@@ -120,6 +120,28 @@ describe('admin API access', () => {
     assert.deepEqual(deleted.json(), { error: 'Unauthorized' });
   });
 
+  it('NUL and other control characters anywhere answer 400 Invalid request, never a storage error', async () => {
+    const cases: Array<[Method, string, object?]> = [
+      ['GET', '/admin/projects/bad%00id'],
+      ['GET', '/admin/users/bad%00id'],
+      ['PUT', '/admin/projects/console/members/bad%00id'],
+      ['DELETE', '/admin/sessions/bad%01id'],
+      ['GET', '/admin/users?email=a%00b%40example.com'],
+      ['GET', '/admin/audit?project=a%00b'],
+      ['GET', '/admin/audit?before=1&before_id=a%00b'],
+      ['POST', '/admin/projects', { name: 'Nul\u0000name', redirect_uris: ['https://x.example/cb'] }],
+      ['POST', '/admin/projects', { name: 'Tab\tname', redirect_uris: ['https://x.example/cb'] }],
+      ['POST', '/admin/projects', { name: 'Fine', redirect_uris: ['https://x.example/c\u0000b'] }],
+      ['POST', '/admin/users', { email: 'nul\u0000@example.com' }],
+      ['PATCH', '/admin/projects/console', { name: '\u0000' }],
+    ];
+    for (const [method, url, payload] of cases) {
+      const res = await call(app, admin, method, url, payload);
+      assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(payload)}: ${res.body}`);
+      assert.equal(res.json().error, 'Invalid request');
+    }
+  });
+
   it('unknown admin paths answer 404 Not found', async () => {
     const res = await call(app, admin, 'GET', '/admin/nothing-here');
     assert.equal(res.statusCode, 404);

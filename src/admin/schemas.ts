@@ -4,7 +4,12 @@ import { Type } from 'typebox';
 import { InvalidRequest } from '../errors.ts';
 import { PROJECT_ID_PATTERN } from '../projects/projects.ts';
 
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+// No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
+// text, and such a request must be a 400, not a storage error.
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
+const Printable = (options: { minLength?: number; maxLength: number }) => Type.String({ ...options, pattern: PRINTABLE });
+
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f]*$' });
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 50, uniqueItems: true });
 
 // Upper bounds: a code is meant to live seconds (RFC 6749 §4.1.2 says at most 10 minutes);
@@ -38,7 +43,7 @@ export const ProjectChangesBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Email = Type.String({ minLength: 1, maxLength: 320 });
+const Email = Printable({ minLength: 1, maxLength: 320 });
 // The password policy decides about length; this bound only keeps absurd inputs out.
 const Password = Type.String({ maxLength: 4096 });
 
@@ -64,7 +69,7 @@ export const UserChangesBody = Type.Object(
 
 export const UserQuery = Type.Object({ email: Type.Optional(Email) });
 
-const Filter = Type.String({ minLength: 1, maxLength: 256 });
+const Filter = Printable({ minLength: 1, maxLength: 256 });
 const Instant = Type.String({ minLength: 1, maxLength: 64 });
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 500;
@@ -129,5 +134,5 @@ export function parseInstant(name: string, value: string | undefined): number | 
   return ms;
 }
 
-export const IdParams = Type.Object({ id: Type.String() });
-export const MemberParams = Type.Object({ id: Type.String(), user_id: Type.String() });
+export const IdParams = Type.Object({ id: Printable({ maxLength: 256 }) });
+export const MemberParams = Type.Object({ id: Printable({ maxLength: 256 }), user_id: Printable({ maxLength: 256 }) });

@@ -14,7 +14,11 @@ export interface Config {
   host: string;
   issuer: string;
   databaseUrl: string;
+  /** connections each instance keeps open to PostgreSQL at most (at least 2: start-up holds one for its lock) */
+  databasePoolSize: number;
   redisUrl: string | undefined;
+  /** prepended to every Redis key (codes, magic links, rate-limit counters) */
+  redisPrefix: string;
   smtpUrl: string | undefined;
   mailFrom: string;
   adminEmail: string | undefined;
@@ -79,6 +83,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
     throw new ConfigError('GATEHOUSE_DATABASE_URL must start with sqlite: or postgres://');
   }
+  const redisUrl = env.GATEHOUSE_REDIS_URL;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('GATEHOUSE_REDIS_URL must start with redis:// or rediss://');
+  }
   const pinDigits = integer(env, 'GATEHOUSE_PIN_DIGITS', 8, 6);
   if (pinDigits > 12) throw new ConfigError('GATEHOUSE_PIN_DIGITS must be at most 12');
   return {
@@ -86,7 +94,9 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST ?? '127.0.0.1',
     issuer,
     databaseUrl,
+    databasePoolSize: integer(env, 'GATEHOUSE_DATABASE_POOL_SIZE', 10, 2),
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
+    redisPrefix: env.GATEHOUSE_REDIS_PREFIX || 'gatehouse:',
     smtpUrl: env.GATEHOUSE_SMTP_URL || undefined,
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${new URL(issuer).hostname}>`,
     adminEmail: env.GATEHOUSE_ADMIN_EMAIL || undefined,

@@ -33,7 +33,13 @@ export class KeyRing {
   async load(): Promise<void> {
     let rows = await this.activeRows();
     if (rows.length === 0) {
-      await this.insertNewKey();
+      await this.db.transaction().execute(async (trx) => {
+        // Instances starting together take turns: writing the lock row holds its row lock
+        // (PostgreSQL) or the write lock (SQLite) until commit, so the second one sees the
+        // first one's key and creates none.
+        await this.takeKeyLock(trx);
+        if ((await this.activeRows(trx)).length === 0) await this.insertNewKey(trx);
+      });
       rows = await this.activeRows();
     }
     this.install(rows);
@@ -43,6 +49,7 @@ export class KeyRing {
   async rotate(): Promise<string> {
     const now = this.clock.now();
     const kid = await this.db.transaction().execute(async (trx) => {
+      await this.takeKeyLock(trx);
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       return this.insertNewKey(trx);
     });
@@ -96,9 +103,18 @@ export class KeyRing {
     return this.signer;
   }
 
-  private async activeRows() {
+  private async takeKeyLock(trx: Kysely<Database>): Promise<void> {
+    const now = this.clock.now();
+    await trx
+      .insertInto('instance_secrets')
+      .values({ name: 'signing_keys_lock', value: String(now), created_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value: String(now) }))
+      .execute();
+  }
+
+  private async activeRows(db: Kysely<Database> = this.db) {
     const cutoff = this.clock.now() - this.retiredKeyOverlapMs();
-    return this.db
+    return db
       .selectFrom('signing_keys')
       .selectAll()
       .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', cutoff)]))
@@ -108,8 +124,7 @@ export class KeyRing {
   }
 
   private install(rows: Array<{ kid: string; private_jwk: string; public_jwk: string; retired_at: number | null }>): void {
-    // Instances racing to create the first key may both insert one; every instance then
-    // signs with the oldest unretired key, so they still agree.
+    // Should two unretired keys ever exist, every instance signs with the oldest, so they agree.
     const signing = rows.find((r) => r.retired_at === null) ?? rows[rows.length - 1];
     if (!signing) throw new Error('no signing key');
     this.signer = {

@@ -13,12 +13,23 @@ export interface OpenedDatabase {
   sqlite?: SqliteDatabase.Database;
   /** the raw Postgres pool, for stores that take one (rate limiters) */
   pgPool?: pg.Pool;
+  /**
+   * Runs `work` while no other instance sharing this database runs work under the same
+   * lock name: first-start steps (migrations, creating the first signing key, the console
+   * project, the configured admin) then happen once, not once per instance racing.
+   */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL connections kept at most */
+  poolSize?: number;
 }
 
 const INT8_OID = 20;
 
-export function openDatabase(url: string): OpenedDatabase {
+export function openDatabase(url: string, options: DatabaseOptions = {}): OpenedDatabase {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -27,12 +38,15 @@ export function openDatabase(url: string): OpenedDatabase {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
+    // One connection per process: SQLite itself serialises writers across processes.
+    return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(), close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: options.poolSize ?? 10,
+    // A database that cannot be reached fails the request in seconds instead of queueing it.
     connectionTimeoutMillis: 5000,
+    keepAlive: true,
     // Times are epoch milliseconds in bigint columns: they fit a JS number exactly.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -42,5 +56,29 @@ export function openDatabase(url: string): OpenedDatabase {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', pgPool: pool, close: () => db.destroy() };
+  return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(pool, name, work), close: () => db.destroy() };
+}
+
+/**
+ * A session-level advisory lock held on a connection of its own while `work` runs on the
+ * pool. The key includes the schema, so deployments sharing one database in different
+ * schemas do not wait for each other. If the lock's connection dies, PostgreSQL frees it.
+ */
+async function withAdvisoryLock<T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  // current_schema() is null until the schema named by search_path exists (see migrations.ts).
+  const lockKey = "hashtext('gatehouse:' || $1::text || ':' || coalesce(current_schema(), current_setting('search_path')))";
+  let unlocked = false;
+  try {
+    await client.query(`select pg_advisory_lock(${lockKey})`, [name]);
+    try {
+      return await work();
+    } finally {
+      await client.query(`select pg_advisory_unlock(${lockKey})`, [name]);
+      unlocked = true;
+    }
+  } finally {
+    // A connection whose unlock failed is closed rather than reused: closing frees the lock.
+    client.release(!unlocked);
+  }
 }

@@ -1,7 +1,8 @@
 // One set of migrations for SQLite and PostgreSQL, written with Kysely's schema builder
 // using only types both understand (text, integer, bigint).
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { OpenedDatabase } from './database.ts';
 import type { Database } from './schema.ts';
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_core': {
@@ -127,9 +128,44 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+/**
+ * Applies the migrations once, however many instances start together: on PostgreSQL under an
+ * advisory lock, after creating the schema the connection's search_path names first when it
+ * does not exist yet (as a first start creates the SQLite file).
+ */
+export async function migrateDatabase(database: OpenedDatabase): Promise<string[]> {
+  return database.withLock('migrate', async () => {
+    const schema = database.kind === 'postgres' ? await searchPathSchema(database.db) : undefined;
+    return migrateToLatest(database.db, schema);
+  });
+}
+
+/** The schema PostgreSQL creates tables in, created first when search_path names a missing one. */
+async function searchPathSchema(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ schema: string | null; path: string }>`select current_schema() as schema, current_setting('search_path') as path`.execute(db);
+  const row = rows[0];
+  if (row?.schema) return row.schema;
+  const first = (row?.path ?? '')
+    .split(',')
+    .map((part) => part.trim().replace(/^"(.*)"$/, '$1'))
+    .find((part) => part !== '' && part !== '$user');
+  if (!first) throw new Error('PostgreSQL has no schema to create tables in: set search_path or create the public schema');
+  await db.schema.createSchema(first).ifNotExists().execute();
+  return first;
+}
+
+/**
+ * `schema`: where PostgreSQL keeps the migration bookkeeping. Named explicitly because Kysely
+ * otherwise looks for its tables in every schema of the database and would take another
+ * deployment's (or another test's) for ours.
+ */
+export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<string[]> {
   // Migrations see the schema as it was when they were written, not today's table types.
-  const migrator = new Migrator({ db: db as unknown as Kysely<unknown>, provider });
+  const migrator = new Migrator({
+    db: db as unknown as Kysely<unknown>,
+    provider,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -94,7 +94,10 @@ export async function createRateLimits(config: Config, database: OpenedDatabase,
     const common = { keyPrefix: `rl_${rule.name}`, points: rule.points, duration: rule.duration };
     let store: RateLimiterAbstract;
     if (redis) {
-      store = new RateLimiterRedis({ ...common, storeClient: redis, rejectIfRedisNotReady: true });
+      // Every instance sharing the Redis and the prefix shares the counters; another prefix
+      // (another deployment, another test) counts apart.
+      const keyPrefix = `${config.redisPrefix}${common.keyPrefix}`;
+      store = new RateLimiterRedis({ ...common, keyPrefix, storeClient: redis, rejectIfRedisNotReady: true });
     } else if (database.sqlite) {
       const sqlite = database.sqlite;
       store = await created((ready) =>

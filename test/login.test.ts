@@ -139,3 +139,23 @@ describe('POST /login', () => {
     }
   });
 });
+
+describe('POST /login under a burst of parallel guesses', () => {
+  it('twenty parallel wrong passwords from one address: at most five are checked, the rest answer 429', async () => {
+    const app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: 'true' } });
+    try {
+      const project = await createProject(app);
+      await createUser(app, 'burst@example.com', PASSWORD, project.id);
+      const { challenge } = pkcePair();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(app, '/login', { ...authParams(project.id, challenge), email: 'burst@example.com', password: 'guess' }, { 'x-forwarded-for': '203.0.113.50' }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.statusCode === 401).length, 5);
+      assert.equal(results.filter((r) => r.statusCode === 429).length, 15);
+    } finally {
+      await app.close();
+    }
+  });
+});

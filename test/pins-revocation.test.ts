@@ -47,6 +47,15 @@ describe('revoking a PIN', () => {
     assert.equal(session.revoked_at, null);
   });
 
+  it('its access tokens are refused by /userinfo at once', async () => {
+    const pin = await createPin(app, token, project.id, 'Kitchen');
+    const tokens = await pinTokens(pin.pin);
+    const userinfo = () => app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal((await userinfo()).statusCode, 200);
+    await revokePin(app, token, project.id, pin.id);
+    assert.equal((await userinfo()).statusCode, 401);
+  });
+
   it('a code issued before the revocation fails at exchange with 403 PIN revoked', async () => {
     const pin = await createPin(app, token, project.id, 'Classroom');
     const { response, verifier } = await pinLogin(app, project.id, pin.pin, nextIp());

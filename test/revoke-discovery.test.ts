@@ -110,6 +110,18 @@ describe('revocation, discovery and user info', () => {
     }
   });
 
+  it('/userinfo refuses the access token of a member blocked since it was issued', async () => {
+    const t = await tokens();
+    const user = await app.services.users.findByEmail('charles@example.com');
+    await app.services.users.setBlocked(project.id, user!.user.id, true);
+    try {
+      const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${t.access_token}` } });
+      assert.equal(res.statusCode, 401);
+    } finally {
+      await app.services.users.setBlocked(project.id, user!.user.id, false);
+    }
+  });
+
   it('an expired access token is refused by /userinfo', async () => {
     const t = await tokens();
     app.clock.advance(901_000);

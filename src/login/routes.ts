@@ -17,8 +17,11 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
     answerLogin(request, reply, services, 'password', async (authorization, fields) => {
       const { ip, userAgent } = clientInfo(request);
       const projectId = authorization.project.id;
-      // Once an address has used up its failures, even the right password is refused.
-      if (await limits.passwordFailuresPerIp.exhausted(ip)) throw RateLimited();
+      // The attempt is counted before the password is looked at and given back when the
+      // credentials are right: a burst of parallel guesses cannot all slip past a check made
+      // before any of them had failed. Once an address has used up its failures, even the
+      // right password is refused until the window passes.
+      if (!(await limits.passwordFailuresPerIp.hit(ip))) throw RateLimited();
 
       const email = field(fields, 'email') ?? '';
       const password = field(fields, 'password') ?? '';
@@ -29,10 +32,10 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
           ? await hasher.verify(record.passwordHash, password)
           : await hasher.verifyNothing(password.slice(0, MAX_PASSWORD_INPUT));
       if (!record || !valid) {
-        await limits.passwordFailuresPerIp.hit(ip);
         await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record?.user.id ?? null, ip, userAgent, detail: { reason: 'invalid_credentials' } });
         throw InvalidCredentials();
       }
+      await limits.passwordFailuresPerIp.refund(ip);
       try {
         await admitMember(users, authorization.project, record.user.id);
       } catch (error) {

@@ -24,6 +24,7 @@ import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, field, SUPPORTED_SCOPES, type Fields } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
+import { sessionSubject } from '../sessions/sessions.ts';
 import type { TokenResponse } from './token-issuer.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
@@ -125,6 +126,10 @@ export async function verifyAccessToken(services: Services, request: FastifyRequ
   if (typeof sub !== 'string' || typeof aud !== 'string' || typeof sid !== 'string' || typeof scope !== 'string') throw Unauthorized();
   const session = await services.sessions.find(sid);
   if (!session || session.revoked_at !== null) throw Unauthorized();
+  // The same subject checks as a refresh: a revoked PIN, a deleted or blocked user.
+  await services.sessions.checkSubject(sessionSubject(session), session.project_id).catch(() => {
+    throw Unauthorized();
+  });
   return { sub, aud, sid, scope };
 }
 

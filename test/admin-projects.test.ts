@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PROJECT_ID_PATTERN } from '../src/projects/projects.ts';
+import { PROJECT_ID_PATTERN, type Project } from '../src/projects/projects.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI } from './support/flow.ts';
 
-interface ProjectBody {
-  id: string;
-  name: string;
-  redirect_uris: string[];
-  confidential: boolean;
-  registration_open: boolean;
-  code_ttl_seconds: number | null;
-  access_token_ttl_seconds: number | null;
-  refresh_token_ttl_seconds: number | null;
-  created_at: string;
-  updated_at: string;
-  client_secret?: string;
-}
+type ProjectBody = Project & { client_secret?: string };
 
 describe('admin API: projects', () => {
   let app: TestApp;

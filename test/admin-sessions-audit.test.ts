@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { AuditEntry } from '../src/audit/audit-log.ts';
+import type { SessionSummary } from '../src/sessions/sessions.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
-
-interface SessionBody {
-  id: string;
-  subject: string;
-  method: string;
-  created_at: string;
-  expires_at: string;
-}
-
-interface EventBody {
-  id: string;
-  at: string;
-  type: string;
-  outcome: string;
-  project_id: string | null;
-  subject: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  detail: Record<string, unknown> | null;
-}
 
 function sid(accessToken: string): string {
   const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
@@ -51,7 +33,7 @@ describe('admin API: sessions', () => {
     const tokens = await login();
     const res = await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`);
     assert.equal(res.statusCode, 200);
-    const session = res.json<{ sessions: SessionBody[] }>().sessions.find((s) => s.id === sid(tokens.access_token));
+    const session = res.json<{ sessions: SessionSummary[] }>().sessions.find((s) => s.id === sid(tokens.access_token));
     assert.ok(session);
     assert.equal(session.subject, userId);
     assert.equal(session.method, 'pwd');
@@ -70,7 +52,7 @@ describe('admin API: sessions', () => {
     const refused = await refresh(app, project, tokens.refresh_token);
     assert.equal(refused.statusCode, 401);
     assert.deepEqual(refused.json(), { error: 'Invalid refresh token' });
-    const ids = (await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`)).json<{ sessions: SessionBody[] }>().sessions.map((s) => s.id);
+    const ids = (await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`)).json<{ sessions: SessionSummary[] }>().sessions.map((s) => s.id);
     assert.equal(ids.includes(id), false);
     // Other sessions of the same person live on.
     assert.equal((await refresh(app, project, other.refresh_token)).statusCode, 200);
@@ -98,10 +80,10 @@ describe('admin API: audit log', () => {
   });
   after(() => app.close());
 
-  async function events(query = ''): Promise<EventBody[]> {
+  async function events(query = ''): Promise<AuditEntry[]> {
     const res = await call(app, admin, 'GET', `/admin/audit${query}`);
     assert.equal(res.statusCode, 200, res.body);
-    return res.json<{ events: EventBody[] }>().events;
+    return res.json<{ events: AuditEntry[] }>().events;
   }
 
   it('records every admin change with the admin as subject, the project, and where it came from', async () => {

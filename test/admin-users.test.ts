@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { User } from '../src/users/users.ts';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, authParams, createProject, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
-
-interface UserBody {
-  id: string;
-  email: string;
-  email_verified: boolean;
-  is_admin: boolean;
-  has_password: boolean;
-  created_at: string;
-  updated_at: string;
-}
 
 describe('admin API: users', () => {
   let app: TestApp;
@@ -25,10 +16,10 @@ describe('admin API: users', () => {
   });
   after(() => app.close());
 
-  async function createUserViaApi(body: object): Promise<UserBody> {
+  async function createUserViaApi(body: object): Promise<User> {
     const res = await call(app, admin, 'POST', '/admin/users', body);
     assert.equal(res.statusCode, 201, res.body);
-    return res.json<UserBody>();
+    return res.json<User>();
   }
 
   function login(email: string, password: string) {
@@ -98,7 +89,7 @@ describe('admin API: users', () => {
     assert.equal(found.statusCode, 200);
     assert.deepEqual(found.json(), { users: [user] });
     assert.deepEqual((await call(app, admin, 'GET', '/admin/users?email=nobody%40example.com')).json(), { users: [] });
-    const all = (await call(app, admin, 'GET', '/admin/users')).json<{ users: UserBody[] }>().users;
+    const all = (await call(app, admin, 'GET', '/admin/users')).json<{ users: User[] }>().users;
     assert.ok(all.some((u) => u.id === user.id) && all.some((u) => u.email === app.config.adminEmail));
     assert.equal((await call(app, admin, 'GET', '/admin/users?email=a&email=b')).statusCode, 400);
   });
@@ -125,7 +116,7 @@ describe('admin API: users', () => {
     app.clock.advance(1000);
     const res = await call(app, admin, 'PATCH', `/admin/users/${user.id}`, { email: 'new@example.com', password: 'second password here' });
     assert.equal(res.statusCode, 200, res.body);
-    const changed = res.json<UserBody>();
+    const changed = res.json<User>();
     assert.equal(changed.email, 'new@example.com');
     assert.equal(changed.email_verified, false);
     assert.notEqual(changed.updated_at, user.updated_at);
@@ -136,11 +127,11 @@ describe('admin API: users', () => {
     assert.equal(oldPassword.json().error, 'Invalid credentials');
 
     const verified = await call(app, admin, 'PATCH', `/admin/users/${user.id}`, { email_verified: true, is_admin: true });
-    assert.equal(verified.json<UserBody>().email_verified, true);
-    assert.equal(verified.json<UserBody>().is_admin, true);
+    assert.equal(verified.json<User>().email_verified, true);
+    assert.equal(verified.json<User>().is_admin, true);
     // Same address in other letters is no change of address.
     const recased = await call(app, admin, 'PATCH', `/admin/users/${user.id}`, { email: 'NEW@example.com' });
-    assert.equal(recased.json<UserBody>().email_verified, true);
+    assert.equal(recased.json<User>().email_verified, true);
   });
 
   it("PATCH to another account's email answers 409; bad fields answer 400", async () => {
@@ -154,7 +145,7 @@ describe('admin API: users', () => {
       assert.equal(res.statusCode, 400, JSON.stringify(body));
       assert.equal(res.json().error, 'Invalid request');
     }
-    assert.equal((await call(app, admin, 'GET', `/admin/users/${user.id}`)).json<UserBody>().email, 'mover@example.com');
+    assert.equal((await call(app, admin, 'GET', `/admin/users/${user.id}`)).json<User>().email, 'mover@example.com');
   });
 
   it("DELETE removes the user (204); their refresh token then answers 401 User not found", async () => {

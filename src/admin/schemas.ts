@@ -57,15 +57,8 @@ export const NewUserBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const UserChangesBody = Type.Object(
-  {
-    email: Type.Optional(Email),
-    password: Type.Optional(Password),
-    is_admin: Type.Optional(Type.Boolean()),
-    email_verified: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+// Type.Partial drops the object's options, so additionalProperties is said again.
+export const UserChangesBody = Type.Partial(NewUserBody, { additionalProperties: false });
 
 export const UserQuery = Type.Object({ email: Type.Optional(Email) });
 

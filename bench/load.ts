@@ -1,0 +1,196 @@
+// One measured run: autocannon (as a library) against a URL for a fixed time with a fixed
+// number of connections, while the server's resident memory is watched from /proc.
+import { readFileSync, writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * What one connection sends next. `next` is called before every request and may answer
+ * undefined when it has nothing left to send (the run then stops early); `done` sees each
+ * answer with the value `next` returned alongside the request.
+ */
+export interface Workload<T = unknown> {
+  next(): { request: HttpRequest; state?: T } | undefined;
+  done?(status: number, body: string, state: T | undefined): void;
+  /** an upper bound of requests the workload can serve (pools of single-use codes) */
+  limit?: number;
+}
+
+export interface LoadResult {
+  /** 2xx answers per second over the run */
+  rps: number;
+  ok: number;
+  /** every answer that was not 2xx, plus socket errors and timeouts */
+  errors: number;
+  statuses: Record<string, number>;
+  /** latency percentiles of the 2xx answers, in milliseconds */
+  p50: number;
+  p99: number;
+  durationS: number;
+  /** peak resident set of the server process during the run, in MiB (0 if unknown) */
+  peakRssMiB: number;
+  /** CPU time the server process used (all its threads) per 2xx answer, in microseconds */
+  cpuUsPerOk: number;
+}
+
+/** user + system CPU time of a process so far, in microseconds (proc(5): utime, stime in clock ticks) */
+export function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+function statusField(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match?.[1] ? Number(match[1]) / 1024 : 0;
+}
+
+/** Watches a process's resident set: the kernel's high-water mark, reset at the start, and samples. */
+export class RssWatch {
+  private peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly hwmReset: boolean;
+
+  constructor(private readonly pid: number) {
+    let reset = false;
+    try {
+      // "5" resets VmHWM to the current RSS (proc(5), clear_refs), so the peak is this run's.
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      reset = true;
+    } catch {
+      reset = false;
+    }
+    this.hwmReset = reset;
+    this.timer = setInterval(() => this.sample(), 100);
+    this.sample();
+  }
+
+  private sample(): void {
+    try {
+      this.peak = Math.max(this.peak, statusField(this.pid, 'VmRSS'));
+    } catch {
+      // the process is gone; keep what was seen
+    }
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    if (this.hwmReset) {
+      try {
+        this.peak = Math.max(this.peak, statusField(this.pid, 'VmHWM'));
+      } catch {
+        // as above
+      }
+    }
+    return this.peak;
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? 0;
+}
+
+export async function measure<T>(options: {
+  url: string;
+  connections: number;
+  durationS: number;
+  workload: Workload<T>;
+  serverPid: number;
+}): Promise<LoadResult> {
+  const { workload } = options;
+  const latencies: number[] = [];
+  interface Context {
+    state?: T;
+  }
+  const first = workload.next();
+  if (!first) throw new Error('the workload has nothing to send');
+  let pending: { request: HttpRequest; state?: T } | undefined = first;
+  const take = () => {
+    if (pending) {
+      const value = pending;
+      pending = undefined;
+      return value;
+    }
+    return workload.next();
+  };
+  let exhausted = false;
+  const request: autocannon.Request = {
+    setupRequest: (req, context) => {
+      const item = take();
+      const ctx = context as Context;
+      if (!item) {
+        // Nothing left: a harmless request keeps the connection busy until the run ends;
+        // it is not counted (it answers 404 and the run is cut at `limit`).
+        exhausted = true;
+        delete ctx.state;
+        return { ...req, method: 'GET', path: '/.bench-exhausted', body: undefined };
+      }
+      if (item.state !== undefined) ctx.state = item.state;
+      else delete ctx.state;
+      return {
+        ...req,
+        method: item.request.method,
+        path: item.request.path,
+        headers: item.request.headers ?? {},
+        ...(item.request.body !== undefined ? { body: item.request.body } : { body: undefined }),
+      };
+    },
+    onResponse: (status, body, context) => {
+      workload.done?.(status, body, (context as Context).state);
+    },
+  };
+
+  const watch = new RssWatch(options.serverPid);
+  const cpuBefore = processCpuUs(options.serverPid);
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        duration: options.durationS,
+        requests: [request],
+        ...(workload.limit !== undefined ? { maxOverallRequests: workload.limit } : {}),
+        timeout: 30,
+      },
+      (error: Error | null, res: autocannon.Result) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+  const peakRssMiB = watch.stop();
+  const cpuUs = processCpuUs(options.serverPid) - cpuBefore;
+  const statuses: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
+  const ok = latencies.length;
+  const sorted = Float64Array.from(latencies).sort();
+  const notFoundFiller = exhausted ? statuses['404'] ?? 0 : 0;
+  const errors = result.non2xx - notFoundFiller + result.errors;
+  return {
+    rps: ok / result.duration,
+    ok,
+    errors,
+    statuses,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    durationS: result.duration,
+    peakRssMiB,
+    cpuUsPerOk: ok > 0 ? cpuUs / ok : 0,
+  };
+}

@@ -1,0 +1,481 @@
+// npm run bench [-- --quick] : Gatehouse against node-oidc-provider, one table, targets.
+// The driver (this process) starts both servers as child processes, prepares their data through
+// each one's real code paths, and drives them with autocannon; see bench/README in
+// the README's "Performance" section for what each scenario means.
+import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SCOPE, pkcePair, ServerProcess, type HashTiming, type StorageCounts } from './ipc.ts';
+import { measure, type HttpRequest, type LoadResult, type Workload } from './load.ts';
+import { form, FORM, gatehouseRefreshTokens, peerRefreshTokens } from './setup.ts';
+
+const ALL_SCENARIOS = ['discovery', 'jwks', 'refresh', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100'] as const;
+type ScenarioName = (typeof ALL_SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    sessions: { type: 'string' },
+    stored: { type: 'string' },
+    projects: { type: 'string' },
+    users: { type: 'string' },
+    only: { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
+    'hash-concurrency': { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'keep-db': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+function numberArg(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`not a positive number: ${raw}`);
+  return value;
+}
+
+const quick = args.quick ?? false;
+const options = {
+  quick,
+  connections: numberArg(args.connections, 10),
+  durationS: numberArg(args.duration, quick ? 3 : 10),
+  warmupS: quick ? 1 : 2,
+  rounds: numberArg(args.rounds, quick ? 1 : 3),
+  /** refresh chains driven in parallel (each used by one request at a time) */
+  sessions: numberArg(args.sessions, 1000),
+  /** sessions stored before the runs start (the driven ones included) */
+  stored: numberArg(args.stored, 0),
+  projects: numberArg(args.projects, 100),
+  users: numberArg(args.users, 1000),
+  peer: !(args['no-peer'] ?? false),
+  hashConcurrency: args['hash-concurrency'],
+  profile: args.profile ?? false,
+};
+const only = new Set((args.only ?? ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()));
+for (const name of only) if (!ALL_SCENARIOS.includes(name as ScenarioName)) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.join(', ')}`);
+const wanted = (name: ScenarioName) => only.has(name);
+
+/** The limits lifted for the bench, and only for it (see the README): the limiters still count every request. */
+const LIFTED = '1000000000';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Row {
+  scenario: string;
+  server: 'gatehouse' | 'peer';
+  connections: number;
+  round?: number;
+  result: LoadResult;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function fmt(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function describe(row: Row): string {
+  const r = row.result;
+  return `${row.scenario} ${row.server}${row.round !== undefined ? ` #${row.round}` : ''}: ${fmt(r.rps)}/s p50 ${fmt(r.p50, 2)} ms p99 ${fmt(r.p99, 2)} ms errors ${r.errors} rss ${fmt(r.peakRssMiB)} MiB cpu ${fmt(r.cpuUsPerOk)} µs/req`;
+}
+
+// ---- workloads ----------------------------------------------------------------------------
+
+function staticGet(path: string): Workload {
+  const request: HttpRequest = { method: 'GET', path };
+  return { next: () => ({ request }) };
+}
+
+interface Chain {
+  token: string;
+}
+
+/** Refresh chains: each answer's new refresh token is that chain's next request. */
+class RefreshChains implements Workload<Chain> {
+  private readonly idle: Chain[];
+  lost = 0;
+  constructor(tokens: string[]) {
+    this.idle = tokens.map((token) => ({ token }));
+  }
+  get size(): number {
+    return this.idle.length;
+  }
+  next() {
+    const chain = this.idle.shift();
+    if (!chain) return undefined;
+    return {
+      request: { method: 'POST' as const, path: '/token', headers: FORM, body: form({ grant_type: 'refresh_token', client_id: BENCH_PROJECT, refresh_token: chain.token }) },
+      state: chain,
+    };
+  }
+  done(status: number, body: string, chain: Chain | undefined) {
+    if (!chain) return;
+    if (status === 200) {
+      chain.token = (JSON.parse(body) as { refresh_token: string }).refresh_token;
+      this.idle.push(chain);
+    } else {
+      this.lost++;
+    }
+  }
+  /** chains whose request was cut by the end of a run are lost too: their last token is unknown */
+  tokens(): string[] {
+    return this.idle.map((c) => c.token);
+  }
+}
+
+function codeExchanges(codes: Array<{ code: string; verifier: string }>): Workload {
+  let i = 0;
+  return {
+    limit: codes.length,
+    next() {
+      const code = codes[i++];
+      if (!code) return undefined;
+      return {
+        request: {
+          method: 'POST',
+          path: '/token',
+          headers: FORM,
+          body: form({ grant_type: 'authorization_code', client_id: BENCH_PROJECT, code: code.code, code_verifier: code.verifier, redirect_uri: BENCH_REDIRECT_URI }),
+        },
+      };
+    },
+  };
+}
+
+function logins(path: string, credentials: Array<Record<string, string>>): Workload {
+  const { challenge } = pkcePair();
+  const bodies = credentials.map((c) =>
+    JSON.stringify({
+      response_type: 'code',
+      client_id: BENCH_PROJECT,
+      redirect_uri: BENCH_REDIRECT_URI,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      scope: BENCH_SCOPE,
+      state: 'bench',
+      ...c,
+    }),
+  );
+  let i = 0;
+  return {
+    next: () => ({ request: { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: bodies[i++ % bodies.length] ?? '' } }),
+  };
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+const started = new Date();
+const workDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+const gatehousePort = await freePort();
+const peerPort = await freePort();
+const profileDir = join(process.cwd(), '.tmp', 'bench-profiles');
+if (options.profile) mkdirSync(profileDir, { recursive: true });
+
+log(`bench: ${quick ? 'quick' : 'full'} run, ${options.connections} connections, ${options.durationS} s per run, ${options.rounds} round(s); data in ${workDir}`);
+const gatehouse = await ServerProcess.start(
+  'bench/gatehouse-server.ts',
+  {
+    PORT: String(gatehousePort),
+    HOST: '127.0.0.1',
+    GATEHOUSE_ISSUER: `http://127.0.0.1:${gatehousePort}`,
+    GATEHOUSE_DATABASE_URL: `sqlite:${join(workDir, 'gatehouse.db')}`,
+    GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_TOKEN_RATE_LIMIT: LIFTED,
+    GATEHOUSE_LOGIN_FAILURES_PER_IP: LIFTED,
+    GATEHOUSE_PIN_FAILURES_PER_DAY: LIFTED,
+    ...(options.hashConcurrency ? { GATEHOUSE_HASH_CONCURRENCY: options.hashConcurrency } : {}),
+  },
+  options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+);
+const peer = options.peer ? await ServerProcess.start('bench/peer-server.ts', { PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
+
+async function run(server: ServerProcess, scenario: string, workload: Workload, connections = options.connections, extra: Partial<Row> = {}): Promise<Row> {
+  const result = await measure({ url: server.url, connections, durationS: options.durationS, workload, serverPid: server.pid });
+  const row: Row = { scenario, server: server === gatehouse ? 'gatehouse' : 'peer', connections, result, ...extra };
+  rows.push(row);
+  log(`  ${describe(row)}`);
+  return row;
+}
+
+async function warm(server: ServerProcess, workload: Workload): Promise<void> {
+  await measure({ url: server.url, connections: options.connections, durationS: options.warmupS, workload, serverPid: server.pid });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+interface Summary {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+function summarize(list: Row[]): Summary {
+  return { rps: median(list.map((r) => r.result.rps)), p50: median(list.map((r) => r.result.p50)), p99: median(list.map((r) => r.result.p99)) };
+}
+
+const summaries: Partial<Record<string, { gatehouse: Summary; peer?: Summary }>> = {};
+
+/** Gatehouse and the peer take turns, round after round, on the same workload shape. */
+async function alternate(scenario: string, make: (server: ServerProcess) => Workload): Promise<void> {
+  log(`${scenario}:`);
+  const servers = [gatehouse, ...(peer ? [peer] : [])];
+  const workloads = new Map(servers.map((s) => [s, make(s)]));
+  for (const server of servers) await warm(server, workloads.get(server) as Workload);
+  const mine: Row[] = [];
+  const theirs: Row[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const server of servers) {
+      const row = await run(server, scenario, workloads.get(server) as Workload, options.connections, { round });
+      (server === gatehouse ? mine : theirs).push(row);
+    }
+  }
+  summaries[scenario] = { gatehouse: summarize(mine), ...(theirs.length ? { peer: summarize(theirs) } : {}) };
+}
+
+let prepared: Awaited<ReturnType<typeof gatehouse.command<'prepare'>>> | undefined;
+let hashTiming: HashTiming | undefined;
+let storedBefore: StorageCounts | undefined;
+let storedAfter: StorageCounts | undefined;
+const chains = new Map<ServerProcess, RefreshChains>();
+let failure: unknown;
+
+try {
+  prepared = await gatehouse.command('prepare', { accounts: 4 });
+  if (options.stored > options.sessions) {
+    const extra = options.stored - options.sessions;
+    log(`seeding ${fmt(extra)} stored sessions over ${options.projects} projects and ${options.users} users…`);
+    const t0 = performance.now();
+    storedBefore = await gatehouse.command('seedSessions', { sessions: extra, projects: options.projects, users: options.users });
+    log(`  seeded in ${fmt((performance.now() - t0) / 1000, 1)} s: ${JSON.stringify(storedBefore)}`);
+  }
+
+  if (wanted('discovery')) {
+    await alternate('discovery', () => staticGet('/.well-known/openid-configuration'));
+  }
+  if (wanted('jwks')) {
+    await alternate('jwks', (server) => staticGet(server === gatehouse ? '/.well-known/jwks.json' : '/jwks'));
+  }
+
+  const needsChains = wanted('refresh') || wanted('mixed') || wanted('refresh-c100');
+  if (needsChains) {
+    log(`minting ${fmt(options.sessions)} refresh chains on each server…`);
+    chains.set(gatehouse, new RefreshChains(await gatehouseRefreshTokens(gatehouse, options.sessions)));
+    if (peer && wanted('refresh')) chains.set(peer, new RefreshChains(await peerRefreshTokens(peer.url, options.sessions)));
+    if (!storedBefore) storedBefore = await gatehouse.command('counts', {});
+  }
+  const gatehouseChains = () => chains.get(gatehouse) as RefreshChains;
+
+  if (wanted('refresh')) {
+    await alternate('refresh', (server) => chains.get(server) as RefreshChains);
+  }
+
+  if (wanted('code-exchange')) {
+    log('code-exchange:');
+    const count = Math.ceil(options.durationS * 8000);
+    const t0 = performance.now();
+    await warm(gatehouse, codeExchanges(await gatehouse.command('mintCodes', { count: options.warmupS * 4000, scope: BENCH_SCOPE })));
+    const codes = await gatehouse.command('mintCodes', { count, scope: BENCH_SCOPE });
+    log(`  ${fmt(count)} codes minted in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const row = await run(gatehouse, 'code-exchange', codeExchanges(codes));
+    if (row.result.ok >= count) row.note = 'ran out of codes before the time was up';
+  }
+
+  if (wanted('pin-login')) {
+    log('pin-login:');
+    const probe = await fetch(`${gatehouse.url}/login/pin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await probe.arrayBuffer();
+    if (probe.status === 404) {
+      log('  POST /login/pin is not there yet (404): skipped');
+      rows.push({ scenario: 'pin-login', server: 'gatehouse', connections: options.connections, result: emptyResult(), note: 'skipped: POST /login/pin not registered yet' });
+    } else {
+      const pins = await gatehouse.command('mintPins', { count: 10 });
+      const workload = logins('/login/pin', pins.map((pin) => ({ pin })));
+      await warm(gatehouse, workload);
+      await run(gatehouse, 'pin-login', workload);
+    }
+  }
+
+  if (wanted('password-login') || wanted('mixed')) {
+    hashTiming = await gatehouse.command('hashTiming', { samples: quick ? 5 : 10 });
+    log(`one Argon2id verification: ${fmt(hashTiming.meanMs, 1)} ms, hash concurrency ${hashTiming.concurrency}: ceiling ${fmt(ceiling(hashTiming), 1)} logins/s`);
+  }
+  const accounts = () => (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
+  if (wanted('password-login')) {
+    log('password-login:');
+    const workload = logins('/login', accounts());
+    await warm(gatehouse, workload);
+    await run(gatehouse, 'password-login', workload);
+  }
+
+  if (wanted('mixed')) {
+    log('mixed (refresh while password logins fill the hashing pool):');
+    const loginConnections = Math.max(4, (hashTiming?.concurrency ?? 1) * 4);
+    const [refreshRow, loginRow] = await Promise.all([
+      measure({ url: gatehouse.url, connections: options.connections, durationS: options.durationS, workload: gatehouseChains(), serverPid: gatehouse.pid }),
+      measure({ url: gatehouse.url, connections: loginConnections, durationS: options.durationS, workload: logins('/login', accounts()), serverPid: gatehouse.pid }),
+    ]);
+    for (const [scenario, result, connections] of [
+      ['mixed: refresh', refreshRow, options.connections],
+      ['mixed: password-login', loginRow, loginConnections],
+    ] as const) {
+      const row: Row = { scenario, server: 'gatehouse', connections, result };
+      rows.push(row);
+      log(`  ${describe(row)}`);
+    }
+  }
+
+  if (wanted('refresh-c100')) {
+    log('refresh at 100 connections:');
+    await run(gatehouse, 'refresh', gatehouseChains(), 100);
+  }
+  storedAfter = await gatehouse.command('counts', {});
+} catch (error) {
+  failure = error;
+} finally {
+  await gatehouse.stop();
+  await peer?.stop();
+}
+
+if (failure) {
+  log(`bench failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
+  process.exitCode = 1;
+}
+
+function emptyResult(): LoadResult {
+  return { rps: 0, ok: 0, errors: 0, statuses: {}, p50: 0, p99: 0, durationS: 0, peakRssMiB: 0, cpuUsPerOk: 0 };
+}
+
+function ceiling(timing: HashTiming): number {
+  return timing.concurrency / (timing.meanMs / 1000);
+}
+
+// ---- the table, ratios and targets ------------------------------------------------------------
+
+function table(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+const out: string[] = [];
+out.push(
+  table(
+    ['scenario', 'server', 'conn', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server CPU µs/req'],
+    rows.map((r) => [
+      r.round !== undefined && options.rounds > 1 ? `${r.scenario} #${r.round}` : r.scenario,
+      r.server,
+      String(r.connections),
+      fmt(r.result.rps),
+      fmt(r.result.p50, 2),
+      fmt(r.result.p99, 2),
+      fmt(r.result.errors),
+      fmt(r.result.peakRssMiB),
+      fmt(r.result.cpuUsPerOk),
+    ]),
+  ),
+);
+for (const r of rows) if (r.note) out.push(`note: ${r.scenario} (${r.server}): ${r.note}`);
+for (const r of rows) {
+  const bad = Object.entries(r.result.statuses).filter(([code]) => !code.startsWith('2'));
+  if (bad.length) out.push(`note: ${r.scenario} (${r.server}) non-2xx answers: ${bad.map(([c, n]) => `${c}×${n}`).join(', ')}`);
+}
+
+const ratios: Record<string, number> = {};
+out.push('');
+for (const scenario of ['refresh', 'discovery', 'jwks']) {
+  const s = summaries[scenario];
+  if (!s?.peer) continue;
+  ratios[scenario] = s.gatehouse.rps / s.peer.rps;
+  out.push(
+    `ratio ${scenario}: Gatehouse ${fmt(s.gatehouse.rps)}/s ÷ peer ${fmt(s.peer.rps)}/s = ${fmt(ratios[scenario] ?? 0, 2)}×` +
+      (options.rounds > 1 ? ` (medians of ${options.rounds} alternating rounds)` : ''),
+  );
+}
+
+interface Target {
+  name: string;
+  met: boolean | undefined;
+  detail: string;
+}
+const targets: Target[] = [];
+for (const scenario of ['refresh', 'discovery', 'jwks']) {
+  const ratio = ratios[scenario];
+  targets.push({
+    name: `${scenario} ≥ 2× peer${scenario === 'refresh' ? ' (Gatehouse persisting to SQLite)' : ''}`,
+    met: ratio === undefined ? undefined : ratio >= 2,
+    detail: ratio === undefined ? 'not measured' : `${fmt(ratio, 2)}×`,
+  });
+}
+const loginRow = rows.find((r) => r.scenario === 'password-login');
+if (loginRow && hashTiming) {
+  const share = loginRow.result.rps / ceiling(hashTiming);
+  targets.push({
+    name: 'password-login ≥ 85 % of the hashing ceiling',
+    met: share >= 0.85,
+    detail: `${fmt(loginRow.result.rps, 1)}/s of ${fmt(ceiling(hashTiming), 1)}/s (${hashTiming.concurrency} ÷ ${fmt(hashTiming.meanMs, 1)} ms) = ${fmt(share * 100)} %`,
+  });
+} else targets.push({ name: 'password-login ≥ 85 % of the hashing ceiling', met: undefined, detail: 'not measured' });
+const unloaded = summaries.refresh?.gatehouse;
+const mixedRow = rows.find((r) => r.scenario === 'mixed: refresh');
+if (unloaded && mixedRow) {
+  const share = mixedRow.result.rps / unloaded.rps;
+  targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: share >= 0.5, detail: `${fmt(mixedRow.result.rps)}/s of ${fmt(unloaded.rps)}/s = ${fmt(share * 100)} %` });
+  const factor = mixedRow.result.p99 / unloaded.p99;
+  targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: factor <= 3, detail: `${fmt(mixedRow.result.p99, 2)} ms vs ${fmt(unloaded.p99, 2)} ms = ${fmt(factor, 2)}×` });
+} else {
+  targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: undefined, detail: 'needs refresh and mixed' });
+  targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: undefined, detail: 'needs refresh and mixed' });
+}
+const c100 = rows.filter((r) => r.server === 'gatehouse' && r.connections >= 100);
+if (c100.length) {
+  const peak = Math.max(...c100.map((r) => r.result.peakRssMiB));
+  targets.push({ name: 'server RSS ≤ 200 MB at 100 connections', met: peak * 1.048576 <= 200, detail: `${fmt(peak * 1.048576)} MB peak` });
+} else targets.push({ name: 'server RSS ≤ 200 MB at 100 connections', met: undefined, detail: 'not measured' });
+
+out.push('');
+for (const t of targets) out.push(`${t.met === undefined ? 'skipped' : t.met ? 'met    ' : 'missed '}  ${t.name}: ${t.detail}`);
+const met = targets.filter((t) => t.met === true).length;
+const missed = targets.filter((t) => t.met === false).length;
+out.push(`targets: ${met} met, ${missed} missed`);
+
+const resultsDir = join(process.cwd(), 'bench', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+const cpu = cpus();
+const report = {
+  date: started.toISOString(),
+  machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtEnd: loadavg() },
+  options,
+  storedBefore,
+  storedAfter,
+  hashTiming,
+  rows,
+  summaries,
+  ratios,
+  targets,
+};
+const file = join(resultsDir, `${stamp}${quick ? '-quick' : ''}.json`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+if (!args['keep-db']) rmSync(workDir, { recursive: true, force: true });
+log(`results written to ${file}${options.profile ? `; CPU profiles in ${profileDir}` : ''}`);
+process.stdout.write(`${out.join('\n')}\n`);

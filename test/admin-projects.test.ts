@@ -123,6 +123,21 @@ describe('admin API: projects', () => {
     assert.equal(malformed.json().error, 'Invalid request');
   });
 
+  it('reads an empty JSON body as no body: fine where none is needed, 400 where one is', async () => {
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    await call(app, admin, 'POST', '/admin/projects', { id: 'empty-body', name: 'Empty', redirect_uris: [REDIRECT_URI] });
+    const secret = await app.server.inject({ method: 'POST', url: '/admin/projects/empty-body/secret', headers });
+    assert.equal(secret.statusCode, 200, secret.body);
+    const deleted = await app.server.inject({ method: 'DELETE', url: '/admin/projects/empty-body', headers });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    const create = await app.server.inject({ method: 'POST', url: '/admin/projects', headers });
+    assert.equal(create.statusCode, 400);
+    assert.equal(create.json().error, 'Invalid request');
+    const poisoned = await app.server.inject({ method: 'POST', url: '/admin/projects', headers, payload: '{"name":"P","redirect_uris":["https://p.example/cb"],"__proto__":{"x":1}}' });
+    assert.equal(poisoned.statusCode, 400);
+    assert.equal(poisoned.json().error, 'Invalid request');
+  });
+
   it('takes a form-encoded body with the same field names', async () => {
     const form = new URLSearchParams([
       ['id', 'form-made'],

@@ -27,6 +27,18 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     // a boolean. Form posts are converted below, because every value arrives as text there.
     scope.setValidatorCompiler(TypeBoxValidatorCompiler);
 
+    // Many HTTP clients send "Content-Type: application/json" on every request, DELETE and
+    // POST .../secret included. An empty JSON body is therefore read as no body: a route that
+    // needs one still refuses it in validation. Anything else goes to Fastify's own parser
+    // (which also refuses __proto__ and constructor keys).
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = body.toString();
+      if (text.length === 0) done(null, undefined);
+      else parseJson(request, text, done);
+    });
+
     scope.addHook('onRequest', async (request) => {
       context.admitted(request, await requireAdmin(services, request));
     });

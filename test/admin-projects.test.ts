@@ -159,6 +159,22 @@ describe('admin API: projects', () => {
     assert.equal(project.registration_open, false);
     assert.equal(project.confidential, true);
     assert.equal(typeof project.client_secret, 'string');
+
+    const patchForm = (fields: string) =>
+      app.server.inject({
+        method: 'PATCH',
+        url: '/admin/projects/form-made',
+        payload: fields,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const set = await patchForm('access_token_ttl_seconds=300&registration_open=true');
+    assert.equal(set.statusCode, 200, set.body);
+    assert.equal(set.json<ProjectBody>().access_token_ttl_seconds, 300);
+    assert.equal(set.json<ProjectBody>().registration_open, true);
+    const cleared = await patchForm('access_token_ttl_seconds=');
+    assert.equal(cleared.statusCode, 200, cleared.body);
+    assert.equal(cleared.json<ProjectBody>().access_token_ttl_seconds, null);
+    assert.equal((await patchForm('access_token_ttl_seconds=soon')).statusCode, 400);
   });
 
   it('PATCH changes name, redirect URIs, registration and lifetimes; null restores the default', async () => {

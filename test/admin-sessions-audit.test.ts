@@ -52,6 +52,8 @@ describe('admin API: sessions', () => {
     const refused = await refresh(app, project, tokens.refresh_token);
     assert.equal(refused.statusCode, 401);
     assert.deepEqual(refused.json(), { error: 'Invalid refresh token' });
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(userinfo.statusCode, 401);
     const ids = (await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`)).json<{ sessions: SessionSummary[] }>().sessions.map((s) => s.id);
     assert.equal(ids.includes(id), false);
     // Other sessions of the same person live on.

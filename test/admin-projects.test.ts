@@ -275,7 +275,7 @@ describe('admin API: projects', () => {
 
   it('DELETE removes the project: 204, then 404, and its refresh tokens stop working', async () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'doomed', name: 'Doomed', redirect_uris: [REDIRECT_URI] });
-    await createUser(app, 'doomed@example.com', 'doomed member pw', 'doomed');
+    const memberId = await createUser(app, 'doomed@example.com', 'doomed member pw', 'doomed');
     const { code, verifier } = await passwordCode(app, 'doomed', 'doomed@example.com', 'doomed member pw');
     const tokens = await exchangeCode(app, { id: 'doomed' }, code, verifier);
 
@@ -287,6 +287,8 @@ describe('admin API: projects', () => {
     const afterDelete = await refresh(app, { id: 'doomed' }, tokens.refresh_token);
     assert.equal(afterDelete.statusCode, 400);
     assert.equal(afterDelete.json().error, 'Invalid client_id');
+    assert.equal(await app.services.users.membership('doomed', memberId), undefined);
+    assert.deepEqual(await app.services.sessions.listActive('doomed'), []);
   });
 
   it('the console project can be neither deleted nor given a secret (409)', async () => {

@@ -89,3 +89,20 @@ describe('malformed requests', () => {
     }
   });
 });
+
+describe('text no field may hold', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await createTestApp();
+  });
+  after(() => app.close());
+
+  it('a NUL byte in a body, query or path answers 400 Invalid request, never a 5xx', async () => {
+    const login = await app.server.inject({ method: 'POST', url: '/login', payload: { email: 'a\u0000@example.com', password: 'x' } });
+    assert.deepEqual([login.statusCode, login.json().error], [400, 'Invalid request']);
+    const authorize = await app.server.inject({ method: 'GET', url: '/authorize?client_id=a%00b' });
+    assert.deepEqual([authorize.statusCode, authorize.json().error], [400, 'Invalid request']);
+    const token = await app.server.inject({ method: 'POST', url: '/token', payload: 'client_id=a%00b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.deepEqual([token.statusCode, token.json().error], [400, 'Invalid request']);
+  });
+});

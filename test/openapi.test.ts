@@ -23,7 +23,7 @@ describe('OpenAPI document', () => {
 
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
-    const result = await validator.validate(doc as unknown as object);
+    const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
     assert.equal(validator.version, '3.1');
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
   });

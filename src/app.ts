@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { registerAdminRoutes } from './admin/routes.ts';
-import { AuditLog } from './audit/audit-log.ts';
+import { AuditLog, startAuditRetention } from './audit/audit-log.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.ts';
 import type { Config } from './config.ts';
-import { KeyRing } from './crypto/keys.ts';
+import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
 import { PasswordHasher } from './crypto/passwords.ts';
 import {
   HttpError,
@@ -24,8 +24,10 @@ import {
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/registration-routes.ts';
 import { registerLoginRoutes } from './login/routes.ts';
+import { exposeRequestId, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './magic-link/routes.ts';
+import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
@@ -74,7 +76,7 @@ async function instanceSecret(database: OpenedDatabase, name: string, clock: Clo
   return Buffer.from(row.value, 'base64url');
 }
 
-export async function buildServices(options: AppOptions, database: OpenedDatabase, redis?: Redis): Promise<Services> {
+export async function buildServices(options: AppOptions, database: OpenedDatabase, redis?: Redis, log?: FastifyBaseLogger): Promise<Services> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
@@ -82,7 +84,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock, config.redisPrefix) : new SqlKeyValueStore(db, clock);
   const limits = await createRateLimits(config, database, redis);
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
-  const keys = new KeyRing(db, clock, ids, () => Math.max(config.accessTokenTtlSeconds, 24 * 3600) * 1000);
+  const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000));
   await keys.load();
   const projects = new ProjectService(db, clock, ids, config);
   const users = new UserService(db, clock, ids, hasher);
@@ -99,7 +101,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     options.mailer ??
     (config.smtpUrl
       ? new SmtpMailer(config.smtpUrl, config.mailFrom)
-      : new LogMailer((message) => console.log(`[dev outbox] to=${message.to} subject=${message.subject}\n${message.text}`)));
+      : new LogMailer((message) => logDevOutbox(log, message)));
 
   await projects.ensureConsole();
   if (config.adminEmail && config.adminPassword) {
@@ -167,11 +169,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     redis.on('error', () => {}); // reconnects by itself; health checks report the outage
     await redis.connect();
   }
-  // Instances starting together take turns, so they agree on one signing key, one console, one admin.
-  const services = await database.withLock('start', () => buildServices(options, database, redis));
-
   const server = Fastify({
-    logger: options.logger ?? false,
+    logger: secureLoggerOptions(options.logger),
     // A hop count becomes proxy-addr's function form: trust the first N hops.
     trustProxy:
       typeof config.trustProxy === 'number'
@@ -181,6 +180,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Request ids are never derived from the request, so a client cannot forge log lines.
     genReqId: () => randomBytes(8).toString('hex'),
   });
+  // Instances starting together take turns, so they agree on one signing key, one console, one admin.
+  const services = await database.withLock('start', () => buildServices(options, database, redis, server.log));
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await server.register(cookie);
@@ -199,6 +200,26 @@ export async function buildApp(options: AppOptions): Promise<App> {
   server.setNotFoundHandler((_request, reply) => {
     void reply.code(404).type('application/json').send({ error: NotFound.message });
   });
+
+  exposeRequestId(server);
+  // Once shutdown starts, every answer closes its connection: a keep-alive client must not
+  // hold the process open until its idle timeout.
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  server.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  registerMetrics(server, services);
+  if (!config.smtpUrl && !options.mailer) server.log.warn('GATEHOUSE_SMTP_URL is not set: mail is written to this log (dev outbox), not sent');
+  const retention = await startAuditRetention(services.audit, services.clock, config.auditRetentionDays, {
+    onPurged: (deleted) => deleted > 0 && server.log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged'),
+    onError: (err) => server.log.error({ err }, 'audit retention purge failed'),
+  });
+  const stopKeyReload = services.keys.startReloading(config.keyReloadSeconds * 1000, (err) => server.log.error({ err }, 'signing key reload failed'));
 
   server.get('/healthz', async (_request, reply) => {
     const ok = await services.healthy();
@@ -219,6 +240,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     services,
     async close() {
       await server.close();
+      stopKeyReload();
+      await retention.stop();
       services.mailer.close();
       redis?.disconnect();
       await database.close();

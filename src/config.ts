@@ -45,6 +45,12 @@ export interface Config {
   hashConcurrency: number;
   bodyLimitBytes: number;
   logLevel: string;
+  /** audit events older than this many days are deleted (at start and every hour) */
+  auditRetentionDays: number;
+  /** Bearer token for GET /metrics; unset: no metrics route (404) and no collection */
+  metricsToken: string | undefined;
+  /** how often each instance re-reads the signing keys, to pick up another instance's rotation */
+  keyReloadSeconds: number;
 }
 
 /** OWASP's recommended Argon2id parameters: m=19 MiB, t=2, p=1. */
@@ -87,6 +93,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('GATEHOUSE_REDIS_URL must start with redis:// or rediss://');
   }
+  const metricsToken = env.GATEHOUSE_METRICS_TOKEN || undefined;
+  // The token is a password for scrapers: a short one could be guessed over the network.
+  if (metricsToken !== undefined && metricsToken.length < 16) throw new ConfigError('GATEHOUSE_METRICS_TOKEN must be at least 16 characters');
   const pinDigits = integer(env, 'GATEHOUSE_PIN_DIGITS', 8, 6);
   if (pinDigits > 12) throw new ConfigError('GATEHOUSE_PIN_DIGITS must be at most 12');
   return {
@@ -119,5 +128,8 @@ export function loadConfig(env: Env = process.env): Config {
     hashConcurrency: integer(env, 'GATEHOUSE_HASH_CONCURRENCY', 1, 1),
     bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 64 * 1024, 1024),
     logLevel: env.GATEHOUSE_LOG_LEVEL ?? 'info',
+    auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 90, 1),
+    metricsToken,
+    keyReloadSeconds: integer(env, 'GATEHOUSE_KEY_RELOAD_SECONDS', 60, 1),
   };
 }

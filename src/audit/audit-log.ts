@@ -41,14 +41,40 @@ export interface AuditQuery {
   beforeId?: string;
 }
 
+/** Rows deleted per statement when purging, so a large purge never holds the write lock for long. */
+const PURGE_BATCH = 5000;
+
 export class AuditLog {
+  private readonly listeners: Array<(event: AuditEvent) => void> = [];
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
   ) {}
 
+  /** Calls `listener` with each event as it is recorded (the metrics count security events this way). */
+  onRecord(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Deletes the events recorded before `cutoff` (epoch ms) and answers how many went. */
+  async purgeOlderThan(cutoff: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const result = await this.db
+        .deleteFrom('audit_events')
+        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', cutoff).limit(PURGE_BATCH))
+        .executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      deleted += n;
+      if (n < PURGE_BATCH) return deleted;
+    }
+  }
+
   async record(event: AuditEvent): Promise<void> {
+    // Listeners hear of the event as it happens, before (and whether or not) the row is written.
+    for (const listener of this.listeners) listener(event);
     await this.db
       .insertInto('audit_events')
       .values({
@@ -91,4 +117,42 @@ export class AuditLog {
       detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
     }));
   }
+}
+
+export interface AuditRetention {
+  /** stops the timer and waits for a purge under way */
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps `retentionDays` of audit history: purges once now, then every `intervalMs` on a timer
+ * that never keeps the process alive. The cutoff comes from the injected clock.
+ */
+export async function startAuditRetention(
+  audit: AuditLog,
+  clock: Clock,
+  retentionDays: number,
+  options: { intervalMs?: number; onPurged?: (deleted: number) => void; onError?: (error: unknown) => void } = {},
+): Promise<AuditRetention> {
+  let running: Promise<void> | undefined;
+  const purge = (): Promise<void> => {
+    if (running) return running; // a slow purge is not joined by a second one
+    running = audit
+      .purgeOlderThan(clock.now() - retentionDays * 24 * 60 * 60 * 1000)
+      .then((deleted) => options.onPurged?.(deleted), (error: unknown) => options.onError?.(error))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  await purge();
+  const timer = setInterval(() => void purge(), options.intervalMs ?? 60 * 60 * 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      // A purge under way finishes before the database it uses is closed.
+      await running;
+    },
+  };
 }

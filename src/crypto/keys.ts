@@ -16,21 +16,67 @@ export interface PublicJwk extends JWK {
   kid: string;
 }
 
+export interface KeySummary {
+  kid: string;
+  alg: string;
+  created_at: number;
+  retired_at: number | null;
+  /** the key new tokens are signed with */
+  signing: boolean;
+  /** in the JWKS now */
+  published: boolean;
+  /** when a retired key leaves the JWKS (epoch ms); null while it signs */
+  unpublish_at: number | null;
+}
+
+/** Allowance for relying parties whose clocks run behind ours. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** Unknown kids reload the keys at most this often, so forged kids cannot hammer the database. */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+
+/**
+ * How long a retired key stays in the JWKS: until every token it signed has expired. Access
+ * and ID tokens share one lifetime, the longest of the instance default and every project's
+ * override; another instance may go on signing with the old key until its next reload; and
+ * relying parties' clocks may run behind.
+ */
+export async function retiredKeyOverlapMs(db: Kysely<Database>, defaultAccessTokenSeconds: number, reloadIntervalMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('projects')
+    .select((eb) => eb.fn.max('access_token_ttl_seconds').as('longest'))
+    .executeTakeFirst();
+  const longestSeconds = Math.max(defaultAccessTokenSeconds, Number(row?.longest ?? 0));
+  return longestSeconds * 1000 + reloadIntervalMs + CLOCK_SKEW_MS;
+}
+
+interface LoadedKey {
+  jwk: PublicJwk;
+  retiredAt: number | null;
+}
+
 export class KeyRing {
   private signer: SigningKey | undefined;
+  private loaded: LoadedKey[] = [];
   private publicKeys: PublicJwk[] = [];
+  /** when the next retired key leaves the JWKS (epoch ms) */
+  private nextDeparture = Infinity;
   private verifier: ReturnType<typeof createLocalJWKSet> | undefined;
+  private overlapMs = 0;
+  private reloading: Promise<void> | undefined;
+  private lastUnknownKidReload = -Infinity;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
-    /** how long a retired key stays published: the longest token lifetime */
-    private readonly retiredKeyOverlapMs: () => number,
+    /** how long a retired key stays published (see retiredKeyOverlapMs) */
+    private readonly retiredKeyOverlap: () => Promise<number>,
   ) {}
 
   /** Loads the keys, creating the first signing key if the database has none. */
   async load(): Promise<void> {
+    this.overlapMs = await this.retiredKeyOverlap();
     let rows = await this.activeRows();
     if (rows.length === 0) {
       await this.db.transaction().execute(async (trx) => {
@@ -45,11 +91,16 @@ export class KeyRing {
     this.install(rows);
   }
 
-  /** Makes a new key the signer and retires the current one (it stays published for the overlap). */
+  /**
+   * Makes a new key the signer and retires the current one, which stays published for the
+   * overlap. Keys retired longer ago than that are deleted: nothing they signed is still valid.
+   */
   async rotate(): Promise<string> {
     const now = this.clock.now();
+    const overlapMs = await this.retiredKeyOverlap();
     const kid = await this.db.transaction().execute(async (trx) => {
       await this.takeKeyLock(trx);
+      await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       return this.insertNewKey(trx);
     });
@@ -57,28 +108,71 @@ export class KeyRing {
     return kid;
   }
 
-  async list(): Promise<Array<{ kid: string; created_at: number; retired_at: number | null; published: boolean }>> {
-    const cutoff = this.clock.now() - this.retiredKeyOverlapMs();
-    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'created_at', 'retired_at']).orderBy('created_at', 'desc').execute();
-    return rows.map((r) => ({ ...r, published: r.retired_at === null || r.retired_at > cutoff }));
+  async list(): Promise<KeySummary[]> {
+    const overlapMs = await this.retiredKeyOverlap();
+    const now = this.clock.now();
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'alg', 'created_at', 'retired_at'])
+      .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
+      .execute();
+    const signing = [...rows].reverse().find((r) => r.retired_at === null)?.kid;
+    return rows.map((r) => ({
+      ...r,
+      signing: r.kid === signing,
+      published: r.retired_at === null || r.retired_at + overlapMs > now,
+      unpublish_at: r.retired_at === null ? null : r.retired_at + overlapMs,
+    }));
+  }
+
+  /**
+   * Re-reads the keys every `intervalMs`, so that a rotation made by another instance (or the
+   * command line) changes the signer here too; the timer never keeps the process alive.
+   */
+  startReloading(intervalMs: number, onError: (error: unknown) => void = () => {}): () => void {
+    const timer = setInterval(() => {
+      this.reload().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   get kid(): string {
     return this.current().kid;
   }
 
+  /** The published keys: the signer and the retired keys still inside their overlap. */
   jwks(): { keys: PublicJwk[] } {
+    if (this.clock.now() >= this.nextDeparture) this.publish();
     return { keys: this.publicKeys };
   }
 
   /** Signs a JWT with the current key. */
   signJwt(payload: Record<string, unknown>, typ = 'JWT'): string {
+    const { input, key } = this.signingInput(payload, typ);
+    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
+  }
+
+  /**
+   * The same JWT as signJwt, with the signature computed on libuv's thread pool, so the event
+   * loop serves other requests meanwhile (node:crypto's callback form; see bench/ for numbers).
+   */
+  signJwtOffThread(payload: Record<string, unknown>, typ = 'JWT'): Promise<string> {
+    const { input, key } = this.signingInput(payload, typ);
+    return new Promise((resolve, reject) => {
+      sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
+        error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
+      );
+    });
+  }
+
+  private signingInput(payload: Record<string, unknown>, typ: string): { input: string; key: SigningKey } {
     const key = this.current();
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ, kid: key.kid })).toString('base64url');
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    const input = `${header}.${body}`;
-    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-    return `${input}.${signature.toString('base64url')}`;
+    return { input: `${header}.${body}`, key };
   }
 
   /** Verifies a JWT signed by one of the published keys; reloads once on an unknown kid. */
@@ -88,13 +182,26 @@ export class KeyRing {
       return (await jwtVerify(token, this.verifierSet(), opts)).payload;
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
-      await this.load();
+      // Another instance may have rotated; a kid nobody made costs one reload per second at most.
+      const now = Date.now();
+      if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) throw error;
+      this.lastUnknownKidReload = now;
+      await this.reload();
       return (await jwtVerify(token, this.verifierSet(), opts)).payload;
     }
   }
 
+  /** One load at a time: callers arriving while one runs share it. */
+  private reload(): Promise<void> {
+    this.reloading ??= this.load().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
   private verifierSet(): ReturnType<typeof createLocalJWKSet> {
-    this.verifier ??= createLocalJWKSet(this.jwks());
+    const { keys } = this.jwks();
+    this.verifier ??= createLocalJWKSet({ keys });
     return this.verifier;
   }
 
@@ -113,7 +220,7 @@ export class KeyRing {
   }
 
   private async activeRows(db: Kysely<Database> = this.db) {
-    const cutoff = this.clock.now() - this.retiredKeyOverlapMs();
+    const cutoff = this.clock.now() - this.overlapMs;
     return db
       .selectFrom('signing_keys')
       .selectAll()
@@ -131,7 +238,22 @@ export class KeyRing {
       kid: signing.kid,
       privateKey: createPrivateKey({ key: JSON.parse(signing.private_jwk) as JWK & { kty: string }, format: 'jwk' }),
     };
-    this.publicKeys = rows.map((r) => JSON.parse(r.public_jwk) as PublicJwk);
+    this.loaded = rows.map((r) => ({ jwk: JSON.parse(r.public_jwk) as PublicJwk, retiredAt: r.retired_at }));
+    this.publish();
+  }
+
+  /**
+   * Recomputes the JWKS from the loaded keys as of now. The array (and the verifier built on
+   * it) is replaced only when the set of keys changes, so the JWKS route's cached body and the
+   * verifier survive the periodic reloads.
+   */
+  private publish(): void {
+    const now = this.clock.now();
+    const keys = this.loaded.filter((k) => k.retiredAt === null || k.retiredAt + this.overlapMs > now);
+    this.nextDeparture = Math.min(...keys.map((k) => (k.retiredAt === null ? Infinity : k.retiredAt + this.overlapMs)));
+    const unchanged = keys.length === this.publicKeys.length && keys.every((k, i) => k.jwk.kid === this.publicKeys[i]?.kid);
+    if (unchanged) return;
+    this.publicKeys = keys.map((k) => k.jwk);
     this.verifier = undefined;
   }
 

@@ -1,0 +1,84 @@
+// What goes into the JSON log (pino, through Fastify): one line per request with its id, and
+// never a password, PIN, code, token or secret. Secrets travel in bodies (never logged), in the
+// Authorization and Cookie headers (never logged) and in a few query strings (the magic-link
+// token): the request line keeps only the query parameters known to be harmless.
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { MailMessage } from './mail/mailer.ts';
+
+/** Query parameters whose values are logged; every other value is replaced by "~". */
+const LOGGED_QUERY_PARAMETERS = new Set(['response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge_method', 'project', 'limit']);
+
+/** Defence in depth, should a body or headers ever be logged by mistake. */
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'body',
+  '*.body',
+  '*.password',
+  '*.pin',
+  '*.client_secret',
+  '*.code_verifier',
+  '*.refresh_token',
+  '*.access_token',
+  '*.id_token',
+  '*.token',
+];
+
+/** The request's path with every query value but the harmless ones masked. */
+export function loggableUrl(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark === -1) return url;
+  const params = new URLSearchParams(url.slice(mark + 1));
+  const kept = [...params].map(([name, value]) => `${encodeURIComponent(name)}=${LOGGED_QUERY_PARAMETERS.has(name) ? encodeURIComponent(value) : '~'}`);
+  return `${url.slice(0, mark)}?${kept.join('&')}`;
+}
+
+function requestSerializer(request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: loggableUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+type LoggerOption = FastifyServerOptions['logger'];
+
+/**
+ * The caller's pino options (level, stream, …) with Gatehouse's request serializer and
+ * redaction added; `false`/undefined keep logging off.
+ */
+export function secureLoggerOptions(logger: LoggerOption): LoggerOption {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  const redact = base.redact;
+  const callerPaths = Array.isArray(redact) ? redact : (redact?.paths ?? []);
+  return {
+    ...base,
+    serializers: { ...base.serializers, req: requestSerializer as (request: unknown) => Record<string, unknown> },
+    redact: { paths: [...new Set([...REDACTED_PATHS, ...callerPaths])], censor: '[redacted]' },
+  };
+}
+
+/** Sends each request's id back as X-Request-Id so a client's report can be found in the log. */
+export function exposeRequestId(server: FastifyInstance): void {
+  server.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+}
+
+/**
+ * The development outbox: without GATEHOUSE_SMTP_URL a message is written to the log instead of
+ * sent, so that `npm start` works without a mail server. It holds the message's link (a live
+ * magic-link token), which is why production must configure SMTP.
+ */
+export function logDevOutbox(log: FastifyBaseLogger | undefined, message: MailMessage): void {
+  const entry = { outbox: { to: message.to, subject: message.subject, text: message.text } };
+  const note = 'dev outbox: mail not sent (GATEHOUSE_SMTP_URL is not set), written here instead';
+  if (log) log.info(entry, note);
+  else process.stderr.write(`${JSON.stringify({ level: 30, msg: note, ...entry })}\n`);
+}

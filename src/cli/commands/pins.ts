@@ -1,0 +1,70 @@
+// gatehouse pin create | list | revoke
+import { MAX_ACTIVE_PINS } from '../../pins/pins.ts';
+import type { Services } from '../../services.ts';
+import { CommandFailed, stringOption, table, UsageError, type Command } from '../command.ts';
+
+async function requireProject(services: Services, id: string): Promise<void> {
+  if (!(await services.projects.find(id))) throw new CommandFailed(`no project with id ${id}`);
+}
+
+export const pinCreate: Command = {
+  name: 'pin create',
+  summary: `Create a shared PIN for a project (at most ${MAX_ACTIVE_PINS} active). The PIN is printed once; only a keyed hash is kept.`,
+  usage: 'gatehouse pin create --project ID [--label LABEL]',
+  details: ['Options:', '  --project ID    the project the PIN logs in to', '  --label LABEL   a note for people (e.g. "kiosk, front desk")'].join('\n'),
+  required: ['project'],
+  options: { project: { type: 'string' }, label: { type: 'string' } },
+  async run({ values, out, services, audit }) {
+    const projectId = stringOption(values, 'project', true);
+    const label = stringOption(values, 'label')?.trim() ?? null;
+    if (label !== null && label.length > 200) throw new UsageError('--label must be at most 200 characters');
+    const created = await services.pins.create(projectId, label);
+    if (created === 'no_project') throw new CommandFailed(`no project with id ${projectId}`);
+    if (created === 'max_active') throw new CommandFailed(`Max active PINs reached (${MAX_ACTIVE_PINS}): revoke one first`);
+    await audit('pin.created', { projectId, detail: { pin_id: created.id } });
+    out.result(created, [`PIN: ${created.pin}`, `id: ${created.id}${created.label !== null ? `  label: ${created.label}` : ''}`, '(shown this once; only a keyed hash is kept)'].join('\n'));
+  },
+};
+
+export const pinList: Command = {
+  name: 'pin list',
+  summary: "List a project's PINs (never the PINs themselves).",
+  usage: 'gatehouse pin list --project ID',
+  required: ['project'],
+  options: { project: { type: 'string' } },
+  async run({ values, out, services }) {
+    const projectId = stringOption(values, 'project', true);
+    await requireProject(services, projectId);
+    const pins = await services.pins.list(projectId);
+    out.result(
+      { pins },
+      pins.length === 0
+        ? 'no PINs'
+        : table(
+            ['ID', 'LABEL', 'CREATED', 'REVOKED'],
+            pins.map((p) => [p.id, p.label ?? '', p.created_at, p.revoked_at ?? '']),
+          ),
+    );
+  },
+};
+
+export const pinRevoke: Command = {
+  name: 'pin revoke',
+  summary: 'Revoke a PIN: it stops logging in, and refresh tokens it obtained answer "PIN revoked".',
+  usage: 'gatehouse pin revoke --project ID --pin PIN_ID',
+  details: ['Options:', '  --project ID    the project', '  --pin PIN_ID    the id shown by `pin create` / `pin list` (not the PIN)'].join('\n'),
+  required: ['project', 'pin'],
+  options: { project: { type: 'string' }, pin: { type: 'string' } },
+  async run({ values, out, services, audit }) {
+    const projectId = stringOption(values, 'project', true);
+    const pinId = stringOption(values, 'pin', true);
+    await requireProject(services, projectId);
+    const outcome = await services.pins.revoke(projectId, pinId);
+    if (outcome === 'not_found') throw new CommandFailed(`no PIN with id ${pinId} in project ${projectId}`);
+    if (outcome === 'revoked') await audit('pin.revoked', { projectId, detail: { pin_id: pinId } });
+    out.result(
+      { id: pinId, project_id: projectId, revoked: true, already_revoked: outcome === 'already_revoked' },
+      outcome === 'revoked' ? `revoked PIN ${pinId}` : `PIN ${pinId} was already revoked`,
+    );
+  },
+};

@@ -1,0 +1,185 @@
+// The `gatehouse` command line: finds the command, parses its arguments, opens the configured
+// database when the command needs it, runs it and answers the exit code
+// (0 done, 1 failed, 2 usage error).
+import { buildServices, openStorage } from '../app.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import {
+  checkPositionals,
+  checkRequired,
+  CommandFailed,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  helpText,
+  parseCommandArgs,
+  UsageError,
+  type Command,
+  type CommandContext,
+  type Output,
+} from './command.ts';
+import { keysList, keysRotate } from './commands/keys.ts';
+import { migrate } from './commands/migrate.ts';
+import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
+import { projectCreate, projectList, projectShow } from './commands/projects.ts';
+import { serve } from './commands/serve.ts';
+import { adminCreate, userBlock, userUnblock } from './commands/users.ts';
+
+export const COMMANDS: readonly Command[] = [
+  serve,
+  migrate,
+  adminCreate,
+  projectCreate,
+  projectList,
+  projectShow,
+  pinCreate,
+  pinList,
+  pinRevoke,
+  keysRotate,
+  keysList,
+  userBlock,
+  userUnblock,
+];
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+};
+
+function firstSentence(text: string): string {
+  return /^[^.]*\./.exec(text)?.[0] ?? text;
+}
+
+function overview(commands: readonly Command[] = COMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: gatehouse <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${firstSentence(c.summary)}`),
+    '',
+    'Every command takes --help, and --json to print its result as JSON.',
+    'Configuration comes from the environment (GATEHOUSE_DATABASE_URL, …); see the README.',
+    'Exit status: 0 done, 1 failed (not found, already exists, …), 2 usage error.',
+  ].join('\n');
+}
+
+type Resolved = { command: Command; rest: string[] } | { help: string; exit: number; toStderr?: string };
+
+function resolve(argv: string[]): Resolved {
+  const [first, second] = argv;
+  if (first === undefined) return { help: overview(), exit: EXIT_USAGE, toStderr: 'no command given' };
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const wanted = argv.slice(1).filter((a) => !a.startsWith('-'));
+    if (wanted.length === 0) return { help: overview(), exit: EXIT_OK };
+    return resolve([...wanted, '--help']);
+  }
+  const two = COMMANDS.find((c) => c.name === `${first} ${second ?? ''}`);
+  if (two) return { command: two, rest: argv.slice(2) };
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { command: one, rest: argv.slice(1) };
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
+  if (group.length > 0) {
+    if (second === '-h' || second === '--help') return { help: overview(group), exit: EXIT_OK };
+    const problem = second === undefined || second.startsWith('-') ? `${first}: which one?` : `unknown command: ${first} ${second}`;
+    return { help: overview(group), exit: EXIT_USAGE, toStderr: problem };
+  }
+  return { help: overview(), exit: EXIT_USAGE, toStderr: `unknown command: ${first}` };
+}
+
+function makeOutput(io: CliIo, json: boolean): Output {
+  return {
+    json,
+    say: (text) => {
+      if (!json) io.stdout(text);
+    },
+    result: (value, human) => {
+      if (json) io.stdout(JSON.stringify(value, null, 2));
+      else if (human !== undefined) io.stdout(human);
+    },
+  };
+}
+
+function fail(io: CliIo, json: boolean, message: string, exit: number, hint?: string): number {
+  if (json) io.stderr(JSON.stringify({ error: message }));
+  else io.stderr(`gatehouse: ${message}${hint ? `\n${hint}` : ''}`);
+  return exit;
+}
+
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const json = argv.includes('--json');
+  const resolved = resolve(argv);
+  if ('help' in resolved) {
+    if (resolved.toStderr !== undefined) {
+      io.stderr(`gatehouse: ${resolved.toStderr}\n\n${resolved.help}`);
+    } else {
+      io.stdout(resolved.help);
+    }
+    return resolved.exit;
+  }
+
+  const { command, rest } = resolved;
+  const hint = `Run 'gatehouse ${command.name} --help' for its options.`;
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseCommandArgs(command, rest));
+    if (values.help === true) {
+      io.stdout(helpText(command));
+      return EXIT_OK;
+    }
+    checkPositionals(command, positionals);
+    checkRequired(command, values);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(io, json, error.message, EXIT_USAGE, hint);
+    throw error;
+  }
+
+  const out = makeOutput(io, json);
+  let close = async () => {};
+  try {
+    const config = loadConfig(io.env);
+    const context: CommandContext = {
+      config,
+      values,
+      positionals,
+      out,
+      services: undefined as never,
+      audit: async () => {},
+    };
+    if (command.needsServices !== false) {
+      const database = await openStorage(config);
+      close = () => database.close();
+      // As buildApp does: instances (and this command) starting together agree on one signing key, one console.
+      const services = await database.withLock('start', () => buildServices({ config }, database));
+      close = async () => {
+        services.mailer.close();
+        await database.close();
+      };
+      context.services = services;
+      context.audit = (type, facts = {}) =>
+        services.audit.record({
+          type,
+          outcome: 'success',
+          subject: null,
+          projectId: facts.projectId ?? null,
+          detail: { ...facts.detail, via: 'cli' },
+        });
+    }
+    await command.run(context);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) return fail(io, json, error.message, EXIT_USAGE, hint);
+    if (error instanceof CommandFailed) return fail(io, json, error.message, EXIT_FAILURE);
+    if (error instanceof ConfigError) return fail(io, json, `configuration error: ${error.message}`, EXIT_FAILURE);
+    return fail(io, json, error instanceof Error ? error.message : String(error), EXIT_FAILURE);
+  } finally {
+    await close();
+  }
+}

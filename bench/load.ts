@@ -37,6 +37,8 @@ export interface LoadResult {
   peakRssMiB: number;
   /** CPU time the server process used (all its threads) per 2xx answer, in microseconds */
   cpuUsPerOk: number;
+  /** share of one core the load generator (this process) used: near 100 % means the run was client-bound */
+  driverCpuPct: number;
 }
 
 /** user + system CPU time of a process so far, in microseconds (proc(5): utime, stime in clock ticks) */
@@ -158,6 +160,8 @@ export async function measure<T>(options: {
 
   const watch = new RssWatch(options.serverPid);
   const cpuBefore = processCpuUs(options.serverPid);
+  const driverBefore = process.cpuUsage();
+  const wallBefore = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -176,6 +180,8 @@ export async function measure<T>(options: {
   });
   const peakRssMiB = watch.stop();
   const cpuUs = processCpuUs(options.serverPid) - cpuBefore;
+  const driver = process.cpuUsage(driverBefore);
+  const driverCpuPct = ((driver.user + driver.system) / 1000 / (performance.now() - wallBefore)) * 100;
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
   const ok = latencies.length;
@@ -192,5 +198,6 @@ export async function measure<T>(options: {
     durationS: result.duration,
     peakRssMiB,
     cpuUsPerOk: ok > 0 ? cpuUs / ok : 0,
+    driverCpuPct,
   };
 }

@@ -48,6 +48,26 @@ for (const [id, us] of selfUs) {
   places.set(place, (places.get(place) ?? 0) + us);
 }
 
+// Inclusive time: each sample counts once for every function on its stack.
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const keyOf = (node: ProfileNode) => {
+  const { functionName, url, lineNumber } = node.callFrame;
+  return `${functionName || '(anonymous)'}  ${where(url)}${url ? `:${lineNumber + 1}` : ''}`;
+};
+const inclusive = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const node = byId.get(at);
+    if (!node) break;
+    const key = keyOf(node);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+  }
+}
+
 const show = (title: string, entries: Map<string, number>) => {
   console.log(`\n${title}`);
   for (const [key, us] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, top)) {
@@ -57,3 +77,4 @@ const show = (title: string, entries: Map<string, number>) => {
 console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
 show('self time by package / file', places);
 show('self time by function', functions);
+show('inclusive time by function (own code and what it calls)', inclusive);

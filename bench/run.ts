@@ -93,7 +93,7 @@ function fmt(value: number, digits = 0): string {
 
 function describe(row: Row): string {
   const r = row.result;
-  return `${row.scenario} ${row.server}${row.round !== undefined ? ` #${row.round}` : ''}: ${fmt(r.rps)}/s p50 ${fmt(r.p50, 2)} ms p99 ${fmt(r.p99, 2)} ms errors ${r.errors} rss ${fmt(r.peakRssMiB)} MiB cpu ${fmt(r.cpuUsPerOk)} µs/req`;
+  return `${row.scenario} ${row.server}${row.round !== undefined ? ` #${row.round}` : ''}: ${fmt(r.rps)}/s p50 ${fmt(r.p50, 2)} ms p99 ${fmt(r.p99, 2)} ms errors ${r.errors} rss ${fmt(r.peakRssMiB)} MiB server CPU ${fmt(r.cpuUsPerOk)} µs/req, driver CPU ${fmt(r.driverCpuPct)} %`;
 }
 
 // ---- workloads ----------------------------------------------------------------------------
@@ -362,7 +362,7 @@ if (failure) {
 }
 
 function emptyResult(): LoadResult {
-  return { rps: 0, ok: 0, errors: 0, statuses: {}, p50: 0, p99: 0, durationS: 0, peakRssMiB: 0, cpuUsPerOk: 0 };
+  return { rps: 0, ok: 0, errors: 0, statuses: {}, p50: 0, p99: 0, durationS: 0, peakRssMiB: 0, cpuUsPerOk: 0, driverCpuPct: 0 };
 }
 
 function ceiling(timing: HashTiming): number {
@@ -380,7 +380,7 @@ function table(header: string[], body: string[][]): string {
 const out: string[] = [];
 out.push(
   table(
-    ['scenario', 'server', 'conn', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server CPU µs/req'],
+    ['scenario', 'server', 'conn', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server CPU µs/req', 'driver CPU %'],
     rows.map((r) => [
       r.round !== undefined && options.rounds > 1 ? `${r.scenario} #${r.round}` : r.scenario,
       r.server,
@@ -391,6 +391,7 @@ out.push(
       fmt(r.result.errors),
       fmt(r.result.peakRssMiB),
       fmt(r.result.cpuUsPerOk),
+      fmt(r.result.driverCpuPct),
     ]),
   ),
 );

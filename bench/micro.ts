@@ -1,0 +1,95 @@
+// node --import tsx bench/micro.ts [--sessions N] : what one refresh grant is made of, piece by
+// piece, without HTTP — each step of POST /token (refresh_token) timed on its own against the
+// real services on a fresh SQLite file, to decide optimisations with numbers.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildServices, openStorage } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+const { values } = parseArgs({
+  options: { sessions: { type: 'string', default: '1000' }, ms: { type: 'string', default: '1500' }, pragma: { type: 'string', multiple: true, default: [] } },
+});
+const sessionCount = Number(values.sessions);
+const budgetMs = Number(values.ms);
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-micro-'));
+const config = loadConfig({ GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'micro.db')}`, GATEHOUSE_TOKEN_RATE_LIMIT: '1000000000', GATEHOUSE_LOG_LEVEL: 'warn' });
+const database = await openStorage(config);
+// --pragma "wal_autocheckpoint = 10000": try a setting before changing database.ts
+for (const pragma of values.pragma ?? []) console.log(`pragma ${pragma}: ${JSON.stringify(database.sqlite?.pragma(pragma))}`);
+const services = await buildServices({ config, mailer: { send: async () => {}, close: () => {} } as never }, database);
+const { projects, users, sessions, tokens, limits } = services;
+
+const created = await projects.create({ id: 'micro-app', name: 'Micro', redirect_uris: ['https://app.micro.test/cb'] });
+if (!created) throw new Error('project exists');
+const user = await users.create({ email: 'micro@bench.test' });
+if (!user) throw new Error('user exists');
+await users.addMember('micro-app', user.id);
+const refreshTtlMs = config.refreshTokenTtlSeconds * 1000;
+const chains: string[] = [];
+for (let i = 0; i < sessionCount; i++) {
+  const { refreshToken } = await sessions.start({ projectId: 'micro-app', subject: { kind: 'user', userId: user.id }, method: 'pwd', scope: 'openid email', authTime: Date.now(), refreshTtlMs });
+  chains.push(refreshToken);
+}
+
+async function time(name: string, op: (i: number) => unknown): Promise<number> {
+  for (let i = 0; i < 200; i++) await op(i); // warm-up
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < budgetMs) {
+    for (let k = 0; k < 50; k++) await op(n++);
+  }
+  const us = ((performance.now() - started) * 1000) / n;
+  console.log(`${name.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s`);
+  return us;
+}
+
+const record = (await projects.find('micro-app'))!;
+const session = (await sessions.find((await database.db.selectFrom('sessions').select('id').executeTakeFirstOrThrow()).id))!;
+console.log(`${sessionCount} sessions stored; times are per operation, one at a time`);
+await time('sha256 of a token', (i) => createHash('sha256').update(`token-${i}`).digest('base64url'));
+await time('ES256 JWT signature (KeyRing.signJwt)', (i) => services.keys.signJwt({ sub: 'x', i }));
+await time('rate limiter hit (SQLite upsert in a transaction)', () => limits.tokenRequestsPerClient.hit('micro-app'));
+await time('projects.find', () => projects.find('micro-app'));
+await time('sessions.checkSubject (user + membership)', () => sessions.checkSubject({ kind: 'user', userId: user.id }, 'micro-app'));
+await time('users.find (email claims of the ID token)', () => users.find(user.id));
+await time('tokens.issue (access + ID token, users.find)', () => tokens.issue({ session, project: record.project, refreshToken: 'x', accessTokenSeconds: 900 }));
+await time('sessions.rotate (lookup, checks, transaction)', async (i) => {
+  const slot = i % chains.length;
+  const { refreshToken } = await sessions.rotate(chains[slot] as string, 'micro-app', refreshTtlMs);
+  chains[slot] = refreshToken;
+});
+await time('whole grant without HTTP (limiter…issue)', async (i) => {
+  const slot = i % chains.length;
+  await limits.tokenRequestsPerClient.hit('micro-app');
+  const found = (await projects.find('micro-app'))!;
+  const rotated = await sessions.rotate(chains[slot] as string, 'micro-app', refreshTtlMs);
+  chains[slot] = rotated.refreshToken;
+  await tokens.issue({ session: rotated.session, project: found.project, refreshToken: rotated.refreshToken, accessTokenSeconds: 900 });
+});
+const wholeGrant = async (slot: number) => {
+  await limits.tokenRequestsPerClient.hit('micro-app');
+  const found = (await projects.find('micro-app'))!;
+  const rotated = await sessions.rotate(chains[slot] as string, 'micro-app', refreshTtlMs);
+  chains[slot] = rotated.refreshToken;
+  await tokens.issue({ session: rotated.session, project: found.project, refreshToken: rotated.refreshToken, accessTokenSeconds: 900 });
+};
+{
+  // The same grants, ten at a time, as ten connections would interleave them.
+  const started = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, lane) => {
+      while (performance.now() - started < budgetMs) {
+        await wholeGrant((lane * 97 + n++) % chains.length);
+      }
+    }),
+  );
+  const us = ((performance.now() - started) * 1000) / n;
+  console.log(`${'whole grant, 10 interleaved'.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s`);
+}
+await database.close();
+rmSync(dir, { recursive: true, force: true });

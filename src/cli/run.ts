@@ -150,6 +150,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       values,
       positionals,
       out,
+      // Set below for the commands that need it; serve and migrate build their own storage.
       services: undefined as never,
       audit: async () => {},
     };

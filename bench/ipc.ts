@@ -100,7 +100,8 @@ export class ServerProcess {
     const child = fork(script, [], {
       env: { ...process.env, ...env },
       execArgv: ['--import', 'tsx', ...execArgv],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The server's own output goes to the driver's stderr: stdout carries only the table.
+      stdio: ['ignore', 2, 2, 'ipc'],
     });
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${script} exited with ${code} before it was ready`));

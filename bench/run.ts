@@ -12,6 +12,7 @@ import { measure, type HttpRequest, type LoadResult, type Workload } from './loa
 import { form, FORM, gatehouseRefreshTokens, peerRefreshTokens } from './setup.ts';
 
 const ALL_SCENARIOS = ['discovery', 'jwks', 'refresh', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100'] as const;
+type HashTimings = HashTiming & { beforeMs: number; afterMs?: number };
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     'no-peer': { type: 'boolean', default: false },
     'hash-concurrency': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'server-node-options': { type: 'string' },
     'keep-db': { type: 'boolean', default: false },
   },
   strict: true,
@@ -56,6 +58,8 @@ const options = {
   peer: !(args['no-peer'] ?? false),
   hashConcurrency: args['hash-concurrency'],
   profile: args.profile ?? false,
+  /** extra node flags for the Gatehouse server process, e.g. "--max-semi-space-size=4" */
+  serverNodeOptions: (args['server-node-options'] ?? '').split(' ').filter(Boolean),
 };
 const only = new Set((args.only ?? ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()));
 for (const name of only) if (!ALL_SCENARIOS.includes(name as ScenarioName)) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.join(', ')}`);
@@ -202,7 +206,7 @@ const gatehouse = await ServerProcess.start(
     GATEHOUSE_PIN_FAILURES_PER_DAY: LIFTED,
     ...(options.hashConcurrency ? { GATEHOUSE_HASH_CONCURRENCY: options.hashConcurrency } : {}),
   },
-  options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  [...options.serverNodeOptions, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
 );
 const peer = options.peer ? await ServerProcess.start('bench/peer-server.ts', { PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
 
@@ -253,7 +257,7 @@ async function alternate(scenario: string, make: (server: ServerProcess) => Work
 }
 
 let prepared: Awaited<ReturnType<typeof gatehouse.command<'prepare'>>> | undefined;
-let hashTiming: HashTiming | undefined;
+let hashTiming: HashTimings | undefined;
 let storedBefore: StorageCounts | undefined;
 let storedAfter: StorageCounts | undefined;
 const chains = new Map<ServerProcess, RefreshChains>();
@@ -316,8 +320,9 @@ try {
   }
 
   if (wanted('password-login') || wanted('mixed')) {
-    hashTiming = await gatehouse.command('hashTiming', { samples: quick ? 5 : 10 });
-    log(`one Argon2id verification: ${fmt(hashTiming.meanMs, 1)} ms, hash concurrency ${hashTiming.concurrency}: ceiling ${fmt(ceiling(hashTiming), 1)} logins/s`);
+    const before = await gatehouse.command('hashTiming', { samples: quick ? 5 : 10 });
+    hashTiming = { ...before, beforeMs: before.meanMs };
+    log(`one Argon2id verification: ${fmt(before.meanMs, 1)} ms, hash concurrency ${before.concurrency}: ceiling ${fmt(ceiling(before), 1)} logins/s`);
   }
   const accounts = () => (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
   if (wanted('password-login')) {
@@ -325,6 +330,13 @@ try {
     const workload = logins('/login', accounts());
     await warm(gatehouse, workload);
     await run(gatehouse, 'password-login', workload);
+    // Timed again after the run: the ceiling is the mean of both, so a machine that got busier
+    // (or quieter) meanwhile moves the ceiling with the measurement.
+    if (hashTiming) {
+      const after = await gatehouse.command('hashTiming', { samples: quick ? 5 : 10 });
+      hashTiming = { ...hashTiming, afterMs: after.meanMs, meanMs: (hashTiming.beforeMs + after.meanMs) / 2 };
+      log(`  one Argon2id verification after the run: ${fmt(after.meanMs, 1)} ms; ceiling from the mean: ${fmt(ceiling(hashTiming), 1)} logins/s`);
+    }
   }
 
   if (wanted('mixed')) {
@@ -346,7 +358,7 @@ try {
 
   if (wanted('refresh-c100')) {
     log('refresh at 100 connections:');
-    await run(gatehouse, 'refresh', gatehouseChains(), 100);
+    await run(gatehouse, 'refresh-c100', gatehouseChains(), 100);
   }
   storedAfter = await gatehouse.command('counts', {});
 } catch (error) {
@@ -378,6 +390,12 @@ function table(header: string[], body: string[][]): string {
 }
 
 const out: string[] = [];
+const cpuInfo = cpus();
+out.push(
+  `Gatehouse bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpuInfo.length} × ${cpuInfo[0]?.model.trim() ?? 'cpu'}, Node ${process.version}; ` +
+    `${options.connections} connections, ${options.durationS} s per run${options.rounds > 1 ? `, ${options.rounds} alternating rounds` : ''}`,
+);
+out.push('');
 out.push(
   table(
     ['scenario', 'server', 'conn', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MiB', 'server CPU µs/req', 'driver CPU %'],
@@ -396,6 +414,10 @@ out.push(
   ),
 );
 for (const r of rows) if (r.note) out.push(`note: ${r.scenario} (${r.server}): ${r.note}`);
+const stored = (c: StorageCounts) =>
+  `${fmt(c.sessions)} sessions, ${fmt(c.refreshTokens)} refresh tokens, ${fmt(c.users)} users, ${fmt(c.projects)} projects, SQLite ${fmt(c.fileBytes / 2 ** 20, 1)} MiB`;
+if (storedBefore) out.push(`stored before the refresh runs: ${stored(storedBefore)}`);
+if (storedAfter) out.push(`stored at the end: ${stored(storedAfter)}`);
 for (const r of rows) {
   const bad = Object.entries(r.result.statuses).filter(([code]) => !code.startsWith('2'));
   if (bad.length) out.push(`note: ${r.scenario} (${r.server}) non-2xx answers: ${bad.map(([c, n]) => `${c}×${n}`).join(', ')}`);
@@ -433,7 +455,7 @@ if (loginRow && hashTiming) {
   targets.push({
     name: 'password-login ≥ 85 % of the hashing ceiling',
     met: share >= 0.85,
-    detail: `${fmt(loginRow.result.rps, 1)}/s of ${fmt(ceiling(hashTiming), 1)}/s (${hashTiming.concurrency} ÷ ${fmt(hashTiming.meanMs, 1)} ms) = ${fmt(share * 100)} %`,
+    detail: `${fmt(loginRow.result.rps, 1)}/s of ${fmt(ceiling(hashTiming), 1)}/s (${hashTiming.concurrency} ÷ ${fmt(hashTiming.meanMs, 1)} ms, the mean of ${fmt(hashTiming.beforeMs, 1)} ms before and ${fmt(hashTiming.afterMs ?? hashTiming.beforeMs, 1)} ms after) = ${fmt(share * 100)} %`,
   });
 } else targets.push({ name: 'password-login ≥ 85 % of the hashing ceiling', met: undefined, detail: 'not measured' });
 const unloaded = summaries.refresh?.gatehouse;
@@ -462,10 +484,9 @@ out.push(`targets: ${met} met, ${missed} missed`);
 const resultsDir = join(process.cwd(), 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const stamp = started.toISOString().replace(/[:.]/g, '-');
-const cpu = cpus();
 const report = {
   date: started.toISOString(),
-  machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtEnd: loadavg() },
+  machine: { cpu: cpuInfo[0]?.model ?? 'unknown', cores: cpuInfo.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtEnd: loadavg() },
   options,
   storedBefore,
   storedAfter,

@@ -285,7 +285,7 @@ try {
     log(`minting ${fmt(options.sessions)} refresh chains on each server…`);
     chains.set(gatehouse, new RefreshChains(await gatehouseRefreshTokens(gatehouse, options.sessions)));
     if (peer && wanted('refresh')) chains.set(peer, new RefreshChains(await peerRefreshTokens(peer.url, options.sessions)));
-    if (!storedBefore) storedBefore = await gatehouse.command('counts', {});
+    storedBefore = await gatehouse.command('counts', {});
   }
   const gatehouseChains = () => chains.get(gatehouse) as RefreshChains;
 

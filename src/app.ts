@@ -31,6 +31,8 @@ import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
+import { registerInputGuard } from './http/input-guard.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { CSP_DIRECTIVES } from './pages/csp.ts';
 import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
@@ -188,9 +190,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
+    // same-origin: our own form posts keep their Origin header (the CSRF check reads it);
+    // other sites never see the authorization parameters in a Referer.
+    referrerPolicy: { policy: 'same-origin' },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
+
+  await registerOpenApi(server, config.issuer);
+  registerInputGuard(server);
 
   server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const httpError = toHttpError(error);

@@ -5,6 +5,7 @@ import { clientInfo } from '../http/negotiation.ts';
 import { field } from '../oauth/authorization-request.ts';
 import { completeAuthorization } from '../oauth/authorization-response.ts';
 import type { Services } from '../services.ts';
+import { giveBackOnError } from '../storage/rate-limits.ts';
 import { admitMember } from './admission.ts';
 import { answerLogin, loggedIn } from './respond.ts';
 
@@ -25,7 +26,7 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
 
       const email = field(fields, 'email') ?? '';
       const password = field(fields, 'password') ?? '';
-      const record = email ? await users.findByEmail(email) : undefined;
+      const record = email ? await users.findByEmail(email).catch(giveBackOnError([limits.passwordFailuresPerIp, ip])) : undefined;
       // An unknown email costs the same hashing work as a wrong password.
       const valid =
         password.length > 0 && password.length <= MAX_PASSWORD_INPUT && record?.passwordHash

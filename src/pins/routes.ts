@@ -6,6 +6,7 @@ import { answerLogin, loggedIn } from '../login/respond.ts';
 import { bodyFields, clientInfo } from '../http/negotiation.ts';
 import { completeAuthorization } from '../oauth/authorization-response.ts';
 import type { Services } from '../services.ts';
+import { giveBackOnError } from '../storage/rate-limits.ts';
 
 export const MAX_LABEL_LENGTH = 100;
 
@@ -53,7 +54,9 @@ export function registerPinRoutes(server: FastifyInstance, services: Services): 
       if (!(await reserveAttempt(ip, projectId))) throw RateLimited();
 
       // Anything but a string of the configured number of digits matches no PIN.
-      const pinId = await pins.findActive(projectId, fields.pin);
+      const pinId = await pins
+        .findActive(projectId, fields.pin)
+        .catch(giveBackOnError([limits.pinFailuresPerIp, ip], [limits.pinFailuresPerProject, projectId]));
       if (pinId === undefined) {
         // The attempt stays counted: a failure for this address and for the project.
         await audit.record({ type: 'login.pin', outcome: 'failure', projectId, subject: null, ip, userAgent, detail: { reason: 'invalid_pin' } });

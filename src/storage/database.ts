@@ -79,6 +79,9 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor a client in use (mid-query, mid-transaction): its query fails on its own, the pool drops
+  // it on release, but pg also emits 'error' on it, which with no listener would crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(pool, name, work), close: () => db.destroy() };
 }

@@ -81,6 +81,19 @@ class FlexibleLimiter implements Limiter {
   }
 }
 
+/**
+ * For attempts counted before they are checked: when the check itself cannot be made (the
+ * database or Redis is gone), each attempt is given back and the error passed on. Otherwise an
+ * outage would use up the failures of every address that tried meanwhile, and of a project's
+ * daily PIN budget, and lock people out long after the store is back.
+ */
+export function giveBackOnError(...attempts: Array<[Limiter, string]>): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await Promise.all(attempts.map(([limiter, key]) => limiter.refund(key).catch(() => {})));
+    throw error;
+  };
+}
+
 function created(make: (ready: (err?: unknown) => void) => RateLimiterAbstract): Promise<RateLimiterAbstract> {
   return new Promise((resolve, reject) => {
     const limiter = make((err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(limiter)));

@@ -1,0 +1,315 @@
+// PostgreSQL or Redis going away in the middle of traffic, and coming back. The app reaches
+// both through TCP proxies written here, which the test cuts (every connection destroyed, the
+// port closed) and restores; the real services are never touched. While a store is gone:
+// /healthz says 503, requests that need it answer at once with 503 {"error": "Service
+// unavailable"} (nothing hangs, nothing internal leaks), and when it is back the same process
+// serves again without a restart.
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
+import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from './support/backend.ts';
+import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { freePort } from './support/server.ts';
+
+const skip = testBackend === 'postgres' ? false : 'the outages are of PostgreSQL and Redis: this runs in the Postgres+Redis pass (npm run test:postgres)';
+
+/** A request needing a missing store must be answered within this long (pg's connect timeout is 5 s). */
+const PROMPT_MS = 2_000;
+const RECOVERY_MS = 15_000;
+const UNAVAILABLE = { error: 'Service unavailable' };
+
+/** Forwards 127.0.0.1:<port> to a real service until cut. */
+class TcpProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly targetPort: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(await freePort(), targetPort);
+    await proxy.restore();
+    return proxy;
+  }
+
+  /** Listens again: new connections reach the service. */
+  async restore(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          this.sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.server = server;
+  }
+
+  /** Destroys every connection and stops listening: to the app, the service is gone. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+}
+
+function viaProxy(url: string, proxy: TcpProxy): string {
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return proxied.toString();
+}
+
+describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
+  const PASSWORD = 'a long enough passphrase';
+  let postgresProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  let app: TestApp;
+  let project: TestProject;
+  let adminAccess: string;
+  let directUrl: string;
+  let pin: string;
+
+  before(async () => {
+    postgresProxy = await TcpProxy.start(Number(new URL(TEST_POSTGRES_URL).port || 5432));
+    redisProxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
+    const storage = postgresRedisEnv();
+    directUrl = storage.GATEHOUSE_DATABASE_URL ?? '';
+    app = await createTestApp({
+      env: {
+        ...storage,
+        GATEHOUSE_DATABASE_URL: viaProxy(storage.GATEHOUSE_DATABASE_URL ?? '', postgresProxy),
+        GATEHOUSE_REDIS_URL: viaProxy(storage.GATEHOUSE_REDIS_URL ?? '', redisProxy),
+        GATEHOUSE_PIN_FAILURES_PER_DAY: '5',
+      },
+    });
+    project = await createProject(app);
+    await createUser(app, 'ada@example.com', PASSWORD, project.id);
+    const { verifier, challenge } = pkcePair();
+    const login = await post(app, '/login', {
+      ...authParams('console', challenge, { redirect_uri: `${app.config.issuer}/console/callback` }),
+      email: app.config.adminEmail,
+      password: app.config.adminPassword,
+    });
+    const token = await post(app, '/token', {
+      grant_type: 'authorization_code',
+      client_id: 'console',
+      code: login.json<{ code: string }>().code,
+      code_verifier: verifier,
+      redirect_uri: `${app.config.issuer}/console/callback`,
+    });
+    adminAccess = token.json<{ access_token: string }>().access_token;
+    const created = await app.server.inject({ method: 'POST', url: `/admin/projects/${project.id}/pins`, headers: { authorization: `Bearer ${adminAccess}` }, payload: {} });
+    assert.equal(created.statusCode, 201, created.body);
+    pin = created.json<{ pin: string }>().pin;
+  });
+
+  after(async () => {
+    await redisProxy?.restore().catch(() => {});
+    await postgresProxy?.restore().catch(() => {});
+    await app?.close();
+    await redisProxy?.cut();
+    await postgresProxy?.cut();
+  });
+
+  const health = () => app.server.inject({ method: 'GET', url: '/healthz' });
+
+  /** Runs a request and answers it with how long it took. */
+  async function timed(request: () => Promise<LightMyRequestResponse>): Promise<{ res: LightMyRequestResponse; ms: number }> {
+    const started = Date.now();
+    const res = await request();
+    return { res, ms: Date.now() - started };
+  }
+
+  async function waitForHealth(status: number, within: number): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      if ((await health()).statusCode === status) return Date.now() - started;
+      if (Date.now() - started > within) assert.fail(`/healthz did not answer ${status} within ${within} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  function assertUnavailable(answer: { res: LightMyRequestResponse; ms: number }, what: string): void {
+    assert.equal(answer.res.statusCode, 503, `${what}: ${answer.res.body}`);
+    assert.deepEqual(answer.res.json(), UNAVAILABLE, what);
+    assert.match(String(answer.res.headers['content-type']), /^application\/json/);
+    assert.ok(answer.ms < PROMPT_MS, `${what} took ${answer.ms} ms`);
+  }
+
+  /** A whole sign-in: login, code exchange and a refresh. */
+  async function signIn(): Promise<void> {
+    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
+    const tokens = await exchangeCode(app, project, code, verifier);
+    const refreshed = await refresh(app, project, tokens.refresh_token);
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+  }
+
+  function passwordLogin() {
+    const { challenge } = pkcePair();
+    return timed(() => post(app, '/login', { ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD }));
+  }
+  function pinLogin() {
+    const { challenge } = pkcePair();
+    return timed(() => post(app, '/login/pin', { ...authParams(project.id, challenge), pin }));
+  }
+  async function assertLoginsWork(): Promise<void> {
+    const byPassword = await passwordLogin();
+    assert.equal(byPassword.res.statusCode, 200, byPassword.res.body);
+    const byPin = await pinLogin();
+    assert.equal(byPin.res.statusCode, 200, byPin.res.body);
+  }
+
+  /** A statement on this app's schema, past the proxy. */
+  async function direct(statement: string): Promise<void> {
+    const client = new pg.Client({ connectionString: directUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('through the proxies, the app is healthy and signs people in', async () => {
+    assert.equal((await health()).statusCode, 200);
+    await signIn();
+  });
+
+  it('without Redis: /healthz 503, sign-in answers 503 at once, data-only routes still work; back by itself', async () => {
+    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
+    const tokens = await exchangeCode(app, project, code, verifier);
+
+    await redisProxy.cut();
+    await waitForHealth(503, PROMPT_MS);
+    assert.deepEqual((await health()).json(), { status: 'unavailable', error: 'Service unavailable' });
+
+    const { challenge } = pkcePair();
+    const burst = await Promise.all([
+      ...Array.from({ length: 5 }, () =>
+        timed(() => post(app, '/login', { ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD })),
+      ),
+      ...Array.from({ length: 5 }, () => timed(() => refresh(app, project, tokens.refresh_token))),
+    ]);
+    for (const [n, answer] of burst.entries()) assertUnavailable(answer, `request ${n}`);
+    // What needs only PostgreSQL goes on: the token verifies and the admin API answers.
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(userinfo.statusCode, 200);
+    const admin = await app.server.inject({ method: 'GET', url: '/admin/projects', headers: { authorization: `Bearer ${adminAccess}` } });
+    assert.equal(admin.statusCode, 200);
+
+    await redisProxy.restore();
+    await waitForHealth(200, RECOVERY_MS);
+    // The refresh token was never used (the limiter refused first), so it still rotates.
+    const refreshed = await refresh(app, project, tokens.refresh_token);
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    await signIn();
+  });
+
+  it('without PostgreSQL: /healthz 503, every route needing it answers 503 at once; back by itself', async () => {
+    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
+    const tokens = await exchangeCode(app, project, code, verifier);
+
+    await postgresProxy.cut();
+    await waitForHealth(503, PROMPT_MS);
+
+    const { challenge } = pkcePair();
+    const burst = await Promise.all([
+      timed(() => post(app, '/login', { ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD })),
+      timed(() => refresh(app, project, tokens.refresh_token)),
+      timed(() => app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } })),
+      timed(() => app.server.inject({ method: 'GET', url: '/admin/projects', headers: { authorization: `Bearer ${adminAccess}` } })),
+      timed(() => app.server.inject({ method: 'GET', url: `/authorize?${new URLSearchParams({ ...authParams(project.id, challenge) })}` })),
+      timed(() =>
+        app.server.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD }).toString(),
+        }),
+      ),
+    ]);
+    for (const [n, answer] of burst.entries()) assertUnavailable(answer, `request ${n}`);
+
+    await postgresProxy.restore();
+    await waitForHealth(200, RECOVERY_MS);
+    const refreshed = await refresh(app, project, tokens.refresh_token);
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    await signIn();
+  });
+
+  it('logins refused during an outage do not count as failures: nobody is locked out once it is over', async () => {
+    await postgresProxy.cut();
+    // More than the per-address limit (5) and than this app's daily PIN budget for the project (5).
+    for (let n = 0; n < 7; n++) {
+      assertUnavailable(await passwordLogin(), `password login ${n}`);
+      assertUnavailable(await pinLogin(), `PIN login ${n}`);
+    }
+    await postgresProxy.restore();
+    await waitForHealth(200, RECOVERY_MS);
+    await assertLoginsWork();
+  });
+
+  it('a login counted before its lookup, whose lookup then fails, answers 503 and gives the attempt back', async () => {
+    // The project is found, the attempt counted, then the table the credentials live in is
+    // unreachable: the same order of events as an outage striking between the two queries.
+    for (const table of ['users', 'pins']) {
+      await direct(`alter table ${table} rename to ${table}_away`);
+      try {
+        for (let n = 0; n < 7; n++) assertUnavailable(await (table === 'users' ? passwordLogin() : pinLogin()), `${table} login ${n}`);
+      } finally {
+        await direct(`alter table ${table}_away rename to ${table}`);
+      }
+    }
+    await assertLoginsWork();
+  });
+
+  it('cut and restored under steady traffic: every answer is a success or a prompt 503, and traffic resumes', async () => {
+    const seen = new Map<string, number>();
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const { challenge } = pkcePair();
+        const answer = await timed(() => post(app, '/login', { ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD }));
+        const key = `${answer.res.statusCode} ${answer.res.body.startsWith('{"redirect_to"') ? 'signed in' : answer.res.body}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        assert.ok(answer.ms < PROMPT_MS + 500, `a login took ${answer.ms} ms`);
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await Promise.all([postgresProxy.cut(), redisProxy.cut()]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await Promise.all([postgresProxy.restore(), redisProxy.restore()]);
+    await waitForHealth(200, RECOVERY_MS);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stop = true;
+    await Promise.all(workers);
+
+    assert.deepEqual(
+      [...seen.keys()].filter((k) => k !== '200 signed in' && k !== `503 ${JSON.stringify(UNAVAILABLE)}`),
+      [],
+      JSON.stringify([...seen]),
+    );
+    assert.ok((seen.get(`503 ${JSON.stringify(UNAVAILABLE)}`) ?? 0) > 0, 'the outage was seen');
+    await signIn();
+  });
+});

@@ -237,7 +237,8 @@ function summarize(list: Row[]): Summary {
   return { rps: median(list.map((r) => r.result.rps)), p50: median(list.map((r) => r.result.p50)), p99: median(list.map((r) => r.result.p99)) };
 }
 
-const summaries: Partial<Record<string, { gatehouse: Summary; peer?: Summary }>> = {};
+/** per scenario: medians of each server's rounds, and each round's Gatehouse ÷ peer (the two ran back to back) */
+const summaries: Partial<Record<string, { gatehouse: Summary; peer?: Summary; roundRatios: number[] }>> = {};
 
 /** Gatehouse and the peer take turns, round after round, on the same workload shape. */
 async function alternate(scenario: string, make: (server: ServerProcess) => Workload): Promise<void> {
@@ -253,7 +254,8 @@ async function alternate(scenario: string, make: (server: ServerProcess) => Work
       (server === gatehouse ? mine : theirs).push(row);
     }
   }
-  summaries[scenario] = { gatehouse: summarize(mine), ...(theirs.length ? { peer: summarize(theirs) } : {}) };
+  const roundRatios = theirs.map((row, i) => (mine[i]?.result.rps ?? 0) / row.result.rps);
+  summaries[scenario] = { gatehouse: summarize(mine), ...(theirs.length ? { peer: summarize(theirs) } : {}), roundRatios };
 }
 
 let prepared: Awaited<ReturnType<typeof gatehouse.command<'prepare'>>> | undefined;
@@ -340,7 +342,9 @@ try {
   }
 
   if (wanted('mixed')) {
-    log('mixed (refresh while password logins fill the hashing pool):');
+    log('mixed (refresh alone, then refresh while password logins fill the hashing pool):');
+    // The unloaded reference runs right before, on the same chains, so both see the same machine.
+    await run(gatehouse, 'mixed: refresh alone', gatehouseChains());
     const loginConnections = Math.max(4, (hashTiming?.concurrency ?? 1) * 4);
     const [refreshRow, loginRow] = await Promise.all([
       measure({ url: gatehouse.url, connections: options.connections, durationS: options.durationS, workload: gatehouseChains(), serverPid: gatehouse.pid }),
@@ -428,10 +432,14 @@ out.push('');
 for (const scenario of ['refresh', 'discovery', 'jwks']) {
   const s = summaries[scenario];
   if (!s?.peer) continue;
-  ratios[scenario] = s.gatehouse.rps / s.peer.rps;
+  // Each round's pair ran back to back, so it saw the same machine: the ratio is the median
+  // of the rounds' ratios (on a machine others share, load drifts between rounds).
+  ratios[scenario] = median(s.roundRatios);
   out.push(
-    `ratio ${scenario}: Gatehouse ${fmt(s.gatehouse.rps)}/s ÷ peer ${fmt(s.peer.rps)}/s = ${fmt(ratios[scenario] ?? 0, 2)}×` +
-      (options.rounds > 1 ? ` (medians of ${options.rounds} alternating rounds)` : ''),
+    options.rounds > 1
+      ? `ratio ${scenario}: Gatehouse ÷ peer = ${fmt(ratios[scenario] ?? 0, 2)}× (median of rounds ${s.roundRatios.map((r) => `${fmt(r, 2)}×`).join(', ')}; ` +
+          `medians ${fmt(s.gatehouse.rps)}/s and ${fmt(s.peer.rps)}/s)`
+      : `ratio ${scenario}: Gatehouse ${fmt(s.gatehouse.rps)}/s ÷ peer ${fmt(s.peer.rps)}/s = ${fmt(ratios[scenario] ?? 0, 2)}×`,
   );
 }
 
@@ -458,7 +466,8 @@ if (loginRow && hashTiming) {
     detail: `${fmt(loginRow.result.rps, 1)}/s of ${fmt(ceiling(hashTiming), 1)}/s (${hashTiming.concurrency} ÷ ${fmt(hashTiming.meanMs, 1)} ms, the mean of ${fmt(hashTiming.beforeMs, 1)} ms before and ${fmt(hashTiming.afterMs ?? hashTiming.beforeMs, 1)} ms after) = ${fmt(share * 100)} %`,
   });
 } else targets.push({ name: 'password-login ≥ 85 % of the hashing ceiling', met: undefined, detail: 'not measured' });
-const unloaded = summaries.refresh?.gatehouse;
+const alone = rows.find((r) => r.scenario === 'mixed: refresh alone');
+const unloaded = alone ? { rps: alone.result.rps, p99: alone.result.p99 } : undefined;
 const mixedRow = rows.find((r) => r.scenario === 'mixed: refresh');
 if (unloaded && mixedRow) {
   const share = mixedRow.result.rps / unloaded.rps;
@@ -466,8 +475,8 @@ if (unloaded && mixedRow) {
   const factor = mixedRow.result.p99 / unloaded.p99;
   targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: factor <= 3, detail: `${fmt(mixedRow.result.p99, 2)} ms vs ${fmt(unloaded.p99, 2)} ms = ${fmt(factor, 2)}×` });
 } else {
-  targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: undefined, detail: 'needs refresh and mixed' });
-  targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: undefined, detail: 'needs refresh and mixed' });
+  targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: undefined, detail: 'not measured' });
+  targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: undefined, detail: 'not measured' });
 }
 const c100 = rows.filter((r) => r.server === 'gatehouse' && r.connections >= 100);
 if (c100.length) {

@@ -1,6 +1,7 @@
-// node --import tsx bench/micro.ts [--sessions N] : what one refresh grant is made of, piece by
-// piece, without HTTP — each step of POST /token (refresh_token) timed on its own against the
-// real services on a fresh SQLite file, to decide optimisations with numbers.
+// node --import tsx bench/micro.ts [--sessions N] [--pragma "..."] : what one refresh grant is
+// made of, piece by piece, without HTTP — each step of POST /token (refresh_token) timed on its
+// own against the real services on a fresh SQLite file, to decide optimisations with numbers.
+// Per step: wall time one at a time (latency), its rate, and the process CPU it used (all threads).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,11 +40,16 @@ async function time(name: string, op: (i: number) => unknown): Promise<number> {
   for (let i = 0; i < 200; i++) await op(i); // warm-up
   let n = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   while (performance.now() - started < budgetMs) {
     for (let k = 0; k < 50; k++) await op(n++);
   }
   const us = ((performance.now() - started) * 1000) / n;
-  console.log(`${name.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s`);
+  const used = process.cpuUsage(cpu);
+  const cpuUs = (used.user + used.system) / n;
+  console.log(
+    `${name.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s  CPU ${cpuUs.toFixed(1).padStart(6)} µs`,
+  );
   return us;
 }
 
@@ -80,6 +86,7 @@ const wholeGrant = async (slot: number) => {
 {
   // The same grants, ten at a time, as ten connections would interleave them.
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let n = 0;
   await Promise.all(
     Array.from({ length: 10 }, async (_, lane) => {
@@ -89,7 +96,10 @@ const wholeGrant = async (slot: number) => {
     }),
   );
   const us = ((performance.now() - started) * 1000) / n;
-  console.log(`${'whole grant, 10 interleaved'.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s`);
+  const used = process.cpuUsage(cpu);
+  console.log(
+    `${'whole grant, 10 interleaved'.padEnd(52)} ${us.toFixed(1).padStart(8)} µs  ${Math.round(1e6 / us).toLocaleString('en-US').padStart(9)}/s  CPU ${((used.user + used.system) / n).toFixed(1).padStart(6)} µs`,
+  );
 }
 await database.close();
 rmSync(dir, { recursive: true, force: true });

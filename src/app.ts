@@ -63,7 +63,7 @@ export interface App {
 
 /** Opens storage and applies migrations; shared by `serve` and the command line. */
 export async function openStorage(config: Config): Promise<OpenedDatabase> {
-  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, timeoutMs: config.storeTimeoutMs });
   await migrateDatabase(database);
   return database;
 }
@@ -165,7 +165,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const database = await openStorage(config);
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
+    ? new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        lazyConnect: true,
+        // A Redis that hangs instead of refusing fails the request, not holds it.
+        commandTimeout: config.storeTimeoutMs,
+        connectTimeout: config.storeTimeoutMs,
+        // A command cut off by a lost connection has already failed its request (503): it must
+        // not run later behind the caller's back (a GETDEL would eat a code, a hit would count).
+        autoResendUnfulfilledCommands: false,
+      })
     : undefined;
   if (redis) {
     redis.on('error', () => {}); // reconnects by itself; health checks report the outage

@@ -14,11 +14,13 @@ export interface Config {
   host: string;
   issuer: string;
   databaseUrl: string;
-  /** connections each instance keeps open to PostgreSQL at most (at least 2: start-up holds one for its lock) */
+  /** connections each instance keeps open to PostgreSQL at most */
   databasePoolSize: number;
   redisUrl: string | undefined;
   /** prepended to every Redis key (codes, magic links, rate-limit counters) */
   redisPrefix: string;
+  /** how long a query, a Redis command or a connection attempt may take before the request gets a 503 */
+  storeTimeoutMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
   adminEmail: string | undefined;
@@ -103,9 +105,10 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST ?? '127.0.0.1',
     issuer,
     databaseUrl,
-    databasePoolSize: integer(env, 'GATEHOUSE_DATABASE_POOL_SIZE', 10, 2),
+    databasePoolSize: integer(env, 'GATEHOUSE_DATABASE_POOL_SIZE', 10, 1),
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
     redisPrefix: env.GATEHOUSE_REDIS_PREFIX || 'gatehouse:',
+    storeTimeoutMs: integer(env, 'GATEHOUSE_STORE_TIMEOUT_MS', 5000, 100),
     smtpUrl: env.GATEHOUSE_SMTP_URL || undefined,
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${new URL(issuer).hostname}>`,
     adminEmail: env.GATEHOUSE_ADMIN_EMAIL || undefined,

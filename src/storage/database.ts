@@ -25,6 +25,8 @@ export interface OpenedDatabase {
 export interface DatabaseOptions {
   /** PostgreSQL connections kept at most */
   poolSize?: number;
+  /** how long connecting, or one query, may take (ms) */
+  timeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -65,11 +67,13 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
     // One connection per process: SQLite itself serialises writers across processes.
     return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(), close: () => db.destroy() };
   }
+  const timeoutMs = options.timeoutMs ?? 5000;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
-    // A database that cannot be reached fails the request in seconds instead of queueing it.
-    connectionTimeoutMillis: 5000,
+    // A database that refuses, or hangs, fails the request in seconds instead of holding it.
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
     keepAlive: true,
     // Times are epoch milliseconds in bigint columns: they fit a JS number exactly.
     types: {
@@ -83,29 +87,25 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
   // it on release, but pg also emits 'error' on it, which with no listener would crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(pool, name, work), close: () => db.destroy() };
+  return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(url, timeoutMs, name, work), close: () => db.destroy() };
 }
 
 /**
- * A session-level advisory lock held on a connection of its own while `work` runs on the
- * pool. The key includes the schema, so deployments sharing one database in different
- * schemas do not wait for each other. If the lock's connection dies, PostgreSQL frees it.
+ * A session-level advisory lock, held on a connection of its own (outside the pool, and without
+ * the pool's query timeout: waiting for another instance's first start is not a hanging
+ * database) while `work` runs on the pool. The key includes the schema, so deployments sharing
+ * one database in different schemas do not wait for each other. Closing the connection frees
+ * the lock whatever happened.
  */
-async function withAdvisoryLock<T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  // current_schema() is null until the schema named by search_path exists (see migrations.ts).
-  const lockKey = "hashtext('gatehouse:' || $1::text || ':' || coalesce(current_schema(), current_setting('search_path')))";
-  let unlocked = false;
+async function withAdvisoryLock<T>(url: string, timeoutMs: number, name: string, work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => {});
+  await client.connect();
   try {
-    await client.query(`select pg_advisory_lock(${lockKey})`, [name]);
-    try {
-      return await work();
-    } finally {
-      await client.query(`select pg_advisory_unlock(${lockKey})`, [name]);
-      unlocked = true;
-    }
+    // current_schema() is null until the schema named by search_path exists (see migrations.ts).
+    await client.query("select pg_advisory_lock(hashtext('gatehouse:' || $1::text || ':' || coalesce(current_schema(), current_setting('search_path'))))", [name]);
+    return await work();
   } finally {
-    // A connection whose unlock failed is closed rather than reused: closing frees the lock.
-    client.release(!unlocked);
+    await client.end().catch(() => {});
   }
 }

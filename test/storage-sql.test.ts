@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { RedisKeyValueStore, SqlKeyValueStore } from '../src/storage/kv.ts';
-import { createTestApp, type TestApp } from './support/app.ts';
+import { createTestApp, testEnv, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
-import { createProject, createUser, exchangeCode, passwordCode, refresh } from './support/flow.ts';
+import { createProject, createUser, exchangeCode, passwordCode, post, REDIRECT_URI, refresh } from './support/flow.ts';
 
 describe(`SQL storage on ${testBackend}`, () => {
   let app: TestApp;
@@ -101,5 +101,39 @@ describe(`SQL storage on ${testBackend}`, () => {
     assert.deepEqual([next.statusCode, next.json()], [401, { error: 'Invalid refresh token' }]);
     const { rows } = await sql<{ live: number }>`select count(*) as live from sessions where project_id = ${project.id} and revoked_at is null`.execute(app.services.database.db);
     assert.equal(Number(rows[0]?.live), 0);
+  });
+});
+
+describe('PostgreSQL without Redis: codes and counters in SQL, shared by the instances', { skip: testBackend === 'postgres' ? false : 'a PostgreSQL deployment; runs in the Postgres+Redis pass (npm run test:postgres)' }, () => {
+  let first: TestApp;
+  let second: TestApp;
+  before(async () => {
+    const env = { ...testEnv(), GATEHOUSE_REDIS_URL: '' };
+    // Started together: the rate-limit table is created once, under the start-up lock.
+    [first, second] = await Promise.all([createTestApp({ env }), createTestApp({ env })]);
+  });
+  after(async () => {
+    await first?.close();
+    await second?.close();
+  });
+
+  it('codes live in the kv table and are redeemed once, whichever instance is asked', async () => {
+    assert.equal(first.services.kv instanceof SqlKeyValueStore, true);
+    const project = await createProject(first);
+    await createUser(first, 'sql@example.com', 'a long enough passphrase', project.id);
+    const { code, verifier } = await passwordCode(first, project.id, 'sql@example.com', 'a long enough passphrase');
+    const attempts = await Promise.all(
+      [first, second, first, second].map((app) =>
+        post(app, '/token', { grant_type: 'authorization_code', client_id: project.id, code, code_verifier: verifier, redirect_uri: REDIRECT_URI }),
+      ),
+    );
+    assert.equal(attempts.filter((r) => r.statusCode === 200).length, 1);
+  });
+
+  it('failed logins counted by one instance limit the other', async () => {
+    const ip = '198.51.100.23';
+    for (let n = 0; n < 5; n++) assert.equal(await (n % 2 ? first : second).services.limits.passwordFailuresPerIp.hit(ip), true);
+    assert.equal(await first.services.limits.passwordFailuresPerIp.exhausted(ip), true);
+    assert.equal(await second.services.limits.passwordFailuresPerIp.exhausted(ip), true);
   });
 });

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { openDatabase, type OpenedDatabase } from '../src/storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore } from '../src/storage/kv.ts';
+import { migrateDatabase } from '../src/storage/migrations.ts';
 import { createTestApp, testEnv, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
 import { createProject, createUser, exchangeCode, passwordCode, post, REDIRECT_URI, refresh } from './support/flow.ts';
@@ -135,5 +137,26 @@ describe('PostgreSQL without Redis: codes and counters in SQL, shared by the ins
     for (let n = 0; n < 5; n++) assert.equal(await (n % 2 ? first : second).services.limits.passwordFailuresPerIp.hit(ip), true);
     assert.equal(await first.services.limits.passwordFailuresPerIp.exhausted(ip), true);
     assert.equal(await second.services.limits.passwordFailuresPerIp.exhausted(ip), true);
+  });
+});
+
+describe('the store timeout on PostgreSQL', { skip: testBackend === 'postgres' ? false : 'a PostgreSQL setting; runs in the Postgres+Redis pass (npm run test:postgres)' }, () => {
+  let database: OpenedDatabase;
+  before(async () => {
+    const url = testEnv().GATEHOUSE_DATABASE_URL ?? '';
+    database = openDatabase(url, { poolSize: 2, timeoutMs: 300 });
+    await migrateDatabase(database);
+  });
+  after(() => database?.close());
+
+  it('a query slower than GATEHOUSE_STORE_TIMEOUT_MS fails instead of holding its request', async () => {
+    await assert.rejects(sql`select pg_sleep(0.6)`.execute(database.db), /timeout/i);
+    // The pool is usable at once afterwards.
+    assert.equal((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows[0]?.one, 1);
+  });
+
+  it('start-up work under the lock (a long migration) is not cut short', async () => {
+    const slept = await database.withLock('test', (unhurried) => sql`select pg_sleep(0.6), 1 as done`.execute(unhurried));
+    assert.equal(slept.rows.length, 1);
   });
 });

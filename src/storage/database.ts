@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 
@@ -17,8 +17,10 @@ export interface OpenedDatabase {
    * Runs `work` while no other instance sharing this database runs work under the same
    * lock name: first-start steps (migrations, creating the first signing key, the console
    * project, the configured admin) then happen once, not once per instance racing.
+   * `work` is handed a connection on which queries may take as long as they need
+   * (migrations), where `db` gives up after the store timeout.
    */
-  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  withLock<T>(name: string, work: (unhurried: Kysely<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -65,15 +67,31 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
     reuseStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     // One connection per process: SQLite itself serialises writers across processes.
-    return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(), close: () => db.destroy() };
+    return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(db), close: () => db.destroy() };
   }
   const timeoutMs = options.timeoutMs ?? 5000;
+  const pool = newPool(url, { max: options.poolSize ?? 10, connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(url, timeoutMs, name, work), close: () => db.destroy() };
+}
+
+interface PoolOptions {
+  max: number;
+  connectTimeoutMs: number;
+  /** undefined: no limit */
+  queryTimeoutMs?: number;
+  /** keep an idle connection open instead of closing it after 10 s (a lock lives on it) */
+  keepIdle?: boolean;
+}
+
+function newPool(url: string, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolSize ?? 10,
+    max: options.max,
     // A database that refuses, or hangs, fails the request in seconds instead of holding it.
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
+    ...(options.keepIdle ? { idleTimeoutMillis: 0 } : {}),
     keepAlive: true,
     // Times are epoch milliseconds in bigint columns: they fit a JS number exactly.
     types: {
@@ -86,26 +104,23 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
   // Nor a client in use (mid-query, mid-transaction): its query fails on its own, the pool drops
   // it on release, but pg also emits 'error' on it, which with no listener would crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', pgPool: pool, withLock: (name, work) => withAdvisoryLock(url, timeoutMs, name, work), close: () => db.destroy() };
+  return pool;
 }
 
 /**
- * A session-level advisory lock, held on a connection of its own (outside the pool, and without
- * the pool's query timeout: waiting for another instance's first start is not a hanging
- * database) while `work` runs on the pool. The key includes the schema, so deployments sharing
- * one database in different schemas do not wait for each other. Closing the connection frees
- * the lock whatever happened.
+ * A session-level advisory lock, held on a connection of its own while `work` runs. That
+ * connection (a pool of one, so every query is in the session holding the lock) has no query
+ * timeout: waiting for another instance's first start, or a long migration, is not a hanging
+ * database. The key includes the schema, so deployments sharing one database in different
+ * schemas do not wait for each other. Closing the connection frees the lock whatever happened.
  */
-async function withAdvisoryLock<T>(url: string, timeoutMs: number, name: string, work: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
-  client.on('error', () => {});
-  await client.connect();
+async function withAdvisoryLock<T>(url: string, connectTimeoutMs: number, name: string, work: (unhurried: Kysely<Database>) => Promise<T>): Promise<T> {
+  const session = new Kysely<Database>({ dialect: new PostgresDialect({ pool: newPool(url, { max: 1, connectTimeoutMs, keepIdle: true }) }) });
   try {
     // current_schema() is null until the schema named by search_path exists (see migrations.ts).
-    await client.query("select pg_advisory_lock(hashtext('gatehouse:' || $1::text || ':' || coalesce(current_schema(), current_setting('search_path'))))", [name]);
-    return await work();
+    await sql`select pg_advisory_lock(hashtext('gatehouse:' || ${name}::text || ':' || coalesce(current_schema(), current_setting('search_path'))))`.execute(session);
+    return await work(session);
   } finally {
-    await client.end().catch(() => {});
+    await session.destroy().catch(() => {});
   }
 }

@@ -134,9 +134,9 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * does not exist yet (as a first start creates the SQLite file).
  */
 export async function migrateDatabase(database: OpenedDatabase): Promise<string[]> {
-  return database.withLock('migrate', async () => {
-    const schema = database.kind === 'postgres' ? await searchPathSchema(database.db) : undefined;
-    return migrateToLatest(database.db, schema);
+  return database.withLock('migrate', async (db) => {
+    const schema = database.kind === 'postgres' ? await searchPathSchema(db) : undefined;
+    return migrateToLatest(db, schema);
   });
 }
 

@@ -43,6 +43,7 @@ import { SessionService } from './sessions/sessions.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
 import { migrateDatabase } from './storage/migrations.ts';
+import { connectRedis, createRedis } from './storage/redis.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { UserService } from './users/users.ts';
 
@@ -164,23 +165,14 @@ function toHttpError(error: FastifyError | HttpError | Error): HttpError {
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const database = await openStorage(config);
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-        lazyConnect: true,
-        // A Redis that hangs instead of refusing fails the request, not holds it.
-        commandTimeout: config.storeTimeoutMs,
-        connectTimeout: config.storeTimeoutMs,
-        // A command cut off by a lost connection has already failed its request (503): it must
-        // not run later behind the caller's back (a GETDEL would eat a code, a hit would count).
-        autoResendUnfulfilledCommands: false,
-      })
-    : undefined;
-  if (redis) {
-    redis.on('error', () => {}); // reconnects by itself; health checks report the outage
-    await redis.connect();
-  }
+  const redis = config.redisUrl ? createRedis(config.redisUrl, config.storeTimeoutMs) : undefined;
+  // Nothing may keep the process alive after a failed start (a reconnecting Redis, a pool).
+  const abandon = async (error: unknown): Promise<never> => {
+    redis?.disconnect();
+    await database.close().catch(() => {});
+    throw error;
+  };
+  if (redis) await connectRedis(redis).catch(abandon);
   const server = Fastify({
     logger: secureLoggerOptions(options.logger),
     // A hop count becomes proxy-addr's function form: trust the first N hops.
@@ -193,7 +185,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     genReqId: () => randomBytes(8).toString('hex'),
   });
   // Instances starting together take turns, so they agree on one signing key, one console, one admin.
-  const services = await database.withLock('start', () => buildServices(options, database, redis, server.log));
+  const services = await database.withLock('start', () => buildServices(options, database, redis, server.log)).catch(abandon);
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await server.register(cookie);

@@ -5,11 +5,13 @@
 // unavailable"} (nothing hangs, nothing internal leaks), and when it is back the same process
 // serves again without a restart.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
+import { fileURLToPath } from 'node:url';
+import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from './support/app.ts';
 import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from './support/backend.ts';
 import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
 import { freePort } from './support/server.ts';
@@ -280,6 +282,10 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
       ),
     ]);
     for (const [n, answer] of burst.entries()) assertUnavailable(answer, `request ${n}`);
+    // Apps can still verify the tokens they hold: discovery and the JWKS are served from memory.
+    for (const url of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+      assert.equal((await app.server.inject({ method: 'GET', url })).statusCode, 200, url);
+    }
 
     await postgresProxy.restore();
     await waitForHealth(200, RECOVERY_MS);
@@ -386,5 +392,39 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
     );
     assert.ok((seen.get(`503 ${JSON.stringify(UNAVAILABLE)}`) ?? 0) > 0, 'the outage was seen');
     await signIn();
+  });
+});
+
+describe('starting while a store is away', { skip }, () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+
+  /** Runs `gatehouse serve` and answers its exit code and output; it must end by itself. */
+  async function serve(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: String(await freePort()), ...TEST_ARGON2, GATEHOUSE_STORE_TIMEOUT_MS: '2000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    clearTimeout(killer);
+    return { code, output, ms: Date.now() - started };
+  }
+
+  it('an instance whose Redis cannot be reached exits with the reason instead of hanging', async () => {
+    const storage = postgresRedisEnv();
+    const result = await serve({ ...storage, GATEHOUSE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.output, /Redis cannot be reached: connect ECONNREFUSED/);
+  });
+
+  it('an instance whose PostgreSQL cannot be reached exits with the reason', async () => {
+    const result = await serve({ GATEHOUSE_DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/test` });
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.output, /ECONNREFUSED/);
   });
 });

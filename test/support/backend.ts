@@ -141,13 +141,14 @@ export async function probeBackends(): Promise<string | undefined> {
       await client.query(`drop schema "${schema}"`);
     });
   } catch (error) {
-    problems.push(`PostgreSQL at ${new URL(TEST_POSTGRES_URL).host} (${TEST_POSTGRES_URL}): ${reasonOf(error)}`);
+    const url = new URL(TEST_POSTGRES_URL);
+    problems.push(`PostgreSQL at ${url.host} (database ${url.pathname.slice(1)}, user ${url.username}): ${reasonOf(error)}`);
   }
   try {
     const pong = await withRedis((redis) => redis.ping());
-    if (pong !== 'PONG') problems.push(`Redis at ${TEST_REDIS_URL} answered ${pong}`);
+    if (pong !== 'PONG') problems.push(`Redis at ${new URL(TEST_REDIS_URL).host} answered ${pong}`);
   } catch (error) {
-    problems.push(`Redis at ${TEST_REDIS_URL}: ${reasonOf(error)}`);
+    problems.push(`Redis at ${new URL(TEST_REDIS_URL).host}: ${reasonOf(error)}`);
   }
   return problems.length > 0 ? problems.join('; ') : undefined;
 }

@@ -150,29 +150,12 @@ export class KeyRing {
 
   /** Signs a JWT with the current key. */
   signJwt(payload: Record<string, unknown>, typ = 'JWT'): string {
-    const { input, key } = this.signingInput(payload, typ);
-    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-    return `${input}.${signature.toString('base64url')}`;
-  }
-
-  /**
-   * The same JWT as signJwt, with the signature computed on libuv's thread pool, so the event
-   * loop serves other requests meanwhile (node:crypto's callback form; see bench/ for numbers).
-   */
-  signJwtOffThread(payload: Record<string, unknown>, typ = 'JWT'): Promise<string> {
-    const { input, key } = this.signingInput(payload, typ);
-    return new Promise((resolve, reject) => {
-      sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
-        error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
-      );
-    });
-  }
-
-  private signingInput(payload: Record<string, unknown>, typ: string): { input: string; key: SigningKey } {
     const key = this.current();
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ, kid: key.kid })).toString('base64url');
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    return { input: `${header}.${body}`, key };
+    const input = `${header}.${body}`;
+    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
   }
 
   /** Verifies a JWT signed by one of the published keys; reloads once on an unknown kid. */

@@ -31,8 +31,8 @@ export interface MintedCode {
 }
 
 export interface HashTiming {
-  /** mean time of one Argon2id verification, measured sequentially on an idle server */
-  meanMs: number;
+  /** each Argon2id verification's time, one after the other on an otherwise idle server */
+  samplesMs: number[];
   /** GATEHOUSE_HASH_CONCURRENCY in force */
   concurrency: number;
 }

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -32,6 +31,7 @@ import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { CSP_DIRECTIVES } from './pages/csp.ts';
 import { registerPageRoutes } from './pages/routes.ts';
@@ -162,6 +162,17 @@ function toHttpError(error: FastifyError | HttpError | Error): HttpError {
   return ServiceUnavailable();
 }
 
+/**
+ * Request ids: a random prefix per process and a counter, so ids are unique across instances
+ * without a call into the CSPRNG per request (they are labels, not secrets), and never derived
+ * from the request, so a client cannot forge log lines.
+ */
+function requestIds(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let next = 0;
+  return () => `${prefix}-${(next++).toString(36)}`;
+}
+
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const database = await openStorage(config);
@@ -181,15 +192,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
         ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
-    // Request ids are never derived from the request, so a client cannot forge log lines.
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: requestIds(),
   });
   // Instances starting together take turns, so they agree on one signing key, one console, one admin.
   const services = await database.withLock('start', () => buildServices(options, database, redis, server.log)).catch(abandon);
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await server.register(cookie);
-  await server.register(helmet, {
+  registerSecurityHeaders(server, {
     contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     frameguard: { action: 'deny' },
     // same-origin: our own form posts keep their Origin header (the CSRF check reads it);

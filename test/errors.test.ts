@@ -106,3 +106,24 @@ describe('text no field may hold', () => {
     assert.deepEqual([token.statusCode, token.json().error], [400, 'Invalid request']);
   });
 });
+
+describe('headers on every answer', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await createTestApp();
+  });
+  after(() => app.close());
+
+  it('JSON answers and 404s carry the security headers and a request id of their own', async () => {
+    const first = await app.server.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    const missing = await app.server.inject({ method: 'GET', url: '/no-such-page' });
+    for (const res of [first, missing]) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.equal(res.headers['referrer-policy'], 'same-origin');
+    }
+    assert.ok(first.headers['x-request-id']);
+    assert.notEqual(first.headers['x-request-id'], missing.headers['x-request-id']);
+  });
+});

@@ -162,7 +162,7 @@ describe('log lines never carry secrets', () => {
     const requests = lines.filter((l) => l.msg === 'incoming request');
     assert.ok(requests.length >= 25, `the flows were logged (${requests.length} requests)`);
     for (const line of lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')) {
-      assert.match(String(line.reqId), /^[0-9a-f]{16}$/, JSON.stringify(line));
+      assert.match(String(line.reqId), /^[0-9a-f]{8}-[0-9a-z]+$/, JSON.stringify(line));
     }
     const verify = requests.find((l) => String((l.req as { url?: string }).url).startsWith('/magic-link/verify?'));
     assert.equal((verify?.req as { url?: string }).url, '/magic-link/verify?token=~', 'the query value is masked');
@@ -179,7 +179,7 @@ describe('log lines never carry secrets', () => {
   it('X-Request-Id answers the id the log lines carry', async () => {
     const res = await app.server.inject({ method: 'GET', url: '/healthz' });
     const id = String(res.headers['x-request-id']);
-    assert.match(id, /^[0-9a-f]{16}$/);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-z]+$/);
     assert.ok(capture.lines().some((l) => l.reqId === id && l.msg === 'request completed'));
   });
 });

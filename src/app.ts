@@ -38,12 +38,14 @@ import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { registerPinRoutes } from './pins/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
+import { startPeriodic } from './periodic.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
 import { migrateDatabase } from './storage/migrations.ts';
 import { connectRedis, createRedis } from './storage/redis.ts';
+import { purgeExpiredState } from './storage/housekeeping.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { UserService } from './users/users.ts';
 
@@ -238,6 +240,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     onPurged: (deleted) => deleted > 0 && server.log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged'),
     onError: (err) => server.log.error({ err }, 'audit retention purge failed'),
   });
+  const housekeeping = await startPeriodic(
+    async () => {
+      const purged = await purgeExpiredState(services.database.db, services.clock);
+      if (purged.refreshTokens + purged.sessions + purged.kv > 0) server.log.info({ purged }, 'expired tokens and sessions purged');
+    },
+    60 * 60 * 1000,
+    (err) => server.log.error({ err }, 'purging expired tokens failed'),
+  );
   const stopKeyReload = services.keys.startReloading(config.keyReloadSeconds * 1000, (err) => server.log.error({ err }, 'signing key reload failed'));
 
   server.get('/healthz', async (_request, reply) => {
@@ -261,6 +271,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await server.close();
       stopKeyReload();
       await retention.stop();
+      await housekeeping.stop();
       services.mailer.close();
       redis?.disconnect();
       await database.close();

@@ -1,5 +1,6 @@
 // Security events: who did what, from where, and how it ended.
 import type { Kysely } from 'kysely';
+import { startPeriodic, type PeriodicTask } from '../periodic.ts';
 import type { Clock, Ids } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 
@@ -119,40 +120,24 @@ export class AuditLog {
   }
 }
 
-export interface AuditRetention {
-  /** stops the timer and waits for a purge under way */
-  stop(): Promise<void>;
-}
+export type AuditRetention = PeriodicTask;
 
 /**
  * Keeps `retentionDays` of audit history: purges once now, then every `intervalMs` on a timer
  * that never keeps the process alive. The cutoff comes from the injected clock.
  */
-export async function startAuditRetention(
+export function startAuditRetention(
   audit: AuditLog,
   clock: Clock,
   retentionDays: number,
   options: { intervalMs?: number; onPurged?: (deleted: number) => void; onError?: (error: unknown) => void } = {},
 ): Promise<AuditRetention> {
-  let running: Promise<void> | undefined;
-  const purge = (): Promise<void> => {
-    if (running) return running; // a slow purge is not joined by a second one
-    running = audit
-      .purgeOlderThan(clock.now() - retentionDays * 24 * 60 * 60 * 1000)
-      .then((deleted) => options.onPurged?.(deleted), (error: unknown) => options.onError?.(error))
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  await purge();
-  const timer = setInterval(() => void purge(), options.intervalMs ?? 60 * 60 * 1000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      // A purge under way finishes before the database it uses is closed.
-      await running;
+  return startPeriodic(
+    async () => {
+      const deleted = await audit.purgeOlderThan(clock.now() - retentionDays * 24 * 60 * 60 * 1000);
+      options.onPurged?.(deleted);
     },
-  };
+    options.intervalMs ?? 60 * 60 * 1000,
+    (error) => options.onError?.(error),
+  );
 }

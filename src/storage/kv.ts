@@ -38,11 +38,6 @@ export class SqlKeyValueStore implements KeyValueStore {
     const row = await this.db.deleteFrom('kv').where('key', '=', key).returning(['value', 'expires_at']).executeTakeFirst();
     return row && row.expires_at > this.clock.now() ? row.value : null;
   }
-
-  /** drops expired rows; run now and then, never needed for correctness */
-  async purgeExpired(): Promise<void> {
-    await this.db.deleteFrom('kv').where('expires_at', '<=', this.clock.now()).execute();
-  }
 }
 
 export class RedisKeyValueStore implements KeyValueStore {

@@ -124,6 +124,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_project').on('audit_events').columns(['project_id', 'at']).execute();
     },
   },
+  '0002_expiry_indexes': {
+    // Housekeeping deletes expired refresh tokens and sessions; these keep that a range scan.
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('refresh_tokens_expires').on('refresh_tokens').column('expires_at').execute();
+      await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { purgeExpiredState } from '../src/storage/housekeeping.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { createProject, createUser, exchangeCode, passwordCode, refresh, type TestProject } from './support/flow.ts';
+
+const PASSWORD = 'housekeeping is a virtue';
+
+describe('purging expired tokens and sessions', () => {
+  let app: TestApp;
+  let project: TestProject;
+  before(async () => {
+    app = await createTestApp();
+    project = await createProject(app);
+    await createUser(app, 'tidy@example.com', PASSWORD, project.id);
+  });
+  after(() => app.close());
+
+  const count = async (table: 'refresh_tokens' | 'sessions' | 'kv') =>
+    Number((await app.services.database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  it('removes expired refresh tokens, sessions and unredeemed codes, and keeps what still works', async () => {
+    await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
+    const old = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
+    const oldTokens = await exchangeCode(app, project, old.code, old.verifier);
+    const rotated = await refresh(app, project, oldTokens.refresh_token);
+    assert.equal(rotated.statusCode, 200);
+    await passwordCode(app, project.id, 'tidy@example.com', PASSWORD); // a code nobody redeems
+
+    app.clock.advance(2 * 3600 * 1000);
+    const fresh = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
+    const live = await exchangeCode(app, project, fresh.code, fresh.verifier);
+
+    const purged = await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.equal(purged.refreshTokens, 2, 'the spent and the rotated token of the old session');
+    assert.equal(purged.sessions, 1);
+    if (app.config.redisUrl === undefined) assert.ok(purged.kv >= 1, 'the unredeemed code');
+    assert.equal(await count('sessions'), 1);
+    assert.equal(await count('refresh_tokens'), 1);
+    assert.equal((await refresh(app, project, live.refresh_token)).statusCode, 200, 'the live session still refreshes');
+    assert.equal((await refresh(app, project, oldTokens.refresh_token)).json().error, 'Invalid refresh token');
+  });
+
+  it('a session whose refresh token is still valid is never purged, even when revoked', async () => {
+    const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
+    const tokens = await exchangeCode(app, project, code, verifier);
+    const sid = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).sid as string;
+    await app.services.sessions.revoke(sid);
+    await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.ok(await app.services.sessions.find(sid));
+    assert.equal((await refresh(app, project, tokens.refresh_token)).json().error, 'Invalid refresh token');
+  });
+});

@@ -144,19 +144,20 @@ describe('the store timeout on PostgreSQL', { skip: testBackend === 'postgres' ?
   let database: OpenedDatabase;
   before(async () => {
     const url = testEnv().GATEHOUSE_DATABASE_URL ?? '';
-    database = openDatabase(url, { poolSize: 2, timeoutMs: 300 });
+    // Generous enough that a fresh connection's first query fits on a loaded 2-core machine.
+    database = openDatabase(url, { poolSize: 2, timeoutMs: 1000 });
     await migrateDatabase(database);
   });
   after(() => database?.close());
 
   it('a query slower than GATEHOUSE_STORE_TIMEOUT_MS fails instead of holding its request', async () => {
-    await assert.rejects(sql`select pg_sleep(0.6)`.execute(database.db), /timeout/i);
+    await assert.rejects(sql`select pg_sleep(2)`.execute(database.db), /timeout/i);
     // The pool is usable at once afterwards.
     assert.equal((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows[0]?.one, 1);
   });
 
   it('start-up work under the lock (a long migration) is not cut short', async () => {
-    const slept = await database.withLock('test', (unhurried) => sql`select pg_sleep(0.6), 1 as done`.execute(unhurried));
+    const slept = await database.withLock('test', (unhurried) => sql`select pg_sleep(2), 1 as done`.execute(unhurried));
     assert.equal(slept.rows.length, 1);
   });
 });

@@ -84,13 +84,19 @@ interface PoolOptions {
   keepIdle?: boolean;
 }
 
+const CLIENT_TIMEOUT_MARGIN_MS = 250;
+
 function newPool(url: string, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
     // A database that refuses, or hangs, fails the request in seconds instead of holding it.
     connectionTimeoutMillis: options.connectTimeoutMs,
-    ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
+    // The server cancels a statement at the timeout, so its connection is free again for the
+    // next query; the client's own timer, a little later, covers a server that stopped answering.
+    ...(options.queryTimeoutMs !== undefined
+      ? { statement_timeout: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+      : {}),
     ...(options.keepIdle ? { idleTimeoutMillis: 0 } : {}),
     keepAlive: true,
     // Times are epoch milliseconds in bigint columns: they fit a JS number exactly.

@@ -133,6 +133,8 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+const UNDEFINED_TABLE = '42P01';
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
@@ -173,7 +175,12 @@ export async function migrateToLatest(db: Kysely<Database>, schema?: string): Pr
     provider,
     ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's introspection reads the tables of every schema; one dropped by another user of
+    // the database while that query runs makes it fail with undefined_table. Nothing was
+    // migrated then, so it is simply asked again.
+    if ((error as { code?: string }).code !== UNDEFINED_TABLE || attempt >= 5) throw error instanceof Error ? error : new Error(String(error));
+  }
 }

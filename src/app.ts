@@ -1,7 +1,6 @@
 // The composition root: opens storage, builds the services, registers the routes.
 // The only place that picks SQLite or PostgreSQL, Redis or SQL.
 import { randomBytes } from 'node:crypto';
-import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
@@ -200,7 +199,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const services = await database.withLock('start', () => buildServices(options, database, redis, server.log)).catch(abandon);
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  await server.register(cookie);
   registerSecurityHeaders(server, {
     contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     frameguard: { action: 'deny' },

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { sha256 } from '../src/crypto/tokens.ts';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, type AuthParams, type TestProject } from './support/flow.ts';
+import { authParams, assertAuthorizationResponse, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, type AuthParams, type TestProject } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type ReceivedMail, type TestSmtpServer } from './support/smtp.ts';
 
 function formFields(fields: object): Record<string, string> {
@@ -96,13 +96,7 @@ describe('magic links, mailed through a real SMTP server', () => {
     }
     const used = await postVerify(token);
     assert.equal(used.statusCode, 200);
-    const body = used.json<{ redirect_to: string; code: string; state: string }>();
-    assert.deepEqual(Object.keys(body).sort(), ['code', 'redirect_to', 'state']);
-    assert.equal(body.state, 'xyz');
-    const target = new URL(body.redirect_to);
-    assert.equal(`${target.origin}${target.pathname}`, REDIRECT_URI);
-    assert.equal(target.searchParams.get('code'), body.code);
-    assert.equal(target.searchParams.get('iss'), ISSUER);
+    const body = assertAuthorizationResponse(used, ISSUER);
 
     // a new address gets a verified account and membership of the open project
     const record = await app.services.users.findByEmail('grace@example.com');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { authParams, assertAuthorizationResponse, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
 
 describe('authorization code + PKCE flow', () => {
   let app: TestApp;
@@ -16,13 +16,7 @@ describe('authorization code + PKCE flow', () => {
 
   it('login answers redirect_to with code, state and iss', async () => {
     const { response } = await passwordCode(app, project.id, 'ada@example.com', 'analytical engine 1843');
-    const body = response.json<{ redirect_to: string; code: string; state: string }>();
-    const target = new URL(body.redirect_to);
-    assert.equal(`${target.origin}${target.pathname}`, REDIRECT_URI);
-    assert.equal(target.searchParams.get('code'), body.code);
-    assert.equal(target.searchParams.get('state'), 'xyz');
-    assert.equal(target.searchParams.get('iss'), ISSUER);
-    assert.equal(body.state, 'xyz');
+    assertAuthorizationResponse(response, ISSUER);
   });
 
   it('the code exchanges for tokens signed with a key of the JWKS, with the claims of SPEC', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { adminToken, authParams, createProject, createUser, post, type TestProject, type Tokens } from './support/flow.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { adminToken, consoleTokens, createProject, createUser, post, type TestProject } from './support/flow.ts';
 import { bearer, createPin, createPinRequest, listPins, revokePin, type CreatedPin } from './pins-support.ts';
 
 /** A console token of a user who is a console member but not an admin. */
@@ -9,19 +9,7 @@ async function nonAdminToken(app: TestApp): Promise<string> {
   const email = 'clerk@example.com';
   const password = 'not an admin at all 42';
   await createUser(app, email, password, 'console');
-  const { verifier, challenge } = pkcePair();
-  const redirectUri = `${app.config.issuer}/console/callback`;
-  const login = await post(app, '/login', { ...authParams('console', challenge, { redirect_uri: redirectUri }), email, password });
-  assert.equal(login.statusCode, 200, login.body);
-  const token = await post(app, '/token', {
-    grant_type: 'authorization_code',
-    client_id: 'console',
-    code: login.json<{ code: string }>().code,
-    code_verifier: verifier,
-    redirect_uri: redirectUri,
-  });
-  assert.equal(token.statusCode, 200, token.body);
-  return token.json<Tokens>().access_token;
+  return (await consoleTokens(app, email, password)).access_token;
 }
 
 describe('admin API for PINs', () => {

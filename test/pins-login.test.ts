@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { adminToken, authParams, createProject, exchangeCode, post, postForm, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { adminToken, authParams, assertAuthorizationResponse, createProject, exchangeCode, post, postForm, REDIRECT_URI, type TestProject } from './support/flow.ts';
 import { createPin, pinLogin, revokePin, type CreatedPin } from './pins-support.ts';
 
 /** A PIN that is well-formed but not the given one. */
@@ -31,12 +31,7 @@ describe('POST /login/pin', () => {
     const { response } = await pinLogin(app, project.id, kiosk.pin, nextIp());
     assert.equal(response.statusCode, 200);
     assert.equal(response.headers['cache-control'], 'no-store');
-    const body = response.json<{ redirect_to: string; code: string; state: string }>();
-    const target = new URL(body.redirect_to);
-    assert.equal(`${target.origin}${target.pathname}`, REDIRECT_URI);
-    assert.equal(target.searchParams.get('code'), body.code);
-    assert.equal(target.searchParams.get('state'), 'xyz');
-    assert.equal(target.searchParams.get('iss'), ISSUER);
+    assertAuthorizationResponse(response, ISSUER);
   });
 
   it('the code exchanges for an access token whose sub is pin:<id> and amr is [pin]', async () => {

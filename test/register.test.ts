@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { authParams, assertAuthorizationResponse, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, type TestProject } from './support/flow.ts';
 
 // Each test signs up from addresses of its own (X-Forwarded-For, trusted in this app), so the
 // 3-per-hour signup limit of one test does not reach the others.
@@ -34,13 +34,7 @@ describe('POST /register', () => {
     const { verifier, challenge } = pkcePair();
     const res = await register({ email: 'lin@example.com', password: 'violet kettle drum' }, freshIp(), project.id, challenge);
     assert.equal(res.statusCode, 201);
-    const body = res.json<{ redirect_to: string; code: string; state: string }>();
-    assert.deepEqual(Object.keys(body).sort(), ['code', 'redirect_to', 'state']);
-    assert.equal(body.state, 'xyz');
-    const target = new URL(body.redirect_to);
-    assert.equal(`${target.origin}${target.pathname}`, REDIRECT_URI);
-    assert.equal(target.searchParams.get('code'), body.code);
-    assert.equal(target.searchParams.get('iss'), ISSUER);
+    const body = assertAuthorizationResponse(res, ISSUER);
 
     const record = await app.services.users.findByEmail('lin@example.com');
     assert.ok(record);

@@ -1,4 +1,5 @@
 // Steps of the OAuth flow that many tests share, driven through HTTP (app.server.inject).
+import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { pkcePair, type TestApp } from './app.ts';
 
@@ -113,23 +114,40 @@ export function refresh(app: TestApp, project: TestProject, refreshToken: string
   });
 }
 
-/** A Bearer token of the configured admin, through the console project's normal flow. */
-export async function adminToken(app: TestApp): Promise<string> {
-  const email = app.config.adminEmail ?? '';
-  const password = app.config.adminPassword ?? '';
+/** Tokens of any console member, through the console project's normal flow. */
+export async function consoleTokens(app: TestApp, email: string, password: string): Promise<Tokens> {
+  const redirectUri = `${app.config.issuer}/console/callback`;
   const { verifier, challenge } = pkcePair();
-  const login = await post(app, '/login', {
-    ...authParams('console', challenge, { redirect_uri: `${app.config.issuer}/console/callback` }),
-    email,
-    password,
-  });
-  if (login.statusCode !== 200) throw new Error(`admin login failed: ${login.body}`);
+  const login = await post(app, '/login', { ...authParams('console', challenge, { redirect_uri: redirectUri }), email, password });
+  if (login.statusCode !== 200) throw new Error(`console login failed: ${login.statusCode} ${login.body}`);
   const token = await post(app, '/token', {
     grant_type: 'authorization_code',
     client_id: 'console',
     code: login.json<{ code: string }>().code,
     code_verifier: verifier,
-    redirect_uri: `${app.config.issuer}/console/callback`,
+    redirect_uri: redirectUri,
   });
-  return token.json<Tokens>().access_token;
+  if (token.statusCode !== 200) throw new Error(`console token failed: ${token.statusCode} ${token.body}`);
+  return token.json<Tokens>();
+}
+
+/** A Bearer token of the configured admin, through the console project's normal flow. */
+export async function adminToken(app: TestApp): Promise<string> {
+  return (await consoleTokens(app, app.config.adminEmail ?? '', app.config.adminPassword ?? '')).access_token;
+}
+
+/**
+ * The answer of a successful login: exactly redirect_to, code and state, where redirect_to is
+ * the app's redirect URI with that code, the state and the issuer (RFC 9207) appended.
+ */
+export function assertAuthorizationResponse(response: LightMyRequestResponse, issuer: string, state = 'xyz'): { code: string } {
+  const body = response.json<{ redirect_to: string; code: string; state: string }>();
+  assert.deepEqual(Object.keys(body).sort(), ['code', 'redirect_to', 'state']);
+  assert.equal(body.state, state);
+  const target = new URL(body.redirect_to);
+  assert.equal(`${target.origin}${target.pathname}`, REDIRECT_URI);
+  assert.equal(target.searchParams.get('code'), body.code);
+  assert.equal(target.searchParams.get('state'), state);
+  assert.equal(target.searchParams.get('iss'), issuer);
+  return { code: body.code };
 }

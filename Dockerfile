@@ -3,8 +3,8 @@
 #   docker build -t gatehouse .
 #   docker run -p 3000:3000 -v gatehouse-data:/data gatehouse                 (SQLite in /data)
 #   docker run --rm -v gatehouse-data:/data gatehouse project list           (any CLI command)
-# The TypeScript sources run through tsx, which is a runtime dependency in package.json, so
-# `npm ci --omit=dev` keeps it and leaves the test and build tools out.
+# The build stage compiles the TypeScript sources (`npm run build`); the image runs the
+# JavaScript in dist/ with the production dependencies only (`npm ci --omit=dev`).
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -16,6 +16,12 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
+FROM deps AS build
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -24,8 +30,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist/src ./dist/src
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
@@ -34,5 +39,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM: stop accepting, finish requests in flight (up to 25 s), close storage, exit 0.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "bin/gatehouse.js"]
+ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["serve"]

@@ -99,7 +99,8 @@ export class ServerProcess {
   static start(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<ServerProcess> {
     const child = fork(script, [], {
       env: { ...process.env, ...env },
-      execArgv: ['--import', 'tsx', ...execArgv],
+      // Compiled servers (dist/…js) run as production does; TypeScript ones through tsx.
+      execArgv: script.endsWith('.ts') ? ['--import', 'tsx', ...execArgv] : execArgv,
       // The server's own output goes to the driver's stderr: stdout carries only the table.
       stdio: ['ignore', 2, 2, 'ipc'],
     });

@@ -2,6 +2,7 @@
 // The driver (this process) starts both servers as child processes, prepares their data through
 // each one's real code paths, and drives them with autocannon; see bench/README in
 // the README's "Performance" section for what each scenario means.
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -198,8 +199,11 @@ const profileDir = join(process.cwd(), '.tmp', 'bench-profiles');
 if (options.profile) mkdirSync(profileDir, { recursive: true });
 
 log(`bench: ${quick ? 'quick' : 'full'} run, ${options.connections} connections, ${options.durationS} s per run, ${options.rounds} round(s); data in ${workDir}`);
+// Both servers run compiled JavaScript, as `npm start` and the Docker image run Gatehouse.
+log('bench: compiling (npm run build)');
+execFileSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: ['ignore', 2, 2] });
 const gatehouse = await ServerProcess.start(
-  'bench/gatehouse-server.ts',
+  'dist/bench/gatehouse-server.js',
   {
     PORT: String(gatehousePort),
     HOST: '127.0.0.1',
@@ -213,7 +217,7 @@ const gatehouse = await ServerProcess.start(
   },
   [...options.serverNodeOptions, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
 );
-const peer = options.peer ? await ServerProcess.start('bench/peer-server.ts', { PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
+const peer = options.peer ? await ServerProcess.start('dist/bench/peer-server.js', { PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
 
 async function run(server: ServerProcess, scenario: string, workload: Workload, connections = options.connections, extra: Partial<Row> = {}): Promise<Row> {
   const result = await measure({ url: server.url, connections, durationS: options.durationS, workload, serverPid: server.pid });

@@ -1,6 +1,7 @@
-// `npm start`'s command with the defaults: serves, creates ./data/gatehouse.db, applies migrations.
+// What `npm start` runs (the build, then the compiled server) with the defaults: serves,
+// creates ./data/gatehouse.db, applies migrations.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,11 +23,12 @@ async function waitForHealth(url: string, deadline: number): Promise<Response> {
   }
 }
 
-describe('gatehouse serve', () => {
+describe('npm start (the compiled gatehouse serve)', () => {
   it('starts with the defaults, creates ./data/gatehouse.db and answers /healthz; SIGTERM stops it cleanly', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'src/main.ts'), 'serve'], {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js'), 'serve'], {
       cwd,
       env: { PATH: process.env.PATH ?? '', PORT: String(port), ...TEST_ARGON2 },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,6 +21,7 @@ import {
   UnsupportedMediaType,
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/registration-routes.ts';
+import { sendHtml } from './login/respond.ts';
 import { registerLoginRoutes } from './login/routes.ts';
 import { exposeRequestId, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
@@ -32,7 +33,9 @@ import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { prefersHtml } from './http/negotiation.ts';
 import { CSP_DIRECTIVES } from './pages/csp.ts';
+import { renderErrorPage } from './pages/render.ts';
 import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { registerPinRoutes } from './pins/routes.ts';
@@ -141,6 +144,9 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   };
 }
 
+/** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
+const BROWSER_ROUTES = new Set(['/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify']);
+
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
   if (error instanceof HttpError) return error;
   const fastifyError = error as FastifyError;
@@ -214,6 +220,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const httpError = toHttpError(error);
     if (httpError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // A person on one of the hosted pages gets the message as a page, like every other error there.
+    if (BROWSER_ROUTES.has(request.routeOptions.url ?? '') && prefersHtml(request)) {
+      void sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message));
+      return;
+    }
     void reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
   });
   server.setNotFoundHandler((_request, reply) => {

@@ -91,3 +91,32 @@ describe('GET /authorize', () => {
     assert.match(res.body, /Invalid client_id/);
   });
 });
+
+describe('hosted pages when storage fails', () => {
+  it('a browser gets 503 Service unavailable as a page, an API client as JSON, never internals', async () => {
+    const app = await createTestApp();
+    const project = await createProject(app);
+    const { challenge } = pkcePair();
+    const url = `/authorize?${new URLSearchParams({ ...authParams(project.id, challenge) }).toString()}`;
+    await app.services.database.db.destroy(); // the database goes away under the running app
+    try {
+      const page = await app.server.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
+      assert.equal(page.statusCode, 503);
+      assert.match(String(page.headers['content-type']), /text\/html/);
+      assert.match(page.body, /Service unavailable/);
+      const api = await app.server.inject({ method: 'GET', url, headers: { accept: 'application/json' } });
+      assert.deepEqual([api.statusCode, api.json()], [503, { error: 'Service unavailable' }]);
+      const form = await app.server.inject({
+        method: 'POST',
+        url: '/login',
+        payload: new URLSearchParams({ ...authParams(project.id, challenge), email: 'a@example.com', password: 'x' }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      });
+      assert.equal(form.statusCode, 503);
+      assert.match(form.body, /Service unavailable/);
+      assert.doesNotMatch(form.body, /Error:|at \//);
+    } finally {
+      await app.close().catch(() => {});
+    }
+  });
+});

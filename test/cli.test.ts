@@ -123,7 +123,7 @@ describe('gatehouse command line', () => {
 
     it('migrate on an up-to-date database applies nothing', async () => {
       const again = await cli('migrate');
-      assert.equal(again.code, 0);
+      assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /database is up to date/);
       assert.deepEqual(json(await cli('migrate', '--json')), { applied: [] });
     });

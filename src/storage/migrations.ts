@@ -133,7 +133,8 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-const UNDEFINED_TABLE = '42P01';
+/** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */
+const CONCURRENT_CATALOG_CHANGE = new Set(['42P01', '3F000', 'XX000', '40001', '40P01']);
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -179,8 +180,11 @@ export async function migrateToLatest(db: Kysely<Database>, schema?: string): Pr
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's introspection reads the tables of every schema; one dropped by another user of
-    // the database while that query runs makes it fail with undefined_table. Nothing was
-    // migrated then, so it is simply asked again.
-    if ((error as { code?: string }).code !== UNDEFINED_TABLE || attempt >= 5) throw error instanceof Error ? error : new Error(String(error));
+    // the database while that query runs makes it fail (undefined table or schema, a catalog
+    // cache miss, a serialization failure). The migration runs in a transaction, so nothing
+    // was applied: it is simply asked again.
+    const code = (error as { code?: string }).code ?? '';
+    if (!CONCURRENT_CATALOG_CHANGE.has(code) || attempt >= 5) throw error instanceof Error ? error : new Error(String(error));
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
 }

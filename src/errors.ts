@@ -68,7 +68,6 @@ export const InvalidRequest = httpError(400, 'Invalid request');
 export const UnsupportedMediaType = httpError(415, 'Unsupported content type');
 export const PayloadTooLarge = httpError(413, 'Request body too large');
 export const MethodNotAllowed = httpError(405, 'Method not allowed');
-export const Conflict = httpError(409, 'Conflict');
 export const ProjectAlreadyExists = httpError(409, 'Project already exists');
 export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
 export const ServiceUnavailable = httpError(503, 'Service unavailable');
@@ -83,6 +82,6 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidCredentials, NotAMember, InvalidPin, EmailAlreadyRegistered, InvalidPassword,
   RegistrationClosed, InvalidOrExpiredToken,
   Unauthorized, Forbidden, NotFound, MaxActivePins,
-  InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, Conflict, ServiceUnavailable,
+  InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable,
   ProjectAlreadyExists, ConsoleProjectProtected,
 ];

@@ -40,8 +40,9 @@ export class PinService {
     return pin;
   }
 
-  async activePinCount(projectId: string): Promise<number> {
-    const row = await this.db
+  /** Active (unrevoked) PINs of a project; `db` may be a transaction. */
+  async activePinCount(projectId: string, db: Kysely<Database> = this.db): Promise<number> {
+    const row = await db
       .selectFrom('pins')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('project_id', '=', projectId)
@@ -65,13 +66,7 @@ export class PinService {
         .where('id', '=', projectId)
         .executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return 'no_project';
-      const { n } = await trx
-        .selectFrom('pins')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('project_id', '=', projectId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= MAX_ACTIVE_PINS) return 'max_active';
+      if ((await this.activePinCount(projectId, trx)) >= MAX_ACTIVE_PINS) return 'max_active';
       // A PIN equal to one this project already had (active or revoked) is drawn again.
       for (;;) {
         const pin = this.generate();

@@ -129,7 +129,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     pins,
     codes: new AuthorizationCodes(kv, ids),
     sessions,
-    tokens: new TokenIssuer(config.issuer, keys, clock, ids, users),
+    tokens: new TokenIssuer(config.issuer, keys, clock, ids),
     audit,
     mailer,
     async healthy() {

@@ -24,7 +24,7 @@ import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, field, SUPPORTED_SCOPES, type Fields } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
-import { sessionSubject } from '../sessions/sessions.ts';
+import { sessionSubject, type UserClaims } from '../sessions/sessions.ts';
 import type { TokenResponse } from './token-issuer.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
@@ -72,7 +72,7 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   if (grant.projectId !== record.project.id) throw ProjectMismatch();
   if (grant.redirectUri !== redirectUri) throw RedirectUriMismatch();
   if (!verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
-  await services.sessions.checkSubject(grant.subject, record.project.id);
+  const user = await services.sessions.checkSubject(grant.subject, record.project.id);
 
   const lifetimes = services.projects.lifetimes(record.project);
   const { session, refreshToken } = await services.sessions.start({
@@ -89,6 +89,7 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
     refreshToken,
     accessTokenSeconds: lifetimes.accessTokenSeconds,
     ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+    ...(user ? { user } : {}),
   });
 }
 
@@ -96,8 +97,14 @@ async function refreshTokenGrant(services: Services, record: ProjectRecord, fiel
   const presented = field(fields, 'refresh_token');
   if (!presented) throw MissingRefreshToken();
   const lifetimes = services.projects.lifetimes(record.project);
-  const { session, refreshToken } = await services.sessions.rotate(presented, record.project.id, lifetimes.refreshTokenMs);
-  return services.tokens.issue({ session, project: record.project, refreshToken, accessTokenSeconds: lifetimes.accessTokenSeconds });
+  const { session, refreshToken, user } = await services.sessions.rotate(presented, record.project.id, lifetimes.refreshTokenMs);
+  return services.tokens.issue({
+    session,
+    project: record.project,
+    refreshToken,
+    accessTokenSeconds: lifetimes.accessTokenSeconds,
+    ...(user ? { user } : {}),
+  });
 }
 
 export interface AccessTokenClaims {
@@ -105,6 +112,8 @@ export interface AccessTokenClaims {
   aud: string;
   sid: string;
   scope: string;
+  /** the user's claims as of this request (none for a PIN's token) */
+  user?: UserClaims;
 }
 
 /** Verifies a Bearer access token of this issuer whose session is still live; throws Unauthorized. */
@@ -127,10 +136,10 @@ export async function verifyAccessToken(services: Services, request: FastifyRequ
   const session = await services.sessions.find(sid);
   if (!session || session.revoked_at !== null) throw Unauthorized();
   // The same subject checks as a refresh: a revoked PIN, a deleted or blocked user.
-  await services.sessions.checkSubject(sessionSubject(session), session.project_id).catch(() => {
+  const user = await services.sessions.checkSubject(sessionSubject(session), session.project_id).catch(() => {
     throw Unauthorized();
   });
-  return { sub, aud, sid, scope };
+  return { sub, aud, sid, scope, ...(user ? { user } : {}) };
 }
 
 export function registerOAuthRoutes(server: FastifyInstance, services: Services): void {
@@ -207,16 +216,9 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       throw error;
     }
     const info: Record<string, unknown> = { sub: claims.sub };
-    if (!claims.sub.startsWith('pin:')) {
-      const record = await services.users.find(claims.sub);
-      if (!record) {
-        void reply.header('www-authenticate', 'Bearer error="invalid_token"');
-        throw Unauthorized();
-      }
-      if (claims.scope.split(' ').includes('email')) {
-        info.email = record.user.email;
-        info.email_verified = record.user.email_verified;
-      }
+    if (claims.user && claims.scope.split(' ').includes('email')) {
+      info.email = claims.user.email;
+      info.email_verified = claims.user.email_verified;
     }
     noStore(reply);
     return info;

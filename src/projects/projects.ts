@@ -4,6 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock, Ids } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
+import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
@@ -75,10 +76,15 @@ export class ProjectService {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly config: Config,
-  ) {}
+  ) {
+    // Read on every token request: compiled once.
+    this.byId = prepare(db.selectFrom('projects').selectAll().where('id', '=', param<string>('id')));
+  }
+
+  private readonly byId: PreparedQuery<{ id: string }, Selectable<ProjectsTable>>;
 
   async find(id: string): Promise<ProjectRecord | undefined> {
-    const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.byId.first(this.db, { id });
     return row && { project: toProject(row), secretHash: row.secret_hash };
   }
 

@@ -12,6 +12,7 @@ import {
   UserNotFound,
 } from '../errors.ts';
 import { subjectId, type LoginMethod, type Subject } from '../oauth/codes.ts';
+import { param, prepare } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 
 export type Session = Selectable<SessionsTable>;
@@ -34,6 +35,93 @@ export interface SessionEvents {
   onReuseDetected?(session: Session): void;
 }
 
+/** What the ID token and /userinfo say about a user. */
+export interface UserClaims {
+  email: string;
+  email_verified: boolean;
+}
+
+export interface RotatedSession extends StartedSession {
+  /** the user's claims; none for a PIN's session */
+  user?: UserClaims;
+}
+
+/** The rows the subject checks look at (null where a left join found nothing). */
+interface SubjectFacts {
+  pin_found: string | null;
+  pin_revoked_at: number | null;
+  pin_project_id: string | null;
+  user_found: string | null;
+  email: string | null;
+  email_verified: number | null;
+  blocked: number | null;
+}
+
+function judgeSubject(subject: Subject, projectId: string, facts: Partial<SubjectFacts> | undefined): UserClaims | undefined {
+  if (subject.kind === 'pin') {
+    if (!facts?.pin_found || facts.pin_revoked_at !== null || facts.pin_project_id !== projectId) throw PinRevoked();
+    return undefined;
+  }
+  if (!facts?.user_found) throw UserNotFound();
+  if (facts.blocked === 1) throw AccountBlocked();
+  return { email: facts.email ?? '', email_verified: facts.email_verified === 1 };
+}
+
+/** The queries of the hot paths (every refresh, every access token checked), compiled once. */
+function sessionQueries(db: Kysely<Database>) {
+  return {
+    session: prepare<{ id: string }, Session>(db.selectFrom('sessions').selectAll().where('id', '=', param<string>('id'))),
+    pinFacts: prepare<{ pinId: string }, Partial<SubjectFacts>>(
+      db.selectFrom('pins').select(['id as pin_found', 'revoked_at as pin_revoked_at', 'project_id as pin_project_id']).where('id', '=', param<string>('pinId')),
+    ),
+    userFacts: prepare<{ userId: string; projectId: string }, Partial<SubjectFacts>>(
+      db
+        .selectFrom('users')
+        .leftJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').on('memberships.project_id', '=', param<string>('projectId')))
+        .select(['users.id as user_found', 'users.email', 'users.email_verified', 'memberships.blocked'])
+        .where('users.id', '=', param<string>('userId')),
+    ),
+    tokenWithSession: prepare<{ tokenHash: string }, Session & SubjectFacts & { token_expires_at: number; used_at: number | null; token_project_id: string }>(
+      db
+        .selectFrom('refresh_tokens')
+        .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+        .leftJoin('users', 'users.id', 'sessions.user_id')
+        .leftJoin('memberships', (join) => join.onRef('memberships.project_id', '=', 'sessions.project_id').onRef('memberships.user_id', '=', 'sessions.user_id'))
+        .leftJoin('pins', 'pins.id', 'sessions.pin_id')
+        .select([
+          'refresh_tokens.expires_at as token_expires_at',
+          'refresh_tokens.used_at',
+          'refresh_tokens.project_id as token_project_id',
+          'pins.id as pin_found',
+          'pins.revoked_at as pin_revoked_at',
+          'pins.project_id as pin_project_id',
+          'users.id as user_found',
+          'users.email',
+          'users.email_verified',
+          'memberships.blocked',
+        ])
+        .selectAll('sessions')
+        .where('refresh_tokens.token_hash', '=', param<string>('tokenHash')),
+    ),
+    markUsed: prepare<{ now: number; tokenHash: string }, never>(
+      db.updateTable('refresh_tokens').set({ used_at: param('now') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null),
+    ),
+    insertToken: prepare<{ tokenHash: string; sessionId: string; projectId: string; now: number; expiresAt: number }, never>(
+      db.insertInto('refresh_tokens').values({
+        token_hash: param('tokenHash'),
+        session_id: param('sessionId'),
+        project_id: param('projectId'),
+        created_at: param('now'),
+        expires_at: param('expiresAt'),
+        used_at: null,
+      }),
+    ),
+    extendSession: prepare<{ expiresAt: number; sessionId: string }, never>(
+      db.updateTable('sessions').set({ expires_at: param('expiresAt') }).where('id', '=', param<string>('sessionId')),
+    ),
+  };
+}
+
 export function sessionSubject(session: Session): Subject {
   return session.pin_id !== null ? { kind: 'pin', pinId: session.pin_id } : { kind: 'user', userId: session.user_id ?? '' };
 }
@@ -44,27 +132,22 @@ export class SessionService {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly events: SessionEvents = {},
-  ) {}
+  ) {
+    this.queries = sessionQueries(db);
+  }
+
+  private readonly queries: ReturnType<typeof sessionQueries>;
 
   /**
-   * The checks on who the tokens are for, at every code exchange and refresh:
-   * a revoked PIN, a deleted user, a member blocked in the project.
+   * The checks on who the tokens are for, at every code exchange, refresh and use of an access
+   * token: a revoked PIN, a deleted user, a member blocked in the project. Answers the user's
+   * claims for the ID token and /userinfo (none for a PIN).
    */
-  async checkSubject(subject: Subject, projectId: string): Promise<void> {
+  async checkSubject(subject: Subject, projectId: string): Promise<UserClaims | undefined> {
     if (subject.kind === 'pin') {
-      const pin = await this.db.selectFrom('pins').select(['revoked_at', 'project_id']).where('id', '=', subject.pinId).executeTakeFirst();
-      if (!pin || pin.revoked_at !== null || pin.project_id !== projectId) throw PinRevoked();
-      return;
+      return judgeSubject(subject, projectId, await this.queries.pinFacts.first(this.db, { pinId: subject.pinId }));
     }
-    const user = await this.db.selectFrom('users').select('id').where('id', '=', subject.userId).executeTakeFirst();
-    if (!user) throw UserNotFound();
-    const membership = await this.db
-      .selectFrom('memberships')
-      .select('blocked')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', subject.userId)
-      .executeTakeFirst();
-    if (membership?.blocked === 1) throw AccountBlocked();
+    return judgeSubject(subject, projectId, await this.queries.userFacts.first(this.db, { userId: subject.userId, projectId }));
   }
 
   async start(input: {
@@ -111,53 +194,36 @@ export class SessionService {
    * Exchanges a refresh token for the next one, with the checks of SPEC.md in order:
    * unknown / other project / revoked, expired, then the subject.
    */
-  async rotate(presented: string, projectId: string, refreshTtlMs: number): Promise<StartedSession> {
+  async rotate(presented: string, projectId: string, refreshTtlMs: number): Promise<RotatedSession> {
     const now = this.clock.now();
     const tokenHash = sha256(presented);
-    const row = await this.db
-      .selectFrom('refresh_tokens')
-      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
-      .select([
-        'refresh_tokens.expires_at as token_expires_at',
-        'refresh_tokens.used_at',
-        'refresh_tokens.project_id as token_project_id',
-      ])
-      .selectAll('sessions')
-      .where('refresh_tokens.token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    // The token, its session and everything the subject checks look at, in one read.
+    const row = await this.queries.tokenWithSession.first(this.db, { tokenHash });
 
     if (!row || row.token_project_id !== projectId || row.revoked_at !== null) throw InvalidRefreshToken();
-    const { token_expires_at: tokenExpiresAt, used_at: usedAt, token_project_id: _p, ...session } = row;
+    const { token_expires_at: tokenExpiresAt, used_at: usedAt, token_project_id: _p, pin_found, pin_revoked_at, pin_project_id, user_found, email, email_verified, blocked, ...session } = row;
     if (usedAt !== null) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
     }
     if (tokenExpiresAt <= now) throw RefreshTokenExpired();
-    await this.checkSubject(sessionSubject(session), projectId);
+    const user = judgeSubject(sessionSubject(session), projectId, { pin_found, pin_revoked_at, pin_project_id, user_found, email, email_verified, blocked });
 
     const next = this.ids.token();
     const expiresAt = now + refreshTtlMs;
+    const { markUsed, insertToken, extendSession } = this.queries;
     const rotated = await this.db.transaction().execute(async (trx) => {
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
-      const marked = await trx
-        .updateTable('refresh_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', tokenHash)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(marked.numUpdatedRows) === 0) return false;
-      await trx
-        .insertInto('refresh_tokens')
-        .values({ token_hash: sha256(next), session_id: session.id, project_id: projectId, created_at: now, expires_at: expiresAt, used_at: null })
-        .execute();
-      await trx.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', session.id).execute();
+      if ((await markUsed.changes(trx, { now, tokenHash })) === 0) return false;
+      await insertToken.execute(trx, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt });
+      await extendSession.execute(trx, { expiresAt, sessionId: session.id });
       return true;
     });
     if (!rotated) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
     }
-    return { session: { ...session, expires_at: expiresAt }, refreshToken: next };
+    return { session: { ...session, expires_at: expiresAt }, refreshToken: next, ...(user ? { user } : {}) };
   }
 
   private async reuseDetected(session: Session): Promise<void> {
@@ -166,7 +232,7 @@ export class SessionService {
   }
 
   async find(id: string): Promise<Session | undefined> {
-    return this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.queries.session.first(this.db, { id });
   }
 
   /** Ends a session: all its refresh tokens stop working. */

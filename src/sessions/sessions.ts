@@ -12,7 +12,7 @@ import {
   UserNotFound,
 } from '../errors.ts';
 import { subjectId, type LoginMethod, type Subject } from '../oauth/codes.ts';
-import { param, prepare } from '../storage/prepared.ts';
+import { param, prepare, step, writeAtomically } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 
 export type Session = Selectable<SessionsTable>;
@@ -212,13 +212,12 @@ export class SessionService {
     const next = this.ids.token();
     const expiresAt = now + refreshTtlMs;
     const { markUsed, insertToken, extendSession } = this.queries;
-    const rotated = await this.db.transaction().execute(async (trx) => {
+    const rotated = await writeAtomically(this.db, [
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
-      if ((await markUsed.changes(trx, { now, tokenHash })) === 0) return false;
-      await insertToken.execute(trx, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt });
-      await extendSession.execute(trx, { expiresAt, sessionId: session.id });
-      return true;
-    });
+      step(markUsed, { now, tokenHash }, true),
+      step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }),
+      step(extendSession, { expiresAt, sessionId: session.id }),
+    ]);
     if (!rotated) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { registerSqlite } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenedDatabase {
@@ -66,6 +67,7 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
     sqlite.pragma('busy_timeout = 5000');
     reuseStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    registerSqlite(db, sqlite);
     // One connection per process: SQLite itself serialises writers across processes.
     return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(db), close: () => db.destroy() };
   }

@@ -3,7 +3,14 @@
 // SQLite's own work (bench/, README "Performance"). A prepared query is written with the same
 // typed builder, with named placeholders where values go, compiled once for the database's
 // dialect, and then only its parameters change. It runs on the database or on a transaction.
-import type { CompiledQuery, Compilable, QueryResult } from 'kysely';
+//
+// On SQLite it also skips Kysely's asynchronous machinery: better-sqlite3 is synchronous and a
+// process has one connection, so a query (or a whole write transaction, `writeAtomically`) runs
+// to completion at once, unless a Kysely transaction is open on that connection and waiting;
+// then the query queues behind it through Kysely like any other, and never reads or writes
+// inside someone else's transaction.
+import type SqliteDatabase from 'better-sqlite3';
+import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
 
 const MARK = '\u0000gatehouse-param:';
 
@@ -17,6 +24,26 @@ type Slot = { name: string } | { value: unknown };
 /** Anything that runs a compiled query: a Kysely instance or a transaction of one. */
 export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+/** Kysely instances over SQLite, with their connection (registered by openDatabase). */
+const sqliteHandles = new WeakMap<object, SqliteDatabase.Database>();
+
+export function registerSqlite(db: object, sqlite: SqliteDatabase.Database): void {
+  sqliteHandles.set(db, sqlite);
+}
+
+/** The SQLite connection to use synchronously now, if `runner` is one and it is free. */
+function freeSqlite(runner: QueryRunner): SqliteDatabase.Database | undefined {
+  const sqlite = sqliteHandles.get(runner);
+  return sqlite && !sqlite.inTransaction ? sqlite : undefined;
+}
+
+function runSync<R>(sqlite: SqliteDatabase.Database, query: CompiledQuery<R>): QueryResult<R> {
+  const statement = sqlite.prepare(query.sql);
+  if (statement.reader) return { rows: statement.all(query.parameters) as R[] };
+  const { changes, lastInsertRowid } = statement.run(query.parameters);
+  return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
 }
 
 export class PreparedQuery<P extends Record<string, unknown>, R> {
@@ -37,14 +64,21 @@ export class PreparedQuery<P extends Record<string, unknown>, R> {
     if (names.size === 0) throw new Error(`a prepared query without placeholders: ${this.compiled.sql}`);
   }
 
-  async execute(runner: QueryRunner, values: P): Promise<QueryResult<R>> {
+  /** The compiled query with these values in its placeholders. */
+  bind(values: P): CompiledQuery<R> {
     const parameters = this.slots.map((slot) => {
       if (!('name' in slot)) return slot.value;
       const value = values[slot.name];
       if (value === undefined) throw new Error(`no value for placeholder ${slot.name}`);
       return value;
     });
-    return runner.executeQuery({ ...this.compiled, parameters });
+    return { ...this.compiled, parameters };
+  }
+
+  async execute(runner: QueryRunner, values: P): Promise<QueryResult<R>> {
+    const query = this.bind(values);
+    const sqlite = freeSqlite(runner);
+    return sqlite ? runSync(sqlite, query) : runner.executeQuery(query);
   }
 
   async first(runner: QueryRunner, values: P): Promise<R | undefined> {
@@ -59,4 +93,42 @@ export class PreparedQuery<P extends Record<string, unknown>, R> {
 
 export function prepare<P extends Record<string, unknown>, R>(query: Compilable<R>): PreparedQuery<P, R> {
   return new PreparedQuery<P, R>(query);
+}
+
+/** One write of a transaction; with `mustChange`, a write that changes no row undoes them all. */
+export interface WriteStep {
+  query: PreparedQuery<never, unknown>;
+  values: Record<string, unknown>;
+  mustChange?: boolean;
+}
+
+/** Binds a step's values with their types checked against its query. */
+export function step<P extends Record<string, unknown>>(query: PreparedQuery<P, unknown>, values: P, mustChange = false): WriteStep {
+  return { query: query as unknown as PreparedQuery<never, unknown>, values, mustChange };
+}
+
+class Undone extends Error {}
+
+/**
+ * Runs the writes in one transaction, in order. Answers false, having changed nothing, when a
+ * `mustChange` step changed no row (a conditional update that lost a race, say).
+ */
+export async function writeAtomically<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
+  const bound = steps.map((s) => ({ query: s.query.bind(s.values as never), mustChange: s.mustChange }));
+  const sqlite = freeSqlite(db);
+  try {
+    if (sqlite) {
+      sqlite.transaction(() => {
+        for (const s of bound) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
+      })();
+    } else {
+      await db.transaction().execute(async (trx) => {
+        for (const s of bound) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
+      });
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof Undone) return false;
+    throw error;
+  }
 }

@@ -126,4 +126,23 @@ describe('headers on every answer', () => {
     assert.ok(first.headers['x-request-id']);
     assert.notEqual(first.headers['x-request-id'], missing.headers['x-request-id']);
   });
+
+  it('a JSON answer gets the short set; an HTML page gets the document headers on top', async () => {
+    const json = await app.server.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
+    assert.equal(json.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+    assert.match(String(json.headers['strict-transport-security']), /max-age=\d+/);
+    for (const pageOnly of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-xss-protection', 'x-download-options']) {
+      assert.equal(json.headers[pageOnly], undefined, pageOnly);
+    }
+    const page = await app.server.inject({ method: 'GET', url: '/authorize', headers: { accept: 'text/html' } });
+    const docs = await app.server.inject({ method: 'GET', url: '/docs' });
+    for (const res of [page, docs]) {
+      assert.match(String(res.headers['content-type']), /^text\/html/);
+      assert.match(String(res.headers['content-security-policy']), /default-src 'none';style-src 'self'/);
+      assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
+      assert.equal(res.headers['x-xss-protection'], '0');
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    }
+  });
 });

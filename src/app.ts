@@ -89,7 +89,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const ids = options.ids ?? randomIds;
   const db = database.db;
   const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock, config.redisPrefix) : new SqlKeyValueStore(db, clock);
-  const limits = await createRateLimits(config, database, redis);
+  const { limits, close: closeLimits } = await createRateLimits(config, database, redis, (err) => log?.error({ err }, 'writing rate-limit counters failed'));
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
   const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000));
   await keys.load();
@@ -122,6 +122,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     database,
     kv,
     limits,
+    closeLimits,
     hasher,
     keys,
     projects,
@@ -282,6 +283,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await retention.stop();
       await housekeeping.stop();
       services.mailer.close();
+      await services.closeLimits().catch((err: unknown) => server.log.error({ err }, 'writing rate-limit counters failed'));
       redis?.disconnect();
       await database.close();
     },

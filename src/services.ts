@@ -22,6 +22,8 @@ export interface Services {
   database: OpenedDatabase;
   kv: KeyValueStore;
   limits: RateLimits;
+  /** writes the rate-limit counters still only in memory (SQLite); called at shutdown */
+  closeLimits(): Promise<void>;
   hasher: PasswordHasher;
   keys: KeyRing;
   projects: ProjectService;

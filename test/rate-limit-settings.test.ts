@@ -2,8 +2,10 @@
 // SPEC's numbers by default, another number when set, and the limiter consulted either way.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { buildApp, type App } from '../src/app.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
+import { createTestApp, pkcePair, testEnv, type TestApp } from './support/app.ts';
+import { releaseTestStorage } from './support/backend.ts';
 import { authParams, createProject, createUser, post, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'difference engine 1822';
@@ -46,5 +48,28 @@ describe('rate-limit settings', () => {
     for (let i = 0; i < 2; i++) assert.equal((await login('wrong')).statusCode, 401);
     const limited = await login(PASSWORD);
     assert.deepEqual([limited.statusCode, limited.json()], [429, { error: 'Rate limited' }]);
+  });
+});
+
+describe('rate-limit counters across a restart', () => {
+  it('a restarted server on the same storage goes on counting where the last one stopped', async () => {
+    const config = loadConfig(testEnv({ GATEHOUSE_TOKEN_RATE_LIMIT: '2' }));
+    const form = { client_id: 'restart-app', grant_type: 'password' };
+    const tokenRequest = (app: App) =>
+      app.server.inject({ method: 'POST', url: '/token', payload: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const first = await buildApp({ config });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await tokenRequest(first)).statusCode, 400);
+    } finally {
+      await first.close();
+    }
+    const second = await buildApp({ config });
+    try {
+      const limited = await tokenRequest(second);
+      assert.deepEqual([limited.statusCode, limited.json()], [429, { error: 'Rate limited' }]);
+    } finally {
+      await second.close();
+      await releaseTestStorage(config);
+    }
   });
 });

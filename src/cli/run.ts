@@ -161,6 +161,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       const services = await database.withLock('start', () => buildServices({ config }, database));
       close = async () => {
         services.mailer.close();
+        await services.closeLimits();
         await database.close();
       };
       context.services = services;

@@ -1,11 +1,13 @@
 // Every rate limit of SPEC.md, on rate-limiter-flexible with the store that matches the
-// deployment: Redis when configured, otherwise a table in the SQL database.
+// deployment: Redis when configured; on PostgreSQL without Redis a table there; on SQLite the
+// process's memory, kept in a table of the SQLite file across restarts (SqliteCounters below).
+import type SqliteDatabase from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import {
+  RateLimiterMemory,
   RateLimiterPostgres,
   RateLimiterRedis,
   RateLimiterRes,
-  RateLimiterSQLite,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
@@ -35,6 +37,12 @@ export interface RateLimits {
   magicLinksPerEmail: Limiter;
 }
 
+export interface RateLimitStore {
+  limits: RateLimits;
+  /** writes what is still only in memory (SQLite) and stops the timer; the limits keep working */
+  close(): Promise<void>;
+}
+
 interface Rule {
   name: keyof RateLimits;
   points: number;
@@ -56,6 +64,8 @@ class FlexibleLimiter implements Limiter {
   constructor(
     private readonly store: RateLimiterAbstract,
     private readonly points: number,
+    /** told of every key whose count changed */
+    private readonly changed: (key: string) => void = () => {},
   ) {}
 
   async hit(key: string): Promise<boolean> {
@@ -65,6 +75,8 @@ class FlexibleLimiter implements Limiter {
     } catch (error) {
       if (error instanceof RateLimiterRes) return false;
       throw error;
+    } finally {
+      this.changed(key);
     }
   }
 
@@ -77,7 +89,85 @@ class FlexibleLimiter implements Limiter {
     // A window that ended meanwhile has nothing to give back (a reward would open a new
     // window starting at -1, one point more than the limit).
     const res = await this.store.get(key);
-    if (res !== null && res.consumedPoints > 0) await this.store.reward(key, 1);
+    if (res !== null && res.consumedPoints > 0) {
+      await this.store.reward(key, 1);
+      this.changed(key);
+    }
+  }
+}
+
+const FLUSH_INTERVAL_MS = 1000;
+const PURGE_EVERY_FLUSHES = 60;
+
+/**
+ * The counters of a SQLite deployment. One process serves a SQLite file, so the counters can live
+ * in its memory (RateLimiterMemory) and every request is counted without a write: a commit per
+ * `POST /token` was a quarter of a refresh grant's CPU (README "Performance"). The keys that
+ * changed are written to the `rate_limits` table once a second and at shutdown, and the table is
+ * read back at start: a restart keeps every count, a crash loses at most the last second's.
+ */
+class SqliteCounters {
+  private readonly dirty = new Map<string, Set<string>>();
+  private readonly timer: NodeJS.Timeout;
+  private flushes = 0;
+
+  constructor(
+    private readonly sqlite: SqliteDatabase.Database,
+    private readonly stores: Map<string, RateLimiterMemory>,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    sqlite.exec('CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+    const rows = sqlite.prepare('SELECT key, points, expire FROM rate_limits WHERE expire > ?').all(Date.now()) as Array<{ key: string; points: number; expire: number }>;
+    for (const [prefix, store] of stores) {
+      const mine = rows.filter((row) => row.key.startsWith(`${prefix}:`));
+      store.restore({ version: 1, storage: mine.map((row) => ({ key: row.key.slice(prefix.length + 1), value: row.points, expiresAt: row.expire })) });
+    }
+    this.timer = setInterval(() => this.flushSafely(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  changed(prefix: string, key: string): void {
+    let keys = this.dirty.get(prefix);
+    if (!keys) this.dirty.set(prefix, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Writes the changed counters in one transaction. */
+  async flush(): Promise<void> {
+    const now = Date.now();
+    const writes: Array<{ key: string; points: number; expire: number } | { key: string }> = [];
+    for (const [prefix, keys] of this.dirty) {
+      const store = this.stores.get(prefix);
+      for (const key of keys) {
+        const res = store ? await store.get(key) : null;
+        writes.push(res ? { key: `${prefix}:${key}`, points: res.consumedPoints, expire: now + res.msBeforeNext } : { key: `${prefix}:${key}` });
+      }
+    }
+    this.dirty.clear();
+    const purge = ++this.flushes % PURGE_EVERY_FLUSHES === 0;
+    if (writes.length === 0 && !purge) return;
+    const upsert = this.sqlite.prepare('INSERT INTO rate_limits (key, points, expire) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET points = excluded.points, expire = excluded.expire');
+    const remove = this.sqlite.prepare('DELETE FROM rate_limits WHERE key = ?');
+    const purgeExpired = this.sqlite.prepare('DELETE FROM rate_limits WHERE expire <= ?');
+    this.sqlite.transaction(() => {
+      for (const write of writes) {
+        if ('points' in write) upsert.run(write.key, write.points, write.expire);
+        else remove.run(write.key);
+      }
+      if (purge) purgeExpired.run(now);
+    })();
+  }
+
+  private flushSafely(): void {
+    // A Kysely transaction open on the connection would take these writes in (and could roll
+    // them back): wait for the next tick of the timer.
+    if (this.sqlite.inTransaction) return;
+    this.flush().catch(this.onError);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.sqlite.open) await this.flush();
   }
 }
 
@@ -100,8 +190,26 @@ function created(make: (ready: (err?: unknown) => void) => RateLimiterAbstract):
   });
 }
 
-export async function createRateLimits(config: Config, database: OpenedDatabase, redis?: Redis): Promise<RateLimits> {
+export async function createRateLimits(
+  config: Config,
+  database: OpenedDatabase,
+  redis?: Redis,
+  onError: (error: unknown) => void = () => {},
+): Promise<RateLimitStore> {
   const limits: Partial<RateLimits> = {};
+  if (!redis && database.sqlite) {
+    const stores = new Map<string, RateLimiterMemory>();
+    const rules = rateLimitRules(config);
+    for (const rule of rules) stores.set(`rl_${rule.name}`, new RateLimiterMemory({ keyPrefix: `rl_${rule.name}`, points: rule.points, duration: rule.duration }));
+    const counters = new SqliteCounters(database.sqlite, stores, onError);
+    for (const rule of rules) {
+      const prefix = `rl_${rule.name}`;
+      const store = stores.get(prefix);
+      if (!store) throw new Error(`no store for ${prefix}`);
+      limits[rule.name] = new FlexibleLimiter(store, rule.points, (key) => counters.changed(prefix, key));
+    }
+    return { limits: limits as RateLimits, close: () => counters.close() };
+  }
   // Created one after another: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe in parallel.
   for (const rule of rateLimitRules(config)) {
     const common = { keyPrefix: `rl_${rule.name}`, points: rule.points, duration: rule.duration };
@@ -111,11 +219,6 @@ export async function createRateLimits(config: Config, database: OpenedDatabase,
       // (another deployment, another test) counts apart.
       const keyPrefix = `${config.redisPrefix}${common.keyPrefix}`;
       store = new RateLimiterRedis({ ...common, keyPrefix, storeClient: redis, rejectIfRedisNotReady: true });
-    } else if (database.sqlite) {
-      const sqlite = database.sqlite;
-      store = await created((ready) =>
-        new RateLimiterSQLite({ ...common, storeClient: sqlite, storeType: 'better-sqlite3', tableName: 'rate_limits' }, ready),
-      );
     } else if (database.pgPool) {
       const pool = database.pgPool;
       store = await created((ready) => new RateLimiterPostgres({ ...common, storeClient: pool, tableName: 'rate_limits' }, ready));
@@ -124,5 +227,5 @@ export async function createRateLimits(config: Config, database: OpenedDatabase,
     }
     limits[rule.name] = new FlexibleLimiter(store, rule.points);
   }
-  return limits as RateLimits;
+  return { limits: limits as RateLimits, close: async () => {} };
 }

@@ -49,7 +49,7 @@ export class TokenIssuer {
       },
       'at+jwt',
     );
-    let idToken: Promise<string> | undefined;
+    let idToken: string | undefined;
     const scopes = session.scope.split(' ');
     if (scopes.includes('openid')) {
       const claims: Record<string, unknown> = {
@@ -70,16 +70,14 @@ export class TokenIssuer {
       }
       idToken = this.keys.signJwt(claims);
     }
-    // Both signatures run at once on the thread pool.
-    const [signedAccessToken, signedIdToken] = await Promise.all([accessToken, idToken]);
     const response: TokenResponse = {
-      access_token: signedAccessToken,
+      access_token: accessToken,
       token_type: 'Bearer',
       expires_in: input.accessTokenSeconds,
       refresh_token: input.refreshToken,
       scope: session.scope,
     };
-    if (signedIdToken !== undefined) response.id_token = signedIdToken;
+    if (idToken !== undefined) response.id_token = idToken;
     return response;
   }
 }

@@ -103,6 +103,21 @@ function sessionQueries(db: Kysely<Database>) {
         .selectAll('sessions')
         .where('refresh_tokens.token_hash', '=', param<string>('tokenHash')),
     ),
+    insertSession: prepare<Session, never>(
+      db.insertInto('sessions').values({
+        id: param('id'),
+        project_id: param('project_id'),
+        subject: param('subject'),
+        user_id: param('user_id'),
+        pin_id: param('pin_id'),
+        method: param('method'),
+        scope: param('scope'),
+        auth_time: param('auth_time'),
+        created_at: param('created_at'),
+        expires_at: param('expires_at'),
+        revoked_at: param('revoked_at'),
+      }),
+    ),
     markUsed: prepare<{ now: number; tokenHash: string }, never>(
       db.updateTable('refresh_tokens').set({ used_at: param('now') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null),
     ),
@@ -173,20 +188,10 @@ export class SessionService {
       expires_at: now + input.refreshTtlMs,
       revoked_at: null,
     };
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('sessions').values(session).execute();
-      await trx
-        .insertInto('refresh_tokens')
-        .values({
-          token_hash: sha256(refreshToken),
-          session_id: session.id,
-          project_id: input.projectId,
-          created_at: now,
-          expires_at: now + input.refreshTtlMs,
-          used_at: null,
-        })
-        .execute();
-    });
+    await writeAtomically(this.db, [
+      step(this.queries.insertSession, session),
+      step(this.queries.insertToken, { tokenHash: sha256(refreshToken), sessionId: session.id, projectId: input.projectId, now, expiresAt: session.expires_at }),
+    ]);
     return { session, refreshToken };
   }
 
@@ -201,13 +206,13 @@ export class SessionService {
     const row = await this.queries.tokenWithSession.first(this.db, { tokenHash });
 
     if (!row || row.token_project_id !== projectId || row.revoked_at !== null) throw InvalidRefreshToken();
-    const { token_expires_at: tokenExpiresAt, used_at: usedAt, token_project_id: _p, pin_found, pin_revoked_at, pin_project_id, user_found, email, email_verified, blocked, ...session } = row;
+    const { token_expires_at: tokenExpiresAt, used_at: usedAt, token_project_id: _t, pin_found: _pf, pin_revoked_at: _pr, pin_project_id: _pp, user_found: _u, email: _e, email_verified: _ev, blocked: _b, ...session } = row;
     if (usedAt !== null) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
     }
     if (tokenExpiresAt <= now) throw RefreshTokenExpired();
-    const user = judgeSubject(sessionSubject(session), projectId, { pin_found, pin_revoked_at, pin_project_id, user_found, email, email_verified, blocked });
+    const user = judgeSubject(sessionSubject(session), projectId, row);
 
     const next = this.ids.token();
     const expiresAt = now + refreshTtlMs;

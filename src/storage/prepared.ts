@@ -97,14 +97,13 @@ export function prepare<P extends Record<string, unknown>, R>(query: Compilable<
 
 /** One write of a transaction; with `mustChange`, a write that changes no row undoes them all. */
 export interface WriteStep {
-  query: PreparedQuery<never, unknown>;
-  values: Record<string, unknown>;
-  mustChange?: boolean;
+  query: CompiledQuery<unknown>;
+  mustChange: boolean;
 }
 
-/** Binds a step's values with their types checked against its query. */
+/** A write bound to its values, for writeAtomically. */
 export function step<P extends Record<string, unknown>>(query: PreparedQuery<P, unknown>, values: P, mustChange = false): WriteStep {
-  return { query: query as unknown as PreparedQuery<never, unknown>, values, mustChange };
+  return { query: query.bind(values), mustChange };
 }
 
 class Undone extends Error {}
@@ -114,16 +113,15 @@ class Undone extends Error {}
  * `mustChange` step changed no row (a conditional update that lost a race, say).
  */
 export async function writeAtomically<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
-  const bound = steps.map((s) => ({ query: s.query.bind(s.values as never), mustChange: s.mustChange }));
   const sqlite = freeSqlite(db);
   try {
     if (sqlite) {
       sqlite.transaction(() => {
-        for (const s of bound) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
+        for (const s of steps) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
       })();
     } else {
       await db.transaction().execute(async (trx) => {
-        for (const s of bound) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
+        for (const s of steps) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
       });
     }
     return true;

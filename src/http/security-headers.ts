@@ -31,7 +31,7 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
 }
 
 /** The CSP of an answer that is not a page: nothing may load, nothing may frame it. */
-export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /** Headers of helmet's set that every answer keeps (the CSP is replaced by API_CSP). */
 const ON_EVERY_ANSWER = new Set([

@@ -49,7 +49,13 @@ export class TokenIssuer {
       },
       'at+jwt',
     );
-    let idToken: string | undefined;
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: input.accessTokenSeconds,
+      refresh_token: input.refreshToken,
+      scope: session.scope,
+    };
     const scopes = session.scope.split(' ');
     if (scopes.includes('openid')) {
       const claims: Record<string, unknown> = {
@@ -68,16 +74,8 @@ export class TokenIssuer {
         claims.email = input.user.email;
         claims.email_verified = input.user.email_verified;
       }
-      idToken = this.keys.signJwt(claims);
+      response.id_token = this.keys.signJwt(claims);
     }
-    const response: TokenResponse = {
-      access_token: accessToken,
-      token_type: 'Bearer',
-      expires_in: input.accessTokenSeconds,
-      refresh_token: input.refreshToken,
-      scope: session.scope,
-    };
-    if (idToken !== undefined) response.id_token = idToken;
     return response;
   }
 }

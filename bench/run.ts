@@ -110,7 +110,7 @@ function describe(row: Row): string {
 
 function staticGet(path: string): Workload {
   const request: HttpRequest = { method: 'GET', path };
-  return { next: () => ({ request }) };
+  return { next: () => ({ request }), fixed: request };
 }
 
 interface Chain {

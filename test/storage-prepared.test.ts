@@ -1,8 +1,10 @@
 // Prepared queries (src/storage/prepared.ts) on the backend of this pass: placeholders bound by
 // name, writes that undo themselves together, and, on SQLite, the synchronous path never
-// reading or writing inside a Kysely transaction that is open and waiting.
+// reading or writing inside a Kysely transaction that is open and waiting; and the SQLite group
+// commit: the write transactions of one event-loop turn committed together, each all or nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Sqlite from 'better-sqlite3';
 import { param, prepare, step, writeAtomically } from '../src/storage/prepared.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
@@ -78,5 +80,66 @@ describe(`prepared queries on ${testBackend}`, () => {
     assert.equal(await write, true);
     assert.deepEqual(await kvValue().first(db(), { key: 't2' }), { value: 'outside' });
     assert.equal(await kvValue().first(db(), { key: 't1' }), undefined);
+  });
+
+  it('writes asked for in the same turn each apply all or nothing, and each caller gets its own answer', async () => {
+    // Five callers in one turn (one group commit on SQLite): the second loses its conditional
+    // update, the fourth fails on a duplicate key; the others must land whole.
+    await putKv().execute(db(), { key: 'g-taken', value: 'first' });
+    const answers = await Promise.allSettled([
+      writeAtomically(db(), [step(putKv(), { key: 'g1', value: 'a' }), step(setKv(), { key: 'g1', value: 'b' }, true)]),
+      writeAtomically(db(), [step(putKv(), { key: 'g2', value: 'a' }), step(setKv(), { key: 'g-nobody', value: 'b' }, true)]),
+      writeAtomically(db(), [step(putKv(), { key: 'g3', value: 'a' })]),
+      writeAtomically(db(), [step(putKv(), { key: 'g4', value: 'a' }), step(putKv(), { key: 'g-taken', value: 'second' })]),
+      writeAtomically(db(), [step(setKv(), { key: 'g3', value: 'c' }, true)]),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      answers.map((a) => (a.status === 'fulfilled' ? a.value : 'error')),
+      [true, false, true, 'error', true],
+    );
+    assert.deepEqual(await kvValue().first(db(), { key: 'g1' }), { value: 'b' });
+    assert.equal(await kvValue().first(db(), { key: 'g2' }), undefined, 'the caller whose update changed nothing left nothing');
+    assert.deepEqual(await kvValue().first(db(), { key: 'g3' }), { value: 'c' }, 'a later caller of the same turn sees the earlier one\'s write');
+    assert.equal(await kvValue().first(db(), { key: 'g4' }), undefined, 'the failing caller left nothing');
+    assert.deepEqual(await kvValue().first(db(), { key: 'g-taken' }), { value: 'first' });
+  });
+
+  it('on SQLite, the writes of one turn are committed together, after the turn', { skip: testBackend !== 'sqlite' && 'group commit is how the SQLite backend writes' }, async () => {
+    const sqlite = app.services.database.sqlite;
+    assert.ok(sqlite);
+    const first = writeAtomically(db(), [step(putKv(), { key: 'c1', value: 'a' })]);
+    const second = writeAtomically(db(), [step(putKv(), { key: 'c2', value: 'a' })]);
+    // Nothing is written until the turn ends; a read now sees the state before both.
+    assert.equal(sqlite.prepare("SELECT count(*) FROM kv WHERE key IN ('c1', 'c2')").pluck().get(), 0);
+    assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    assert.equal(sqlite.prepare("SELECT count(*) FROM kv WHERE key IN ('c1', 'c2')").pluck().get(), 2);
+    assert.equal(sqlite.inTransaction, false);
+    // A second connection to the file sees both rows: they are committed, not pending on ours.
+    const other = new Sqlite(sqlite.name, { readonly: true });
+    try {
+      assert.equal(other.prepare("SELECT count(*) FROM kv WHERE key IN ('c1', 'c2')").pluck().get(), 2);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('on SQLite, when the group transaction itself fails, every caller of the group is told', { skip: testBackend !== 'sqlite' && 'group commit is how the SQLite backend writes' }, async () => {
+    const own = await createTestApp();
+    const sqlite = own.services.database.sqlite;
+    assert.ok(sqlite);
+    const ownDb = own.services.database.db;
+    const put = prepare<{ key: string; value: string }, never>(ownDb.insertInto('kv').values({ key: param('key'), value: param('value'), expires_at: at }));
+    const pending = [writeAtomically(ownDb, [step(put, { key: 'x1', value: 'a' })]), writeAtomically(ownDb, [step(put, { key: 'x2', value: 'a' })])];
+    sqlite.close(); // before the turn ends: the group cannot begin its transaction
+    const answers = await Promise.allSettled(pending);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['rejected', 'rejected'],
+    );
+    await own.close().catch(() => undefined);
   });
 });

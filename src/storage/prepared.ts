@@ -108,25 +108,91 @@ export function step<P extends Record<string, unknown>>(query: PreparedQuery<P, 
 
 class Undone extends Error {}
 
-/**
- * Runs the writes in one transaction, in order. Answers false, having changed nothing, when a
- * `mustChange` step changed no row (a conditional update that lost a race, say).
- */
-export async function writeAtomically<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
-  const sqlite = freeSqlite(db);
+/** Runs the steps on a connection already in a transaction; throws Undone when a mustChange step changed nothing. */
+function runSteps(sqlite: SqliteDatabase.Database, steps: WriteStep[]): void {
+  for (const s of steps) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
+}
+
+async function viaKysely<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
   try {
-    if (sqlite) {
-      sqlite.transaction(() => {
-        for (const s of steps) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
-      })();
-    } else {
-      await db.transaction().execute(async (trx) => {
-        for (const s of steps) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
-      });
-    }
+    await db.transaction().execute(async (trx) => {
+      for (const s of steps) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
+    });
     return true;
   } catch (error) {
     if (error instanceof Undone) return false;
     throw error;
   }
+}
+
+interface Waiting {
+  steps: WriteStep[];
+  resolve(applied: boolean): void;
+  reject(error: unknown): void;
+}
+
+/** SQLite connections with writes waiting for the group commit at the end of this event-loop turn. */
+const waiting = new Map<SqliteDatabase.Database, Waiting[]>();
+
+/**
+ * Group commit on SQLite: the write transactions asked for during one turn of the event loop
+ * are committed together at its end, each in a savepoint of its own, and every caller gets its
+ * answer once that one commit is on disk. A commit (writing the dirty pages to the WAL) cost
+ * more than the writes themselves, and the rotations of concurrent refresh grants share most of
+ * their pages (the ends of the token table and of its expiry index). Each caller's writes still
+ * apply all or nothing: a mustChange step that changes nothing, or a write that fails, rolls
+ * back that caller's savepoint only. Between asking and committing, other requests read the
+ * state before these writes, exactly as they would have on PostgreSQL before a concurrent
+ * commit; the conditional updates (mustChange) are what settle races, on both databases.
+ */
+function commitTogether(db: object, sqlite: SqliteDatabase.Database): void {
+  const group = waiting.get(sqlite) ?? [];
+  waiting.delete(sqlite);
+  if (sqlite.inTransaction) {
+    // A Kysely transaction is open and waiting: queue behind it, one transaction each.
+    for (const w of group) viaKysely(db as Kysely<unknown>, w.steps).then(w.resolve, w.reject);
+    return;
+  }
+  const outcomes: Array<{ applied: boolean } | { error: unknown }> = [];
+  try {
+    sqlite.transaction(() => {
+      for (const w of group) {
+        try {
+          sqlite.transaction(runSteps)(sqlite, w.steps); // a savepoint inside the group's transaction
+          outcomes.push({ applied: true });
+        } catch (error) {
+          // An error that ended the whole transaction (disk full, I/O) fails the whole group.
+          if (!sqlite.inTransaction) throw error;
+          outcomes.push(error instanceof Undone ? { applied: false } : { error });
+        }
+      }
+    })();
+  } catch (error) {
+    for (const w of group) w.reject(error);
+    return;
+  }
+  group.forEach((w, i) => {
+    const outcome = outcomes[i] as { applied: boolean } | { error: unknown };
+    if ('error' in outcome) w.reject(outcome.error);
+    else w.resolve(outcome.applied);
+  });
+}
+
+/**
+ * Runs the writes in one transaction, in order. Answers false, having changed nothing, when a
+ * `mustChange` step changed no row (a conditional update that lost a race, say). On SQLite the
+ * transaction commits with the others asked for in the same event-loop turn (commitTogether).
+ */
+export function writeAtomically<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
+  const sqlite = sqliteHandles.get(db);
+  if (!sqlite) return viaKysely(db, steps);
+  return new Promise<boolean>((resolve, reject) => {
+    let group = waiting.get(sqlite);
+    if (!group) {
+      group = [];
+      waiting.set(sqlite, group);
+      setImmediate(() => commitTogether(db, sqlite));
+    }
+    group.push({ steps, resolve, reject });
+  });
 }

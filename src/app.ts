@@ -273,6 +273,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
 
+  database.checkpointInBackground?.((message) => server.log.warn(message));
   await server.ready();
   return {
     server,

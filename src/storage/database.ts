@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { registerSqlite } from './prepared.ts';
 import type { Database } from './schema.ts';
 
@@ -22,6 +23,12 @@ export interface OpenedDatabase {
    * (migrations), where `db` gives up after the store timeout.
    */
   withLock<T>(name: string, work: (unhurried: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * SQLite: copy the WAL back into the file from a worker thread from now on, instead of inside
+   * the commits of the server's connection (checkpointer.ts). For a long-running server; a
+   * command that opens the database for a moment leaves it to SQLite.
+   */
+  checkpointInBackground?(onError: (message: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -68,8 +75,21 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
     reuseStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     registerSqlite(db, sqlite);
+    let checkpointer: Checkpointer | undefined;
     // One connection per process: SQLite itself serialises writers across processes.
-    return { db, kind: 'sqlite', sqlite, withLock: (_name, work) => work(db), close: () => db.destroy() };
+    return {
+      db,
+      kind: 'sqlite',
+      sqlite,
+      withLock: (_name, work) => work(db),
+      checkpointInBackground(onError) {
+        checkpointer ??= startCheckpointer(sqlite, { onError });
+      },
+      async close() {
+        await checkpointer?.stop();
+        await db.destroy();
+      },
+    };
   }
   const timeoutMs = options.timeoutMs ?? 5000;
   const pool = newPool(url, { max: options.poolSize ?? 10, connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SCOPE, pkcePair, ServerProcess, type StorageCounts } from './ipc.ts';
 import { measure, type HttpRequest, type LoadResult, type Workload } from './load.ts';
-import { form, FORM, gatehouseRefreshTokens, peerRefreshTokens } from './setup.ts';
+import { form, FORM, gatehouseRefreshTokens, mintCodes, peerRefreshTokens } from './setup.ts';
 
 const ALL_SCENARIOS = ['discovery', 'jwks', 'refresh', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100'] as const;
 /** one verification's time: the median of the samples taken before and after the login run */
@@ -202,9 +202,12 @@ log(`bench: ${quick ? 'quick' : 'full'} run, ${options.connections} connections,
 // Both servers run compiled JavaScript, as `npm start` and the Docker image run Gatehouse.
 log('bench: compiling (npm run build)');
 execFileSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: ['ignore', 2, 2] });
+// The process environment `npm start` and the Docker image give Gatehouse, for both servers.
+const MALLOC = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
 const gatehouse = await ServerProcess.start(
   'dist/bench/gatehouse-server.js',
   {
+    ...MALLOC,
     PORT: String(gatehousePort),
     HOST: '127.0.0.1',
     GATEHOUSE_ISSUER: `http://127.0.0.1:${gatehousePort}`,
@@ -217,7 +220,7 @@ const gatehouse = await ServerProcess.start(
   },
   [...options.serverNodeOptions, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
 );
-const peer = options.peer ? await ServerProcess.start('dist/bench/peer-server.js', { PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
+const peer = options.peer ? await ServerProcess.start('dist/bench/peer-server.js', { ...MALLOC, PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
 
 async function run(server: ServerProcess, scenario: string, workload: Workload, connections = options.connections, extra: Partial<Row> = {}): Promise<Row> {
   const result = await measure({ url: server.url, connections, durationS: options.durationS, workload, serverPid: server.pid });
@@ -308,8 +311,8 @@ try {
     log('code-exchange:');
     const count = Math.ceil(options.durationS * 8000);
     const t0 = performance.now();
-    await warm(gatehouse, codeExchanges(await gatehouse.command('mintCodes', { count: options.warmupS * 4000, scope: BENCH_SCOPE })));
-    const codes = await gatehouse.command('mintCodes', { count, scope: BENCH_SCOPE });
+    await warm(gatehouse, codeExchanges(await mintCodes(gatehouse, options.warmupS * 4000)));
+    const codes = await mintCodes(gatehouse, count);
     log(`  ${fmt(count)} codes minted in ${fmt((performance.now() - t0) / 1000, 1)} s`);
     const row = await run(gatehouse, 'code-exchange', codeExchanges(codes));
     if (row.result.ok >= count) row.note = 'ran out of codes before the time was up';

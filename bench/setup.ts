@@ -36,8 +36,20 @@ async function exchange(baseUrl: string, code: MintedCode): Promise<string> {
   return body.refresh_token;
 }
 
+/** Codes minted a few thousand per request: the server never holds the whole pool at once. */
+const MINT_CHUNK = 2000;
+
+export async function mintCodes(server: ServerProcess, count: number): Promise<MintedCode[]> {
+  const codes: MintedCode[] = [];
+  while (codes.length < count) {
+    const chunk = await server.command('mintCodes', { count: Math.min(MINT_CHUNK, count - codes.length), scope: BENCH_SCOPE });
+    for (const code of chunk) codes.push(code);
+  }
+  return codes;
+}
+
 export async function gatehouseRefreshTokens(server: ServerProcess, count: number): Promise<string[]> {
-  const codes = await server.command('mintCodes', { count, scope: BENCH_SCOPE });
+  const codes = await mintCodes(server, count);
   return inParallel(count, 8, (i) => exchange(server.url, codes[i] as MintedCode));
 }
 

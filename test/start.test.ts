@@ -2,7 +2,7 @@
 // creates ./data/gatehouse.db, applies migrations.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -24,6 +24,13 @@ async function waitForHealth(url: string, deadline: number): Promise<Response> {
 }
 
 describe('npm start (the compiled gatehouse serve)', () => {
+  it('runs the compiled server with two malloc arenas unless the environment says otherwise', () => {
+    // Without it, each thread that ran an Argon2id hash kept the hash's 19 MiB (README "Performance").
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(scripts.start, 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node dist/src/main.js serve');
+    assert.match(readFileSync(join(root, 'Dockerfile'), 'utf8'), /^\s+MALLOC_ARENA_MAX=2 \\$/m);
+  });
+
   it('starts with the defaults, creates ./data/gatehouse.db and answers /healthz; SIGTERM stops it cleanly', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-start-'));
     const port = await freePort();

@@ -108,6 +108,26 @@ describe(`prepared queries on ${testBackend}`, () => {
     assert.deepEqual(await kvValue().first(db(), { key: 'g-taken' }), { value: 'first' });
   });
 
+  it('callers whose first write fails or changes nothing leave nothing, beside callers that succeed', async () => {
+    // On SQLite this group needs no savepoints: every failure is at a caller's first step.
+    await putKv().execute(db(), { key: 'h-taken', value: 'first' });
+    const answers = await Promise.allSettled([
+      writeAtomically(db(), [step(putKv(), { key: 'h1', value: 'a' }), step(setKv(), { key: 'h1', value: 'b' }, true)]),
+      writeAtomically(db(), [step(setKv(), { key: 'h-nobody', value: 'b' }, true), step(putKv(), { key: 'h2', value: 'a' })]),
+      writeAtomically(db(), [step(putKv(), { key: 'h-taken', value: 'second' }), step(putKv(), { key: 'h3', value: 'a' })]),
+      writeAtomically(db(), [step(putKv(), { key: 'h4', value: 'a' })]),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => (a.status === 'fulfilled' ? a.value : 'error')),
+      [true, false, 'error', true],
+    );
+    assert.deepEqual(await kvValue().first(db(), { key: 'h1' }), { value: 'b' });
+    assert.equal(await kvValue().first(db(), { key: 'h2' }), undefined);
+    assert.equal(await kvValue().first(db(), { key: 'h3' }), undefined);
+    assert.deepEqual(await kvValue().first(db(), { key: 'h4' }), { value: 'a' });
+    assert.deepEqual(await kvValue().first(db(), { key: 'h-taken' }), { value: 'first' });
+  });
+
   it('on SQLite, the writes of one turn are committed together, after the turn', { skip: testBackend !== 'sqlite' && 'group commit is how the SQLite backend writes' }, async () => {
     const sqlite = app.services.database.sqlite;
     assert.ok(sqlite);

@@ -3,14 +3,17 @@
 // passes a size, inside whichever commit crosses it: on the server's one connection that stalled
 // every request for the length of the copy, most of a refresh grant's p99 (README
 // "Performance"). A worker thread with a connection of its own checkpoints instead, every
-// `intervalMs`. The server's connection keeps a larger automatic checkpoint as a safety net: if
-// the worker stops or falls behind, the log is still bounded, at the old cost.
+// `intervalMs`. The server's connection keeps a larger automatic checkpoint: if the worker
+// stops or falls behind, the log is still bounded, at the old cost. It also lets the log start
+// over: that happens only when a write finds the log wholly copied back, which the thread's
+// passes never achieve while commits keep arriving; the connection's own checkpoint, with
+// little left to copy, does. Each costs an fsync on the event loop, so it should come rarely.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 
 /** pages the log may reach before the server's own connection checkpoints (SQLite's default is 1000) */
-export const SAFETY_NET_PAGES = 4000;
+export const SAFETY_NET_PAGES = 16000;
 
 /**
  * The thread's whole program (CommonJS, run with `eval`: a worker does not get the TypeScript

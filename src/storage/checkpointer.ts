@@ -70,8 +70,12 @@ export function startCheckpointer(sqlite: SqliteDatabase.Database, options: { in
       // closing: nothing left to protect
     }
   };
+  // A failure that repeats (a full disk, say) is reported once, not every interval.
+  let lastError: string | undefined;
   worker.on('message', (message: { error?: string }) => {
-    if (message.error) options.onError?.(`WAL checkpoint: ${message.error}`);
+    if (!message.error || message.error === lastError) return;
+    lastError = message.error;
+    options.onError?.(`WAL checkpoint: ${message.error}`);
   });
   worker.on('error', (error) => fallBack(`WAL checkpointer stopped: ${error.message}`));
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

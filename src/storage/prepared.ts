@@ -165,12 +165,14 @@ const waiting = new Map<SqliteDatabase.Database, Waiting[]>();
 
 /**
  * Group commit on SQLite: the write transactions asked for during one turn of the event loop
- * are committed together at its end, each in a savepoint of its own, and every caller gets its
- * answer once that one commit is on disk. A commit (writing the dirty pages to the WAL) cost
- * more than the writes themselves, and the rotations of concurrent refresh grants share most of
- * their pages (the ends of the token table and of its expiry index). Each caller's writes still
- * apply all or nothing: a mustChange step that changes nothing, or a write that fails, rolls
- * back that caller's savepoint only. Between asking and committing, other requests read the
+ * are committed together at its end, and every caller gets its answer once that one commit is
+ * on disk. A commit (writing the dirty pages to the WAL) cost more than the writes themselves,
+ * and the rotations of concurrent refresh grants share some of their pages (the ends of the
+ * token table and of its expiry index). Each caller's writes still apply all or nothing: a
+ * caller that fails at its first write has written nothing (runStepsBare); one that fails later
+ * sends the whole group round again, each caller in a savepoint of its own, so that a
+ * mustChange step that changes nothing, or a write that fails, rolls back that caller's
+ * savepoint only. Between asking and committing, other requests read the
  * state before these writes, exactly as they would have on PostgreSQL before a concurrent
  * commit; the conditional updates (mustChange) are what settle races, on both databases.
  */

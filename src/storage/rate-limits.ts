@@ -198,14 +198,12 @@ export async function createRateLimits(
 ): Promise<RateLimitStore> {
   const limits: Partial<RateLimits> = {};
   if (!redis && database.sqlite) {
-    const stores = new Map<string, RateLimiterMemory>();
-    const rules = rateLimitRules(config);
-    for (const rule of rules) stores.set(`rl_${rule.name}`, new RateLimiterMemory({ keyPrefix: `rl_${rule.name}`, points: rule.points, duration: rule.duration }));
-    const counters = new SqliteCounters(database.sqlite, stores, onError);
-    for (const rule of rules) {
+    const memory = rateLimitRules(config).map((rule) => {
       const prefix = `rl_${rule.name}`;
-      const store = stores.get(prefix);
-      if (!store) throw new Error(`no store for ${prefix}`);
+      return { rule, prefix, store: new RateLimiterMemory({ keyPrefix: prefix, points: rule.points, duration: rule.duration }) };
+    });
+    const counters = new SqliteCounters(database.sqlite, new Map(memory.map(({ prefix, store }) => [prefix, store])), onError);
+    for (const { rule, prefix, store } of memory) {
       limits[rule.name] = new FlexibleLimiter(store, rule.points, (key) => counters.changed(prefix, key));
     }
     return { limits: limits as RateLimits, close: () => counters.close() };

@@ -83,15 +83,17 @@ describe(`prepared queries on ${testBackend}`, () => {
   });
 
   it('writes asked for in the same turn each apply all or nothing, and each caller gets its own answer', async () => {
-    // Five callers in one turn (one group commit on SQLite): the second loses its conditional
-    // update, the fourth fails on a duplicate key; the others must land whole.
+    // Five callers at once (one group commit on SQLite, concurrent transactions on PostgreSQL):
+    // the second loses its conditional update, the fourth fails on a duplicate key; the others
+    // must land whole.
     await putKv().execute(db(), { key: 'g-taken', value: 'first' });
+    await putKv().execute(db(), { key: 'g5', value: 'a' });
     const answers = await Promise.allSettled([
       writeAtomically(db(), [step(putKv(), { key: 'g1', value: 'a' }), step(setKv(), { key: 'g1', value: 'b' }, true)]),
       writeAtomically(db(), [step(putKv(), { key: 'g2', value: 'a' }), step(setKv(), { key: 'g-nobody', value: 'b' }, true)]),
       writeAtomically(db(), [step(putKv(), { key: 'g3', value: 'a' })]),
       writeAtomically(db(), [step(putKv(), { key: 'g4', value: 'a' }), step(putKv(), { key: 'g-taken', value: 'second' })]),
-      writeAtomically(db(), [step(setKv(), { key: 'g3', value: 'c' }, true)]),
+      writeAtomically(db(), [step(setKv(), { key: 'g5', value: 'c' }, true)]),
     ]);
     assert.deepEqual(
       answers.map((a) => a.status),
@@ -103,7 +105,8 @@ describe(`prepared queries on ${testBackend}`, () => {
     );
     assert.deepEqual(await kvValue().first(db(), { key: 'g1' }), { value: 'b' });
     assert.equal(await kvValue().first(db(), { key: 'g2' }), undefined, 'the caller whose update changed nothing left nothing');
-    assert.deepEqual(await kvValue().first(db(), { key: 'g3' }), { value: 'c' }, 'a later caller of the same turn sees the earlier one\'s write');
+    assert.deepEqual(await kvValue().first(db(), { key: 'g3' }), { value: 'a' });
+    assert.deepEqual(await kvValue().first(db(), { key: 'g5' }), { value: 'c' });
     assert.equal(await kvValue().first(db(), { key: 'g4' }), undefined, 'the failing caller left nothing');
     assert.deepEqual(await kvValue().first(db(), { key: 'g-taken' }), { value: 'first' });
   });
@@ -133,10 +136,13 @@ describe(`prepared queries on ${testBackend}`, () => {
     assert.ok(sqlite);
     const first = writeAtomically(db(), [step(putKv(), { key: 'c1', value: 'a' })]);
     const second = writeAtomically(db(), [step(putKv(), { key: 'c2', value: 'a' })]);
+    // In the group's order: a later caller of the same turn sees the earlier one's write.
+    const third = writeAtomically(db(), [step(setKv(), { key: 'c1', value: 'b' }, true)]);
     // Nothing is written until the turn ends; a read now sees the state before both.
     assert.equal(sqlite.prepare("SELECT count(*) FROM kv WHERE key IN ('c1', 'c2')").pluck().get(), 0);
-    assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    assert.deepEqual(await Promise.all([first, second, third]), [true, true, true]);
     assert.equal(sqlite.prepare("SELECT count(*) FROM kv WHERE key IN ('c1', 'c2')").pluck().get(), 2);
+    assert.deepEqual(await kvValue().first(db(), { key: 'c1' }), { value: 'b' });
     assert.equal(sqlite.inTransaction, false);
     // A second connection to the file sees both rows: they are committed, not pending on ours.
     const other = new Sqlite(sqlite.name, { readonly: true });

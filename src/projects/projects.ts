@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock, Ids } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
-import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
+import { otherConnectionsCommitted, param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
@@ -66,6 +66,50 @@ function toProject(row: Selectable<ProjectsTable>): Project {
   };
 }
 
+/**
+ * Projects as last read, on SQLite: every token request looks its project up, and projects
+ * change rarely. A process has the SQLite file to itself except for the command line, so the
+ * cache is dropped when this process changes a project (and is bypassed while it does) and when
+ * another connection has committed anything since the last lookup (`PRAGMA data_version`, a
+ * fraction of the lookup's cost). Unknown ids are not remembered, so made-up client_ids cannot
+ * grow it; nor can it outgrow `MAX_CACHED_PROJECTS`.
+ */
+class ProjectCache {
+  private readonly records = new Map<string, ProjectRecord>();
+  private writing = 0;
+  /** moves at the start and end of every change, so that a read that overlapped one is not kept */
+  generation = 0;
+
+  constructor(private readonly othersCommitted: () => boolean) {}
+
+  get(id: string): ProjectRecord | undefined {
+    if (this.othersCommitted()) this.records.clear();
+    return this.writing === 0 ? this.records.get(id) : undefined;
+  }
+
+  /** Keeps a record read while `generation` was `readAt`. */
+  remember(id: string, record: ProjectRecord, readAt: number): void {
+    if (this.writing > 0 || readAt !== this.generation) return;
+    if (this.records.size >= MAX_CACHED_PROJECTS) this.records.clear();
+    this.records.set(id, record);
+  }
+
+  /** Runs a change to projects: nothing is served from the cache until it is over. */
+  async change<T>(write: () => Promise<T>): Promise<T> {
+    this.writing++;
+    this.generation++;
+    this.records.clear();
+    try {
+      return await write();
+    } finally {
+      this.writing--;
+      this.generation++;
+    }
+  }
+}
+
+const MAX_CACHED_PROJECTS = 10_000;
+
 function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -79,13 +123,30 @@ export class ProjectService {
   ) {
     // Read on every token request: compiled once.
     this.byId = prepare(db.selectFrom('projects').selectAll().where('id', '=', param<string>('id')));
+    const othersCommitted = otherConnectionsCommitted(db);
+    this.cache = othersCommitted ? new ProjectCache(othersCommitted) : undefined;
   }
 
   private readonly byId: PreparedQuery<{ id: string }, Selectable<ProjectsTable>>;
+  private readonly cache: ProjectCache | undefined;
 
+  /** The project; callers share the answer (it is frozen). */
   async find(id: string): Promise<ProjectRecord | undefined> {
+    const cached = this.cache?.get(id);
+    if (cached) return cached;
+    const readAt = this.cache?.generation ?? 0;
     const row = await this.byId.first(this.db, { id });
-    return row && { project: toProject(row), secretHash: row.secret_hash };
+    if (!row) return undefined;
+    const project = toProject(row);
+    Object.freeze(project.redirect_uris);
+    const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash });
+    this.cache?.remember(id, record, readAt);
+    return record;
+  }
+
+  /** Runs a write to the projects table (through the cache, on SQLite). */
+  private change<T>(write: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.change(write) : write();
   }
 
   async list(): Promise<Project[]> {
@@ -98,66 +159,74 @@ export class ProjectService {
     const now = this.clock.now();
     const clientSecret = input.confidential ? newClientSecret() : undefined;
     const id = input.id ?? this.ids.id().replace(/[^A-Za-z0-9_-]/g, '');
-    const inserted = await this.db
-      .insertInto('projects')
-      .values({
-        id,
-        name: input.name,
-        redirect_uris: JSON.stringify(input.redirect_uris),
-        secret_hash: clientSecret ? sha256(clientSecret) : null,
-        registration_open: input.registration_open === false ? 0 : 1,
-        code_ttl_seconds: null,
-        access_token_ttl_seconds: null,
-        refresh_token_ttl_seconds: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returningAll()
-      .executeTakeFirst();
+    const inserted = await this.change(() =>
+      this.db
+        .insertInto('projects')
+        .values({
+          id,
+          name: input.name,
+          redirect_uris: JSON.stringify(input.redirect_uris),
+          secret_hash: clientSecret ? sha256(clientSecret) : null,
+          registration_open: input.registration_open === false ? 0 : 1,
+          code_ttl_seconds: null,
+          access_token_ttl_seconds: null,
+          refresh_token_ttl_seconds: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .executeTakeFirst(),
+    );
     if (!inserted) return undefined;
     return { project: toProject(inserted), ...(clientSecret ? { clientSecret } : {}) };
   }
 
   async update(id: string, changes: ProjectChanges): Promise<Project | undefined> {
-    const row = await this.db
-      .updateTable('projects')
-      .set({
-        ...(changes.name !== undefined ? { name: changes.name } : {}),
-        ...(changes.redirect_uris !== undefined ? { redirect_uris: JSON.stringify(changes.redirect_uris) } : {}),
-        ...(changes.registration_open !== undefined ? { registration_open: changes.registration_open ? 1 : 0 } : {}),
-        ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
-        ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
-        ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
-        updated_at: this.clock.now(),
-      })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await this.change(() =>
+      this.db
+        .updateTable('projects')
+        .set({
+          ...(changes.name !== undefined ? { name: changes.name } : {}),
+          ...(changes.redirect_uris !== undefined ? { redirect_uris: JSON.stringify(changes.redirect_uris) } : {}),
+          ...(changes.registration_open !== undefined ? { registration_open: changes.registration_open ? 1 : 0 } : {}),
+          ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
+          ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
+          ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
+          updated_at: this.clock.now(),
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
+    );
     return row && toProject(row);
   }
 
   /** Deletes a project with its memberships, PINs, sessions and refresh tokens. */
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) return false;
-      await trx.deleteFrom('memberships').where('project_id', '=', id).execute();
-      await trx.deleteFrom('pins').where('project_id', '=', id).execute();
-      await trx.deleteFrom('refresh_tokens').where('project_id', '=', id).execute();
-      await trx.deleteFrom('sessions').where('project_id', '=', id).execute();
-      return true;
-    });
+    return this.change(() =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+        if (Number(result.numDeletedRows) === 0) return false;
+        await trx.deleteFrom('memberships').where('project_id', '=', id).execute();
+        await trx.deleteFrom('pins').where('project_id', '=', id).execute();
+        await trx.deleteFrom('refresh_tokens').where('project_id', '=', id).execute();
+        await trx.deleteFrom('sessions').where('project_id', '=', id).execute();
+        return true;
+      }),
+    );
   }
 
   /** Issues a new client secret (making the project confidential); the old one stops working. */
   async rotateSecret(id: string): Promise<string | undefined> {
     const clientSecret = newClientSecret();
-    const result = await this.db
-      .updateTable('projects')
-      .set({ secret_hash: sha256(clientSecret), updated_at: this.clock.now() })
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const result = await this.change(() =>
+      this.db
+        .updateTable('projects')
+        .set({ secret_hash: sha256(clientSecret), updated_at: this.clock.now() })
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0 ? clientSecret : undefined;
   }
 

@@ -33,6 +33,24 @@ export function registerSqlite(db: object, sqlite: SqliteDatabase.Database): voi
   sqliteHandles.set(db, sqlite);
 }
 
+/**
+ * On SQLite, a function that tells whether another connection (another process: the command
+ * line, say) has committed anything since it last asked (`PRAGMA data_version`); undefined on
+ * PostgreSQL, where every instance is "another connection" and nothing local can tell.
+ */
+export function otherConnectionsCommitted(db: object): (() => boolean) | undefined {
+  const sqlite = sqliteHandles.get(db);
+  if (!sqlite) return undefined;
+  const probe = sqlite.prepare('PRAGMA data_version');
+  let last: unknown;
+  return () => {
+    const version = (probe.get() as { data_version: number }).data_version;
+    const changed = version !== last;
+    last = version;
+    return changed;
+  };
+}
+
 /** The SQLite connection to use synchronously now, if `runner` is one and it is free. */
 function freeSqlite(runner: QueryRunner): SqliteDatabase.Database | undefined {
   const sqlite = sqliteHandles.get(runner);

@@ -29,7 +29,7 @@ import { registerMagicLinkRoutes } from './magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
-import { signOnPoolWhileCoreIsSpare, TokenIssuer } from './oauth/token-issuer.ts';
+import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -130,7 +130,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     pins,
     codes: new AuthorizationCodes(kv, ids),
     sessions,
-    tokens: new TokenIssuer(config.issuer, keys, clock, ids, signOnPoolWhileCoreIsSpare(hasher)),
+    tokens: new TokenIssuer(config.issuer, keys, clock, ids),
     audit,
     mailer,
     async healthy() {

@@ -148,32 +148,18 @@ export class KeyRing {
     return { keys: this.publicKeys };
   }
 
-  /** Signs a JWT with the current key, on the event loop. */
-  signJwt(payload: Record<string, unknown>, typ = 'JWT'): string {
-    const { input, key } = this.signingInput(payload, typ);
-    return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
-  }
-
   /**
-   * Signs a JWT with the current key on libuv's thread pool (node:crypto's callback form): the
-   * event loop spends about half a signature's time on it instead of all of it, and another
-   * core does the rest. Worth it only while a core is spare (TokenIssuer decides).
+   * Signs a JWT with the current key, on the event loop. Signing on libuv's thread pool (node:crypto
+   * with a callback) was tried: on two shared cores it gained nothing measurable alone, and beside
+   * password hashing, which uses the same pool, refresh kept only about half its throughput.
    */
-  signJwtOnPool(payload: Record<string, unknown>, typ = 'JWT'): Promise<string> {
-    const { input, key } = this.signingInput(payload, typ);
-    return new Promise((resolve, reject) => {
-      sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) => {
-        if (error) reject(error);
-        else resolve(`${input}.${signature.toString('base64url')}`);
-      });
-    });
-  }
-
-  /** The JWS signing input (header.payload) for the current key, and that key. */
-  private signingInput(payload: Record<string, unknown>, typ: string): { input: string; key: KeyObject } {
-    const { kid, privateKey } = this.current();
-    const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ, kid })).toString('base64url');
-    return { input: `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`, key: privateKey };
+  signJwt(payload: Record<string, unknown>, typ = 'JWT'): string {
+    const key = this.current();
+    const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ, kid: key.kid })).toString('base64url');
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    const input = `${header}.${body}`;
+    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
   }
 
   /** Verifies a JWT signed by one of the published keys; reloads once on an unknown kid. */

@@ -8,11 +8,6 @@ class Gate {
   private readonly waiting: Array<() => void> = [];
   constructor(private readonly limit: number) {}
 
-  /** how many are running now */
-  get running(): number {
-    return this.active;
-  }
-
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;
@@ -35,11 +30,6 @@ export class PasswordHasher {
     concurrency: number,
   ) {
     this.gate = new Gate(concurrency);
-  }
-
-  /** Hashes and verifications running now (each holds a core of libuv's pool). */
-  get running(): number {
-    return this.gate.running;
   }
 
   hash(password: string): Promise<string> {

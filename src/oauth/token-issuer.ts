@@ -1,5 +1,4 @@
 // Access tokens (RFC 9068 JWTs) and ID tokens for a session.
-import { availableParallelism } from 'node:os';
 import type { Clock, Ids } from '../clock.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { Project } from '../projects/projects.ts';
@@ -14,31 +13,13 @@ export interface TokenResponse {
   id_token?: string;
 }
 
-/**
- * Where a grant's signatures are made. The two ES256 signatures are the largest single cost of a
- * refresh grant on the event loop. On libuv's pool the loop spends about half of that and another
- * core does the rest, which pays only while a core is spare: not when password hashes (which run
- * on the same pool, `GATEHOUSE_HASH_CONCURRENCY` at most) and the event loop already use them
- * all. Then signing stays on the event loop, so that a login storm does not slow token refresh
- * more than it must (README "Performance").
- */
-export function signOnPoolWhileCoreIsSpare(hashing: { readonly running: number }, cores = availableParallelism()): () => boolean {
-  return () => hashing.running + 1 < cores;
-}
-
 export class TokenIssuer {
   constructor(
     private readonly issuer: string,
     private readonly keys: KeyRing,
     private readonly clock: Clock,
     private readonly ids: Ids,
-    /** asked at each grant: sign on libuv's pool (true) or on the event loop */
-    private readonly signOnPool: () => boolean = () => false,
   ) {}
-
-  private sign(onPool: boolean, payload: Record<string, unknown>, typ?: string): string | Promise<string> {
-    return onPool ? this.keys.signJwtOnPool(payload, typ) : this.keys.signJwt(payload, typ);
-  }
 
   async issue(input: {
     session: Session;
@@ -53,9 +34,7 @@ export class TokenIssuer {
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + input.accessTokenSeconds;
     const amr = [session.method];
-    const onPool = this.signOnPool();
-    const accessToken = this.sign(
-      onPool,
+    const accessToken = this.keys.signJwt(
       {
         iss: this.issuer,
         sub: session.subject,
@@ -70,7 +49,13 @@ export class TokenIssuer {
       },
       'at+jwt',
     );
-    let idToken: string | Promise<string> | undefined;
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: input.accessTokenSeconds,
+      refresh_token: input.refreshToken,
+      scope: session.scope,
+    };
     const scopes = session.scope.split(' ');
     if (scopes.includes('openid')) {
       const claims: Record<string, unknown> = {
@@ -89,18 +74,8 @@ export class TokenIssuer {
         claims.email = input.user.email;
         claims.email_verified = input.user.email_verified;
       }
-      idToken = this.sign(onPool, claims);
+      response.id_token = this.keys.signJwt(claims);
     }
-    // Both at once when on the pool (and both awaited, so neither rejection goes unhandled).
-    const [access, id] = await Promise.all([accessToken, idToken]);
-    const response: TokenResponse = {
-      access_token: access,
-      token_type: 'Bearer',
-      expires_in: input.accessTokenSeconds,
-      refresh_token: input.refreshToken,
-      scope: session.scope,
-    };
-    if (id !== undefined) response.id_token = id;
     return response;
   }
 }

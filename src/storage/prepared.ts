@@ -35,15 +35,25 @@ export function registerSqlite(db: object, sqlite: SqliteDatabase.Database): voi
 
 /**
  * On SQLite, a function that tells whether another connection (another process: the command
- * line, say) has committed anything since it last asked (`PRAGMA data_version`); undefined on
- * PostgreSQL, where every instance is "another connection" and nothing local can tell.
+ * line, say) has committed anything since it last looked (`PRAGMA data_version`); undefined on
+ * PostgreSQL, where every instance is "another connection" and nothing local can tell. It looks
+ * once per event-loop turn: under load the pragma (a read transaction of its own) cost about
+ * half as much as the lookup it guards, and the requests of one turn are concurrent with a
+ * commit made elsewhere meanwhile anyway.
  */
 export function otherConnectionsCommitted(db: object): (() => boolean) | undefined {
   const sqlite = sqliteHandles.get(db);
   if (!sqlite) return undefined;
   const probe = sqlite.prepare('PRAGMA data_version');
   let last: unknown;
+  let lookedThisTurn = false;
+  const nextTurn = () => {
+    lookedThisTurn = false;
+  };
   return () => {
+    if (lookedThisTurn) return false;
+    lookedThisTurn = true;
+    setImmediate(nextTurn);
     const version = (probe.get() as { data_version: number }).data_version;
     const changed = version !== last;
     last = version;

@@ -137,6 +137,23 @@ function sessionQueries(db: Kysely<Database>) {
   };
 }
 
+/** The session's own columns out of a joined row (named one by one: cheaper than a rest spread on the hot path). */
+function sessionColumns(row: Session): Session {
+  return {
+    id: row.id,
+    project_id: row.project_id,
+    subject: row.subject,
+    user_id: row.user_id,
+    pin_id: row.pin_id,
+    method: row.method,
+    scope: row.scope,
+    auth_time: row.auth_time,
+    created_at: row.created_at,
+    expires_at: row.expires_at,
+    revoked_at: row.revoked_at,
+  };
+}
+
 export function sessionSubject(session: Session): Subject {
   return session.pin_id !== null ? { kind: 'pin', pinId: session.pin_id } : { kind: 'user', userId: session.user_id ?? '' };
 }
@@ -206,7 +223,8 @@ export class SessionService {
     const row = await this.queries.tokenWithSession.first(this.db, { tokenHash });
 
     if (!row || row.token_project_id !== projectId || row.revoked_at !== null) throw InvalidRefreshToken();
-    const { token_expires_at: tokenExpiresAt, used_at: usedAt, token_project_id: _t, pin_found: _pf, pin_revoked_at: _pr, pin_project_id: _pp, user_found: _u, email: _e, email_verified: _ev, blocked: _b, ...session } = row;
+    const { token_expires_at: tokenExpiresAt, used_at: usedAt } = row;
+    const session = sessionColumns(row);
     if (usedAt !== null) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
@@ -227,7 +245,8 @@ export class SessionService {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
     }
-    return { session: { ...session, expires_at: expiresAt }, refreshToken: next, ...(user ? { user } : {}) };
+    session.expires_at = expiresAt;
+    return { session, refreshToken: next, ...(user ? { user } : {}) };
   }
 
   private async reuseDetected(session: Session): Promise<void> {

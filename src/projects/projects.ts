@@ -70,9 +70,9 @@ function toProject(row: Selectable<ProjectsTable>): Project {
  * Projects as last read, on SQLite: every token request looks its project up, and projects
  * change rarely. A process has the SQLite file to itself except for the command line, so the
  * cache is dropped when this process changes a project (and is bypassed while it does) and when
- * another connection has committed anything since the last lookup (`PRAGMA data_version`, a
- * fraction of the lookup's cost). Unknown ids are not remembered, so made-up client_ids cannot
- * grow it; nor can it outgrow `MAX_CACHED_PROJECTS`.
+ * another connection has committed anything (`PRAGMA data_version`, looked at once per
+ * event-loop turn: see otherConnectionsCommitted). Unknown ids are not remembered, so made-up
+ * client_ids cannot grow it; nor can it outgrow `MAX_CACHED_PROJECTS`.
  */
 class ProjectCache {
   private readonly records = new Map<string, ProjectRecord>();

@@ -1,9 +1,10 @@
 // Hashing and comparison of secrets. Tokens, codes and client secrets are stored only as
 // SHA-256 digests; PINs as HMAC-SHA-256 under a server-side key (a short PIN alone is guessable offline).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 
+/** SHA-256 in base64url; the one-shot `hash` (Node 20.12) costs half of createHash's object. */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }
 
 export function hmacSha256(key: string | Buffer, value: string): string {

@@ -1,6 +1,7 @@
 // Projects are looked up on every token request; on SQLite they are kept in memory between
-// changes (src/projects/projects.ts). Whatever changes a project, from this process or from
-// another connection to the file (the command line), the next lookup sees it.
+// changes (src/projects/projects.ts). A change made through this process is seen by the next
+// lookup; one committed by another connection to the file (the command line) from the next
+// event-loop turn on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import Sqlite from 'better-sqlite3';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
 
-describe('project lookups see every change at once', () => {
+describe('project lookups see every change', () => {
   let app: TestApp;
   before(async () => {
     app = await createTestApp();

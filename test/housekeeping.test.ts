@@ -41,6 +41,25 @@ describe('purging expired tokens and sessions', () => {
     assert.equal((await refresh(app, project, oldTokens.refresh_token)).json().error, 'Invalid refresh token');
   });
 
+  it('a spent token that outlives its session (the lifetime was shortened) still answers Invalid refresh token once the session is purged', async () => {
+    await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 30 * 24 * 3600 });
+    const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
+    const first = await exchangeCode(app, project, code, verifier);
+    await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
+    const second = await refresh(app, project, first.refresh_token); // spends the 30-day token
+    assert.equal(second.statusCode, 200);
+    const sid = JSON.parse(Buffer.from(String(second.json().access_token).split('.')[1]!, 'base64url').toString()).sid as string;
+
+    app.clock.advance(2 * 3600 * 1000);
+    const before = await count('refresh_tokens');
+    const purged = await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.ok(purged.sessions >= 1);
+    assert.equal(await app.services.sessions.find(sid), undefined, 'the session went with its expiry');
+    assert.equal(await count('refresh_tokens'), before - purged.refreshTokens);
+    assert.equal((await refresh(app, project, first.refresh_token)).json().error, 'Invalid refresh token', 'the spent 30-day token');
+    assert.equal((await refresh(app, project, String(second.json().refresh_token))).json().error, 'Invalid refresh token', 'the expired one, purged');
+  });
+
   it('a session whose refresh token is still valid is never purged, even when revoked', async () => {
     const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
     const tokens = await exchangeCode(app, project, code, verifier);

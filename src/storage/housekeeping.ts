@@ -14,16 +14,16 @@ export interface PurgedRows {
 /**
  * A refresh token past its expiry is refused whatever its state, so it goes (a replay of it
  * then answers "Invalid refresh token" instead of ending its session, which has expired or
- * moved on to newer tokens). A session goes once it and all its tokens have expired.
+ * moved on to newer tokens). A session goes once it has expired: its unspent refresh token
+ * expires with it (a session's expiry is set with each token it is given). A spent token can
+ * outlive its session only when the project's refresh lifetime was shortened; with the session
+ * gone it answers "Invalid refresh token", as a spent token does anyway, and it goes at its own
+ * expiry.
  */
 export async function purgeExpiredState(db: Kysely<Database>, clock: Clock): Promise<PurgedRows> {
   const now = clock.now();
   const refreshTokens = await db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst();
-  const sessions = await db
-    .deleteFrom('sessions')
-    .where('expires_at', '<', now)
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('refresh_tokens').select('token_hash').whereRef('refresh_tokens.session_id', '=', 'sessions.id'))))
-    .executeTakeFirst();
+  const sessions = await db.deleteFrom('sessions').where('expires_at', '<', now).executeTakeFirst();
   const kv = await db.deleteFrom('kv').where('expires_at', '<=', now).executeTakeFirst();
   return {
     refreshTokens: Number(refreshTokens.numDeletedRows),

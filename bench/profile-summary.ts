@@ -1,6 +1,8 @@
-// node --import tsx bench/profile-summary.ts <file.cpuprofile> [top]
+// node --import tsx bench/profile-summary.ts <file.cpuprofile> [top] [--busiest S]
 // Where a server's CPU went during a bench run (npm run bench -- --profile): self time per
-// function and per package/file, from the V8 profile that --cpu-prof wrote.
+// function and per package/file, from the V8 profile that --cpu-prof wrote. With --busiest S,
+// only the S seconds with the least idle time count: the load runs, without the start-up and
+// the setup steps before them.
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -15,16 +17,51 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) {
-  console.error('usage: bench/profile-summary.ts <file.cpuprofile> [top]');
+const args = process.argv.slice(2);
+const busiestAt = args.indexOf('--busiest');
+const busiestS = busiestAt >= 0 ? Number(args.splice(busiestAt, 2)[1]) : undefined;
+const [file, topArg] = args;
+if (!file || (busiestS !== undefined && !(busiestS > 0))) {
+  console.error('usage: bench/profile-summary.ts <file.cpuprofile> [top] [--busiest S]');
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+
+/** [first, end) sample indexes of the window of `seconds` with the least idle time. */
+function busiestWindow(seconds: number): [number, number] {
+  const span = seconds * 1e6;
+  let best: [number, number] = [0, profile.samples.length];
+  let bestIdle = Infinity;
+  let first = 0;
+  let time = 0;
+  let idle = 0;
+  for (let end = 0; end < profile.samples.length; end++) {
+    const delta = profile.timeDeltas[end] ?? 0;
+    time += delta;
+    if (idleIds.has(profile.samples[end] ?? -1)) idle += delta;
+    while (time > span && first < end) {
+      const gone = profile.timeDeltas[first] ?? 0;
+      time -= gone;
+      if (idleIds.has(profile.samples[first] ?? -1)) idle -= gone;
+      first++;
+    }
+    if (time >= span * 0.99 && idle < bestIdle) {
+      bestIdle = idle;
+      best = [first, end + 1];
+    }
+  }
+  return best;
+}
+
+const [from, to] = busiestS === undefined ? [0, profile.samples.length] : busiestWindow(busiestS);
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+for (let i = from; i < to; i++) {
+  const id = profile.samples[i] ?? -1;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 function where(url: string): string {
@@ -74,7 +111,7 @@ const show = (title: string, entries: Map<string, number>) => {
     console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}`);
   }
 };
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
+console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled${busiestS === undefined ? '' : ` (the busiest ${busiestS} s)`}`);
 show('self time by package / file', places);
 show('self time by function', functions);
 show('inclusive time by function (own code and what it calls)', inclusive);

@@ -23,7 +23,7 @@ import {
 import { registerRegistrationRoutes } from './login/registration-routes.ts';
 import { sendHtml } from './login/respond.ts';
 import { registerLoginRoutes } from './login/routes.ts';
-import { exposeRequestId, logDevOutbox, secureLoggerOptions } from './logging.ts';
+import { exposeRequestId, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
@@ -194,6 +194,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (redis) await connectRedis(redis).catch(abandon);
   const server = Fastify({
     logger: secureLoggerOptions(options.logger),
+    childLoggerFactory: lazyRequestLogger,
     // A hop count becomes proxy-addr's function form: trust the first N hops.
     trustProxy:
       typeof config.trustProxy === 'number'

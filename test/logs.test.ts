@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import { ManualClock } from '../src/clock.ts';
 import { loadConfig, type Config } from '../src/config.ts';
-import { loggableUrl } from '../src/logging.ts';
+import { lazyRequestLogger, loggableUrl } from '../src/logging.ts';
 import { pkcePair, testEnv } from './support/app.ts';
 import { releaseTestStorage } from './support/backend.ts';
 import { authParams, REDIRECT_URI } from './support/flow.ts';
@@ -30,10 +30,10 @@ class Capture extends Writable {
   }
 }
 
-async function logged(env: Record<string, string>, capture: Capture): Promise<{ app: App; config: Config; clock: ManualClock }> {
+async function logged(env: Record<string, string>, capture: Capture, level = 'trace'): Promise<{ app: App; config: Config; clock: ManualClock }> {
   const config = loadConfig(testEnv(env));
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const app = await buildApp({ config, clock, logger: { level: 'trace', stream: capture } });
+  const app = await buildApp({ config, clock, logger: { level, stream: capture } });
   return { app, config, clock };
 }
 
@@ -212,6 +212,65 @@ describe('the dev outbox (no SMTP configured)', () => {
       await app?.close();
       if (config) await releaseTestStorage(config);
     }
+  });
+});
+
+describe("a request's logger at warn level (made only when it writes)", () => {
+  const capture = new Capture();
+  let app: App;
+  let config: Config;
+  before(async () => {
+    ({ app, config } = await logged({}, capture, 'warn'));
+  });
+  after(async () => {
+    await app.close().catch(() => {}); // its storage was closed by the last test
+    await releaseTestStorage(config);
+  });
+
+  it('writes nothing and makes no child below the level; at the level, one child with the request id, redacted', () => {
+    const parent = app.server.log;
+    let children = 0;
+    const counting = Object.create(parent, {
+      child: { value: (...args: Parameters<typeof parent.child>) => (children++, parent.child(...args)) },
+    }) as typeof parent;
+    const log = lazyRequestLogger(counting, { reqId: 'req-lazy-1' }, {});
+    const before = capture.lines().length;
+    log.info('not written');
+    log.debug({ detail: 'nor this' }, 'not written');
+    assert.equal(capture.lines().length, before);
+    assert.equal(children, 0, 'no child logger for a request that writes nothing');
+    assert.equal(log.level, 'warn');
+
+    log.warn({ detail: { token: 'a-secret-token-value' } }, 'first');
+    log.error('second');
+    log.info('still not written');
+    log.child({ step: 'inner' }).warn('third');
+    assert.equal(children, 1, 'one child, made at the first line written');
+    const lines = capture.lines().slice(before);
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.reqId]),
+      [
+        ['first', 'req-lazy-1'],
+        ['second', 'req-lazy-1'],
+        ['third', 'req-lazy-1'],
+      ],
+    );
+    assert.equal(lines[2]?.step, 'inner');
+    assert.ok(!capture.text.includes('a-secret-token-value'), 'the redaction paths still apply');
+  });
+
+  it('a request that fails on the server is logged with its request id', async () => {
+    // The storage goes away under the app: the next refresh grant cannot read from it.
+    await app.services.database.close();
+    const res = await app.server.inject({
+      method: 'POST',
+      url: '/token',
+      payload: { grant_type: 'refresh_token', client_id: 'console', refresh_token: 'whatever-token-value' },
+    });
+    assert.ok(res.statusCode >= 500, `a server error: ${res.statusCode}`);
+    const line = capture.lines().find((l) => l.msg === 'request failed');
+    assert.ok(line, 'the failure was logged');
+    assert.equal(line.reqId, res.headers['x-request-id']);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PURGE_BATCH } from '../src/storage/batches.ts';
 import { purgeExpiredState } from '../src/storage/housekeeping.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createProject, createUser, exchangeCode, passwordCode, refresh, type TestProject } from './support/flow.ts';
@@ -58,6 +59,48 @@ describe('purging expired tokens and sessions', () => {
     assert.equal(await count('refresh_tokens'), before - purged.refreshTokens);
     assert.equal((await refresh(app, project, first.refresh_token)).json().error, 'Invalid refresh token', 'the spent 30-day token');
     assert.equal((await refresh(app, project, String(second.json().refresh_token))).json().error, 'Invalid refresh token', 'the expired one, purged');
+  });
+
+  it('purges more rows than one batch, and requests get turns of the event loop between batches', async () => {
+    const db = app.services.database.db;
+    const expired = app.clock.now() - 1000;
+    const rows = PURGE_BATCH * 2 + 100;
+    const sessionRows = Array.from({ length: rows }, (_, i) => ({
+      id: `bulk-session-${i}`,
+      project_id: project.id,
+      subject: 'user:bulk',
+      user_id: 'bulk',
+      pin_id: null,
+      method: 'pwd',
+      scope: 'openid',
+      auth_time: expired,
+      created_at: expired,
+      expires_at: expired,
+      revoked_at: null,
+    }));
+    for (let i = 0; i < rows; i += 500) {
+      await db.insertInto('sessions').values(sessionRows.slice(i, i + 500)).execute();
+      await db
+        .insertInto('refresh_tokens')
+        .values(sessionRows.slice(i, i + 500).map((s) => ({ token_hash: `bulk-hash-${s.id}`, session_id: s.id, project_id: project.id, created_at: expired, expires_at: expired, used_at: null })))
+        .execute();
+    }
+    let turns = 0;
+    let purging = true;
+    const turn = () => {
+      if (!purging) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    const purged = await purgeExpiredState(db, app.clock);
+    purging = false;
+    assert.equal(purged.refreshTokens, rows);
+    assert.equal(purged.sessions, rows);
+    // Two yields per table holding 2 × PURGE_BATCH + 100 rows; on SQLite nothing else gives a turn.
+    assert.ok(turns >= 4, `the event loop turned ${turns} times during the purge`);
+    const left = await db.selectFrom('sessions').select('id').where('id', 'like', 'bulk-session-%').execute();
+    assert.equal(left.length, 0);
   });
 
   it('a session whose refresh token is still valid is never purged, even when revoked', async () => {

@@ -1,5 +1,6 @@
 // Security events: who did what, from where, and how it ended.
 import type { Kysely } from 'kysely';
+import { deleteInBatches } from '../storage/batches.ts';
 import { startPeriodic, type PeriodicTask } from '../periodic.ts';
 import type { Clock, Ids } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
@@ -42,9 +43,6 @@ export interface AuditQuery {
   beforeId?: string;
 }
 
-/** Rows deleted per statement when purging, so a large purge never holds the write lock for long. */
-const PURGE_BATCH = 5000;
-
 export class AuditLog {
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
@@ -61,16 +59,13 @@ export class AuditLog {
 
   /** Deletes the events recorded before `cutoff` (epoch ms) and answers how many went. */
   async purgeOlderThan(cutoff: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
+    return deleteInBatches(async (limit) => {
       const result = await this.db
         .deleteFrom('audit_events')
-        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', cutoff).limit(PURGE_BATCH))
+        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', cutoff).limit(limit))
         .executeTakeFirst();
-      const n = Number(result.numDeletedRows);
-      deleted += n;
-      if (n < PURGE_BATCH) return deleted;
-    }
+      return Number(result.numDeletedRows);
+    });
   }
 
   async record(event: AuditEvent): Promise<void> {

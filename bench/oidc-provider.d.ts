@@ -10,6 +10,7 @@ declare module 'oidc-provider' {
   class Grant {
     constructor(init: { accountId: string; clientId: string });
     addOIDCScope(scope: string): void;
+    addResourceScope(resource: string, scope: string): void;
     save(): Promise<string>;
   }
 

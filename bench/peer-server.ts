@@ -10,6 +10,10 @@
 // - its default in-memory adapter (Gatehouse writes to its SQLite file instead).
 // Differences that remain are in the peer's favour: its access tokens are opaque (kept in
 // memory) where Gatehouse signs a JWT for each, and it has no rate limiter to consult.
+// With PEER_JWT_ACCESS_TOKENS=1 (`npm run bench -- --peer-jwt-access-tokens`) it issues JWT
+// access tokens instead (resourceIndicators with one default resource, ES256, typ at+jwt), so
+// that it signs two JWTs per refresh as Gatehouse does; for information only, the targets are
+// set against the default.
 //
 // Refresh tokens are minted through the provider's real interaction flow: /auth sends the
 // browser to /interaction/:uid, where this file's handler finishes the interaction with
@@ -22,6 +26,7 @@ import Provider from 'oidc-provider';
 import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, serveCommands } from './ipc.ts';
 
 const ACCOUNT = 'bench-user';
+const BENCH_RESOURCE = 'https://api.bench.test';
 const port = Number(process.env.PORT ?? '0');
 const issuer = `http://127.0.0.1:${port}`;
 
@@ -42,7 +47,19 @@ const provider = new Provider(issuer, {
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false } },
+  features: {
+    devInteractions: { enabled: false },
+    ...(process.env.PEER_JWT_ACCESS_TOKENS === '1'
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => BENCH_RESOURCE,
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({ scope: 'api', audience: BENCH_PROJECT, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+          },
+        }
+      : {}),
+  },
   interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
   findAccount: (_ctx: unknown, sub: string) => ({
     accountId: sub,
@@ -72,6 +89,7 @@ async function finishInteraction(req: Parameters<typeof handle>[0], res: Paramet
   const details = await provider.interactionDetails(req, res);
   const grant = new provider.Grant({ accountId: ACCOUNT, clientId: String(details.params.client_id) });
   grant.addOIDCScope(String(details.params.scope));
+  if (process.env.PEER_JWT_ACCESS_TOKENS === '1') grant.addResourceScope(BENCH_RESOURCE, 'api');
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { login: { accountId: ACCOUNT }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }

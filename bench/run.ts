@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     users: { type: 'string' },
     only: { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
+    'peer-jwt-access-tokens': { type: 'boolean', default: false },
     'hash-concurrency': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'server-node-options': { type: 'string' },
@@ -62,6 +63,8 @@ const options = {
   projects: numberArg(args.projects, 100),
   users: numberArg(args.users, 1000),
   peer: !(args['no-peer'] ?? false),
+  /** the peer issues JWT access tokens (two signatures per grant, as Gatehouse); informative only */
+  peerJwtAccessTokens: args['peer-jwt-access-tokens'] ?? false,
   hashConcurrency: args['hash-concurrency'],
   profile: args.profile ?? false,
   /** extra node flags for the Gatehouse server process, e.g. "--max-semi-space-size=4" */
@@ -220,7 +223,14 @@ const gatehouse = await ServerProcess.start(
   },
   [...options.serverNodeOptions, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
 );
-const peer = options.peer ? await ServerProcess.start('dist/bench/peer-server.js', { ...MALLOC, PORT: String(peerPort), NODE_ENV: 'production' }) : undefined;
+const peer = options.peer
+  ? await ServerProcess.start('dist/bench/peer-server.js', {
+      ...MALLOC,
+      PORT: String(peerPort),
+      NODE_ENV: 'production',
+      ...(options.peerJwtAccessTokens ? { PEER_JWT_ACCESS_TOKENS: '1' } : {}),
+    })
+  : undefined;
 
 async function run(server: ServerProcess, scenario: string, workload: Workload, connections = options.connections, extra: Partial<Row> = {}): Promise<Row> {
   const result = await measure({ url: server.url, connections, durationS: options.durationS, workload, serverPid: server.pid });
@@ -412,6 +422,9 @@ out.push(
   `Gatehouse bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpuInfo.length} × ${cpuInfo[0]?.model.trim() ?? 'cpu'}, Node ${process.version}; ` +
     `${options.connections} connections, ${options.durationS} s per run${options.rounds > 1 ? `, ${options.rounds} alternating rounds` : ''}`,
 );
+if (peer && options.peerJwtAccessTokens) {
+  out.push('peer: oidc-provider issuing JWT access tokens (ES256, at+jwt, through resourceIndicators), not its default opaque ones');
+}
 out.push('');
 out.push(
   table(
@@ -464,11 +477,13 @@ interface Target {
 const targets: Target[] = [];
 for (const scenario of ['refresh', 'discovery', 'jwks']) {
   const ratio = ratios[scenario];
-  targets.push({
-    name: `${scenario} ≥ 2× peer${scenario === 'refresh' ? ' (Gatehouse persisting to SQLite)' : ''}`,
-    met: ratio === undefined ? undefined : ratio >= 2,
-    detail: ratio === undefined ? 'not measured' : `${fmt(ratio, 2)}×`,
-  });
+  const name = `${scenario} ≥ 2× peer${scenario === 'refresh' ? ' (Gatehouse persisting to SQLite)' : ''}`;
+  if (ratio !== undefined && options.peerJwtAccessTokens) {
+    // The targets are set against the peer's default configuration: this comparison informs, it does not count.
+    targets.push({ name, met: undefined, detail: `${fmt(ratio, 2)}× against a peer issuing JWT access tokens; the target compares with its default opaque ones` });
+    continue;
+  }
+  targets.push({ name, met: ratio === undefined ? undefined : ratio >= 2, detail: ratio === undefined ? 'not measured' : `${fmt(ratio, 2)}×` });
 }
 const loginRow = rows.find((r) => r.scenario === 'password-login');
 if (loginRow && hashTiming) {

@@ -27,6 +27,7 @@ import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, serveCommands } from 
 
 const ACCOUNT = 'bench-user';
 const BENCH_RESOURCE = 'https://api.bench.test';
+const JWT_ACCESS_TOKENS = process.env.PEER_JWT_ACCESS_TOKENS === '1';
 const port = Number(process.env.PORT ?? '0');
 const issuer = `http://127.0.0.1:${port}`;
 
@@ -49,7 +50,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
-    ...(process.env.PEER_JWT_ACCESS_TOKENS === '1'
+    ...(JWT_ACCESS_TOKENS
       ? {
           resourceIndicators: {
             enabled: true,
@@ -89,7 +90,7 @@ async function finishInteraction(req: Parameters<typeof handle>[0], res: Paramet
   const details = await provider.interactionDetails(req, res);
   const grant = new provider.Grant({ accountId: ACCOUNT, clientId: String(details.params.client_id) });
   grant.addOIDCScope(String(details.params.scope));
-  if (process.env.PEER_JWT_ACCESS_TOKENS === '1') grant.addResourceScope(BENCH_RESOURCE, 'api');
+  if (JWT_ACCESS_TOKENS) grant.addResourceScope(BENCH_RESOURCE, 'api');
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { login: { accountId: ACCOUNT }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }

@@ -3,13 +3,13 @@
 // own against the real services on a fresh SQLite file, to decide optimisations with numbers.
 // Per step: wall time one at a time (latency), its rate, and the process CPU it used (all threads);
 // last, the pages one rotation writes to the WAL.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildServices, openStorage } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { sha256 } from '../src/crypto/tokens.ts';
 
 const { values } = parseArgs({
   options: { sessions: { type: 'string', default: '1000' }, ms: { type: 'string', default: '1500' }, pragma: { type: 'string', multiple: true, default: [] } },
@@ -58,7 +58,7 @@ async function time(name: string, op: (i: number) => unknown): Promise<number> {
 const record = (await projects.find('micro-app'))!;
 const session = (await sessions.find((await database.db.selectFrom('sessions').select('id').executeTakeFirstOrThrow()).id))!;
 console.log(`${sessionCount} sessions stored; times are per operation, one at a time`);
-await time('sha256 of a token', (i) => createHash('sha256').update(`token-${i}`).digest('base64url'));
+await time('sha256 of a token (crypto/tokens.ts)', (i) => sha256(`token-${i}`));
 await time('ES256 JWT signature (KeyRing.signJwt)', (i) => services.keys.signJwt({ sub: 'x', i }));
 await time('rate limiter hit (in memory, written each second)', () => limits.tokenRequestsPerClient.hit('micro-app'));
 await time('projects.find', () => projects.find('micro-app'));

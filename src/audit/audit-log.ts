@@ -1,6 +1,6 @@
 // Security events: who did what, from where, and how it ended.
-import type { Kysely } from 'kysely';
-import { deleteInBatches } from '../storage/batches.ts';
+import { sql, type Kysely } from 'kysely';
+import { purgeRows } from '../storage/batches.ts';
 import { startPeriodic, type PeriodicTask } from '../periodic.ts';
 import type { Clock, Ids } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
@@ -59,13 +59,7 @@ export class AuditLog {
 
   /** Deletes the events recorded before `cutoff` (epoch ms) and answers how many went. */
   async purgeOlderThan(cutoff: number): Promise<number> {
-    return deleteInBatches(async (limit) => {
-      const result = await this.db
-        .deleteFrom('audit_events')
-        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', cutoff).limit(limit))
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    });
+    return purgeRows(this.db, 'audit_events', 'id', sql`at < ${cutoff}`);
   }
 
   async record(event: AuditEvent): Promise<void> {

@@ -1,9 +1,9 @@
 // Rows that can no longer mean anything are deleted now and then, so tables do not grow
 // without bound: every rotation leaves a spent refresh token behind, and codes or magic links
 // that nobody redeemed stay in the kv table.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
-import { deleteInBatches } from './batches.ts';
+import { purgeRows } from './batches.ts';
 import type { Database } from './schema.ts';
 
 export interface PurgedRows {
@@ -24,16 +24,9 @@ export interface PurgedRows {
 export async function purgeExpiredState(db: Kysely<Database>, clock: Clock): Promise<PurgedRows> {
   const now = clock.now();
   return {
-    refreshTokens: await purge(db, 'refresh_tokens', 'token_hash', sql`expires_at < ${now}`),
-    sessions: await purge(db, 'sessions', 'id', sql`expires_at < ${now}`),
-    kv: await purge(db, 'kv', 'key', sql`expires_at <= ${now}`),
+    refreshTokens: await purgeRows(db, 'refresh_tokens', 'token_hash', sql`expires_at < ${now}`),
+    sessions: await purgeRows(db, 'sessions', 'id', sql`expires_at < ${now}`),
+    kv: await purgeRows(db, 'kv', 'key', sql`expires_at <= ${now}`),
   };
 }
 
-/** Deletes a table's rows matching `expired`, PURGE_BATCH at a time (batches.ts). */
-function purge<T extends keyof Database>(db: Kysely<Database>, table: T, key: keyof Database[T] & string, expired: RawBuilder<unknown>): Promise<number> {
-  return deleteInBatches(async (limit) => {
-    const result = await sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (select ${sql.ref(key)} from ${sql.table(table)} where ${expired} limit ${limit})`.execute(db);
-    return Number(result.numAffectedRows ?? 0n);
-  });
-}

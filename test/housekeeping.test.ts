@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SESSION_EXPIRY_SLACK_MAX_MS, type SessionSummary } from '../src/sessions/sessions.ts';
 import { PURGE_BATCH } from '../src/storage/batches.ts';
 import { purgeExpiredState } from '../src/storage/housekeeping.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { createProject, createUser, exchangeCode, passwordCode, refresh, type TestProject } from './support/flow.ts';
+import { call } from './support/admin.ts';
+import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'housekeeping is a virtue';
 
@@ -111,5 +113,78 @@ describe('purging expired tokens and sessions', () => {
     await purgeExpiredState(app.services.database.db, app.services.clock);
     assert.ok(await app.services.sessions.find(sid));
     assert.equal((await refresh(app, project, tokens.refresh_token)).json().error, 'Invalid refresh token');
+  });
+});
+
+describe("a session's recorded expiry", () => {
+  let app: TestApp;
+  let project: TestProject;
+  before(async () => {
+    app = await createTestApp();
+    project = await createProject(app);
+    await createUser(app, 'steady@example.com', PASSWORD, project.id);
+  });
+  after(() => app.close());
+
+  const minutes = (n: number) => n * 60_000;
+  const sidOf = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid as string;
+  const recorded = async (sid: string) => (await app.services.sessions.find(sid))?.expires_at;
+
+  it('runs at most an hour ahead of its refresh token, and its row is rewritten only when it must move', async () => {
+    const ttl = app.config.refreshTokenTtlSeconds * 1000;
+    assert.equal(ttl, 30 * 24 * 3600 * 1000, 'the default lifetime, where the slack is its cap of an hour');
+    const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
+    let tokens = await exchangeCode(app, project, code, verifier);
+    const sid = sidOf(tokens.access_token);
+    assert.equal(await recorded(sid), app.clock.now() + ttl, 'a new session ends with its first token');
+
+    const next = async () => {
+      const res = await refresh(app, project, tokens.refresh_token);
+      assert.equal(res.statusCode, 200);
+      tokens = res.json();
+      return app.clock.now() + ttl; // the new token's expiry
+    };
+
+    app.clock.advance(minutes(10));
+    const first = await next();
+    assert.equal(await recorded(sid), first + SESSION_EXPIRY_SLACK_MAX_MS, 'moved past the new token by the slack');
+    for (const step of [15, 15, 15]) {
+      app.clock.advance(minutes(step));
+      await next();
+      assert.equal(await recorded(sid), first + SESSION_EXPIRY_SLACK_MAX_MS, 'within the slack: the row is left alone');
+    }
+    app.clock.advance(minutes(15)); // 60 min after the first refresh: still inside (equal)
+    assert.equal(await next(), first + SESSION_EXPIRY_SLACK_MAX_MS);
+    assert.equal(await recorded(sid), first + SESSION_EXPIRY_SLACK_MAX_MS);
+    app.clock.advance(1);
+    const later = await next();
+    assert.equal(await recorded(sid), later + SESSION_EXPIRY_SLACK_MAX_MS, 'the new token would outlive it: moved');
+
+    // The purge never takes a session whose token still works, up to the token's last millisecond.
+    app.clock.advance(ttl - 1);
+    await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.ok(await recorded(sid));
+    const admin = await adminToken(app);
+    const listed = (await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`)).json<{ sessions: SessionSummary[] }>().sessions;
+    assert.equal(listed.find((s) => s.id === sid)?.expires_at, new Date(later + SESSION_EXPIRY_SLACK_MAX_MS).toISOString());
+    const last = await next();
+    assert.equal(await recorded(sid), last + SESSION_EXPIRY_SLACK_MAX_MS);
+  });
+
+  it('a shortened lifetime pulls it back at the next rotation, with a slack of a hundredth of the lifetime', async () => {
+    const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
+    const tokens = await exchangeCode(app, project, code, verifier);
+    const sid = sidOf(tokens.access_token);
+    await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
+    const res = await refresh(app, project, tokens.refresh_token);
+    assert.equal(res.statusCode, 200);
+    assert.equal(await recorded(sid), app.clock.now() + 3600_000 + 36_000);
+    // Within 36 s the row stays; a minute later it moves again.
+    app.clock.advance(30_000);
+    const again = await refresh(app, project, res.json().refresh_token);
+    assert.equal(await recorded(sid), app.clock.now() - 30_000 + 3600_000 + 36_000);
+    app.clock.advance(30_000);
+    assert.equal((await refresh(app, project, again.json().refresh_token)).statusCode, 200);
+    assert.equal(await recorded(sid), app.clock.now() + 3600_000 + 36_000);
   });
 });

@@ -154,6 +154,24 @@ function sessionColumns(row: Session): Session {
   };
 }
 
+/** The most a session's recorded expiry runs ahead of its last refresh token's. */
+export const SESSION_EXPIRY_SLACK_MAX_MS = 3_600_000;
+
+/**
+ * A session's recorded expiry after a rotation that issues a token expiring at tokenExpiresAt.
+ * The hourly purge deletes a session by it and the admin listing shows it, so it stays between
+ * the unspent token's expiry (never below: the purge must not delete a session whose token still
+ * works) and that plus a slack: a hundredth of the refresh lifetime, at most an hour. It is
+ * rewritten only when it falls outside; then it is set to the end of the slack, so the rotations
+ * that follow within the slack write two rows instead of three. A client that refreshes every
+ * 15 minutes rewrites its session on one rotation in five. A shortened lifetime pulls it back at
+ * the next rotation.
+ */
+export function sessionExpiryFor(recorded: number, tokenExpiresAt: number, refreshTtlMs: number): number {
+  const latest = tokenExpiresAt + Math.min(SESSION_EXPIRY_SLACK_MAX_MS, Math.floor(refreshTtlMs / 100));
+  return recorded >= tokenExpiresAt && recorded <= latest ? recorded : latest;
+}
+
 export function sessionSubject(session: Session): Subject {
   return session.pin_id !== null ? { kind: 'pin', pinId: session.pin_id } : { kind: 'user', userId: session.user_id ?? '' };
 }
@@ -235,17 +253,20 @@ export class SessionService {
     const next = this.ids.token();
     const expiresAt = now + refreshTtlMs;
     const { markUsed, insertToken, extendSession } = this.queries;
-    const rotated = await writeAtomically(this.db, [
+    const steps = [
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
       step(markUsed, { now, tokenHash }, true),
       step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }),
-      step(extendSession, { expiresAt, sessionId: session.id }),
-    ]);
+    ];
+    // The session's row is rewritten only when its expiry must move (see sessionExpiryFor).
+    const sessionExpiresAt = sessionExpiryFor(session.expires_at, expiresAt, refreshTtlMs);
+    if (sessionExpiresAt !== session.expires_at) steps.push(step(extendSession, { expiresAt: sessionExpiresAt, sessionId: session.id }));
+    const rotated = await writeAtomically(this.db, steps);
     if (!rotated) {
       await this.reuseDetected(session);
       throw InvalidRefreshToken();
     }
-    session.expires_at = expiresAt;
+    session.expires_at = sessionExpiresAt;
     return { session, refreshToken: next, ...(user ? { user } : {}) };
   }
 

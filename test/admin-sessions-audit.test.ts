@@ -4,12 +4,8 @@ import type { AuditEntry } from '../src/audit/audit-log.ts';
 import type { SessionSummary } from '../src/sessions/sessions.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, REDIRECT_URI, sessionIdOf, type TestProject } from './support/flow.ts';
 
-function sid(accessToken: string): string {
-  const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
-  return payload.sid;
-}
 
 describe('admin API: sessions', () => {
   let app: TestApp;
@@ -33,7 +29,7 @@ describe('admin API: sessions', () => {
     const tokens = await login();
     const res = await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`);
     assert.equal(res.statusCode, 200);
-    const session = res.json<{ sessions: SessionSummary[] }>().sessions.find((s) => s.id === sid(tokens.access_token));
+    const session = res.json<{ sessions: SessionSummary[] }>().sessions.find((s) => s.id === sessionIdOf(tokens.access_token));
     assert.ok(session);
     assert.equal(session.subject, userId);
     assert.equal(session.method, 'pwd');
@@ -45,7 +41,7 @@ describe('admin API: sessions', () => {
   it('ending a session (204) makes its refresh token answer 401 Invalid refresh token', async () => {
     const tokens = await login();
     const other = await login();
-    const id = sid(tokens.access_token);
+    const id = sessionIdOf(tokens.access_token);
     const res = await call(app, admin, 'DELETE', `/admin/sessions/${id}`);
     assert.equal(res.statusCode, 204);
     assert.equal(res.body, '');
@@ -113,7 +109,7 @@ describe('admin API: audit log', () => {
     const clientSecret = (await step('POST', '/admin/projects/audited/secret')).json<{ client_secret: string }>().client_secret;
     const { code, verifier } = await passwordCode(app, 'audited', 'audited@example.com', 'changed user pw 2');
     const tokens = await exchangeCode(app, { id: 'audited', clientSecret }, code, verifier);
-    await step('DELETE', `/admin/sessions/${sid(tokens.access_token)}`);
+    await step('DELETE', `/admin/sessions/${sessionIdOf(tokens.access_token)}`);
     await step('DELETE', `/admin/projects/audited/members/${user.id}`);
     await step('DELETE', `/admin/users/${user.id}`);
     await step('DELETE', '/admin/projects/audited');

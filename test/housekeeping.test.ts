@@ -5,7 +5,7 @@ import { PURGE_BATCH } from '../src/storage/batches.ts';
 import { purgeExpiredState } from '../src/storage/housekeeping.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, type TestProject } from './support/flow.ts';
+import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, sessionIdOf, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'housekeeping is a virtue';
 
@@ -51,7 +51,7 @@ describe('purging expired tokens and sessions', () => {
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
     const second = await refresh(app, project, first.refresh_token); // spends the 30-day token
     assert.equal(second.statusCode, 200);
-    const sid = JSON.parse(Buffer.from(String(second.json().access_token).split('.')[1]!, 'base64url').toString()).sid as string;
+    const sid = sessionIdOf(String(second.json().access_token));
 
     app.clock.advance(2 * 3600 * 1000);
     const before = await count('refresh_tokens');
@@ -108,7 +108,7 @@ describe('purging expired tokens and sessions', () => {
   it('a session whose refresh token is still valid is never purged, even when revoked', async () => {
     const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
     const tokens = await exchangeCode(app, project, code, verifier);
-    const sid = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).sid as string;
+    const sid = sessionIdOf(tokens.access_token);
     await app.services.sessions.revoke(sid);
     await purgeExpiredState(app.services.database.db, app.services.clock);
     assert.ok(await app.services.sessions.find(sid));
@@ -127,7 +127,6 @@ describe("a session's recorded expiry", () => {
   after(() => app.close());
 
   const minutes = (n: number) => n * 60_000;
-  const sidOf = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid as string;
   const recorded = async (sid: string) => (await app.services.sessions.find(sid))?.expires_at;
 
   it('runs at most an hour ahead of its refresh token, and its row is rewritten only when it must move', async () => {
@@ -135,7 +134,7 @@ describe("a session's recorded expiry", () => {
     assert.equal(ttl, 30 * 24 * 3600 * 1000, 'the default lifetime, where the slack is its cap of an hour');
     const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
     let tokens = await exchangeCode(app, project, code, verifier);
-    const sid = sidOf(tokens.access_token);
+    const sid = sessionIdOf(tokens.access_token);
     assert.equal(await recorded(sid), app.clock.now() + ttl, 'a new session ends with its first token');
 
     const next = async () => {
@@ -174,7 +173,7 @@ describe("a session's recorded expiry", () => {
   it('a shortened lifetime pulls it back at the next rotation, with a slack of a hundredth of the lifetime', async () => {
     const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
     const tokens = await exchangeCode(app, project, code, verifier);
-    const sid = sidOf(tokens.access_token);
+    const sid = sessionIdOf(tokens.access_token);
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
     const res = await refresh(app, project, tokens.refresh_token);
     assert.equal(res.statusCode, 200);

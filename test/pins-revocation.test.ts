@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, type TestProject, type Tokens } from './support/flow.ts';
+import { adminToken, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, sessionIdOf, type TestProject, type Tokens } from './support/flow.ts';
 import { bearer, createPin, pinLogin, revokePin } from './pins-support.ts';
 
 const PASSWORD = 'difference engine 1822';
@@ -28,10 +28,6 @@ describe('revoking a PIN', () => {
     return exchangeCode(app, project, response.json<{ code: string }>().code, verifier);
   }
 
-  function sidOf(accessToken: string): string {
-    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { sid: string };
-    return payload.sid;
-  }
 
   it('its refresh tokens then answer 403 PIN revoked, not Invalid refresh token', async () => {
     const pin = await createPin(app, token, project.id, 'Tablet');
@@ -42,7 +38,7 @@ describe('revoking a PIN', () => {
     const res = await refresh(app, project, before.json<Tokens>().refresh_token);
     assert.deepEqual([res.statusCode, res.json()], [403, { error: 'PIN revoked' }]);
     // the session stays on record, not ended
-    const session = await app.services.sessions.find(sidOf(tokens.access_token));
+    const session = await app.services.sessions.find(sessionIdOf(tokens.access_token));
     assert.ok(session);
     assert.equal(session.revoked_at, null);
   });
@@ -91,11 +87,11 @@ describe('revoking a PIN', () => {
       const { response, verifier } = await pinLogin(app, other.id, pin, nextIp());
       return exchangeCode(app, other, response.json<{ code: string }>().code, verifier);
     };
-    const revokedSid = sidOf((await login(revoked.pin)).access_token);
-    const keptSid = sidOf((await login(kept.pin)).access_token);
+    const revokedSid = sessionIdOf((await login(revoked.pin)).access_token);
+    const keptSid = sessionIdOf((await login(kept.pin)).access_token);
     await app.services.users.addMember(other.id, (await app.services.users.findByEmail('charles@example.com'))!.user.id);
     const { code, verifier } = await passwordCode(app, other.id, 'charles@example.com', PASSWORD);
-    const userSid = sidOf((await exchangeCode(app, other, code, verifier)).access_token);
+    const userSid = sessionIdOf((await exchangeCode(app, other, code, verifier)).access_token);
 
     const listed = async () => (await app.services.sessions.listActive(other.id)).map((s) => s.id).sort();
     assert.deepEqual(await listed(), [keptSid, revokedSid, userSid].sort());

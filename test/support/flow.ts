@@ -92,6 +92,12 @@ export interface Tokens {
   token_type: string;
 }
 
+/** The session id (`sid` claim) of an access token, read without verifying it. */
+export function sessionIdOf(accessToken: string): string {
+  const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
+  return payload.sid;
+}
+
 export async function exchangeCode(app: TestApp, project: TestProject, code: string, verifier: string): Promise<Tokens> {
   const response = await post(app, '/token', {
     grant_type: 'authorization_code',

@@ -61,6 +61,23 @@ export function processCpuUs(pid: number): number {
 }
 const CLOCK_TICKS = 100;
 
+/**
+ * Waits until the servers have finished what an earlier run left them: the load generator stops
+ * at the end of its duration, but requests it had sent go on (a password hash in the queue, a
+ * group commit, a checkpoint). Without the wait their CPU and memory count in the next run.
+ * Settled means at most one clock tick of CPU per process in 100 ms; it waits at most `maxMs`.
+ */
+export async function settle(pids: number[], maxMs = 3000): Promise<void> {
+  const started = performance.now();
+  let last = pids.map(processCpuUs);
+  while (performance.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = pids.map(processCpuUs);
+    if (now.every((us, i) => us - (last[i] ?? 0) <= 1e6 / CLOCK_TICKS)) return;
+    last = now;
+  }
+}
+
 function statusField(pid: number, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match?.[1] ? Number(match[1]) / 1024 : 0;

@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SCOPE, pkcePair, ServerProcess, type StorageCounts } from './ipc.ts';
-import { measure, type HttpRequest, type LoadResult, type Workload } from './load.ts';
+import { measure, settle, type HttpRequest, type LoadResult, type Workload } from './load.ts';
 import { form, FORM, gatehouseRefreshTokens, mintCodes, peerRefreshTokens } from './setup.ts';
 
 const ALL_SCENARIOS = ['discovery', 'jwks', 'refresh', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100'] as const;
@@ -232,7 +232,13 @@ const peer = options.peer
     })
   : undefined;
 
+/** Every run, warm-ups too, starts once both servers are done with the run before it. */
+function settled(): Promise<void> {
+  return settle([gatehouse.pid, ...(peer ? [peer.pid] : [])]);
+}
+
 async function run(server: ServerProcess, scenario: string, workload: Workload, connections = options.connections, extra: Partial<Row> = {}): Promise<Row> {
+  await settled();
   const result = await measure({ url: server.url, connections, durationS: options.durationS, workload, serverPid: server.pid });
   const row: Row = { scenario, server: server === gatehouse ? 'gatehouse' : 'peer', connections, result, ...extra };
   rows.push(row);
@@ -241,6 +247,7 @@ async function run(server: ServerProcess, scenario: string, workload: Workload, 
 }
 
 async function warm(server: ServerProcess, workload: Workload): Promise<void> {
+  await settled();
   await measure({ url: server.url, connections: options.connections, durationS: options.warmupS, workload, serverPid: server.pid });
 }
 
@@ -344,6 +351,7 @@ try {
   }
 
   if (wanted('password-login') || wanted('mixed')) {
+    await settled(); // timed on the idle server
     const before = await gatehouse.command('hashTiming', { samples: quick ? 6 : 12 });
     hashTiming = { concurrency: before.concurrency, samplesMs: before.samplesMs, medianMs: median(before.samplesMs) };
     log(`one Argon2id verification: ${fmt(hashTiming.medianMs, 1)} ms (median), hash concurrency ${hashTiming.concurrency}: ceiling ${fmt(ceiling(hashTiming), 1)} logins/s`);
@@ -357,6 +365,7 @@ try {
     // Timed again after the run, and the median of all samples taken: a burst of load from
     // elsewhere on a shared machine moves a few samples, not the ceiling.
     if (hashTiming) {
+      await settled();
       const after = await gatehouse.command('hashTiming', { samples: quick ? 6 : 12 });
       const samplesMs = [...hashTiming.samplesMs, ...after.samplesMs];
       hashTiming = { ...hashTiming, samplesMs, medianMs: median(samplesMs) };
@@ -369,6 +378,7 @@ try {
     // The unloaded reference runs right before, on the same chains, so both see the same machine.
     await run(gatehouse, 'mixed: refresh alone', gatehouseChains());
     const loginConnections = Math.max(4, (hashTiming?.concurrency ?? 1) * 4);
+    await settled();
     const [refreshRow, loginRow] = await Promise.all([
       measure({ url: gatehouse.url, connections: options.connections, durationS: options.durationS, workload: gatehouseChains(), serverPid: gatehouse.pid }),
       measure({ url: gatehouse.url, connections: loginConnections, durationS: options.durationS, workload: logins('/login', accounts()), serverPid: gatehouse.pid }),

@@ -140,12 +140,6 @@ serveCommands({
   },
 
   counts,
-
-  async gc() {
-    const collect = (globalThis as { gc?: () => void }).gc;
-    collect?.();
-    return collect !== undefined;
-  },
 });
 
 let stopping = false;

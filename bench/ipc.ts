@@ -54,7 +54,6 @@ export interface Commands {
   seedSessions: [{ sessions: number; projects: number; users: number }, StorageCounts];
   hashTiming: [{ samples: number }, HashTiming];
   counts: [Record<string, never>, StorageCounts];
-  gc: [Record<string, never>, boolean];
 }
 
 export type CommandName = keyof Commands;

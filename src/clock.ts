@@ -52,7 +52,18 @@ export class RandomPool {
 
 const pool = new RandomPool();
 
+/**
+ * 96 random bits in base64url, drawn again when the first character is '-': identifiers are typed
+ * as command-line arguments (`--pin <id>`), where a leading dash reads as an option.
+ */
+function randomId(): string {
+  for (;;) {
+    const id = pool.take(12).toString('base64url');
+    if (id[0] !== '-') return id;
+  }
+}
+
 export const randomIds: Ids = {
-  id: () => pool.take(12).toString('base64url'),
+  id: randomId,
   token: () => pool.take(32).toString('base64url'),
 };

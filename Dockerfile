@@ -42,5 +42,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM: stop accepting, finish requests in flight (up to 25 s), close storage, exit 0.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/src/main.js"]
+# UV_THREADPOOL_SIZE: libuv's pool as large as the hashing concurrency, so the pool bounds the
+# Argon2id hashes and each thread has the next one waiting (README "Performance"); it must be in
+# the environment before node starts, hence the shell.
+ENTRYPOINT ["/bin/sh", "-c", "export UV_THREADPOOL_SIZE=\"${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}}\"; exec node dist/src/main.js \"$@\"", "gatehouse"]
 CMD ["serve"]

@@ -205,12 +205,16 @@ log(`bench: ${quick ? 'quick' : 'full'} run, ${options.connections} connections,
 // Both servers run compiled JavaScript, as `npm start` and the Docker image run Gatehouse.
 log('bench: compiling (npm run build)');
 execFileSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: ['ignore', 2, 2] });
-// The process environment `npm start` and the Docker image give Gatehouse, for both servers.
+// The process environment `npm start` and the Docker image give Gatehouse: two malloc arenas
+// for both servers, and for Gatehouse a thread pool as large as its hashing concurrency (the
+// peer keeps libuv's default pool, where jose signs).
 const MALLOC = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+const GATEHOUSE_POOL = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? options.hashConcurrency ?? '1' };
 const gatehouse = await ServerProcess.start(
   'dist/bench/gatehouse-server.js',
   {
     ...MALLOC,
+    ...GATEHOUSE_POOL,
     PORT: String(gatehousePort),
     HOST: '127.0.0.1',
     GATEHOUSE_ISSUER: `http://127.0.0.1:${gatehousePort}`,

@@ -24,11 +24,33 @@ async function waitForHealth(url: string, deadline: number): Promise<Response> {
 }
 
 describe('npm start (the compiled gatehouse serve)', () => {
-  it('runs the compiled server with two malloc arenas unless the environment says otherwise', () => {
-    // Without it, each thread that ran an Argon2id hash kept the hash's 19 MiB (README "Performance").
+  it('runs the compiled server with two malloc arenas and a thread pool the size of the hashing concurrency, unless the environment says otherwise', () => {
+    // Without the first, each thread that ran an Argon2id hash kept the hash's 19 MiB; the second
+    // lets the pool bound the hashes and queue the next one on each thread (README "Performance").
     const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(scripts.start, 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node dist/src/main.js serve');
-    assert.match(readFileSync(join(root, 'Dockerfile'), 'utf8'), /^\s+MALLOC_ARENA_MAX=2 \\$/m);
+    assert.equal(scripts.start, 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}} node dist/src/main.js serve');
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^\s+MALLOC_ARENA_MAX=2 \\$/m);
+    assert.ok(dockerfile.includes('export UV_THREADPOOL_SIZE=\\"${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}}\\"; exec node dist/src/main.js'));
+  });
+
+  it("the start script's shell gives the pool the hashing concurrency, and an explicit UV_THREADPOOL_SIZE wins", () => {
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const env = (extra: Record<string, string>) =>
+      execFileSync('/bin/sh', ['-c', scripts.start!.replace('node dist/src/main.js serve', 'printenv UV_THREADPOOL_SIZE')], { env: { PATH: process.env.PATH ?? '', ...extra }, encoding: 'utf8' }).trim();
+    assert.equal(env({}), '1');
+    assert.equal(env({ GATEHOUSE_HASH_CONCURRENCY: '2' }), '2');
+    assert.equal(env({ GATEHOUSE_HASH_CONCURRENCY: '2', UV_THREADPOOL_SIZE: '6' }), '6');
+    // The Docker image's entrypoint does the same.
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[];
+    assert.deepEqual(entrypoint.slice(0, 2), ['/bin/sh', '-c']);
+    const image = (extra: Record<string, string>) =>
+      execFileSync('/bin/sh', ['-c', entrypoint[2]!.replace('exec node dist/src/main.js "$@"', 'printenv UV_THREADPOOL_SIZE; echo "$@"'), ...entrypoint.slice(3), 'serve'], {
+        env: { PATH: process.env.PATH ?? '', ...extra },
+        encoding: 'utf8',
+      }).trim();
+    assert.equal(image({}), '1\nserve');
+    assert.equal(image({ GATEHOUSE_HASH_CONCURRENCY: '3' }), '3\nserve');
   });
 
   it('starts with the defaults, creates ./data/gatehouse.db and answers /healthz; SIGTERM stops it cleanly', async () => {

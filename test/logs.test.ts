@@ -284,3 +284,25 @@ describe('loggableUrl', () => {
     );
   });
 });
+
+describe('the thread pool against the hashing concurrency', () => {
+  it('warns at start when UV_THREADPOOL_SIZE is below GATEHOUSE_HASH_CONCURRENCY, and not otherwise', async () => {
+    const saved = process.env.UV_THREADPOOL_SIZE;
+    const warned = async (pool: string, concurrency: string) => {
+      const capture = new Capture();
+      process.env.UV_THREADPOOL_SIZE = pool; // read at start, as libuv read it when this process began
+      const { app } = await logged({ GATEHOUSE_HASH_CONCURRENCY: concurrency }, capture, 'info');
+      await app.close();
+      return capture.lines().find((l) => l.level === 40 && /UV_THREADPOOL_SIZE/.test(String(l.msg)));
+    };
+    try {
+      const warning = await warned('1', '2');
+      assert.equal(warning?.msg, 'UV_THREADPOOL_SIZE (1) is below GATEHOUSE_HASH_CONCURRENCY (2): at most 1 password hashes run at once');
+      assert.equal(await warned('2', '2'), undefined);
+      assert.equal(await warned('4', '1'), undefined);
+    } finally {
+      if (saved === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = saved;
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { AuditLog, startAuditRetention } from './audit/audit-log.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './clock.ts';
 import type { Config } from './config.ts';
 import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
-import { PasswordHasher, threadPoolSize } from './crypto/passwords.ts';
+import { PasswordHasher } from './crypto/passwords.ts';
 import {
   HttpError,
   InvalidRequest,
@@ -247,9 +247,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerMetrics(server, services);
   if (!config.smtpUrl && !options.mailer) server.log.warn('GATEHOUSE_SMTP_URL is not set: mail is written to this log (dev outbox), not sent');
-  const pool = threadPoolSize();
-  if (pool < config.hashConcurrency) {
-    server.log.warn(`UV_THREADPOOL_SIZE (${pool}) is below GATEHOUSE_HASH_CONCURRENCY (${config.hashConcurrency}): at most ${pool} password hashes run at once`);
+  const { runningAtMost } = services.hasher;
+  if (runningAtMost < config.hashConcurrency) {
+    server.log.warn(`UV_THREADPOOL_SIZE (${runningAtMost}) is below GATEHOUSE_HASH_CONCURRENCY (${config.hashConcurrency}): at most ${runningAtMost} password hashes run at once`);
   }
   const retention = await startAuditRetention(services.audit, services.clock, config.auditRetentionDays, {
     onPurged: (deleted) => deleted > 0 && server.log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged'),

@@ -56,6 +56,9 @@ describe('password hashing: the gate and the thread pool', () => {
   it('with a pool of one thread and concurrency 1, two hashes are admitted and every answer is right', async () => {
     const hasher = new PasswordHasher(CHEAP, 1, 1);
     assert.equal(hasher.admitted, 2);
+    assert.equal(hasher.runningAtMost, 1);
+    assert.equal(new PasswordHasher(CHEAP, 2, 1).runningAtMost, 1, 'a smaller pool runs fewer at once');
+    assert.equal(new PasswordHasher(CHEAP, 2, 4).runningAtMost, 2);
     const stored = await hasher.hash('the right one');
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => hasher.verify(stored, i % 2 ? 'the right one' : 'a wrong one')));
     assert.deepEqual(answers, [false, true, false, true, false, true]);

@@ -49,6 +49,8 @@ export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
   /** how many hashes may be handed to the pool at once */
   readonly admitted: number;
+  /** how many hashes can run at once: the concurrency, or fewer when the pool is smaller */
+  readonly runningAtMost: number;
 
   constructor(
     private readonly params: Argon2Params,
@@ -56,6 +58,7 @@ export class PasswordHasher {
     poolSize = threadPoolSize(),
   ) {
     this.admitted = gateSize(concurrency, poolSize);
+    this.runningAtMost = Math.min(concurrency, poolSize);
     this.gate = new Gate(this.admitted);
   }
 

@@ -20,25 +20,23 @@ import {
   ServiceUnavailable,
   UnsupportedMediaType,
 } from './errors.ts';
-import { registerRegistrationRoutes } from './login/registration-routes.ts';
-import { sendHtml } from './login/respond.ts';
-import { registerLoginRoutes } from './login/routes.ts';
+import { registerRegistrationRoutes } from './login/register/routes.ts';
+import { registerLoginRoutes } from './login/password/routes.ts';
 import { exposeRequestId, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
-import { registerMagicLinkRoutes } from './magic-link/routes.ts';
+import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
-import { registerOpenApi } from './http/openapi.ts';
+import { registerOpenApi } from './openapi/routes.ts';
 import { prefersHtml } from './http/negotiation.ts';
-import { CSP_DIRECTIVES } from './pages/csp.ts';
 import { renderErrorPage } from './pages/render.ts';
 import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
-import { registerPinRoutes } from './pins/routes.ts';
+import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { startPeriodic } from './periodic.ts';
 import type { Services } from './services.ts';
@@ -50,6 +48,8 @@ import { connectRedis, createRedis } from './storage/redis.ts';
 import { purgeExpiredState } from './storage/housekeeping.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { UserService } from './users/users.ts';
+import { sendHtml } from './http/html.ts';
+import { CSP_DIRECTIVES } from './http/csp.ts';
 
 export interface AppOptions {
   config: Config;
@@ -274,7 +274,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerLoginRoutes(server, services);
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);
-  registerPinRoutes(server, services);
+  registerPinLoginRoutes(server, services);
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
 

@@ -1,15 +1,7 @@
 // The error catalogue: every row of the reference (shared/seed/error-reference.txt), named once.
-// A route throws one of these; the error hook in app.ts turns it into {"error": message}.
-
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+// A service or route throws one of these; the error hook in app.ts turns it into
+// {"error": message}. Each error knows the factory that made it, so code tells errors apart with
+// isError(e, AccountBlocked), never by comparing messages.
 
 export interface ErrorFactory {
   (extra?: Record<string, unknown>): HttpError;
@@ -17,9 +9,26 @@ export interface ErrorFactory {
   readonly message: string;
 }
 
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    /** the catalogue entry this error was made by */
+    readonly kind?: ErrorFactory,
+  ) {
+    super(message);
+  }
+}
+
 export function httpError(status: number, message: string): ErrorFactory {
-  const make = (extra?: Record<string, unknown>) => new HttpError(status, message, extra);
-  return Object.assign(make, { status, message });
+  const factory: ErrorFactory = Object.assign((extra?: Record<string, unknown>) => new HttpError(status, message, extra, factory), { status, message });
+  return factory;
+}
+
+/** True when `error` was made by this entry of the catalogue. */
+export function isError(error: unknown, factory: ErrorFactory): error is HttpError {
+  return error instanceof HttpError && error.kind === factory;
 }
 
 // Authorization parameters (GET /authorize and every login endpoint)
@@ -70,7 +79,10 @@ export const PayloadTooLarge = httpError(413, 'Request body too large');
 export const MethodNotAllowed = httpError(405, 'Method not allowed');
 export const ProjectAlreadyExists = httpError(409, 'Project already exists');
 export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
+// A dependency (database, Redis, SMTP) cannot be reached: an outage, never a bug.
 export const ServiceUnavailable = httpError(503, 'Service unavailable');
+// A bug: the cause is logged with its stack, and only this message is sent.
+export const InternalError = httpError(500, 'Internal error');
 
 /** Every factory above, for the test that walks the reference. */
 export const catalogue: readonly ErrorFactory[] = [
@@ -82,6 +94,6 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidCredentials, NotAMember, InvalidPin, EmailAlreadyRegistered, InvalidPassword,
   RegistrationClosed, InvalidOrExpiredToken,
   Unauthorized, Forbidden, NotFound, MaxActivePins,
-  InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable,
+  InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable, InternalError,
   ProjectAlreadyExists, ConsoleProjectProtected,
 ];

@@ -151,18 +151,18 @@ describe('admin API: audit log', () => {
   it('lists newest first, filtered by project, subject and type, with a limit', async () => {
     const base = app.clock.now();
     for (let i = 0; i < 6; i += 1) {
-      await app.services.audit.record({ type: i % 2 ? 'test.odd' : 'test.even', outcome: 'info', projectId: i < 3 ? 'alpha' : 'beta', subject: `s${i}` });
+      await app.services.audit.record({ type: i % 2 ? 'pin.revoked' : 'pin.created', outcome: 'info', projectId: i < 3 ? 'alpha' : 'beta', subject: `s${i}` });
       app.clock.advance(1000);
     }
     const alpha = await events('?project=alpha');
     assert.deepEqual(alpha.map((e) => e.subject), ['s2', 's1', 's0']);
-    assert.deepEqual((await events('?type=test.odd')).map((e) => e.subject), ['s5', 's3', 's1']);
-    assert.deepEqual((await events('?subject=s4')).map((e) => e.type), ['test.even']);
-    assert.deepEqual((await events('?project=beta&type=test.odd')).map((e) => e.subject), ['s5', 's3']);
-    assert.deepEqual((await events('?type=test.even&limit=2')).map((e) => e.subject), ['s4', 's2']);
+    assert.deepEqual((await events('?type=pin.revoked')).map((e) => e.subject), ['s5', 's3', 's1']);
+    assert.deepEqual((await events('?subject=s4')).map((e) => e.type), ['pin.created']);
+    assert.deepEqual((await events('?project=beta&type=pin.revoked')).map((e) => e.subject), ['s5', 's3']);
+    assert.deepEqual((await events('?type=pin.created&limit=2')).map((e) => e.subject), ['s4', 's2']);
     const all = await events('?limit=500');
     for (let i = 1; i < all.length; i += 1) assert.ok((all[i - 1]?.at ?? '') >= (all[i]?.at ?? ''));
-    assert.deepEqual((await events(`?since=${base}&until=${base + 2000}&type=test.odd`)).map((e) => e.subject), ['s1']);
+    assert.deepEqual((await events(`?since=${base}&until=${base + 2000}&type=pin.revoked`)).map((e) => e.subject), ['s1']);
     const isoSince = new Date(base + 3000).toISOString();
     assert.deepEqual((await events(`?since=${isoSince}&project=beta`)).map((e) => e.subject), ['s5', 's4', 's3']);
     assert.deepEqual((await events(`?before=${base + 1000}&project=alpha`)).map((e) => e.subject), ['s0']);
@@ -170,23 +170,23 @@ describe('admin API: audit log', () => {
   });
 
   it('answers 50 events by default and at most the limit asked', async () => {
-    for (let i = 0; i < 60; i += 1) await app.services.audit.record({ type: 'test.bulk', outcome: 'info' });
-    assert.equal((await events('?type=test.bulk')).length, 50);
-    assert.equal((await events('?type=test.bulk&limit=55')).length, 55);
-    assert.equal((await events('?type=test.bulk&limit=500')).length, 60);
+    for (let i = 0; i < 60; i += 1) await app.services.audit.record({ type: 'keys.rotated', outcome: 'info' });
+    assert.equal((await events('?type=keys.rotated')).length, 50);
+    assert.equal((await events('?type=keys.rotated&limit=55')).length, 55);
+    assert.equal((await events('?type=keys.rotated&limit=500')).length, 60);
   });
 
   it('pages with before and before_id without losing events that share a millisecond', async () => {
     // The clock does not move: all 7 events share one timestamp.
-    for (let i = 0; i < 7; i += 1) await app.services.audit.record({ type: 'test.same-ms', outcome: 'info', subject: `p${i}` });
+    for (let i = 0; i < 7; i += 1) await app.services.audit.record({ type: 'magic_link.sent', outcome: 'info', subject: `p${i}` });
     const seen: string[] = [];
-    let query = '?type=test.same-ms&limit=3';
+    let query = '?type=magic_link.sent&limit=3';
     for (let page = 0; page < 5; page += 1) {
       const batch = await events(query);
       seen.push(...batch.map((e) => e.subject ?? ''));
       const last = batch.at(-1);
       if (batch.length < 3 || !last) break;
-      query = `?type=test.same-ms&limit=3&before=${encodeURIComponent(last.at)}&before_id=${encodeURIComponent(last.id)}`;
+      query = `?type=magic_link.sent&limit=3&before=${encodeURIComponent(last.at)}&before_id=${encodeURIComponent(last.id)}`;
     }
     assert.equal(seen.length, 7);
     assert.deepEqual([...seen].sort(), ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);

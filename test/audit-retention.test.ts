@@ -20,15 +20,15 @@ describe('audit retention', () => {
     const app = await createTestApp();
     try {
       const { audit } = app.services;
-      await audit.record({ type: 'test.old', outcome: 'info' });
+      await audit.record({ type: 'pin.created', outcome: 'info' });
       app.clock.advance(20 * DAY);
-      await audit.record({ type: 'test.recent', outcome: 'info' });
+      await audit.record({ type: 'pin.revoked', outcome: 'info' });
       app.clock.advance(11 * DAY);
       const deleted = await audit.purgeOlderThan(app.clock.now() - 30 * DAY);
       assert.equal(deleted, 1);
       const types = (await audit.list({ limit: 100 })).map((e) => e.type);
-      assert.ok(types.includes('test.recent'));
-      assert.ok(!types.includes('test.old'));
+      assert.ok(types.includes('pin.revoked'));
+      assert.ok(!types.includes('pin.created'));
     } finally {
       await app.close();
     }
@@ -63,17 +63,17 @@ describe('audit retention', () => {
     const config = loadConfig(testEnv({ GATEHOUSE_AUDIT_RETENTION_DAYS: '30' }));
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const first = await buildApp({ config, clock });
-    await first.services.audit.record({ type: 'test.january', outcome: 'info' });
+    await first.services.audit.record({ type: 'pin.created', outcome: 'info' });
     clock.advance(25 * DAY);
-    await first.services.audit.record({ type: 'test.late-january', outcome: 'info' });
+    await first.services.audit.record({ type: 'pin.revoked', outcome: 'info' });
     await first.close();
 
     clock.advance(10 * DAY); // the first event is now 35 days old, the second 10
     const second = await buildApp({ config, clock });
     try {
       const types = (await second.services.audit.list({ limit: 100 })).map((e) => e.type);
-      assert.ok(!types.includes('test.january'), 'the 35-day-old event was purged at start');
-      assert.ok(types.includes('test.late-january'), 'the 10-day-old event is kept');
+      assert.ok(!types.includes('pin.created'), 'the 35-day-old event was purged at start');
+      assert.ok(types.includes('pin.revoked'), 'the 10-day-old event is kept');
     } finally {
       await second.close();
     }
@@ -92,7 +92,7 @@ describe('audit retention', () => {
     });
     try {
       assert.equal(purges[0], 0, 'the first purge ran at start and found nothing');
-      await app.services.audit.record({ type: 'test.timer', outcome: 'info' });
+      await app.services.audit.record({ type: 'keys.rotated', outcome: 'info' });
       // The retention timer is unref'd; this timeout keeps the test's event loop alive meanwhile.
       let guard: NodeJS.Timeout | undefined;
       const purged = new Promise<void>((resolve, reject) => {
@@ -101,7 +101,7 @@ describe('audit retention', () => {
       });
       app.clock.advance(91 * DAY);
       await purged.finally(() => clearTimeout(guard));
-      assert.equal((await app.services.audit.list({ limit: 10, type: 'test.timer' })).length, 0);
+      assert.equal((await app.services.audit.list({ limit: 10, type: 'keys.rotated' })).length, 0);
     } finally {
       await retention.stop();
       await app.close();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { registeredRoutes } from '../src/http/openapi.ts';
-import { ROUTE_DOCS } from '../src/http/route-docs.ts';
+import { registeredRoutes } from '../src/openapi/routes.ts';
+import { ROUTE_DOCS } from '../src/openapi/route-docs.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 
 /** Fastify's /a/:id becomes OpenAPI's /a/{id}. */

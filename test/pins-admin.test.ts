@@ -63,6 +63,30 @@ describe('admin API for PINs', () => {
     assert.equal((await listPins(app, token, other.id)).json().pins.length, 1);
   });
 
+  it('a body with a field the route does not know is refused with 400, as on every admin route', async () => {
+    const other = await createProject(app);
+    const typo = await createPinRequest(app, token, other.id, { label: 'kiosk', lable: 'typo' });
+    assert.deepEqual([typo.statusCode, typo.json().error], [400, 'Invalid request']);
+    assert.equal((await listPins(app, token, other.id)).json().pins.length, 0);
+  });
+
+  it('a broken body without a token answers 401 before the body is read, as on every admin route', async () => {
+    const broken = await app.server.inject({
+      method: 'POST',
+      url: `/admin/projects/${project.id}/pins`,
+      payload: '{"label": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.deepEqual([broken.statusCode, broken.json()], [401, { error: 'Unauthorized' }]);
+    const withToken = await app.server.inject({
+      method: 'POST',
+      url: `/admin/projects/${project.id}/pins`,
+      payload: '{"label": ',
+      headers: { ...bearer(token), 'content-type': 'application/json' },
+    });
+    assert.deepEqual([withToken.statusCode, withToken.json().error], [400, 'Invalid request']);
+  });
+
   it('the PIN is shown once: the list never holds the PIN nor its hash', async () => {
     const other = await createProject(app);
     const created = await createPin(app, token, other.id, 'Lobby');

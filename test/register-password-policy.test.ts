@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../src/login/password-policy.ts';
+import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../src/users/password-policy.ts';
 
 describe('password policy (NIST SP 800-63B)', () => {
   it('accepts 8 to 256 characters', () => {

@@ -9,6 +9,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AuditEventType } from '../audit/events.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import type { Services } from '../services.ts';
 import type { User } from '../users/users.ts';
@@ -40,7 +41,7 @@ export class AdminContext {
   /** Records one admin change: who (the admin), what, where from, and on which project. */
   async recordChange(
     request: FastifyRequest,
-    type: string,
+    type: AuditEventType,
     facts: { projectId?: string; detail?: Record<string, unknown> } = {},
   ): Promise<void> {
     const { ip, userAgent } = clientInfo(request);

@@ -5,11 +5,12 @@ import { Forbidden, Unauthorized } from '../errors.ts';
 import { verifyAccessToken } from '../oauth/routes.ts';
 import { CONSOLE_PROJECT_ID } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
+import { isPinSubject } from '../sessions/subject.ts';
 import type { User } from '../users/users.ts';
 
 export async function requireAdmin(services: Services, request: FastifyRequest): Promise<User> {
   const claims = await verifyAccessToken(services, request, CONSOLE_PROJECT_ID);
-  if (claims.sub.startsWith('pin:')) throw Forbidden();
+  if (isPinSubject(claims.sub)) throw Forbidden();
   const record = await services.users.find(claims.sub);
   if (!record) throw Unauthorized();
   if (!record.user.is_admin) throw Forbidden();

@@ -41,13 +41,17 @@ export function registerMemberRoutes(server: AdminServer, context: AdminContext)
     return reply.code(204).send();
   });
 
-  for (const [action, blocked] of [['block', true], ['unblock', false]] as const) {
+  const actions = [
+    ['block', true, 'admin.member.blocked'],
+    ['unblock', false, 'admin.member.unblocked'],
+  ] as const;
+  for (const [action, blocked, event] of actions) {
     server.post(`/admin/projects/:id/members/:user_id/${action}`, { schema: { params: MemberParams } }, async (request) => {
       const { id, user_id: userId } = request.params;
       // Sessions are kept on purpose: their refresh tokens answer "Account blocked" while
       // the block lasts and work again after an unblock.
       if (!(await users.setBlocked(id, userId, blocked))) throw NotFound();
-      await context.recordChange(request, `admin.member.${action}ed`, { projectId: id, detail: { user_id: userId } });
+      await context.recordChange(request, event, { projectId: id, detail: { user_id: userId } });
       return memberOrNotFound(id, userId);
     });
   }

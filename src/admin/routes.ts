@@ -1,4 +1,4 @@
-// The admin API (SPEC.md "Admin API"), except the PIN routes, which live with the PINs.
+// The admin API (SPEC.md "Admin API"), one file per resource.
 // Every route here sits behind requireAdmin(), checked before the body is even read, so a
 // caller without a valid admin token learns nothing about what a valid request looks like.
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +10,7 @@ import { registerAuditRoutes } from './audit-routes.ts';
 import { AdminContext } from './context.ts';
 import { requireAdmin } from './guard.ts';
 import { registerMemberRoutes } from './member-routes.ts';
+import { registerPinRoutes } from './pin-routes.ts';
 import { registerProjectRoutes } from './project-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
@@ -55,6 +56,7 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     const admin = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerProjectRoutes(admin, context);
     registerMemberRoutes(admin, context);
+    registerPinRoutes(admin, context);
     registerUserRoutes(admin, context);
     registerSessionRoutes(admin, context);
     registerAuditRoutes(admin, context);

@@ -127,5 +127,9 @@ export function parseInstant(name: string, value: string | undefined): number | 
   return ms;
 }
 
+// The label's length is the PIN rule's to judge (pinLabel, counted in code points).
+export const NewPinBody = Type.Object({ label: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: false });
+
 export const IdParams = Type.Object({ id: Printable({ maxLength: 256 }) });
 export const MemberParams = Type.Object({ id: Printable({ maxLength: 256 }), user_id: Printable({ maxLength: 256 }) });
+export const PinParams = Type.Object({ id: Printable({ maxLength: 256 }), pin_id: Printable({ maxLength: 256 }) });

@@ -1,6 +1,6 @@
 // /admin/users: accounts, their passwords and the admin flag.
 import { EmailAlreadyRegistered, InvalidPassword, InvalidRequest, NotFound } from '../errors.ts';
-import { checkPassword } from '../login/password-policy.ts';
+import { checkPassword } from '../users/password-policy.ts';
 import { isValidEmail, normalizeEmail } from '../users/users.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewUserBody, UserChangesBody, UserQuery } from './schemas.ts';

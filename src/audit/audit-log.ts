@@ -4,9 +4,10 @@ import { purgeRows } from '../storage/batches.ts';
 import { startPeriodic, type PeriodicTask } from '../periodic.ts';
 import type { Clock, Ids } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
+import type { AuditEventType } from './events.ts';
 
 export interface AuditEvent {
-  type: string;
+  type: AuditEventType;
   outcome: 'success' | 'failure' | 'info';
   projectId?: string | null;
   subject?: string | null;

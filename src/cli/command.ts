@@ -2,7 +2,9 @@
 // parseArgs), how it fails (a usage error exits 2, any other failure 1) and how it prints
 // (plain text for people, one JSON document with --json for scripts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { AuditEventType } from '../audit/events.ts';
 import type { Config } from '../config.ts';
+import { HttpError, InvalidRequest, isError, type ErrorFactory } from '../errors.ts';
 import type { Services } from '../services.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -17,6 +19,24 @@ export class UsageError extends Error {}
 
 /** The command could not do what was asked (not found, already exists, …). Exit code 1. */
 export class CommandFailed extends Error {}
+
+/**
+ * A service's refusal in the command line's words: the catalogue errors named here become
+ * CommandFailed with their text, a refused value (Invalid request) a UsageError with its detail,
+ * and any other catalogue error a CommandFailed with its message.
+ */
+export function explain(...known: Array<[ErrorFactory, string]>): (error: unknown) => never {
+  return (error) => {
+    throw asCommandError(error, known);
+  };
+}
+
+export function asCommandError(error: unknown, known: Array<[ErrorFactory, string]> = []): unknown {
+  for (const [factory, text] of known) if (isError(error, factory)) return new CommandFailed(text);
+  if (isError(error, InvalidRequest)) return new UsageError(String(error.extra.detail ?? error.message));
+  if (error instanceof HttpError) return new CommandFailed(error.message);
+  return error;
+}
 
 export interface Output {
   json: boolean;
@@ -52,7 +72,7 @@ export interface CommandContext {
   /** the services on the configured database (commands with needsServices) */
   services: Services;
   /** records a change made from the command line in the audit log */
-  audit(type: string, facts?: { projectId?: string; detail?: Record<string, unknown> }): Promise<void>;
+  audit(type: AuditEventType, facts?: { projectId?: string; detail?: Record<string, unknown> }): Promise<void>;
 }
 
 export const COMMON_OPTIONS: Options = {

@@ -1,6 +1,5 @@
 // Content negotiation and request facts shared by the routes.
 import type { FastifyRequest } from 'fastify';
-import type { Fields } from '../oauth/authorization-request.ts';
 
 function quality(accept: string, type: string): number {
   let best = -1;
@@ -21,17 +20,6 @@ export function prefersHtml(request: FastifyRequest): boolean {
   if (!accept) return false;
   const html = quality(accept, 'text/html');
   return html > 0 && html > quality(accept, 'application/json');
-}
-
-/** The body of a JSON or form post as plain fields (an empty object when there is none). */
-export function bodyFields(request: FastifyRequest): Fields {
-  const body = request.body;
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Fields) : {};
-}
-
-export function queryFields(request: FastifyRequest): Fields {
-  const query = request.query;
-  return query !== null && typeof query === 'object' ? (query as Fields) : {};
 }
 
 export interface ClientInfo {

@@ -2,37 +2,15 @@
 // then the method's own work; JSON by default, and for the hosted page's form posts a
 // 303 to the app on success or the page again, with the message, on failure.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Forbidden, HttpError } from '../errors.ts';
-import { bodyFields, prefersHtml } from '../http/negotiation.ts';
-import { checkAuthorizationRequest, field, type AuthorizationRequest, type Fields } from '../oauth/authorization-request.ts';
+import { HttpError } from '../errors.ts';
+import { prefersHtml } from '../http/negotiation.ts';
+import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
-import { pageCsp } from '../pages/csp.ts';
 import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
 import type { Services } from '../services.ts';
-
-/**
- * Login CSRF defence for form posts: a browser marks where a request comes from
- * (Sec-Fetch-Site) and names its origin; a form post must come from a page of this server.
- */
-export function assertSameOrigin(request: FastifyRequest): void {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw Forbidden();
-  const origin = request.headers.origin;
-  if (origin === undefined) return;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    throw Forbidden();
-  }
-  if (host !== request.headers.host) throw Forbidden();
-}
-
-/** Sends a page; a page whose form leads on to an app names that app's redirect URI. */
-export function sendHtml(reply: FastifyReply, status: number, html: string, redirectUri?: string): FastifyReply {
-  if (redirectUri !== undefined) reply.header('content-security-policy', pageCsp(redirectUri));
-  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
-}
+import { bodyFields, field, type Fields } from '../http/fields.ts';
+import { sendHtml } from '../http/html.ts';
+import { assertSameOrigin } from '../http/same-origin.ts';
 
 export interface LoginOutcome {
   /** JSON body on success */

@@ -1,6 +1,6 @@
 // The messages Gatehouse sends. Every value placed in HTML is escaped.
-import { escapeHtml } from '../pages/render.ts';
 import type { MailMessage } from './mailer.ts';
+import { escapeHtml } from '../http/html.ts';
 
 export interface MagicLinkMail {
   to: string;

@@ -3,9 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import { constantTimeEqual } from '../crypto/tokens.ts';
 import { Unauthorized } from '../errors.ts';
-import { bodyFields } from '../http/negotiation.ts';
 import type { Services } from '../services.ts';
 import { Metrics } from './metrics.ts';
+import { bodyFields } from '../http/fields.ts';
 
 /** Registers collection and the route; answers the Metrics, or undefined when metrics are off. */
 export function registerMetrics(server: FastifyInstance, services: Services): Metrics | undefined {

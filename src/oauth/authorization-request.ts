@@ -7,6 +7,7 @@ import {
   OnlyS256,
 } from '../errors.ts';
 import type { Project, ProjectService } from '../projects/projects.ts';
+import { field, type Fields } from '../http/fields.ts';
 
 export interface AuthorizationRequest {
   project: Project;
@@ -19,17 +20,10 @@ export interface AuthorizationRequest {
   scope: string;
 }
 
-export type Fields = Record<string, unknown>;
-
 export const SUPPORTED_SCOPES = ['openid', 'email', 'profile', 'offline_access'] as const;
 /** What S256 produces: 32 bytes in base64url without padding. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_STATE_LENGTH = 2048;
-
-export function field(fields: Fields | undefined, name: string): string | undefined {
-  const value = fields?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
 
 /** The parameter names a login form carries along. */
 export const AUTHORIZATION_FIELDS = [

@@ -1,7 +1,7 @@
 // The end of every successful login: a code for the app, and where to send the browser.
 import type { Services } from '../services.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
-import type { LoginMethod, Subject } from './codes.ts';
+import type { LoginMethod, Subject } from '../sessions/subject.ts';
 
 export interface AuthorizationResponse {
   redirect_to: string;

@@ -1,6 +1,6 @@
 // Client credentials from the body or HTTP Basic (RFC 6749 §2.3.1).
 import type { FastifyRequest } from 'fastify';
-import { field, type Fields } from './authorization-request.ts';
+import { field, type Fields } from '../http/fields.ts';
 
 export interface ClientCredentials {
   clientId?: string;

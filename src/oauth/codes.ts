@@ -3,11 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Ids } from '../clock.ts';
 import { constantTimeEqual, sha256 } from '../crypto/tokens.ts';
 import type { KeyValueStore } from '../storage/kv.ts';
-
-export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: string };
-
-/** How the person signed in, as an `amr` value (RFC 8176 where one fits). */
-export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
+import type { LoginMethod, Subject } from '../sessions/subject.ts';
 
 export interface CodeGrant {
   projectId: string;
@@ -18,10 +14,6 @@ export interface CodeGrant {
   subject: Subject;
   method: LoginMethod;
   authTime: number;
-}
-
-export function subjectId(subject: Subject): string {
-  return subject.kind === 'user' ? subject.userId : `pin:${subject.pinId}`;
 }
 
 const RFC7636_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;

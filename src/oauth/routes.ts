@@ -16,16 +16,17 @@ import {
   UnsupportedGrantType,
   HttpError,
 } from '../errors.ts';
-import { bodyFields, prefersHtml, queryFields } from '../http/negotiation.ts';
-import { sendHtml } from '../login/respond.ts';
+import { prefersHtml } from '../http/negotiation.ts';
 import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
-import { checkAuthorizationRequest, field, SUPPORTED_SCOPES, type Fields } from './authorization-request.ts';
+import { checkAuthorizationRequest, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
 import { sessionSubject, type UserClaims } from '../sessions/sessions.ts';
 import type { TokenResponse } from './token-issuer.ts';
+import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
+import { sendHtml } from '../http/html.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');

@@ -1,10 +1,8 @@
 // The hosted login pages: plain HTML forms that work without JavaScript. Every value is
 // escaped; the page loads nothing but its own stylesheet (see the CSP in app.ts).
-import { AUTHORIZATION_FIELDS, field, type AuthorizationRequest, type Fields } from '../oauth/authorization-request.ts';
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { AUTHORIZATION_FIELDS, type AuthorizationRequest } from '../oauth/authorization-request.ts';
+import { field, type Fields } from '../http/fields.ts';
+import { escapeHtml } from '../http/html.ts';
 
 function layout(title: string, body: string): string {
   return `<!doctype html>

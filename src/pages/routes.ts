@@ -1,9 +1,8 @@
 // Static parts of the hosted pages, and the console's own callback page.
 import type { FastifyInstance } from 'fastify';
-import { queryFields } from '../http/negotiation.ts';
-import { field } from '../oauth/authorization-request.ts';
 import type { Services } from '../services.ts';
 import { renderMessagePage, STYLESHEET } from './render.ts';
+import { field, queryFields } from '../http/fields.ts';
 
 export function registerPageRoutes(server: FastifyInstance, _services: Services): void {
   server.get('/assets/gatehouse.css', (_request, reply) => {

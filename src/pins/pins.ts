@@ -4,9 +4,23 @@ import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock, Ids } from '../clock.ts';
 import { hmacSha256 } from '../crypto/tokens.ts';
+import { InvalidRequest, MaxActivePins, NotFound } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
 
 export const MAX_ACTIVE_PINS = 10;
+export const MAX_PIN_LABEL_LENGTH = 100;
+
+/**
+ * A PIN's label, a note for people ("kiosk, front desk"): none when absent, null or empty;
+ * otherwise a string of at most MAX_PIN_LABEL_LENGTH characters, counted in code points.
+ */
+export function pinLabel(label: unknown): string | null {
+  if (label === undefined || label === null || label === '') return null;
+  if (typeof label !== 'string' || [...label].length > MAX_PIN_LABEL_LENGTH) {
+    throw InvalidRequest({ detail: `label must be a string of at most ${MAX_PIN_LABEL_LENGTH} characters` });
+  }
+  return label;
+}
 
 export interface PinSummary {
   id: string;
@@ -52,10 +66,11 @@ export class PinService {
   }
 
   /**
-   * Creates a PIN: `no_project` when the project does not exist, `max_active` when it already
-   * has the maximum of active PINs.
+   * Creates a PIN with a label checked by pinLabel. Throws NotFound when the project does not
+   * exist and MaxActivePins when it already has the maximum of active PINs.
    */
-  async create(projectId: string, label: string | null): Promise<CreatedPin | 'no_project' | 'max_active'> {
+  async create(projectId: string, label?: unknown): Promise<CreatedPin> {
+    const checkedLabel = pinLabel(label);
     return this.db.transaction().execute(async (trx) => {
       // A no-op write to the project row locks it until commit (PostgreSQL; SQLite runs one
       // writer at a time anyway), so two concurrent creations cannot both see 9 active PINs
@@ -65,18 +80,18 @@ export class PinService {
         .set((eb) => ({ id: eb.ref('id') }))
         .where('id', '=', projectId)
         .executeTakeFirst();
-      if (Number(locked.numUpdatedRows) === 0) return 'no_project';
-      if ((await this.activePinCount(projectId, trx)) >= MAX_ACTIVE_PINS) return 'max_active';
+      if (Number(locked.numUpdatedRows) === 0) throw NotFound();
+      if ((await this.activePinCount(projectId, trx)) >= MAX_ACTIVE_PINS) throw MaxActivePins();
       // A PIN equal to one this project already had (active or revoked) is drawn again.
       for (;;) {
         const pin = this.generate();
         const id = this.ids.id();
         const inserted = await trx
           .insertInto('pins')
-          .values({ id, project_id: projectId, label, pin_hash: this.hash(projectId, pin), created_at: this.clock.now(), revoked_at: null })
+          .values({ id, project_id: projectId, label: checkedLabel, pin_hash: this.hash(projectId, pin), created_at: this.clock.now(), revoked_at: null })
           .onConflict((oc) => oc.column('pin_hash').doNothing())
           .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { id, pin, label };
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { id, pin, label: checkedLabel };
       }
     });
   }
@@ -93,9 +108,10 @@ export class PinService {
 
   /**
    * Revokes a PIN of this project. Its sessions stay on record so that their refresh tokens
-   * answer "PIN revoked" rather than "Invalid refresh token".
+   * answer "PIN revoked" rather than "Invalid refresh token". Answers false when it was revoked
+   * already; throws NotFound when the project has no PIN with this id.
    */
-  async revoke(projectId: string, pinId: string): Promise<'revoked' | 'already_revoked' | 'not_found'> {
+  async revoke(projectId: string, pinId: string): Promise<boolean> {
     const result = await this.db
       .updateTable('pins')
       .set({ revoked_at: this.clock.now() })
@@ -103,9 +119,10 @@ export class PinService {
       .where('project_id', '=', projectId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) > 0) return 'revoked';
+    if (Number(result.numUpdatedRows) > 0) return true;
     const existing = await this.db.selectFrom('pins').select('id').where('id', '=', pinId).where('project_id', '=', projectId).executeTakeFirst();
-    return existing ? 'already_revoked' : 'not_found';
+    if (!existing) throw NotFound();
+    return false;
   }
 
   /** True when the value has the shape of a PIN of this instance: exactly `digits` ASCII digits. */

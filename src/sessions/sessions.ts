@@ -11,9 +11,9 @@ import {
   RefreshTokenExpired,
   UserNotFound,
 } from '../errors.ts';
-import { subjectId, type LoginMethod, type Subject } from '../oauth/codes.ts';
 import { param, prepare, step, writeAtomically } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
+import { type LoginMethod, type Subject, subjectId } from './subject.ts';
 
 export type Session = Selectable<SessionsTable>;
 

@@ -1,7 +1,8 @@
 // gatehouse pin create | list | revoke
-import { MAX_ACTIVE_PINS } from '../../pins/pins.ts';
+import { MaxActivePins, NotFound } from '../../errors.ts';
+import { MAX_ACTIVE_PINS, MAX_PIN_LABEL_LENGTH } from '../../pins/pins.ts';
 import type { Services } from '../../services.ts';
-import { CommandFailed, stringOption, table, UsageError, type Command } from '../command.ts';
+import { CommandFailed, explain, stringOption, table, type Command } from '../command.ts';
 
 async function requireProject(services: Services, id: string): Promise<void> {
   if (!(await services.projects.find(id))) throw new CommandFailed(`no project with id ${id}`);
@@ -11,16 +12,14 @@ export const pinCreate: Command = {
   name: 'pin create',
   summary: `Create a shared PIN for a project (at most ${MAX_ACTIVE_PINS} active). The PIN is printed once; only a keyed hash is kept.`,
   usage: 'gatehouse pin create --project ID [--label LABEL]',
-  details: ['Options:', '  --project ID    the project the PIN logs in to', '  --label LABEL   a note for people (e.g. "kiosk, front desk")'].join('\n'),
+  details: ['Options:', '  --project ID    the project the PIN logs in to', `  --label LABEL   a note for people, at most ${MAX_PIN_LABEL_LENGTH} characters (e.g. "kiosk, front desk")`].join('\n'),
   required: ['project'],
   options: { project: { type: 'string' }, label: { type: 'string' } },
   async run({ values, out, services, audit }) {
     const projectId = stringOption(values, 'project', true);
-    const label = stringOption(values, 'label')?.trim() ?? null;
-    if (label !== null && label.length > 200) throw new UsageError('--label must be at most 200 characters');
-    const created = await services.pins.create(projectId, label);
-    if (created === 'no_project') throw new CommandFailed(`no project with id ${projectId}`);
-    if (created === 'max_active') throw new CommandFailed(`Max active PINs reached (${MAX_ACTIVE_PINS}): revoke one first`);
+    const created = await services.pins
+      .create(projectId, stringOption(values, 'label'))
+      .catch(explain([NotFound, `no project with id ${projectId}`], [MaxActivePins, `Max active PINs reached (${MAX_ACTIVE_PINS}): revoke one first`]));
     await audit('pin.created', { projectId, detail: { pin_id: created.id } });
     out.result(created, [`PIN: ${created.pin}`, `id: ${created.id}${created.label !== null ? `  label: ${created.label}` : ''}`, '(shown this once; only a keyed hash is kept)'].join('\n'));
   },
@@ -59,12 +58,11 @@ export const pinRevoke: Command = {
     const projectId = stringOption(values, 'project', true);
     const pinId = stringOption(values, 'pin', true);
     await requireProject(services, projectId);
-    const outcome = await services.pins.revoke(projectId, pinId);
-    if (outcome === 'not_found') throw new CommandFailed(`no PIN with id ${pinId} in project ${projectId}`);
-    if (outcome === 'revoked') await audit('pin.revoked', { projectId, detail: { pin_id: pinId } });
+    const revoked = await services.pins.revoke(projectId, pinId).catch(explain([NotFound, `no PIN with id ${pinId} in project ${projectId}`]));
+    if (revoked) await audit('pin.revoked', { projectId, detail: { pin_id: pinId } });
     out.result(
-      { id: pinId, project_id: projectId, revoked: true, already_revoked: outcome === 'already_revoked' },
-      outcome === 'revoked' ? `revoked PIN ${pinId}` : `PIN ${pinId} was already revoked`,
+      { id: pinId, project_id: projectId, revoked: true, already_revoked: !revoked },
+      revoked ? `revoked PIN ${pinId}` : `PIN ${pinId} was already revoked`,
     );
   },
 };

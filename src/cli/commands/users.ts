@@ -1,7 +1,7 @@
 // gatehouse admin create, gatehouse user block | unblock
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordRejection } from '../../login/password-policy.ts';
+import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordRejection } from '../../users/password-policy.ts';
 import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
 import type { Services } from '../../services.ts';
 import { isValidEmail, type User } from '../../users/users.ts';
@@ -88,7 +88,7 @@ function blockCommand(action: 'block' | 'unblock'): Command {
       if (!(await services.users.setBlocked(projectId, user.id, blocked))) {
         throw new CommandFailed(`${user.email} is not a member of ${projectId}`);
       }
-      await audit(`admin.member.${action}ed`, { projectId, detail: { user_id: user.id } });
+      await audit(blocked ? 'admin.member.blocked' : 'admin.member.unblocked', { projectId, detail: { user_id: user.id } });
       out.result({ user_id: user.id, email: user.email, blocked }, `${action}ed ${user.email} in ${projectId}`);
     },
   };

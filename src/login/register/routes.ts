@@ -1,13 +1,13 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
 import type { FastifyInstance } from 'fastify';
-import { EmailAlreadyRegistered, HttpError, InvalidPassword, InvalidRequest, RateLimited, RegistrationClosed } from '../errors.ts';
-import { clientInfo } from '../http/negotiation.ts';
-import { field } from '../oauth/authorization-request.ts';
-import { completeAuthorization } from '../oauth/authorization-response.ts';
-import type { Services } from '../services.ts';
-import { isValidEmail } from '../users/users.ts';
-import { checkPassword } from './password-policy.ts';
-import { answerLogin, loggedIn } from './respond.ts';
+import { EmailAlreadyRegistered, HttpError, InvalidPassword, InvalidRequest, RateLimited, RegistrationClosed } from '../../errors.ts';
+import { clientInfo } from '../../http/negotiation.ts';
+import { completeAuthorization } from '../../oauth/authorization-response.ts';
+import type { Services } from '../../services.ts';
+import { isValidEmail } from '../../users/users.ts';
+import { checkPassword } from '../../users/password-policy.ts';
+import { answerLogin, loggedIn } from '../respond.ts';
+import { field } from '../../http/fields.ts';
 
 export function registerRegistrationRoutes(server: FastifyInstance, services: Services): void {
   const { users, limits, audit } = services;

@@ -4,8 +4,8 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import type { ErrorFactory } from '../errors.ts';
-import { escapeHtml } from '../pages/render.ts';
 import { errorsOf, ROUTE_DOCS } from './route-docs.ts';
+import { escapeHtml } from '../http/html.ts';
 
 type Schema = Record<string, unknown>;
 

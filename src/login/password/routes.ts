@@ -1,13 +1,13 @@
 // POST /login (email + password).
 import type { FastifyInstance } from 'fastify';
-import { InvalidCredentials, RateLimited } from '../errors.ts';
-import { clientInfo } from '../http/negotiation.ts';
-import { field } from '../oauth/authorization-request.ts';
-import { completeAuthorization } from '../oauth/authorization-response.ts';
-import type { Services } from '../services.ts';
-import { giveBackOnError } from '../storage/rate-limits.ts';
-import { admitMember } from './admission.ts';
-import { answerLogin, loggedIn } from './respond.ts';
+import { InvalidCredentials, RateLimited } from '../../errors.ts';
+import { clientInfo } from '../../http/negotiation.ts';
+import { completeAuthorization } from '../../oauth/authorization-response.ts';
+import type { Services } from '../../services.ts';
+import { giveBackOnError } from '../../storage/rate-limits.ts';
+import { admitMember } from '../admission.ts';
+import { answerLogin, loggedIn } from '../respond.ts';
+import { field } from '../../http/fields.ts';
 
 const MAX_PASSWORD_INPUT = 1024;
 

@@ -8,18 +8,20 @@ import {
   RateLimited,
   RegistrationClosed,
   ServiceUnavailable,
-} from '../errors.ts';
-import { bodyFields, clientInfo, prefersHtml, queryFields } from '../http/negotiation.ts';
-import { admitMember } from '../login/admission.ts';
-import { answerLogin, assertSameOrigin, sendHtml } from '../login/respond.ts';
-import { describeLifetime, magicLinkMessage } from '../mail/templates.ts';
-import { field } from '../oauth/authorization-request.ts';
-import { completeAuthorization, type AuthorizationResponse } from '../oauth/authorization-response.ts';
-import type { Project } from '../projects/projects.ts';
-import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../pages/render.ts';
-import type { Services } from '../services.ts';
-import { isValidEmail, normalizeEmail } from '../users/users.ts';
+} from '../../errors.ts';
+import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
+import { admitMember } from '../admission.ts';
+import { answerLogin } from '../respond.ts';
+import { describeLifetime, magicLinkMessage } from '../../mail/templates.ts';
+import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
+import type { Project } from '../../projects/projects.ts';
+import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
+import type { Services } from '../../services.ts';
+import { isValidEmail, normalizeEmail } from '../../users/users.ts';
 import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
+import { bodyFields, field, queryFields } from '../../http/fields.ts';
+import { sendHtml } from '../../http/html.ts';
+import { assertSameOrigin } from '../../http/same-origin.ts';
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
   const { config, users, projects, limits, audit, mailer } = services;

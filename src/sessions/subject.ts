@@ -1,0 +1,20 @@
+// Who a session and its tokens are for: a person (a user id), or a device signed in with one of
+// a project's shared PINs. As a token's `sub` a PIN's subject is its id behind PIN_SUBJECT_PREFIX,
+// so a user id and a PIN id can never be mistaken for each other.
+
+export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: string };
+
+/** How the person signed in, as an `amr` value (RFC 8176 where one fits). */
+export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
+
+export const PIN_SUBJECT_PREFIX = 'pin:';
+
+/** The subject as a token's `sub` and the audit log's `subject`. */
+export function subjectId(subject: Subject): string {
+  return subject.kind === 'user' ? subject.userId : `${PIN_SUBJECT_PREFIX}${subject.pinId}`;
+}
+
+/** True when a token's `sub` names a PIN rather than a person. */
+export function isPinSubject(sub: string): boolean {
+  return sub.startsWith(PIN_SUBJECT_PREFIX);
+}

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { AuditLog, startAuditRetention } from './audit/audit-log.ts';
-import { randomIds, systemClock, type Clock, type Ids } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
 import { PasswordHasher } from './crypto/passwords.ts';
@@ -50,6 +50,7 @@ import { createRateLimits } from './storage/rate-limits.ts';
 import { UserService } from './users/users.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
+import { type Ids, randomIds } from './crypto/random.ts';
 
 export interface AppOptions {
   config: Config;

@@ -1,6 +1,6 @@
 // What the routes are given: every service, built once per app by app.ts.
 import type { AuditLog } from './audit/audit-log.ts';
-import type { Clock, Ids } from './clock.ts';
+import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
@@ -14,6 +14,7 @@ import type { OpenedDatabase } from './storage/database.ts';
 import type { KeyValueStore } from './storage/kv.ts';
 import type { RateLimits } from './storage/rate-limits.ts';
 import type { UserService } from './users/users.ts';
+import type { Ids } from './crypto/random.ts';
 
 export interface Services {
   config: Config;

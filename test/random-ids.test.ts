@@ -2,7 +2,7 @@
 // be handed out once, whole blocks and across block boundaries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RandomPool, randomIds } from '../src/clock.ts';
+import { randomIds, RandomPool } from '../src/crypto/random.ts';
 
 test('tokens are 256-bit url-safe values, ids 96-bit, none repeated across many blocks', () => {
   const seen = new Set<string>();

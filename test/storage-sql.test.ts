@@ -9,6 +9,7 @@ import { migrateDatabase } from '../src/storage/migrations.ts';
 import { createTestApp, testEnv, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
 import { createProject, createUser, exchangeCode, passwordCode, post, REDIRECT_URI, refresh } from './support/flow.ts';
+import { EmailAlreadyRegistered, ProjectAlreadyExists, isError } from '../src/errors.ts';
 
 describe(`SQL storage on ${testBackend}`, () => {
   let app: TestApp;
@@ -67,11 +68,13 @@ describe(`SQL storage on ${testBackend}`, () => {
     assert.ok(n >= 2);
   });
 
-  it('a taken id or email answers undefined rather than an error (ON CONFLICT DO NOTHING … RETURNING)', async () => {
+  it('a taken id or email is refused with the catalogue error, not a storage error (ON CONFLICT DO NOTHING … RETURNING)', async () => {
     const project = await createProject(app);
-    assert.equal(await app.services.projects.create({ id: project.id, name: 'again', redirect_uris: ['https://x.example/cb'] }), undefined);
+    await assert.rejects(app.services.projects.create({ id: project.id, name: 'again', redirect_uris: ['https://x.example/cb'] }), (e) => isError(e, ProjectAlreadyExists));
+    assert.equal((await app.services.projects.find(project.id))?.project.name, 'Test App');
     await createUser(app, 'Twice@Example.com', 'a long enough passphrase');
-    assert.equal(await app.services.users.create({ email: ' twice@example.COM ' }), undefined);
+    await assert.rejects(app.services.users.create({ email: ' twice@example.COM ' }), (e) => isError(e, EmailAlreadyRegistered));
+    assert.equal((await app.services.users.list('twice@example.com')).length, 1);
   });
 
   it('a transaction that fails leaves nothing behind', async () => {

@@ -1,17 +1,18 @@
 // /admin/projects: the OAuth clients, their settings and their client secrets.
-import { ConsoleProjectProtected, NotFound, ProjectAlreadyExists } from '../errors.ts';
-import { CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import { ConsoleProjectProtected, NotFound } from '../errors.ts';
+import { checkProjectName, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
 import type { AdminContext, AdminServer } from './context.ts';
-import { checkRedirectUris, IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
+import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
+import { checkRedirectUris } from '../projects/redirect-uris.ts';
 
 export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
   const { projects } = context.services;
 
   server.post('/admin/projects', { schema: { body: NewProjectBody } }, async (request, reply) => {
     const body = request.body;
+    const name = checkProjectName(body.name);
     checkRedirectUris(body.redirect_uris);
-    const created = await projects.create({ ...body, name: body.name.trim() });
-    if (!created) throw ProjectAlreadyExists();
+    const created = await projects.create({ ...body, name });
     const { project, clientSecret } = created;
     await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
     // The secret is shown this once; only its hash is kept.
@@ -31,7 +32,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     if (changes.redirect_uris) checkRedirectUris(changes.redirect_uris);
     const project = await projects.update(request.params.id, {
       ...changes,
-      ...(changes.name !== undefined ? { name: changes.name.trim() } : {}),
+      ...(changes.name !== undefined ? { name: checkProjectName(changes.name) } : {}),
     });
     if (!project) throw NotFound();
     await context.recordChange(request, 'admin.project.updated', { projectId: project.id, detail: { fields: Object.keys(changes) } });
@@ -52,8 +53,8 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     // The console is a public client: its sign-in page has nowhere to keep a secret.
     if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
     const clientSecret = await projects.rotateSecret(id);
-    const record = clientSecret !== undefined ? await projects.find(id) : undefined;
-    if (clientSecret === undefined || !record) throw NotFound();
+    const record = await projects.find(id);
+    if (!record) throw NotFound();
     await context.recordChange(request, 'admin.project.secret_rotated', { projectId: id });
     return { ...record.project, client_secret: clientSecret };
   });

@@ -2,15 +2,18 @@
 // reject unknown fields, so that a misspelt field is a 400 and never a silent no-op.
 import { Type } from 'typebox';
 import { InvalidRequest } from '../errors.ts';
-import { PROJECT_ID_PATTERN } from '../projects/projects.ts';
+import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
+import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
 const Printable = (options: { minLength?: number; maxLength: number }) => Type.String({ ...options, pattern: PRINTABLE });
 
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f]*$' });
-const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 50, uniqueItems: true });
+// The shapes only: what a good name or redirect URI is, is the project rules' to say
+// (checkProjectName, checkRedirectUris), which the command line applies too.
+const Name = Type.String({ minLength: 1, maxLength: MAX_PROJECT_NAME_LENGTH });
+const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), { minItems: 1, maxItems: MAX_REDIRECT_URIS });
 
 // Upper bounds: a code is meant to live seconds (RFC 6749 §4.1.2 says at most 10 minutes);
 // signing keys stay published for at least a day after they retire, so no access token may
@@ -84,36 +87,6 @@ export function parseLimit(value: string | undefined): number {
   const limit = Number(value);
   if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw InvalidRequest({ detail: `limit must be between 1 and ${AUDIT_MAX_LIMIT}` });
   return limit;
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * Redirect URIs are matched as exact strings, so they are checked as written: an absolute
- * https URL, or http only on the loopback host (a developer's machine, RFC 8252 §7.3); no
- * fragment (RFC 6749 §3.1.2), no credentials, no whitespace.
- */
-export function checkRedirectUris(uris: readonly string[]): void {
-  for (const uri of uris) {
-    const problem = redirectUriProblem(uri);
-    if (problem) throw InvalidRequest({ detail: `redirect_uris: ${uri.slice(0, 200)} ${problem}` });
-  }
-}
-
-function redirectUriProblem(uri: string): string | undefined {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return 'must not contain whitespace or control characters';
-  if (!/^https?:\/\//i.test(uri)) return 'must be an absolute https URL (http only for localhost)';
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return 'is not a valid URL';
-  }
-  if (uri.includes('#')) return 'must not have a fragment';
-  if (url.username || url.password) return 'must not carry credentials';
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) return 'must use https (http only for localhost, 127.0.0.1 or [::1])';
-  return undefined;
 }
 
 const DIGITS = /^\d{1,15}$/;

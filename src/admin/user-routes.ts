@@ -1,19 +1,10 @@
 // /admin/users: accounts, their passwords and the admin flag.
-import { EmailAlreadyRegistered, InvalidPassword, InvalidRequest, NotFound } from '../errors.ts';
-import { checkPassword } from '../users/password-policy.ts';
-import { isValidEmail, normalizeEmail } from '../users/users.ts';
+import { NotFound } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewUserBody, UserChangesBody, UserQuery } from './schemas.ts';
-
-function requireValidEmail(email: string): void {
-  if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
-}
-
-/** Admin-set passwords meet the same policy as the ones people choose at registration. */
-function requireAcceptablePassword(password: string): void {
-  const check = checkPassword(password);
-  if (!check.ok) throw InvalidPassword({ reason: check.reason });
-}
+import { normalizeEmail } from '../users/email.ts';
+import { requireAcceptablePassword } from '../users/password-policy.ts';
+import { requireValidEmail } from '../users/email.ts';
 
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
   const { users } = context.services;
@@ -25,9 +16,9 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
   server.post('/admin/users', { schema: { body: NewUserBody } }, async (request, reply) => {
     const body = request.body;
     requireValidEmail(body.email);
+    // Admin-set passwords meet the same policy as the ones people choose at registration.
     if (body.password !== undefined) requireAcceptablePassword(body.password);
     const user = await users.create(body);
-    if (!user) throw EmailAlreadyRegistered();
     await context.recordChange(request, 'admin.user.created', { detail: { user_id: user.id, is_admin: user.is_admin } });
     return reply.code(201).send(user);
   });
@@ -50,7 +41,6 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
       changes.email_verified = false;
     }
     const user = await users.update(id, changes);
-    if (user === 'conflict') throw EmailAlreadyRegistered();
     if (!user) throw NotFound();
     // Field names only: a new password never reaches the log.
     await context.recordChange(request, 'admin.user.updated', { detail: { user_id: id, fields: Object.keys(request.body) } });

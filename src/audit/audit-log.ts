@@ -2,9 +2,10 @@
 import { sql, type Kysely } from 'kysely';
 import { purgeRows } from '../storage/batches.ts';
 import { startPeriodic, type PeriodicTask } from '../periodic.ts';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export interface AuditEvent {
   type: AuditEventType;

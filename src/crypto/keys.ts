@@ -4,8 +4,9 @@
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Kysely } from 'kysely';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
+import type { Ids } from './random.ts';
 
 interface SigningKey {
   kid: string;

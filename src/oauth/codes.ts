@@ -1,9 +1,9 @@
 // Authorization codes: random, stored only as a hash in the key-value store, single use.
 import { createHash } from 'node:crypto';
-import type { Ids } from '../clock.ts';
 import { constantTimeEqual, sha256 } from '../crypto/tokens.ts';
 import type { KeyValueStore } from '../storage/kv.ts';
 import type { LoginMethod, Subject } from '../sessions/subject.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export interface CodeGrant {
   projectId: string;

@@ -1,8 +1,9 @@
 // Access tokens (RFC 9068 JWTs) and ID tokens for a session.
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { KeyRing } from '../crypto/keys.ts';
 import type { Project } from '../projects/projects.ts';
 import type { Session, UserClaims } from '../sessions/sessions.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export interface TokenResponse {
   access_token: string;

@@ -2,10 +2,11 @@
 // a server-side key so that a login is one indexed lookup and a stolen table is not a PIN list.
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { hmacSha256 } from '../crypto/tokens.ts';
 import { InvalidRequest, MaxActivePins, NotFound } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export const MAX_ACTIVE_PINS = 10;
 export const MAX_PIN_LABEL_LENGTH = 100;

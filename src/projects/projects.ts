@@ -1,14 +1,30 @@
 // Projects: the OAuth clients Gatehouse serves.
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
+import { InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
 import { otherConnectionsCommitted, param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+export const MAX_PROJECT_NAME_LENGTH = 200;
+
+/**
+ * A project's display name, trimmed: 1 to MAX_PROJECT_NAME_LENGTH characters after trimming, no
+ * control characters (it is shown on the hosted pages and put into mail headers). Throws 400.
+ */
+export function checkProjectName(name: string): string {
+  const trimmed = name.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (trimmed === '' || trimmed.length > MAX_PROJECT_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+    throw InvalidRequest({ detail: `name must be 1 to ${MAX_PROJECT_NAME_LENGTH} characters, without control characters` });
+  }
+  return trimmed;
+}
 
 export interface Project {
   id: string;
@@ -154,8 +170,8 @@ export class ProjectService {
     return rows.map(toProject);
   }
 
-  /** Creates a project; answers undefined when the id is taken. */
-  async create(input: NewProject): Promise<{ project: Project; clientSecret?: string } | undefined> {
+  /** Creates a project; throws ProjectAlreadyExists when the id is taken. */
+  async create(input: NewProject): Promise<{ project: Project; clientSecret?: string }> {
     const now = this.clock.now();
     const clientSecret = input.confidential ? newClientSecret() : undefined;
     const id = input.id ?? this.ids.id().replace(/[^A-Za-z0-9_-]/g, '');
@@ -178,7 +194,7 @@ export class ProjectService {
         .returningAll()
         .executeTakeFirst(),
     );
-    if (!inserted) return undefined;
+    if (!inserted) throw ProjectAlreadyExists();
     return { project: toProject(inserted), ...(clientSecret ? { clientSecret } : {}) };
   }
 
@@ -217,8 +233,8 @@ export class ProjectService {
     );
   }
 
-  /** Issues a new client secret (making the project confidential); the old one stops working. */
-  async rotateSecret(id: string): Promise<string | undefined> {
+  /** Issues a new client secret (making the project confidential); the old one stops working. Throws NotFound. */
+  async rotateSecret(id: string): Promise<string> {
     const clientSecret = newClientSecret();
     const result = await this.change(() =>
       this.db
@@ -227,7 +243,8 @@ export class ProjectService {
         .where('id', '=', id)
         .executeTakeFirst(),
     );
-    return Number(result.numUpdatedRows) > 0 ? clientSecret : undefined;
+    if (Number(result.numUpdatedRows) === 0) throw NotFound();
+    return clientSecret;
   }
 
   /** Makes sure the built-in console project exists (idempotent). */
@@ -237,6 +254,8 @@ export class ProjectService {
       name: 'Gatehouse console',
       redirect_uris: [`${this.config.issuer}/console/callback`],
       registration_open: false,
+    }).catch((error: unknown) => {
+      if (!isError(error, ProjectAlreadyExists)) throw error;
     });
   }
 

@@ -2,7 +2,7 @@
 // used once: each use marks it used and issues the next; presenting a used one again is
 // treated as theft (RFC 9700 §4.14.2) and ends the whole session.
 import type { Kysely, Selectable } from 'kysely';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { sha256 } from '../crypto/tokens.ts';
 import {
   AccountBlocked,
@@ -14,6 +14,7 @@ import {
 import { param, prepare, step, writeAtomically } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type LoginMethod, type Subject, subjectId } from './subject.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export type Session = Selectable<SessionsTable>;
 

@@ -2,6 +2,7 @@
 // screen against commonly used and breached passwords; no composition rules, which push
 // people towards predictable patterns without adding strength.
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { InvalidPassword } from '../errors.ts';
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
@@ -35,3 +36,16 @@ export function checkPassword(password: string): PasswordCheck {
   if (isCommonPassword(password)) return { ok: false, reason: 'common' };
   return { ok: true };
 }
+
+/** Throws 400 Invalid password, with the reason, unless the password is acceptable. */
+export function requireAcceptablePassword(password: string): void {
+  const check = checkPassword(password);
+  if (!check.ok) throw InvalidPassword({ reason: check.reason });
+}
+
+/** Each reason in words, for people (the command line). */
+export const PASSWORD_REJECTIONS: Readonly<Record<PasswordRejection, string>> = {
+  too_short: `fewer than ${MIN_PASSWORD_LENGTH} characters`,
+  too_long: `more than ${MAX_PASSWORD_LENGTH} characters`,
+  common: 'a commonly used or breached password',
+};

@@ -1,8 +1,11 @@
 // People (one global account per email) and their memberships in projects.
 import type { Kysely, Selectable } from 'kysely';
-import type { Clock, Ids } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
+import { EmailAlreadyRegistered } from '../errors.ts';
+import { normalizeEmail } from './email.ts';
+import type { Ids } from '../crypto/random.ts';
 
 export interface User {
   id: string;
@@ -37,18 +40,6 @@ export interface UserChanges {
   password?: string;
   is_admin?: boolean;
   email_verified?: boolean;
-}
-
-/** Emails are trimmed and compared case-insensitively. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-// Deliberately simple: one @, something on each side, a dot in the domain, no spaces.
-const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
-export function isValidEmail(email: string): boolean {
-  const trimmed = email.trim();
-  return trimmed.length <= 254 && EMAIL_PATTERN.test(trimmed);
 }
 
 function toUser(row: Selectable<UsersTable>): User {
@@ -91,8 +82,8 @@ export class UserService {
     return (await query.execute()).map(toUser);
   }
 
-  /** Creates a user; answers undefined when the email is taken. */
-  async create(input: NewUser): Promise<User | undefined> {
+  /** Creates a user; throws EmailAlreadyRegistered when the email is taken (by a racing request too). */
+  async create(input: NewUser): Promise<User> {
     const now = this.clock.now();
     const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : null;
     const row = await this.db
@@ -110,14 +101,15 @@ export class UserService {
       .onConflict((oc) => oc.column('email_normalized').doNothing())
       .returningAll()
       .executeTakeFirst();
-    return row && toUser(row);
+    if (!row) throw EmailAlreadyRegistered();
+    return toUser(row);
   }
 
-  /** Applies changes; answers 'conflict' when the new email belongs to someone else. */
-  async update(id: string, changes: UserChanges): Promise<User | undefined | 'conflict'> {
+  /** Applies changes; answers undefined for an unknown user, throws EmailAlreadyRegistered when the new email belongs to someone else. */
+  async update(id: string, changes: UserChanges): Promise<User | undefined> {
     if (changes.email !== undefined) {
       const other = await this.findByEmail(changes.email);
-      if (other && other.user.id !== id) return 'conflict';
+      if (other && other.user.id !== id) throw EmailAlreadyRegistered();
     }
     const passwordHash = changes.password !== undefined ? await this.hasher.hash(changes.password) : undefined;
     const row = await this.db
@@ -224,11 +216,7 @@ export class UserService {
       user = await this.create({ email, password, is_admin: true, email_verified: true });
     } else {
       const samePassword = existing.passwordHash !== null && (await this.hasher.verify(existing.passwordHash, password));
-      const updated = await this.update(existing.user.id, {
-        is_admin: true,
-        ...(samePassword ? {} : { password }),
-      });
-      user = updated === 'conflict' ? undefined : updated;
+      user = await this.update(existing.user.id, { is_admin: true, ...(samePassword ? {} : { password }) });
     }
     if (!user) throw new Error('could not create the configured admin');
     await this.addMember(consoleProjectId, user.id);

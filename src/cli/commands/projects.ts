@@ -1,8 +1,9 @@
 // gatehouse project create | list | show
-import { HttpError } from '../../errors.ts';
-import { checkRedirectUris } from '../../admin/schemas.ts';
-import { PROJECT_ID_PATTERN, type Project } from '../../projects/projects.ts';
-import { CommandFailed, flag, stringList, stringOption, table, UsageError, type Command } from '../command.ts';
+import { checkProjectName, PROJECT_ID_PATTERN, type Project } from '../../projects/projects.ts';
+import { asCommandError, CommandFailed, flag, stringList, stringOption, table, UsageError, type Command } from '../command.ts';
+import { checkRedirectUris } from '../../projects/redirect-uris.ts';
+import { ProjectAlreadyExists } from '../../errors.ts';
+import { explain } from '../command.ts';
 
 function describeProject(project: Project): string {
   return [
@@ -39,27 +40,26 @@ export const projectCreate: Command = {
     closed: { type: 'boolean' },
   },
   async run({ values, out, services, audit }) {
-    const name = stringOption(values, 'name', true).trim();
-    if (name.length > 200) throw new UsageError('--name must be at most 200 characters');
     const redirectUris = stringList(values, 'redirect-uri');
-    if (redirectUris.length === 0) throw new UsageError('at least one --redirect-uri is required');
-    if (new Set(redirectUris).size !== redirectUris.length) throw new UsageError('--redirect-uri values must differ');
+    let name: string;
     try {
+      // The rules of the admin API: a refused value is a usage error here.
+      name = checkProjectName(stringOption(values, 'name', true));
       checkRedirectUris(redirectUris);
     } catch (error) {
-      if (error instanceof HttpError) throw new UsageError(String(error.extra.detail ?? error.message));
-      throw error;
+      throw asCommandError(error);
     }
     const id = stringOption(values, 'id');
     if (id !== undefined && !PROJECT_ID_PATTERN.test(id)) throw new UsageError('--id must be 3-64 characters of A-Z a-z 0-9 _ -');
-    const created = await services.projects.create({
+    const created = await services.projects
+      .create({
       ...(id !== undefined ? { id } : {}),
       name,
       redirect_uris: redirectUris,
       confidential: flag(values, 'confidential'),
       registration_open: !flag(values, 'closed'),
-    });
-    if (!created) throw new CommandFailed(`a project with id ${id ?? '(generated)'} already exists`);
+    })
+      .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
     const { project, clientSecret } = created;
     await audit('admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
     out.result(

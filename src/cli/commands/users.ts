@@ -1,17 +1,15 @@
 // gatehouse admin create, gatehouse user block | unblock
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordRejection } from '../../users/password-policy.ts';
+import { checkPassword } from '../../users/password-policy.ts';
 import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
 import type { Services } from '../../services.ts';
-import { isValidEmail, type User } from '../../users/users.ts';
+import { type User } from '../../users/users.ts';
 import { CommandFailed, flag, stringOption, UsageError, type Command } from '../command.ts';
-
-const PASSWORD_PROBLEMS: Record<PasswordRejection, string> = {
-  too_short: `fewer than ${MIN_PASSWORD_LENGTH} characters`,
-  too_long: `more than ${MAX_PASSWORD_LENGTH} characters`,
-  common: 'a commonly used or breached password',
-};
+import { isValidEmail } from '../../users/email.ts';
+import { PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
+import { EmailAlreadyRegistered } from '../../errors.ts';
+import { explain } from '../command.ts';
 
 /** 144 random bits, url-safe: 24 characters nobody has to type often. */
 function generatePassword(): string {
@@ -45,12 +43,13 @@ export const adminCreate: Command = {
     const chosen = flag(values, 'password-stdin') ? passwordFromStdin() : given;
     if (chosen !== undefined) {
       const check = checkPassword(chosen);
-      if (!check.ok) throw new UsageError(`Invalid password: ${PASSWORD_PROBLEMS[check.reason]}`);
+      if (!check.ok) throw new UsageError(`Invalid password: ${PASSWORD_REJECTIONS[check.reason]}`);
     }
     const password = chosen ?? generatePassword();
     if (await services.users.findByEmail(email)) throw new CommandFailed(`Email already registered: ${email}`);
-    const user = await services.users.create({ email, password, is_admin: true, email_verified: true });
-    if (!user) throw new CommandFailed(`Email already registered: ${email}`);
+    const user = await services.users
+      .create({ email, password, is_admin: true, email_verified: true })
+      .catch(explain([EmailAlreadyRegistered, `Email already registered: ${email}`]));
     // The admin API is used with a token of the console project, which is closed to strangers.
     await services.users.addMember(CONSOLE_PROJECT_ID, user.id);
     await audit('admin.user.created', { detail: { user_id: user.id, is_admin: true } });

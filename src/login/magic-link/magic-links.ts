@@ -1,10 +1,10 @@
 // Magic-link tokens: 256 random bits, handed out once in a mail and stored only as a SHA-256
 // digest in the key-value store, together with the authorization request they finish.
-import type { Ids } from '../../clock.ts';
 import { sha256 } from '../../crypto/tokens.ts';
 import type { AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import type { Project } from '../../projects/projects.ts';
 import type { KeyValueStore } from '../../storage/kv.ts';
+import type { Ids } from '../../crypto/random.ts';
 
 /** What a token stands for: the authorization request, and the (normalised) address it was sent to. */
 export interface MagicLinkGrant {

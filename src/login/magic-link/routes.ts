@@ -1,14 +1,7 @@
 // POST /magic-link (send a sign-in link), GET /magic-link/verify (look, never use),
 // POST /magic-link/verify (use the link once).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  HttpError,
-  InvalidOrExpiredToken,
-  InvalidRequest,
-  RateLimited,
-  RegistrationClosed,
-  ServiceUnavailable,
-} from '../../errors.ts';
+import { HttpError, InvalidOrExpiredToken, RateLimited, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin } from '../respond.ts';
@@ -17,11 +10,13 @@ import { completeAuthorization, type AuthorizationResponse } from '../../oauth/a
 import type { Project } from '../../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
 import type { Services } from '../../services.ts';
-import { isValidEmail, normalizeEmail } from '../../users/users.ts';
 import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { assertSameOrigin } from '../../http/same-origin.ts';
+import { normalizeEmail } from '../../users/email.ts';
+import { requireValidEmail } from '../../users/email.ts';
+import { EmailAlreadyRegistered, isError } from '../../errors.ts';
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
   const { config, users, projects, limits, audit, mailer } = services;
@@ -35,12 +30,15 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     let existing = await users.findByEmail(email);
     if (!existing) {
       if (!project.registration_open) throw RegistrationClosed();
-      const created = await users.create({ email, email_verified: true });
+      const created = await users.create({ email, email_verified: true }).catch((error: unknown) => {
+        // The address was registered meanwhile: treat it as the existing account it now is.
+        if (isError(error, EmailAlreadyRegistered)) return undefined;
+        throw error;
+      });
       if (created) {
         await users.addMember(project.id, created.id);
         return created.id;
       }
-      // The address was registered meanwhile: treat it as the existing account it now is.
       existing = await users.findByEmail(email);
       if (!existing) throw InvalidOrExpiredToken();
     }
@@ -65,7 +63,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       const { ip, userAgent } = clientInfo(request);
       const project = authorization.project;
       const email = field(fields, 'email') ?? '';
-      if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
+      requireValidEmail(email);
       const normalized = normalizeEmail(email);
       // Counted per address, and nothing here looks at accounts: the answer, the limit and the
       // mail are the same whether or not the address is registered.

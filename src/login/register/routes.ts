@@ -1,13 +1,13 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
 import type { FastifyInstance } from 'fastify';
-import { EmailAlreadyRegistered, HttpError, InvalidPassword, InvalidRequest, RateLimited, RegistrationClosed } from '../../errors.ts';
+import { EmailAlreadyRegistered, HttpError, RateLimited, RegistrationClosed } from '../../errors.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
-import { isValidEmail } from '../../users/users.ts';
-import { checkPassword } from '../../users/password-policy.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
 import { field } from '../../http/fields.ts';
+import { requireAcceptablePassword } from '../../users/password-policy.ts';
+import { requireValidEmail } from '../../users/email.ts';
 
 export function registerRegistrationRoutes(server: FastifyInstance, services: Services): void {
   const { users, limits, audit } = services;
@@ -24,14 +24,12 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         if (!(await limits.signupsPerIp.hit(ip))) throw RateLimited();
         if (!project.registration_open) throw RegistrationClosed();
         const password = field(fields, 'password') ?? '';
-        const policy = checkPassword(password);
-        if (!policy.ok) throw InvalidPassword({ reason: policy.reason });
+        requireAcceptablePassword(password);
         const email = field(fields, 'email') ?? '';
-        if (!isValidEmail(email)) throw InvalidRequest({ detail: 'email is not a valid address' });
+        requireValidEmail(email);
         if (await users.findByEmail(email)) throw EmailAlreadyRegistered();
         // create() also refuses a taken email, so two racing signups cannot both succeed.
         const user = await users.create({ email, password, email_verified: false });
-        if (!user) throw EmailAlreadyRegistered();
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
         return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd'), 201);

@@ -11,10 +11,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from './support/app.ts';
-import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from './support/backend.ts';
-import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
-import { freePort } from './support/server.ts';
+import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from '../support/app.ts';
+import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from '../support/backend.ts';
+import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from '../support/flow.ts';
+import { freePort } from '../support/server.ts';
 
 const skip = testBackend === 'postgres' ? false : 'the outages are of PostgreSQL and Redis: this runs in the Postgres+Redis pass (npm run test:postgres)';
 
@@ -402,7 +402,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
 });
 
 describe('starting while a store is away', { skip }, () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
 
   /** Runs `gatehouse serve` and answers its exit code and output; it must end by itself. */
   async function serve(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TEST_ARGON2 } from './support/app.ts';
-import { freePort } from './support/server.ts';
+import { TEST_ARGON2 } from '../support/app.ts';
+import { freePort } from '../support/server.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 async function waitForHealth(url: string, deadline: number): Promise<Response> {
   for (;;) {

@@ -9,11 +9,11 @@ import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { pkcePair, TEST_ARGON2 } from './support/app.ts';
-import { postgresRedisEnv, releaseTestStorage, testBackend } from './support/backend.ts';
-import { freePort } from './support/server.ts';
+import { pkcePair, TEST_ARGON2 } from '../support/app.ts';
+import { postgresRedisEnv, releaseTestStorage, testBackend } from '../support/backend.ts';
+import { freePort } from '../support/server.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const ISSUER = 'http://gatehouse.scale.test';
 const ADMIN_EMAIL = 'admin@scale.test';
 const ADMIN_PASSWORD = 'three instances, one gatehouse';

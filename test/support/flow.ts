@@ -56,6 +56,11 @@ export function authParams(clientId: string, challenge: string, extra: Partial<A
   };
 }
 
+/** The Authorization header of a request made with a Bearer token. */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
 export function post(app: TestApp, url: string, payload: object, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return app.server.inject({ method: 'POST', url, payload: payload as Record<string, unknown>, headers });
 }

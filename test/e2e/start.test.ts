@@ -1,8 +1,8 @@
 // What `npm start` runs (the build, then the compiled server) with the defaults: serves,
 // creates ./data/gatehouse.db, applies migrations.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -23,15 +23,70 @@ async function waitForHealth(url: string, deadline: number): Promise<Response> {
   }
 }
 
+/** A directory with a `node` that prints its process id, MALLOC_ARENA_MAX, UV_THREADPOOL_SIZE and its arguments, a line each. */
+function standInNode(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-node-'));
+  writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf \'%s\\n\' "$$" "${MALLOC_ARENA_MAX-unset}" "${UV_THREADPOOL_SIZE-unset}" "$@"\n', { mode: 0o755 });
+  return dir;
+}
+
+/** The final stage of a Dockerfile: its ENV (key=value form), ENTRYPOINT and CMD (exec form). */
+function dockerImage(dockerfile: string): { env: Record<string, string>; entrypoint: string[]; cmd: string[] } {
+  const instructions = dockerfile
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const stage = instructions.slice(instructions.map((line) => /^FROM\s/i.test(line)).lastIndexOf(true));
+  const env: Record<string, string> = {};
+  let entrypoint: string[] = [];
+  let cmd: string[] = [];
+  for (const line of stage) {
+    const [, keyword = '', rest = ''] = /^(\S+)\s+(.*)$/.exec(line) ?? [];
+    if (/^ENV$/i.test(keyword)) {
+      for (const [, key = '', quoted, bare] of rest.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)) env[key] = quoted ?? bare ?? '';
+    }
+    if (/^ENTRYPOINT$/i.test(keyword)) entrypoint = JSON.parse(rest) as string[];
+    if (/^CMD$/i.test(keyword)) cmd = JSON.parse(rest) as string[];
+  }
+  return { env, entrypoint, cmd };
+}
+
 describe('npm start (the compiled gatehouse serve)', () => {
   it('runs the compiled server with two malloc arenas and a thread pool the size of the hashing concurrency, unless the environment says otherwise', () => {
     // Without the first, each thread that ran an Argon2id hash kept the hash's 19 MiB; the second
     // lets the pool bound the hashes and queue the next one on each thread (README "Performance").
+    // The start script's shell line and the image's entrypoint run as they are, with a `node` on
+    // PATH that reports what it was started with.
+    const started = (command: string, args: string[], env: Record<string, string>) => {
+      const run = spawnSync(command, args, { env: { ...env, PATH: `${standInNode()}:${process.env.PATH ?? ''}` }, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const [pid, malloc, pool, ...argv] = run.stdout.trim().split('\n');
+      return { MALLOC_ARENA_MAX: malloc, UV_THREADPOOL_SIZE: pool, argv, replacedTheShell: pid === String(run.pid) };
+    };
+    const serve = ['dist/src/main.js', 'serve'];
+
     const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(scripts.start, 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}} node dist/src/main.js serve');
-    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    assert.match(dockerfile, /^\s+MALLOC_ARENA_MAX=2 \\$/m);
-    assert.ok(dockerfile.includes('export UV_THREADPOOL_SIZE=\\"${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}}\\"; exec node dist/src/main.js'));
+    const npmStart = (env: Record<string, string>) => {
+      const { replacedTheShell: _, ...seen } = started('/bin/sh', ['-c', scripts.start!], env);
+      return seen;
+    };
+    assert.deepEqual(npmStart({}), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1', argv: serve });
+    assert.deepEqual(npmStart({ MALLOC_ARENA_MAX: '8' }), { MALLOC_ARENA_MAX: '8', UV_THREADPOOL_SIZE: '1', argv: serve });
+    assert.deepEqual(npmStart({ GATEHOUSE_HASH_CONCURRENCY: '2' }), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '2', argv: serve });
+    assert.deepEqual(npmStart({ GATEHOUSE_HASH_CONCURRENCY: '2', UV_THREADPOOL_SIZE: '6' }), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '6', argv: serve });
+
+    // The image: its ENV, then `docker run -e ...`, in the environment of ENTRYPOINT + CMD.
+    const image = dockerImage(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    assert.equal(image.env.MALLOC_ARENA_MAX, '2');
+    // node replaces the entrypoint's shell (exec), so it is the process `docker stop` signals.
+    const docker = (env: Record<string, string>) => started(image.entrypoint[0]!, [...image.entrypoint.slice(1), ...image.cmd], { ...image.env, ...env });
+    assert.deepEqual(docker({}), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '1', argv: serve, replacedTheShell: true });
+    assert.deepEqual(docker({ GATEHOUSE_HASH_CONCURRENCY: '3' }), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '3', argv: serve, replacedTheShell: true });
+    assert.deepEqual(docker({ GATEHOUSE_HASH_CONCURRENCY: '3', UV_THREADPOOL_SIZE: '6' }), { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '6', argv: serve, replacedTheShell: true });
   });
 
   it("the start script's shell gives the pool the hashing concurrency, and an explicit UV_THREADPOOL_SIZE wins", () => {

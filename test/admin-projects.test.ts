@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PROJECT_ID_PATTERN, type Project } from '../src/projects/projects.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, bearer, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI } from './support/flow.ts';
+import { adminToken, bearer, createUser, passwordTokens, post, refresh, REDIRECT_URI } from './support/flow.ts';
 
 type ProjectBody = Project & { client_secret?: string };
 
@@ -209,8 +209,7 @@ describe('admin API: projects', () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'short-lived', name: 'Short', redirect_uris: [REDIRECT_URI] });
     await call(app, admin, 'PATCH', '/admin/projects/short-lived', { access_token_ttl_seconds: 120 });
     await createUser(app, 'ttl@example.com', 'lifetime tester 1', 'short-lived');
-    const { code, verifier } = await passwordCode(app, 'short-lived', 'ttl@example.com', 'lifetime tester 1');
-    const tokens = await exchangeCode(app, { id: 'short-lived' }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'short-lived' }, 'ttl@example.com', 'lifetime tester 1');
     assert.equal(tokens.expires_in, 120);
   });
 
@@ -276,8 +275,7 @@ describe('admin API: projects', () => {
   it('DELETE removes the project: 204, then 404, and its refresh tokens stop working', async () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'doomed', name: 'Doomed', redirect_uris: [REDIRECT_URI] });
     const memberId = await createUser(app, 'doomed@example.com', 'doomed member pw', 'doomed');
-    const { code, verifier } = await passwordCode(app, 'doomed', 'doomed@example.com', 'doomed member pw');
-    const tokens = await exchangeCode(app, { id: 'doomed' }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'doomed' }, 'doomed@example.com', 'doomed member pw');
 
     const res = await call(app, admin, 'DELETE', '/admin/projects/doomed');
     assert.equal(res.statusCode, 204);

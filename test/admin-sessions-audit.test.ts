@@ -4,7 +4,7 @@ import type { AuditEntry } from '../src/audit/audit-log.ts';
 import type { SessionSummary } from '../src/sessions/sessions.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, bearer, createProject, createUser, exchangeCode, passwordCode, refresh, REDIRECT_URI, sessionIdOf, type TestProject } from './support/flow.ts';
+import { adminToken, bearer, createProject, createUser, passwordTokens, refresh, REDIRECT_URI, sessionIdOf, type TestProject } from './support/flow.ts';
 
 
 describe('admin API: sessions', () => {
@@ -21,8 +21,7 @@ describe('admin API: sessions', () => {
   after(() => app.close());
 
   async function login() {
-    const { code, verifier } = await passwordCode(app, project.id, 'sessions@example.com', 'session holder pw');
-    return exchangeCode(app, project, code, verifier);
+    return passwordTokens(app, project, 'sessions@example.com', 'session holder pw');
   }
 
   it("lists a project's live sessions; a session's id is the sid of its tokens", async () => {
@@ -107,8 +106,7 @@ describe('admin API: audit log', () => {
     await step('POST', `/admin/projects/audited/members/${user.id}/block`);
     await step('POST', `/admin/projects/audited/members/${user.id}/unblock`);
     const clientSecret = (await step('POST', '/admin/projects/audited/secret')).json<{ client_secret: string }>().client_secret;
-    const { code, verifier } = await passwordCode(app, 'audited', 'audited@example.com', 'changed user pw 2');
-    const tokens = await exchangeCode(app, { id: 'audited', clientSecret }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'audited', clientSecret }, 'audited@example.com', 'changed user pw 2');
     await step('DELETE', `/admin/sessions/${sessionIdOf(tokens.access_token)}`);
     await step('DELETE', `/admin/projects/audited/members/${user.id}`);
     await step('DELETE', `/admin/users/${user.id}`);

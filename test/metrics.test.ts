@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, bearer, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { authParams, bearer, createProject, createUser, passwordCode, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 const TOKEN = 'metrics-scraper-token-0123456789';
 const PASSWORD = 'lovelace notes g 1843';
@@ -122,8 +122,7 @@ describe('GET /metrics', () => {
 
   it('counts tokens issued by grant type and refresh-token reuse detections', async () => {
     const before = await scrape(app);
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
     assert.equal((await refresh(app, project, tokens.refresh_token)).statusCode, 200);
     assert.equal((await refresh(app, project, tokens.refresh_token)).statusCode, 401, 'a replay');
 

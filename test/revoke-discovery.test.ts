@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, ISSUER, type TestApp } from './support/app.ts';
-import { bearer, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { bearer, createProject, createUser, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'difference engine no 2';
 
@@ -16,8 +16,7 @@ describe('revocation, discovery and user info', () => {
   after(() => app.close());
 
   async function tokens(target: TestProject = project) {
-    const { code, verifier } = await passwordCode(app, target.id, 'charles@example.com', PASSWORD);
-    return exchangeCode(app, target, code, verifier);
+    return passwordTokens(app, target, 'charles@example.com', PASSWORD);
   }
 
   it('POST /revoke without token or client_id answers 400 Missing token or client_id', async () => {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from '../support/app.ts';
 import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from '../support/backend.ts';
-import { authParams, bearer, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from '../support/flow.ts';
+import { authParams, bearer, createProject, createUser, passwordTokens, post, refresh, type TestProject } from '../support/flow.ts';
 import { freePort } from '../support/server.ts';
 
 const skip = testBackend === 'postgres' ? false : 'the outages are of PostgreSQL and Redis: this runs in the Postgres+Redis pass (npm run test:postgres)';
@@ -197,8 +197,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
 
   /** A whole sign-in: login, code exchange and a refresh. */
   async function signIn(): Promise<void> {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
     const refreshed = await refresh(app, project, tokens.refresh_token);
     assert.equal(refreshed.statusCode, 200, refreshed.body);
   }
@@ -235,8 +234,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
   });
 
   it('without Redis: /healthz 503, sign-in answers 503 at once, data-only routes still work; back by itself', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
 
     await redisProxy.cut();
     await waitForHealth(503, PROMPT_MS);
@@ -265,8 +263,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
   });
 
   it('without PostgreSQL: /healthz 503, every route needing it answers 503 at once; back by itself', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
 
     await postgresProxy.cut();
     await waitForHealth(503, PROMPT_MS);

@@ -116,6 +116,12 @@ export async function exchangeCode(app: TestApp, project: TestProject, code: str
   return response.json<Tokens>();
 }
 
+/** Logs in by password and exchanges the code: the tokens of a fresh session. */
+export async function passwordTokens(app: TestApp, project: TestProject, email: string, password: string, extra: Partial<AuthParams> = {}): Promise<Tokens> {
+  const { code, verifier } = await passwordCode(app, project.id, email, password, extra);
+  return exchangeCode(app, project, code, verifier);
+}
+
 export function refresh(app: TestApp, project: TestProject, refreshToken: string): Promise<LightMyRequestResponse> {
   return post(app, '/token', {
     grant_type: 'refresh_token',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call, consoleTokens, type Method } from './support/admin.ts';
-import { adminToken, createProject, exchangeCode, passwordCode } from './support/flow.ts';
+import { adminToken, createProject, passwordTokens } from './support/flow.ts';
 
 // Every admin route of this module (the PIN routes are tested with the PINs).
 const ROUTES: Array<[Method, string, object?]> = [
@@ -68,8 +68,7 @@ describe('admin API access', () => {
 
   it("an admin's token issued for another project answers 401 Unauthorized", async () => {
     const project = await createProject(app, { registrationOpen: true });
-    const { code, verifier } = await passwordCode(app, project.id, app.config.adminEmail ?? '', app.config.adminPassword ?? '');
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, app.config.adminEmail ?? '', app.config.adminPassword ?? '');
     await assertEveryRouteAnswers(app, tokens.access_token, 401, 'Unauthorized');
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { adminToken, authParams, createProject, createUser, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'member password 42';
 
@@ -23,8 +23,7 @@ describe('admin API: members', () => {
   }
 
   async function memberTokens(email: string) {
-    const { code, verifier } = await passwordCode(app, project.id, email, PASSWORD);
-    return exchangeCode(app, project, code, verifier);
+    return passwordTokens(app, project, email, PASSWORD);
   }
 
   it('PUT adds a member, who can then sign in; GET lists them; PUT again changes nothing', async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PROJECT_ID_PATTERN, type Project } from '../src/projects/projects.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI } from './support/flow.ts';
+import { adminToken, bearer, createUser, passwordTokens, post, refresh, REDIRECT_URI } from './support/flow.ts';
 
 type ProjectBody = Project & { client_secret?: string };
 
@@ -118,13 +118,13 @@ describe('admin API: projects', () => {
       assert.equal(res.statusCode, 400, JSON.stringify(body));
       assert.equal(res.json().error, 'Invalid request', JSON.stringify(body));
     }
-    const malformed = await app.server.inject({ method: 'POST', url: '/admin/projects', payload: '{"name":', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' } });
+    const malformed = await app.server.inject({ method: 'POST', url: '/admin/projects', payload: '{"name":', headers: { ...bearer(admin), 'content-type': 'application/json' } });
     assert.equal(malformed.statusCode, 400);
     assert.equal(malformed.json().error, 'Invalid request');
   });
 
   it('reads an empty JSON body as no body: fine where none is needed, 400 where one is', async () => {
-    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const headers = { ...bearer(admin), 'content-type': 'application/json' };
     await call(app, admin, 'POST', '/admin/projects', { id: 'empty-body', name: 'Empty', redirect_uris: [REDIRECT_URI] });
     const secret = await app.server.inject({ method: 'POST', url: '/admin/projects/empty-body/secret', headers });
     assert.equal(secret.statusCode, 200, secret.body);
@@ -151,7 +151,7 @@ describe('admin API: projects', () => {
       method: 'POST',
       url: '/admin/projects',
       payload: form.toString(),
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...bearer(admin), 'content-type': 'application/x-www-form-urlencoded' },
     });
     assert.equal(res.statusCode, 201, res.body);
     const project = res.json<ProjectBody>();
@@ -165,7 +165,7 @@ describe('admin API: projects', () => {
         method: 'PATCH',
         url: '/admin/projects/form-made',
         payload: fields,
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { ...bearer(admin), 'content-type': 'application/x-www-form-urlencoded' },
       });
     const set = await patchForm('access_token_ttl_seconds=300&registration_open=true');
     assert.equal(set.statusCode, 200, set.body);
@@ -209,8 +209,7 @@ describe('admin API: projects', () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'short-lived', name: 'Short', redirect_uris: [REDIRECT_URI] });
     await call(app, admin, 'PATCH', '/admin/projects/short-lived', { access_token_ttl_seconds: 120 });
     await createUser(app, 'ttl@example.com', 'lifetime tester 1', 'short-lived');
-    const { code, verifier } = await passwordCode(app, 'short-lived', 'ttl@example.com', 'lifetime tester 1');
-    const tokens = await exchangeCode(app, { id: 'short-lived' }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'short-lived' }, 'ttl@example.com', 'lifetime tester 1');
     assert.equal(tokens.expires_in, 120);
   });
 
@@ -276,8 +275,7 @@ describe('admin API: projects', () => {
   it('DELETE removes the project: 204, then 404, and its refresh tokens stop working', async () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'doomed', name: 'Doomed', redirect_uris: [REDIRECT_URI] });
     const memberId = await createUser(app, 'doomed@example.com', 'doomed member pw', 'doomed');
-    const { code, verifier } = await passwordCode(app, 'doomed', 'doomed@example.com', 'doomed member pw');
-    const tokens = await exchangeCode(app, { id: 'doomed' }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'doomed' }, 'doomed@example.com', 'doomed member pw');
 
     const res = await call(app, admin, 'DELETE', '/admin/projects/doomed');
     assert.equal(res.statusCode, 204);

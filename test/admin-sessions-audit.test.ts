@@ -4,7 +4,7 @@ import type { AuditEntry } from '../src/audit/audit-log.ts';
 import type { SessionSummary } from '../src/sessions/sessions.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, REDIRECT_URI, sessionIdOf, type TestProject } from './support/flow.ts';
+import { adminToken, bearer, createProject, createUser, passwordTokens, refresh, REDIRECT_URI, sessionIdOf, type TestProject } from './support/flow.ts';
 
 
 describe('admin API: sessions', () => {
@@ -21,8 +21,7 @@ describe('admin API: sessions', () => {
   after(() => app.close());
 
   async function login() {
-    const { code, verifier } = await passwordCode(app, project.id, 'sessions@example.com', 'session holder pw');
-    return exchangeCode(app, project, code, verifier);
+    return passwordTokens(app, project, 'sessions@example.com', 'session holder pw');
   }
 
   it("lists a project's live sessions; a session's id is the sid of its tokens", async () => {
@@ -48,7 +47,7 @@ describe('admin API: sessions', () => {
     const refused = await refresh(app, project, tokens.refresh_token);
     assert.equal(refused.statusCode, 401);
     assert.deepEqual(refused.json(), { error: 'Invalid refresh token' });
-    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) });
     assert.equal(userinfo.statusCode, 401);
     const ids = (await call(app, admin, 'GET', `/admin/projects/${project.id}/sessions`)).json<{ sessions: SessionSummary[] }>().sessions.map((s) => s.id);
     assert.equal(ids.includes(id), false);
@@ -92,7 +91,7 @@ describe('admin API: audit log', () => {
       const res = await app.server.inject({
         method,
         url,
-        headers: { authorization: `Bearer ${admin}`, 'user-agent': 'audit-test/1.0' },
+        headers: { ...bearer(admin), 'user-agent': 'audit-test/1.0' },
         ...(payload ? { payload: payload as Record<string, unknown> } : {}),
       });
       assert.ok(res.statusCode < 300, `${method} ${url}: ${res.body}`);
@@ -107,8 +106,7 @@ describe('admin API: audit log', () => {
     await step('POST', `/admin/projects/audited/members/${user.id}/block`);
     await step('POST', `/admin/projects/audited/members/${user.id}/unblock`);
     const clientSecret = (await step('POST', '/admin/projects/audited/secret')).json<{ client_secret: string }>().client_secret;
-    const { code, verifier } = await passwordCode(app, 'audited', 'audited@example.com', 'changed user pw 2');
-    const tokens = await exchangeCode(app, { id: 'audited', clientSecret }, code, verifier);
+    const tokens = await passwordTokens(app, { id: 'audited', clientSecret }, 'audited@example.com', 'changed user pw 2');
     await step('DELETE', `/admin/sessions/${sessionIdOf(tokens.access_token)}`);
     await step('DELETE', `/admin/projects/audited/members/${user.id}`);
     await step('DELETE', `/admin/users/${user.id}`);

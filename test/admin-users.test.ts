@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { User } from '../src/users/users.ts';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, authParams, createProject, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { adminToken, authParams, createProject, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 describe('admin API: users', () => {
   let app: TestApp;
@@ -150,8 +150,7 @@ describe('admin API: users', () => {
 
   it("DELETE removes the user (204); their refresh token then answers 401 User not found", async () => {
     const user = await createUserViaApi({ email: 'gone@example.com', password: 'soon to be gone' });
-    const { code, verifier } = await passwordCode(app, project.id, 'gone@example.com', 'soon to be gone');
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'gone@example.com', 'soon to be gone');
 
     const res = await call(app, admin, 'DELETE', `/admin/users/${user.id}`);
     assert.equal(res.statusCode, 204);

@@ -5,7 +5,7 @@ import { PURGE_BATCH } from '../src/storage/batches.ts';
 import { purgeExpiredState } from '../src/storage/housekeeping.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, refresh, sessionIdOf, type TestProject } from './support/flow.ts';
+import { adminToken, createProject, createUser, passwordCode, passwordTokens, refresh, sessionIdOf, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'housekeeping is a virtue';
 
@@ -24,15 +24,13 @@ describe('purging expired tokens and sessions', () => {
 
   it('removes expired refresh tokens, sessions and unredeemed codes, and keeps what still works', async () => {
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
-    const old = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
-    const oldTokens = await exchangeCode(app, project, old.code, old.verifier);
+    const oldTokens = await passwordTokens(app, project, 'tidy@example.com', PASSWORD);
     const rotated = await refresh(app, project, oldTokens.refresh_token);
     assert.equal(rotated.statusCode, 200);
     await passwordCode(app, project.id, 'tidy@example.com', PASSWORD); // a code nobody redeems
 
     app.clock.advance(2 * 3600 * 1000);
-    const fresh = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
-    const live = await exchangeCode(app, project, fresh.code, fresh.verifier);
+    const live = await passwordTokens(app, project, 'tidy@example.com', PASSWORD);
 
     const purged = await purgeExpiredState(app.services.database.db, app.services.clock);
     assert.equal(purged.refreshTokens, 2, 'the spent and the rotated token of the old session');
@@ -46,8 +44,7 @@ describe('purging expired tokens and sessions', () => {
 
   it('a spent token that outlives its session (the lifetime was shortened) still answers Invalid refresh token once the session is purged', async () => {
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 30 * 24 * 3600 });
-    const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
-    const first = await exchangeCode(app, project, code, verifier);
+    const first = await passwordTokens(app, project, 'tidy@example.com', PASSWORD);
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
     const second = await refresh(app, project, first.refresh_token); // spends the 30-day token
     assert.equal(second.statusCode, 200);
@@ -106,8 +103,7 @@ describe('purging expired tokens and sessions', () => {
   });
 
   it('a session whose refresh token is still valid is never purged, even when revoked', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'tidy@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'tidy@example.com', PASSWORD);
     const sid = sessionIdOf(tokens.access_token);
     await app.services.sessions.revoke(sid);
     await purgeExpiredState(app.services.database.db, app.services.clock);
@@ -132,8 +128,7 @@ describe("a session's recorded expiry", () => {
   it('runs at most an hour ahead of its refresh token, and its row is rewritten only when it must move', async () => {
     const ttl = app.config.refreshTokenTtlSeconds * 1000;
     assert.equal(ttl, 30 * 24 * 3600 * 1000, 'the default lifetime, where the slack is its cap of an hour');
-    const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
-    let tokens = await exchangeCode(app, project, code, verifier);
+    let tokens = await passwordTokens(app, project, 'steady@example.com', PASSWORD);
     const sid = sessionIdOf(tokens.access_token);
     assert.equal(await recorded(sid), app.clock.now() + ttl, 'a new session ends with its first token');
 
@@ -171,8 +166,7 @@ describe("a session's recorded expiry", () => {
   });
 
   it('a shortened lifetime pulls it back at the next rotation, with a slack of a hundredth of the lifetime', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'steady@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'steady@example.com', PASSWORD);
     const sid = sessionIdOf(tokens.access_token);
     await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 3600 });
     const res = await refresh(app, project, tokens.refresh_token);

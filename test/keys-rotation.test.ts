@@ -6,7 +6,7 @@ import { ManualClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { CLOCK_SKEW_MS } from '../src/crypto/keys.ts';
 import { createTestApp, ISSUER, testEnv, type TestApp } from './support/app.ts';
-import { createProject, createUser, exchangeCode, passwordCode, type TestProject, type Tokens } from './support/flow.ts';
+import { bearer, createProject, createUser, passwordTokens, type TestProject, type Tokens } from './support/flow.ts';
 
 const PASSWORD = 'difference engine no. 2';
 const RELOAD_MS = 60_000; // GATEHOUSE_KEY_RELOAD_SECONDS default
@@ -24,12 +24,11 @@ function kidOf(token: string): string {
 }
 
 function userinfo(app: App, token: string) {
-  return app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${token}` } });
+  return app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(token) });
 }
 
 async function tokensFor(app: TestApp, project: TestProject, email: string): Promise<Tokens> {
-  const { code, verifier } = await passwordCode(app, project.id, email, PASSWORD);
-  return exchangeCode(app, project, code, verifier);
+  return passwordTokens(app, project, email, PASSWORD);
 }
 
 describe('signing-key rotation', () => {

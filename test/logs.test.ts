@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { lazyRequestLogger, loggableUrl } from '../src/logging.ts';
 import { pkcePair, testEnv } from './support/app.ts';
 import { releaseTestStorage } from './support/backend.ts';
-import { authParams, REDIRECT_URI } from './support/flow.ts';
+import { authParams, bearer, REDIRECT_URI } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const METRICS_TOKEN = 'scrape-token-that-is-a-secret-0001';
@@ -69,7 +69,6 @@ describe('log lines never carry secrets', () => {
 
   const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
     app.server.inject({ method: 'POST', url, payload: payload as Record<string, unknown>, headers });
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   /** Any login endpoint up to the code, then the exchange; every secret on the way is kept. */
   async function codeAndTokens(url: string, projectId: string, fields: Record<string, string>, client: Record<string, string> = {}) {

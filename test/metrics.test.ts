@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { authParams, bearer, createProject, createUser, passwordCode, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 const TOKEN = 'metrics-scraper-token-0123456789';
 const PASSWORD = 'lovelace notes g 1843';
@@ -25,7 +25,7 @@ function parseExposition(text: string): Sample[] {
 }
 
 async function scrape(app: TestApp): Promise<Sample[]> {
-  const res = await app.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+  const res = await app.server.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) });
   assert.equal(res.statusCode, 200, res.body);
   return parseExposition(res.body);
 }
@@ -50,7 +50,7 @@ describe('GET /metrics', () => {
   it('is absent (404 Not found) unless GATEHOUSE_METRICS_TOKEN is set', async () => {
     const plain = await createTestApp();
     try {
-      const res = await plain.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await plain.server.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) });
       assert.equal(res.statusCode, 404);
       assert.deepEqual(res.json(), { error: 'Not found' });
     } finally {
@@ -67,7 +67,7 @@ describe('GET /metrics', () => {
   });
 
   it('answers the Prometheus text format with the right token', async () => {
-    const res = await app.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await app.server.inject({ method: 'GET', url: '/metrics', headers: bearer(TOKEN) });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     for (const name of [
@@ -122,8 +122,7 @@ describe('GET /metrics', () => {
 
   it('counts tokens issued by grant type and refresh-token reuse detections', async () => {
     const before = await scrape(app);
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
     assert.equal((await refresh(app, project, tokens.refresh_token)).statusCode, 200);
     assert.equal((await refresh(app, project, tokens.refresh_token)).statusCode, 401, 'a replay');
 

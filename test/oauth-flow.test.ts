@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, assertAuthorizationResponse, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { authParams, assertAuthorizationResponse, createProject, createUser, passwordCode, passwordTokens, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
 
 describe('authorization code + PKCE flow', () => {
   let app: TestApp;
@@ -43,8 +43,7 @@ describe('authorization code + PKCE flow', () => {
   });
 
   it('refresh rotates the token; the old one replayed revokes the session', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', 'analytical engine 1843');
-    const first = await exchangeCode(app, project, code, verifier);
+    const first = await passwordTokens(app, project, 'ada@example.com', 'analytical engine 1843');
     const second = await refresh(app, project, first.refresh_token);
     assert.equal(second.statusCode, 200);
     const next = second.json().refresh_token as string;

@@ -1,8 +1,7 @@
-// The hashing gate and how it is sized from libuv's thread pool (src/crypto/passwords.ts).
+// The hashing gate and how it is sized from libuv's thread pool (src/crypto/passwords.ts); the
+// check on a real process started as `npm start` starts it is in test/e2e/passwords.test.ts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Gate, gateSize, PasswordHasher, threadPoolSize } from '../src/crypto/passwords.ts';
 import { TEST_ARGON2 } from './support/app.ts';
 
@@ -62,18 +61,5 @@ describe('password hashing: the gate and the thread pool', () => {
     const stored = await hasher.hash('the right one');
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => hasher.verify(stored, i % 2 ? 'the right one' : 'a wrong one')));
     assert.deepEqual(answers, [false, true, false, true, false, true]);
-  });
-
-  it('a server process started as `npm start` starts it (UV_THREADPOOL_SIZE=1) admits two hashes; the default pool, one', () => {
-    const root = fileURLToPath(new URL('..', import.meta.url));
-    const script = `import { PasswordHasher } from './src/crypto/passwords.ts'; console.log(new PasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }, 1).admitted);`;
-    const admitted = (pool?: string) =>
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        cwd: root,
-        env: { PATH: process.env.PATH ?? '', ...(pool ? { UV_THREADPOOL_SIZE: pool } : {}) },
-        encoding: 'utf8',
-      }).trim();
-    assert.equal(admitted('1'), '2');
-    assert.equal(admitted(), '1');
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { adminToken, consoleTokens, createProject, createUser, post, type TestProject } from './support/flow.ts';
-import { bearer, createPin, createPinRequest, listPins, revokePin, type CreatedPin } from './pins-support.ts';
+import { adminToken, bearer, consoleTokens, createProject, createUser, post, type TestProject } from './support/flow.ts';
+import { createPin, createPinRequest, listPins, revokePin, type CreatedPin } from './pins-support.ts';
 
 /** A console token of a user who is a console member but not an admin. */
 async function nonAdminToken(app: TestApp): Promise<string> {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { adminToken, createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, sessionIdOf, type TestProject, type Tokens } from './support/flow.ts';
-import { bearer, createPin, pinLogin, revokePin } from './pins-support.ts';
+import { adminToken, bearer, createProject, createUser, exchangeCode, passwordCode, passwordTokens, post, refresh, REDIRECT_URI, sessionIdOf, type TestProject, type Tokens } from './support/flow.ts';
+import { createPin, pinLogin, revokePin } from './pins-support.ts';
 
 const PASSWORD = 'difference engine 1822';
 
@@ -46,7 +46,7 @@ describe('revoking a PIN', () => {
   it('its access tokens are refused by /userinfo at once', async () => {
     const pin = await createPin(app, token, project.id, 'Kitchen');
     const tokens = await pinTokens(pin.pin);
-    const userinfo = () => app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const userinfo = () => app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) });
     assert.equal((await userinfo()).statusCode, 200);
     await revokePin(app, token, project.id, pin.id);
     assert.equal((await userinfo()).statusCode, 401);
@@ -71,8 +71,7 @@ describe('revoking a PIN', () => {
     const revoked = await createPin(app, token, project.id, 'Old');
     const kept = await createPin(app, token, project.id, 'New');
     const keptTokens = await pinTokens(kept.pin);
-    const { code, verifier } = await passwordCode(app, project.id, 'charles@example.com', PASSWORD);
-    const userTokens = await exchangeCode(app, project, code, verifier);
+    const userTokens = await passwordTokens(app, project, 'charles@example.com', PASSWORD);
     await pinTokens(revoked.pin);
     await revokePin(app, token, project.id, revoked.id);
     assert.equal((await refresh(app, project, keptTokens.refresh_token)).statusCode, 200);

@@ -1,16 +1,12 @@
 // Steps the PIN tests share: the admin API for PINs and a PIN login up to the code.
 import type { LightMyRequestResponse } from 'fastify';
 import { pkcePair, type TestApp } from './support/app.ts';
-import { authParams, post, type AuthParams } from './support/flow.ts';
+import { authParams, bearer, post, type AuthParams } from './support/flow.ts';
 
 export interface CreatedPin {
   id: string;
   pin: string;
   label: string | null;
-}
-
-export function bearer(token: string): Record<string, string> {
-  return { authorization: `Bearer ${token}` };
 }
 
 export function createPinRequest(app: TestApp, token: string, projectId: string, body: object = {}): Promise<LightMyRequestResponse> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, ISSUER, type TestApp } from './support/app.ts';
-import { createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
+import { bearer, createProject, createUser, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'difference engine no 2';
 
@@ -16,8 +16,7 @@ describe('revocation, discovery and user info', () => {
   after(() => app.close());
 
   async function tokens(target: TestProject = project) {
-    const { code, verifier } = await passwordCode(app, target.id, 'charles@example.com', PASSWORD);
-    return exchangeCode(app, target, code, verifier);
+    return passwordTokens(app, target, 'charles@example.com', PASSWORD);
   }
 
   it('POST /revoke without token or client_id answers 400 Missing token or client_id', async () => {
@@ -44,7 +43,7 @@ describe('revocation, discovery and user info', () => {
     const t = await tokens();
     await post(app, '/revoke', { token: t.access_token, client_id: project.id });
     assert.equal((await refresh(app, project, t.refresh_token)).json().error, 'Invalid refresh token');
-    const info = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${t.access_token}` } });
+    const info = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(t.access_token) });
     assert.equal(info.statusCode, 401);
   });
 
@@ -96,7 +95,7 @@ describe('revocation, discovery and user info', () => {
 
   it('GET /userinfo answers the subject and email for a valid access token', async () => {
     const t = await tokens();
-    const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${t.access_token}` } });
+    const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(t.access_token) });
     assert.equal(res.statusCode, 200);
     const user = await app.services.users.findByEmail('charles@example.com');
     assert.deepEqual(res.json(), { sub: user!.user.id, email: 'charles@example.com', email_verified: false });
@@ -115,7 +114,7 @@ describe('revocation, discovery and user info', () => {
     const user = await app.services.users.findByEmail('charles@example.com');
     await app.services.users.setBlocked(project.id, user!.user.id, true);
     try {
-      const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${t.access_token}` } });
+      const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(t.access_token) });
       assert.equal(res.statusCode, 401);
     } finally {
       await app.services.users.setBlocked(project.id, user!.user.id, false);
@@ -125,7 +124,7 @@ describe('revocation, discovery and user info', () => {
   it('an expired access token is refused by /userinfo', async () => {
     const t = await tokens();
     app.clock.advance(901_000);
-    const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${t.access_token}` } });
+    const res = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(t.access_token) });
     assert.equal(res.statusCode, 401);
   });
 

@@ -8,7 +8,7 @@ import { buildApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { pkcePair, testEnv } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
-import { authParams } from './support/flow.ts';
+import { authParams, bearer } from './support/flow.ts';
 
 const skip =
   testBackend === 'postgres'
@@ -96,7 +96,7 @@ describe('five instances starting together on one empty schema', { skip }, () =>
     const listed = await apps[2]!.server.inject({
       method: 'GET',
       url: '/admin/projects',
-      headers: { authorization: `Bearer ${token.json<{ access_token: string }>().access_token}` },
+      headers: bearer(token.json<{ access_token: string }>().access_token),
     });
     assert.equal(listed.statusCode, 200);
   });

@@ -8,7 +8,7 @@ import { RedisKeyValueStore, SqlKeyValueStore } from '../src/storage/kv.ts';
 import { migrateDatabase } from '../src/storage/migrations.ts';
 import { createTestApp, testEnv, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
-import { createProject, createUser, exchangeCode, passwordCode, post, REDIRECT_URI, refresh } from './support/flow.ts';
+import { createProject, createUser, passwordCode, passwordTokens, post, REDIRECT_URI, refresh } from './support/flow.ts';
 import { EmailAlreadyRegistered, ProjectAlreadyExists, isError } from '../src/errors.ts';
 
 describe(`SQL storage on ${testBackend}`, () => {
@@ -95,8 +95,7 @@ describe(`SQL storage on ${testBackend}`, () => {
   it('ten concurrent refreshes with one refresh token: one rotates, the rest are reuse, and the session ends', async () => {
     const project = await createProject(app);
     await createUser(app, 'racer@example.com', 'a long enough passphrase', project.id);
-    const { code, verifier } = await passwordCode(app, project.id, 'racer@example.com', 'a long enough passphrase');
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'racer@example.com', 'a long enough passphrase');
     const answers = await Promise.all(Array.from({ length: 10 }, () => refresh(app, project, tokens.refresh_token)));
     const rotated = answers.filter((r) => r.statusCode === 200);
     assert.equal(rotated.length, 1, answers.map((r) => r.body).join('\n'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { createProject, createUser, exchangeCode, passwordCode, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { createProject, createUser, exchangeCode, passwordCode, passwordTokens, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'a long enough passphrase';
 
@@ -68,8 +68,7 @@ describe('POST /token', () => {
     const basic = Buffer.from(`${encodeURIComponent(project.id)}:${encodeURIComponent(project.clientSecret ?? '')}`).toString('base64');
     const res = await post(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, { authorization: `Basic ${basic}` });
     assert.equal(res.statusCode, 200);
-    const second = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, second.code, second.verifier);
+    const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
     assert.ok(tokens.access_token);
   });
 
@@ -174,8 +173,7 @@ describe('POST /token', () => {
     it('a refresh token of another project answers 401 Invalid refresh token', async () => {
       const project = await freshProject();
       const other = await freshProject();
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       const res = await refresh(app, other, tokens.refresh_token);
       assert.deepEqual([res.statusCode, res.json()], [401, { error: 'Invalid refresh token' }]);
       assert.equal((await refresh(app, project, tokens.refresh_token)).statusCode, 200, 'the token still works for its own project');
@@ -183,8 +181,7 @@ describe('POST /token', () => {
 
     it('a refresh token past its lifetime answers 401 Refresh token expired', async () => {
       const project = await freshProject();
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       app.clock.advance(2_592_000_000 + 1000);
       const res = await refresh(app, project, tokens.refresh_token);
       assert.deepEqual([res.statusCode, res.json()], [401, { error: 'Refresh token expired' }]);
@@ -193,8 +190,7 @@ describe('POST /token', () => {
     it('a project lifetime override is honoured', async () => {
       const project = await freshProject();
       await app.services.projects.update(project.id, { refresh_token_ttl_seconds: 60, access_token_ttl_seconds: 120 });
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       assert.equal(tokens.expires_in, 120);
       app.clock.advance(61_000);
       assert.equal((await refresh(app, project, tokens.refresh_token)).json().error, 'Refresh token expired');
@@ -202,8 +198,7 @@ describe('POST /token', () => {
 
     it('a member blocked in the project answers 403 Account blocked; unblocked, the token works again', async () => {
       const project = await freshProject();
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       await app.services.users.setBlocked(project.id, userId, true);
       const res = await refresh(app, project, tokens.refresh_token);
       assert.deepEqual([res.statusCode, res.json()], [403, { error: 'Account blocked' }]);
@@ -214,8 +209,7 @@ describe('POST /token', () => {
     it('a deleted user answers 401 User not found', async () => {
       const project = await freshProject();
       const doomed = await createUser(app, 'doomed@example.com', PASSWORD, project.id);
-      const { code, verifier } = await passwordCode(app, project.id, 'doomed@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'doomed@example.com', PASSWORD);
       await app.services.users.delete(doomed);
       const res = await refresh(app, project, tokens.refresh_token);
       assert.deepEqual([res.statusCode, res.json()], [401, { error: 'User not found' }]);
@@ -223,8 +217,7 @@ describe('POST /token', () => {
 
     it('the refresh answer has the token fields and no-store', async () => {
       const project = await freshProject();
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       const res = await refresh(app, project, tokens.refresh_token);
       assert.equal(res.headers['cache-control'], 'no-store');
       const body = res.json();
@@ -233,8 +226,7 @@ describe('POST /token', () => {
 
     it('two concurrent uses of one refresh token: at most one succeeds and the session is revoked', async () => {
       const project = await freshProject();
-      const { code, verifier } = await passwordCode(app, project.id, 'grace@example.com', PASSWORD);
-      const tokens = await exchangeCode(app, project, code, verifier);
+      const tokens = await passwordTokens(app, project, 'grace@example.com', PASSWORD);
       const results = await Promise.all([refresh(app, project, tokens.refresh_token), refresh(app, project, tokens.refresh_token)]);
       assert.ok(results.filter((r) => r.statusCode === 200).length <= 1);
       const winner = results.find((r) => r.statusCode === 200);

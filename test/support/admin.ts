@@ -2,7 +2,7 @@
 // requests with a Bearer token.
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestApp } from './app.ts';
-import { consoleTokens } from './flow.ts';
+import { bearer, consoleTokens } from './flow.ts';
 
 export { consoleTokens };
 
@@ -13,7 +13,7 @@ export function call(app: TestApp, token: string | undefined, method: Method, ur
   return app.server.inject({
     method,
     url,
-    headers: token !== undefined ? { authorization: `Bearer ${token}` } : {},
+    headers: token !== undefined ? bearer(token) : {},
     ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
   });
 }

@@ -56,6 +56,11 @@ export function authParams(clientId: string, challenge: string, extra: Partial<A
   };
 }
 
+/** The Authorization header of a request made with a Bearer token. */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
 export function post(app: TestApp, url: string, payload: object, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return app.server.inject({ method: 'POST', url, payload: payload as Record<string, unknown>, headers });
 }
@@ -109,6 +114,12 @@ export async function exchangeCode(app: TestApp, project: TestProject, code: str
   });
   if (response.statusCode !== 200) throw new Error(`exchange failed: ${response.statusCode} ${response.body}`);
   return response.json<Tokens>();
+}
+
+/** Logs in by password and exchanges the code: the tokens of a fresh session. */
+export async function passwordTokens(app: TestApp, project: TestProject, email: string, password: string, extra: Partial<AuthParams> = {}): Promise<Tokens> {
+  const { code, verifier } = await passwordCode(app, project.id, email, password, extra);
+  return exchangeCode(app, project, code, verifier);
 }
 
 export function refresh(app: TestApp, project: TestProject, refreshToken: string): Promise<LightMyRequestResponse> {

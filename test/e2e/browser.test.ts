@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildApp, type App } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { pkcePair, testEnv } from './support/app.ts';
-import { freePort } from './support/server.ts';
-import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { buildApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { pkcePair, testEnv } from '../support/app.ts';
+import { freePort } from '../support/server.ts';
+import { magicLinkToken, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 

@@ -5,13 +5,13 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildApp, type App } from '../src/app.ts';
-import { COMMANDS, runCli } from '../src/cli/run.ts';
-import { loadConfig } from '../src/config.ts';
-import { pkcePair, testEnv } from './support/app.ts';
-import { authParams, REDIRECT_URI } from './support/flow.ts';
+import { buildApp, type App } from '../../src/app.ts';
+import { COMMANDS, runCli } from '../../src/cli/run.ts';
+import { loadConfig } from '../../src/config.ts';
+import { pkcePair, testEnv } from '../support/app.ts';
+import { authParams, REDIRECT_URI } from '../support/flow.ts';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 
 interface Run {
   code: number | null;

@@ -11,10 +11,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from './support/app.ts';
-import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from './support/backend.ts';
-import { authParams, createProject, createUser, exchangeCode, passwordCode, post, refresh, type TestProject } from './support/flow.ts';
-import { freePort } from './support/server.ts';
+import { createTestApp, pkcePair, TEST_ARGON2, type TestApp } from '../support/app.ts';
+import { postgresRedisEnv, TEST_POSTGRES_URL, TEST_REDIS_URL, testBackend } from '../support/backend.ts';
+import { authParams, bearer, createProject, createUser, passwordTokens, post, refresh, type TestProject } from '../support/flow.ts';
+import { freePort } from '../support/server.ts';
 
 const skip = testBackend === 'postgres' ? false : 'the outages are of PostgreSQL and Redis: this runs in the Postgres+Redis pass (npm run test:postgres)';
 
@@ -142,7 +142,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
       redirect_uri: `${app.config.issuer}/console/callback`,
     });
     adminAccess = token.json<{ access_token: string }>().access_token;
-    const created = await app.server.inject({ method: 'POST', url: `/admin/projects/${project.id}/pins`, headers: { authorization: `Bearer ${adminAccess}` }, payload: {} });
+    const created = await app.server.inject({ method: 'POST', url: `/admin/projects/${project.id}/pins`, headers: bearer(adminAccess), payload: {} });
     assert.equal(created.statusCode, 201, created.body);
     pin = created.json<{ pin: string }>().pin;
   });
@@ -197,8 +197,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
 
   /** A whole sign-in: login, code exchange and a refresh. */
   async function signIn(): Promise<void> {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
     const refreshed = await refresh(app, project, tokens.refresh_token);
     assert.equal(refreshed.statusCode, 200, refreshed.body);
   }
@@ -235,8 +234,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
   });
 
   it('without Redis: /healthz 503, sign-in answers 503 at once, data-only routes still work; back by itself', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
 
     await redisProxy.cut();
     await waitForHealth(503, PROMPT_MS);
@@ -251,9 +249,9 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
     ]);
     for (const [n, answer] of burst.entries()) assertUnavailable(answer, `request ${n}`);
     // What needs only PostgreSQL goes on: the token verifies and the admin API answers.
-    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) });
     assert.equal(userinfo.statusCode, 200);
-    const admin = await app.server.inject({ method: 'GET', url: '/admin/projects', headers: { authorization: `Bearer ${adminAccess}` } });
+    const admin = await app.server.inject({ method: 'GET', url: '/admin/projects', headers: bearer(adminAccess) });
     assert.equal(admin.statusCode, 200);
 
     await redisProxy.restore();
@@ -265,8 +263,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
   });
 
   it('without PostgreSQL: /healthz 503, every route needing it answers 503 at once; back by itself', async () => {
-    const { code, verifier } = await passwordCode(app, project.id, 'ada@example.com', PASSWORD);
-    const tokens = await exchangeCode(app, project, code, verifier);
+    const tokens = await passwordTokens(app, project, 'ada@example.com', PASSWORD);
 
     await postgresProxy.cut();
     await waitForHealth(503, PROMPT_MS);
@@ -275,8 +272,8 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
     const burst = await Promise.all([
       timed(() => post(app, '/login', { ...authParams(project.id, challenge), email: 'ada@example.com', password: PASSWORD }, fromClient())),
       timed(() => refresh(app, project, tokens.refresh_token)),
-      timed(() => app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } })),
-      timed(() => app.server.inject({ method: 'GET', url: '/admin/projects', headers: { authorization: `Bearer ${adminAccess}` } })),
+      timed(() => app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) })),
+      timed(() => app.server.inject({ method: 'GET', url: '/admin/projects', headers: bearer(adminAccess) })),
       timed(() => app.server.inject({ method: 'GET', url: `/authorize?${new URLSearchParams({ ...authParams(project.id, challenge) })}` })),
       timed(() =>
         app.server.inject({
@@ -402,7 +399,7 @@ describe('PostgreSQL or Redis going away and coming back', { skip }, () => {
 });
 
 describe('starting while a store is away', { skip }, () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
 
   /** Runs `gatehouse serve` and answers its exit code and output; it must end by itself. */
   async function serve(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {

@@ -7,9 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TEST_ARGON2 } from './support/app.ts';
+import { TEST_ARGON2 } from '../support/app.ts';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const WAIT_MS = 20_000;
 
 interface LogLine {

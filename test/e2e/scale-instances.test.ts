@@ -9,11 +9,12 @@ import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { pkcePair, TEST_ARGON2 } from './support/app.ts';
-import { postgresRedisEnv, releaseTestStorage, testBackend } from './support/backend.ts';
-import { freePort } from './support/server.ts';
+import { pkcePair, TEST_ARGON2 } from '../support/app.ts';
+import { postgresRedisEnv, releaseTestStorage, testBackend } from '../support/backend.ts';
+import { bearer } from '../support/flow.ts';
+import { freePort } from '../support/server.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const ISSUER = 'http://gatehouse.scale.test';
 const ADMIN_EMAIL = 'admin@scale.test';
 const ADMIN_PASSWORD = 'three instances, one gatehouse';
@@ -45,10 +46,6 @@ async function call(base: string, method: string, path: string, body?: object, h
   });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-function bearer(token: string): Record<string, string> {
-  return { authorization: `Bearer ${token}` };
 }
 
 /** A client address of its own, so one test's per-IP counters never meet another's. */

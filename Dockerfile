@@ -24,7 +24,7 @@ RUN npx tsc -p tsconfig.build.json
 
 FROM node:20-bookworm-slim
 # MALLOC_ARENA_MAX=2: glibc gives every thread that allocates its own arena, and each kept an
-# Argon2id buffer (19 MiB) after the hash was done; two arenas share them (README "Performance").
+# Argon2id buffer (19 MiB) after the hash was done; two arenas share them (docs/decisions/0018-malloc-arena-max.md).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
@@ -43,7 +43,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # SIGTERM: stop accepting, finish requests in flight (up to 25 s), close storage, exit 0.
 STOPSIGNAL SIGTERM
 # UV_THREADPOOL_SIZE: libuv's pool as large as the hashing concurrency, so the pool bounds the
-# Argon2id hashes and each thread has the next one waiting (README "Performance"); it must be in
+# Argon2id hashes and each thread has the next one waiting (docs/decisions/0030-libuv-pool-sized-to-hash-concurrency.md); it must be in
 # the environment before node starts, hence the shell.
 ENTRYPOINT ["/bin/sh", "-c", "export UV_THREADPOOL_SIZE=\"${UV_THREADPOOL_SIZE:-${GATEHOUSE_HASH_CONCURRENCY:-1}}\"; exec node dist/src/main.js \"$@\"", "gatehouse"]
 CMD ["serve"]

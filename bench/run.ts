@@ -1,7 +1,7 @@
 // npm run bench [-- --quick] : Gatehouse against node-oidc-provider, one table, targets.
 // The driver (this process) starts both servers as child processes, prepares their data through
-// each one's real code paths, and drives them with autocannon; see bench/README in
-// the README's "Performance" section for what each scenario means.
+// each one's real code paths, and drives them with autocannon; see docs/performance.md for what each
+// scenario means.
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ const only = new Set((args.only ?? ALL_SCENARIOS.join(',')).split(',').map((s) =
 for (const name of only) if (!ALL_SCENARIOS.includes(name as ScenarioName)) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.join(', ')}`);
 const wanted = (name: ScenarioName) => only.has(name);
 
-/** The limits lifted for the bench, and only for it (see the README): the limiters still count every request. */
+/** The limits lifted for the bench, and only for it (see docs/performance.md): the limiters still count every request. */
 const LIFTED = '1000000000';
 
 function freePort(): Promise<number> {

@@ -78,8 +78,7 @@ function levelAware(logger: FastifyBaseLogger): logger is LevelAwareLogger {
  * serialized and run through the redaction paths) only when a line is written at an enabled
  * level. Fastify made that child for every request, about 1.5 % of the event loop in a refresh
  * profile. At `warn` or above almost no request writes a line; at the default `info` each
- * request writes two (received, answered), so the child is made as before (README
- * "Performance").
+ * request writes two (received, answered), so the child is made as before (docs/decisions/0027-lazy-request-logger.md).
  */
 class LazyRequestLogger implements FastifyBaseLogger {
   private made: FastifyBaseLogger | undefined;

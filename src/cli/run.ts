@@ -65,7 +65,7 @@ function overview(commands: readonly Command[] = COMMANDS): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${firstSentence(c.summary)}`),
     '',
     'Every command takes --help, and --json to print its result as JSON.',
-    'Configuration comes from the environment (GATEHOUSE_DATABASE_URL, …); see the README.',
+    'Configuration comes from the environment (GATEHOUSE_DATABASE_URL, …); see docs/configuration.md.',
     'Exit status: 0 done, 1 failed (not found, already exists, …), 2 usage error.',
   ].join('\n');
 }

@@ -36,7 +36,7 @@ export function threadPoolSize(env: Record<string, string | undefined> = process
  * How many hashes the gate lets reach the pool. When the pool has no more threads than the
  * configured concurrency, the pool itself bounds how many run at once, and a second hash waits
  * in the pool behind each running one: the thread starts it the moment the first ends, instead
- * of after the event loop has taken the result and handed over the next (README "Performance":
+ * of after the event loop has taken the result and handed over the next (docs/decisions/0030-libuv-pool-sized-to-hash-concurrency.md:
  * 17 % more logins per second at concurrency 1). With more threads than that, the gate is the
  * bound.
  */

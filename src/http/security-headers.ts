@@ -7,7 +7,7 @@
 // referrer policy); an HTML page gets helmet's whole set on top, including the headers that
 // only mean something to a document in a browser (COOP, Origin-Agent-Cluster, X-XSS-Protection,
 // …). JSON answers stay short: on the JWKS and discovery documents the header bytes were most of
-// what a client had to read (README "Performance").
+// what a client had to read (docs/decisions/0014-short-security-headers-on-json.md).
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 

@@ -35,11 +35,9 @@ export class SmtpMailer implements Mailer {
 
 /** Development outbox: the message goes to the log (only when no SMTP server is configured). */
 export class LogMailer implements Mailer {
-  readonly sent: MailMessage[] = [];
   constructor(private readonly log: (message: MailMessage) => void) {}
 
   async send(message: MailMessage): Promise<void> {
-    this.sent.push(message);
     this.log(message);
   }
 

@@ -1,8 +1,8 @@
 // WAL checkpoints off the event loop. In WAL mode every commit appends its pages to the log,
 // and SQLite copies them back into the database file (a checkpoint, with an fsync) once the log
 // passes a size, inside whichever commit crosses it: on the server's one connection that stalled
-// every request for the length of the copy, most of a refresh grant's p99 (README
-// "Performance"). A worker thread with a connection of its own checkpoints instead, every
+// every request for the length of the copy, most of a refresh grant's p99
+// (docs/decisions/0016-wal-checkpoints-on-a-thread.md). A worker thread with a connection of its own checkpoints instead, every
 // `intervalMs`. The server's connection keeps a larger automatic checkpoint: if the worker
 // stops or falls behind, the log is still bounded, at the old cost. It also lets the log start
 // over: that happens only when a write finds the log wholly copied back, which the thread's

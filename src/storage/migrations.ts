@@ -134,7 +134,7 @@ const migrations: Record<string, Migration> = {
   '0003_no_refresh_token_session_index': {
     // Nothing looks refresh tokens up by session any more (housekeeping deletes sessions by their
     // expiry), and every rotation paid for this index: the new token's entry lands on a random
-    // leaf, a page more to write per rotation (5.1 against 3.9 WAL pages, README "Performance").
+    // leaf, a page more to write per rotation (5.1 against 3.9 WAL pages, docs/decisions/0026-no-index-on-refresh-token-session.md).
     async up(db: Kysely<unknown>) {
       await db.schema.dropIndex('refresh_tokens_session').execute();
     },

@@ -1,6 +1,6 @@
 // Queries built and compiled once, for the hot paths. Kysely builds a query's operation tree and
 // compiles it to SQL on every call; on a refresh grant that was a larger share of the CPU than
-// SQLite's own work (bench/, README "Performance"). A prepared query is written with the same
+// SQLite's own work (bench/, docs/decisions/0011-hot-path-queries-compiled-once.md). A prepared query is written with the same
 // typed builder, with named placeholders where values go, compiled once for the database's
 // dialect, and then only its parameters change. It runs on the database or on a transaction.
 //

@@ -102,7 +102,7 @@ const PURGE_EVERY_FLUSHES = 60;
 /**
  * The counters of a SQLite deployment. One process serves a SQLite file, so the counters can live
  * in its memory (RateLimiterMemory) and every request is counted without a write: a commit per
- * `POST /token` was a quarter of a refresh grant's CPU (README "Performance"). The keys that
+ * `POST /token` was a quarter of a refresh grant's CPU (docs/decisions/0013-rate-limit-counters-in-memory-on-sqlite.md). The keys that
  * changed are written to the `rate_limits` table once a second and at shutdown, and the table is
  * read back at start: a restart keeps every count, a crash loses at most the last second's.
  */

@@ -58,7 +58,7 @@ function dockerImage(dockerfile: string): { env: Record<string, string>; entrypo
 describe('npm start (the compiled gatehouse serve)', () => {
   it('runs the compiled server with two malloc arenas and a thread pool the size of the hashing concurrency, unless the environment says otherwise', () => {
     // Without the first, each thread that ran an Argon2id hash kept the hash's 19 MiB; the second
-    // lets the pool bound the hashes and queue the next one on each thread (README "Performance").
+    // lets the pool bound the hashes and queue the next one on each thread (docs/decisions/0018-malloc-arena-max.md, 0030-libuv-pool-sized-to-hash-concurrency.md).
     // The start script's shell line and the image's entrypoint run as they are, with a `node` on
     // PATH that reports what it was started with.
     const started = (command: string, args: string[], env: Record<string, string>) => {

@@ -94,7 +94,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
   const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000));
   await keys.load();
-  const projects = new ProjectService(db, clock, ids, config);
+  const projects = new ProjectService(db, clock, ids, config, database.othersCommitted);
   const users = new UserService(db, clock, ids, hasher);
   const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await instanceSecret(database, 'pin_hmac_key', clock);
   const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
 import { InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
-import { otherConnectionsCommitted, param, prepare, type PreparedQuery } from '../storage/prepared.ts';
+import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
 
@@ -136,10 +136,11 @@ export class ProjectService {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly config: Config,
+    /** SQLite: tells whether another connection has committed since it last looked (OpenedDatabase); none on PostgreSQL */
+    othersCommitted?: () => boolean,
   ) {
     // Read on every token request: compiled once.
     this.byId = prepare(db.selectFrom('projects').selectAll().where('id', '=', param<string>('id')));
-    const othersCommitted = otherConnectionsCommitted(db);
     this.cache = othersCommitted ? new ProjectCache(othersCommitted) : undefined;
   }
 

@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
-import { registerSqlite } from './prepared.ts';
+import { otherConnectionsCommitted, registerSqlite } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenedDatabase {
@@ -13,6 +13,11 @@ export interface OpenedDatabase {
   kind: 'sqlite' | 'postgres';
   /** the raw SQLite handle, for stores that take one (rate limiters) */
   sqlite?: SqliteDatabase.Database;
+  /**
+   * SQLite only: whether another connection (the command line, say) has committed since it last
+   * looked, for caches of this process (the projects); see otherConnectionsCommitted.
+   */
+  othersCommitted?: () => boolean;
   /** the raw Postgres pool, for stores that take one (rate limiters) */
   pgPool?: pg.Pool;
   /**
@@ -75,12 +80,14 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Opened
     reuseStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     registerSqlite(db, sqlite);
+    const othersCommitted = otherConnectionsCommitted(db);
     let checkpointer: Checkpointer | undefined;
     // One connection per process: SQLite itself serialises writers across processes.
     return {
       db,
       kind: 'sqlite',
       sqlite,
+      ...(othersCommitted ? { othersCommitted } : {}),
       withLock: (_name, work) => work(db),
       checkpointInBackground(onError) {
         checkpointer ??= startCheckpointer(sqlite, { onError });

@@ -18,6 +18,7 @@ import {
   NotFound,
   PayloadTooLarge,
   ServiceUnavailable,
+  InternalError,
   UnsupportedMediaType,
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/register/routes.ts';
@@ -47,6 +48,7 @@ import { migrateDatabase } from './storage/migrations.ts';
 import { connectRedis, createRedis } from './storage/redis.ts';
 import { purgeExpiredState } from './storage/housekeeping.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
+import { isOutage } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
@@ -168,7 +170,7 @@ function toHttpError(error: FastifyError | HttpError | Error): HttpError {
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return InvalidRequest();
   }
-  return ServiceUnavailable();
+  return isOutage(error) ? ServiceUnavailable() : InternalError();
 }
 
 /**

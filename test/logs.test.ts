@@ -2,7 +2,6 @@
 // or secret. Whole flows run with the logger at trace level writing to a captured stream, and
 // the capture is then searched for every secret the flows used.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import { ManualClock } from '../src/clock.ts';
@@ -10,25 +9,12 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { lazyRequestLogger, loggableUrl } from '../src/logging.ts';
 import { pkcePair, testEnv } from './support/app.ts';
 import { releaseTestStorage } from './support/backend.ts';
+import { LogCapture as Capture } from './support/log-capture.ts';
 import { authParams, bearer, REDIRECT_URI } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const METRICS_TOKEN = 'scrape-token-that-is-a-secret-0001';
 const PIN_SECRET = 'instance-pin-hmac-key-that-is-secret';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-  lines(): Array<Record<string, unknown>> {
-    return this.text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-}
 
 async function logged(env: Record<string, string>, capture: Capture, level = 'trace'): Promise<{ app: App; config: Config; clock: ManualClock }> {
   const config = loadConfig(testEnv(env));

@@ -20,7 +20,7 @@ export interface RouteDoc {
 }
 
 /** Errors any route may answer: a malformed request, or storage that is down. */
-export const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.ServiceUnavailable];
+export const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.InternalError, E.ServiceUnavailable];
 /** Errors any route with a body may answer. */
 export const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];

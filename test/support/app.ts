@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { buildApp, type App } from '../../src/app.ts';
+import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Mailer } from '../../src/mail/mailer.ts';
@@ -38,10 +38,17 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
   };
 }
 
-export async function createTestApp(options: { env?: Record<string, string>; mailer?: Mailer } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { env?: Record<string, string>; mailer?: Mailer; logger?: AppOptions['logger'] } = {},
+): Promise<TestApp> {
   const config = loadConfig(testEnv(options.env));
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const app = await buildApp({ config, clock, ...(options.mailer ? { mailer: options.mailer } : {}) });
+  const app = await buildApp({
+    config,
+    clock,
+    ...(options.mailer ? { mailer: options.mailer } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return {
     ...app,
     clock,

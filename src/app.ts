@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { registerAdminRoutes } from './admin/routes.ts';
-import { AuditLog, startAuditRetention } from './audit/audit-log.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
@@ -39,14 +39,13 @@ import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
-import { startPeriodic } from './periodic.ts';
+import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
 import { migrateDatabase } from './storage/migrations.ts';
 import { connectRedis, createRedis } from './storage/redis.ts';
-import { purgeExpiredState } from './storage/housekeeping.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { isOutage } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
@@ -254,19 +253,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (runningAtMost < config.hashConcurrency) {
     server.log.warn(`UV_THREADPOOL_SIZE (${runningAtMost}) is below GATEHOUSE_HASH_CONCURRENCY (${config.hashConcurrency}): at most ${runningAtMost} password hashes run at once`);
   }
-  const retention = await startAuditRetention(services.audit, services.clock, config.auditRetentionDays, {
-    onPurged: (deleted) => deleted > 0 && server.log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged'),
-    onError: (err) => server.log.error({ err }, 'audit retention purge failed'),
-  });
-  const housekeeping = await startPeriodic(
-    async () => {
-      const purged = await purgeExpiredState(services.database.db, services.clock);
-      if (purged.refreshTokens + purged.sessions + purged.kv > 0) server.log.info({ purged }, 'expired tokens and sessions purged');
-    },
-    60 * 60 * 1000,
-    (err) => server.log.error({ err }, 'purging expired tokens failed'),
-  );
-  const stopKeyReload = services.keys.startReloading(config.keyReloadSeconds * 1000, (err) => server.log.error({ err }, 'signing key reload failed'));
+  const jobs = await startJobs(periodicJobs(services, server.log), server.log);
 
   server.get('/healthz', async (_request, reply) => {
     const ok = await services.healthy();
@@ -288,9 +275,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     services,
     async close() {
       await server.close();
-      stopKeyReload();
-      await retention.stop();
-      await housekeeping.stop();
+      await jobs.stop();
       services.mailer.close();
       await services.closeLimits().catch((err: unknown) => server.log.error({ err }, 'writing rate-limit counters failed'));
       redis?.disconnect();

@@ -1,6 +1,6 @@
 // The environment -> one typed, validated Config. Nothing else reads process.env.
 
-export type TrustProxy = boolean | number | string[];
+type TrustProxy = boolean | number | string[];
 
 export interface Argon2Params {
   /** memory in KiB */
@@ -71,7 +71,7 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
-export function parseTrustProxy(raw: string | undefined): TrustProxy {
+function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'false') return false;
   const value = raw.trim();
   if (value === 'true') return true;

@@ -1,4 +1,4 @@
-// A chore that runs once now and then every interval, on a timer that never keeps the process
+// A chore that runs once now (unless told otherwise) and then every interval, on a timer that never keeps the process
 // alive; a slow run is never joined by a second one, and stop() waits for a run under way.
 
 export interface PeriodicTask {
@@ -8,7 +8,12 @@ export interface PeriodicTask {
   runNow(): Promise<void>;
 }
 
-export async function startPeriodic(task: () => Promise<void>, intervalMs: number, onError: (error: unknown) => void): Promise<PeriodicTask> {
+export async function startPeriodic(
+  task: () => Promise<void>,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+  options: { atStart?: boolean } = {},
+): Promise<PeriodicTask> {
   let running: Promise<void> | undefined;
   const runNow = (): Promise<void> => {
     running ??= task()
@@ -18,7 +23,7 @@ export async function startPeriodic(task: () => Promise<void>, intervalMs: numbe
       });
     return running;
   };
-  await runNow();
+  if (options.atStart ?? true) await runNow();
   const timer = setInterval(() => void runNow(), intervalMs);
   timer.unref();
   return {

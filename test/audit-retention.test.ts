@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildApp } from '../src/app.ts';
-import { startAuditRetention } from '../src/audit/audit-log.ts';
+import { periodicJobs, startJobs } from '../src/jobs.ts';
 import { ManualClock } from '../src/clock.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createTestApp, testEnv } from './support/app.ts';
@@ -81,19 +81,27 @@ describe('audit retention', () => {
 
   it('the purge runs again on its timer, with the cutoff from the injected clock', async () => {
     const app = await createTestApp();
+    const retention = periodicJobs(app.services, app.server.log).find((job) => job.name === 'audit retention');
+    assert.ok(retention, 'audit retention is one of the periodic jobs');
+    assert.equal(retention.intervalMs, 60 * 60 * 1000, 'it runs every hour');
     const purges: number[] = [];
     let notify: () => void = () => {};
-    const retention = await startAuditRetention(app.services.audit, app.clock, 90, {
+    const observed = {
+      ...retention,
       intervalMs: 10,
-      onPurged: (deleted) => {
+      async run() {
+        const before = await app.services.audit.list({ limit: 100, type: 'keys.rotated' });
+        await retention.run();
+        const deleted = before.length - (await app.services.audit.list({ limit: 100, type: 'keys.rotated' })).length;
         purges.push(deleted);
         if (deleted > 0) notify();
       },
-    });
+    };
+    const jobs = await startJobs([observed], app.server.log);
     try {
       assert.equal(purges[0], 0, 'the first purge ran at start and found nothing');
       await app.services.audit.record({ type: 'keys.rotated', outcome: 'info' });
-      // The retention timer is unref'd; this timeout keeps the test's event loop alive meanwhile.
+      // The job's timer is unref'd; this timeout keeps the test's event loop alive meanwhile.
       let guard: NodeJS.Timeout | undefined;
       const purged = new Promise<void>((resolve, reject) => {
         notify = resolve;
@@ -103,7 +111,7 @@ describe('audit retention', () => {
       await purged.finally(() => clearTimeout(guard));
       assert.equal((await app.services.audit.list({ limit: 10, type: 'keys.rotated' })).length, 0);
     } finally {
-      await retention.stop();
+      await jobs.stop();
       await app.close();
     }
   });

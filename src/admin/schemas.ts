@@ -18,9 +18,9 @@ const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIR
 // Upper bounds: a code is meant to live seconds (RFC 6749 §4.1.2 says at most 10 minutes);
 // signing keys stay published for at least a day after they retire, so no access token may
 // outlive that; a refresh chain of a year is already generous.
-export const MAX_CODE_TTL_SECONDS = 600;
-export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
-export const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
+const MAX_CODE_TTL_SECONDS = 600;
+const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
+const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
 export const NewProjectBody = Type.Object(
@@ -67,8 +67,8 @@ export const UserQuery = Type.Object({ email: Type.Optional(Email) });
 
 const Filter = Printable({ minLength: 1, maxLength: 256 });
 const Instant = Type.String({ minLength: 1, maxLength: 64 });
-export const AUDIT_DEFAULT_LIMIT = 50;
-export const AUDIT_MAX_LIMIT = 500;
+const AUDIT_DEFAULT_LIMIT = 50;
+const AUDIT_MAX_LIMIT = 500;
 
 export const AuditQueryString = Type.Object({
   project: Type.Optional(Filter),

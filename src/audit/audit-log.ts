@@ -1,7 +1,6 @@
 // Security events: who did what, from where, and how it ended.
 import { sql, type Kysely } from 'kysely';
 import { purgeRows } from '../storage/batches.ts';
-import { startPeriodic, type PeriodicTask } from '../periodic.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
@@ -29,7 +28,7 @@ export interface AuditEntry {
   detail: Record<string, unknown> | null;
 }
 
-export interface AuditQuery {
+interface AuditQuery {
   projectId?: string;
   subject?: string;
   type?: string;
@@ -111,24 +110,3 @@ export class AuditLog {
   }
 }
 
-export type AuditRetention = PeriodicTask;
-
-/**
- * Keeps `retentionDays` of audit history: purges once now, then every `intervalMs` on a timer
- * that never keeps the process alive. The cutoff comes from the injected clock.
- */
-export function startAuditRetention(
-  audit: AuditLog,
-  clock: Clock,
-  retentionDays: number,
-  options: { intervalMs?: number; onPurged?: (deleted: number) => void; onError?: (error: unknown) => void } = {},
-): Promise<AuditRetention> {
-  return startPeriodic(
-    async () => {
-      const deleted = await audit.purgeOlderThan(clock.now() - retentionDays * 24 * 60 * 60 * 1000);
-      options.onPurged?.(deleted);
-    },
-    options.intervalMs ?? 60 * 60 * 1000,
-    (error) => options.onError?.(error),
-  );
-}

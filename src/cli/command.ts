@@ -8,7 +8,7 @@ import { HttpError, InvalidRequest, isError, type ErrorFactory } from '../errors
 import type { Services } from '../services.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
-export type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
+type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -75,7 +75,7 @@ export interface CommandContext {
   audit(type: AuditEventType, facts?: { projectId?: string; detail?: Record<string, unknown> }): Promise<void>;
 }
 
-export const COMMON_OPTIONS: Options = {
+const COMMON_OPTIONS: Options = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };

@@ -40,7 +40,7 @@ export const COMMANDS: readonly Command[] = [
   userUnblock,
 ];
 
-export interface CliIo {
+interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;

@@ -13,7 +13,7 @@ interface SigningKey {
   privateKey: KeyObject;
 }
 
-export interface PublicJwk extends JWK {
+interface PublicJwk extends JWK {
   kid: string;
 }
 
@@ -127,18 +127,6 @@ export class KeyRing {
     }));
   }
 
-  /**
-   * Re-reads the keys every `intervalMs`, so that a rotation made by another instance (or the
-   * command line) changes the signer here too; the timer never keeps the process alive.
-   */
-  startReloading(intervalMs: number, onError: (error: unknown) => void = () => {}): () => void {
-    const timer = setInterval(() => {
-      this.reload().catch(onError);
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
   get kid(): string {
     return this.current().kid;
   }
@@ -179,8 +167,12 @@ export class KeyRing {
     }
   }
 
-  /** One load at a time: callers arriving while one runs share it. */
-  private reload(): Promise<void> {
+  /**
+   * Re-reads the keys, so that a rotation made by another instance (or the command line) changes
+   * the signer here too (the `signing key reload` job of src/jobs.ts). One load at a time:
+   * callers arriving while one runs share it.
+   */
+  reload(): Promise<void> {
     this.reloading ??= this.load().finally(() => {
       this.reloading = undefined;
     });

@@ -22,7 +22,7 @@ export function prefersHtml(request: FastifyRequest): boolean {
   return html > 0 && html > quality(accept, 'application/json');
 }
 
-export interface ClientInfo {
+interface ClientInfo {
   ip: string;
   userAgent: string | null;
 }

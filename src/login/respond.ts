@@ -12,7 +12,7 @@ import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { assertSameOrigin } from '../http/same-origin.ts';
 
-export interface LoginOutcome {
+interface LoginOutcome {
   /** JSON body on success */
   json: AuthorizationResponse | Record<string, unknown>;
   status: number;

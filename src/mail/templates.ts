@@ -2,7 +2,7 @@
 import type { MailMessage } from './mailer.ts';
 import { escapeHtml } from '../http/html.ts';
 
-export interface MagicLinkMail {
+interface MagicLinkMail {
   to: string;
   projectName: string;
   link: string;

@@ -6,17 +6,17 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import type { AuditEvent } from '../audit/audit-log.ts';
 
 /** The login endpoints and the method each stands for. */
-export const LOGIN_ROUTES: Readonly<Record<string, string>> = {
+const LOGIN_ROUTES: Readonly<Record<string, string>> = {
   'POST /login': 'password',
   'POST /login/pin': 'pin',
   'POST /magic-link/verify': 'magic_link',
   'POST /register': 'registration',
 };
 
-export const LOGIN_OUTCOMES = ['success', 'failure', 'rate_limited', 'error'] as const;
-export const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+const LOGIN_OUTCOMES = ['success', 'failure', 'rate_limited', 'error'] as const;
+const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
-export interface ResponseOutcome {
+interface ResponseOutcome {
   method: string;
   /** the route pattern (/admin/projects/:id), never the raw URL, so the label set stays small */
   route: string;

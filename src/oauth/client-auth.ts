@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { field, type Fields } from '../http/fields.ts';
 
-export interface ClientCredentials {
+interface ClientCredentials {
   clientId?: string;
   clientSecret?: string;
 }

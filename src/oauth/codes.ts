@@ -5,7 +5,7 @@ import type { KeyValueStore } from '../storage/kv.ts';
 import type { LoginMethod, Subject } from '../sessions/subject.ts';
 import type { Ids } from '../crypto/random.ts';
 
-export interface CodeGrant {
+interface CodeGrant {
   projectId: string;
   redirectUri: string;
   codeChallenge: string;

@@ -4,7 +4,7 @@
 import * as E from '../errors.ts';
 import type { ErrorFactory } from '../errors.ts';
 
-export interface RouteDoc {
+interface RouteDoc {
   summary: string;
   tag: 'OAuth' | 'Login' | 'Admin' | 'Operations' | 'Pages';
   /** errors beyond the ones every route can give (see COMMON_ERRORS) */
@@ -20,9 +20,9 @@ export interface RouteDoc {
 }
 
 /** Errors any route may answer: a malformed request, or storage that is down. */
-export const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.InternalError, E.ServiceUnavailable];
+const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.InternalError, E.ServiceUnavailable];
 /** Errors any route with a body may answer. */
-export const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
+const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
 
 const AUTHORIZATION_ERRORS = [E.MissingOrInvalidParameters, E.OnlyS256, E.InvalidClientId, E.InvalidRedirectUri];

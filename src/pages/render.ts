@@ -32,7 +32,7 @@ function hiddenFields(fields: Fields): string {
 /** Which form an error belongs to, so it is shown next to that form. */
 export type LoginForm = 'password' | 'magic-link' | 'pin' | 'register';
 
-export interface LoginPageOptions {
+interface LoginPageOptions {
   authorization: AuthorizationRequest;
   /** the authorization parameters as received, carried along in hidden fields */
   fields: Fields;

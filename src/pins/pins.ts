@@ -23,7 +23,7 @@ export function pinLabel(label: unknown): string | null {
   return label;
 }
 
-export interface PinSummary {
+interface PinSummary {
   id: string;
   label: string | null;
   created_at: string;

@@ -44,7 +44,7 @@ export interface ProjectRecord {
   secretHash: string | null;
 }
 
-export interface NewProject {
+interface NewProject {
   id?: string;
   name: string;
   redirect_uris: string[];
@@ -52,7 +52,7 @@ export interface NewProject {
   confidential?: boolean;
 }
 
-export interface ProjectChanges {
+interface ProjectChanges {
   name?: string;
   redirect_uris?: string[];
   registration_open?: boolean;
@@ -61,7 +61,7 @@ export interface ProjectChanges {
   refresh_token_ttl_seconds?: number | null;
 }
 
-export interface Lifetimes {
+interface Lifetimes {
   codeMs: number;
   accessTokenSeconds: number;
   refreshTokenMs: number;

@@ -26,12 +26,12 @@ export interface SessionSummary {
   expires_at: string;
 }
 
-export interface StartedSession {
+interface StartedSession {
   session: Session;
   refreshToken: string;
 }
 
-export interface SessionEvents {
+interface SessionEvents {
   /** a used refresh token came back: the session was revoked */
   onReuseDetected?(session: Session): void;
 }
@@ -42,7 +42,7 @@ export interface UserClaims {
   email_verified: boolean;
 }
 
-export interface RotatedSession extends StartedSession {
+interface RotatedSession extends StartedSession {
   /** the user's claims; none for a PIN's session */
   user?: UserClaims;
 }

@@ -7,7 +7,7 @@ export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: s
 /** How the person signed in, as an `amr` value (RFC 8176 where one fits). */
 export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
 
-export const PIN_SUBJECT_PREFIX = 'pin:';
+const PIN_SUBJECT_PREFIX = 'pin:';
 
 /** The subject as a token's `sub` and the audit log's `subject`. */
 export function subjectId(subject: Subject): string {

@@ -37,7 +37,7 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-export interface DatabaseOptions {
+interface DatabaseOptions {
   /** PostgreSQL connections kept at most */
   poolSize?: number;
   /** how long connecting, or one query, may take (ms) */

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.ts';
 import { purgeRows } from './batches.ts';
 import type { Database } from './schema.ts';
 
-export interface PurgedRows {
+interface PurgedRows {
   refreshTokens: number;
   sessions: number;
   kv: number;

@@ -177,7 +177,7 @@ async function searchPathSchema(db: Kysely<Database>): Promise<string> {
  * otherwise looks for its tables in every schema of the database and would take another
  * deployment's (or another test's) for ours.
  */
-export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<string[]> {
+async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<string[]> {
   // Migrations see the schema as it was when they were written, not today's table types.
   const migrator = new Migrator({
     db: db as unknown as Kysely<unknown>,

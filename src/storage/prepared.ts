@@ -22,7 +22,7 @@ export function param<T>(name: string): T {
 type Slot = { name: string } | { value: unknown };
 
 /** Anything that runs a compiled query: a Kysely instance or a transaction of one. */
-export interface QueryRunner {
+interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
@@ -124,7 +124,7 @@ export function prepare<P extends Record<string, unknown>, R>(query: Compilable<
 }
 
 /** One write of a transaction; with `mustChange`, a write that changes no row undoes them all. */
-export interface WriteStep {
+interface WriteStep {
   query: CompiledQuery<unknown>;
   mustChange: boolean;
 }

@@ -13,7 +13,7 @@ import {
 import type { Config } from '../config.ts';
 import type { OpenedDatabase } from './database.ts';
 
-export interface Limiter {
+interface Limiter {
   /** counts one event; answers false when this one goes over the limit */
   hit(key: string): Promise<boolean>;
   /** true when the key has used all its points in the current window */
@@ -37,7 +37,7 @@ export interface RateLimits {
   magicLinksPerEmail: Limiter;
 }
 
-export interface RateLimitStore {
+interface RateLimitStore {
   limits: RateLimits;
   /** writes what is still only in memory (SQLite) and stops the timer; the limits keep working */
   close(): Promise<void>;
@@ -49,7 +49,7 @@ interface Rule {
   duration: number;
 }
 
-export function rateLimitRules(config: Config): Rule[] {
+function rateLimitRules(config: Config): Rule[] {
   return [
     { name: 'tokenRequestsPerClient', points: config.tokenRequestsPerMinute, duration: 60 },
     { name: 'passwordFailuresPerIp', points: config.loginFailuresPerIp, duration: 15 * 60 },

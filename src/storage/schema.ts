@@ -27,14 +27,14 @@ export interface UsersTable {
   updated_at: number;
 }
 
-export interface MembershipsTable {
+interface MembershipsTable {
   project_id: string;
   user_id: string;
   blocked: number;
   created_at: number;
 }
 
-export interface PinsTable {
+interface PinsTable {
   id: string;
   project_id: string;
   label: string | null;
@@ -59,7 +59,7 @@ export interface SessionsTable {
   revoked_at: number | null;
 }
 
-export interface RefreshTokensTable {
+interface RefreshTokensTable {
   /** SHA-256 of the token; the token itself is never stored */
   token_hash: string;
   session_id: string;
@@ -69,13 +69,13 @@ export interface RefreshTokensTable {
   used_at: number | null;
 }
 
-export interface KvTable {
+interface KvTable {
   key: string;
   value: string;
   expires_at: number;
 }
 
-export interface SigningKeysTable {
+interface SigningKeysTable {
   kid: string;
   alg: string;
   private_jwk: string;
@@ -85,13 +85,13 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
-export interface InstanceSecretsTable {
+interface InstanceSecretsTable {
   name: string;
   value: string;
   created_at: number;
 }
 
-export interface AuditEventsTable {
+interface AuditEventsTable {
   id: string;
   at: number;
   type: string;

@@ -8,9 +8,9 @@ export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
 
 /** Why a password was refused; sent to the client as the `reason` field. */
-export type PasswordRejection = 'too_short' | 'too_long' | 'common';
+type PasswordRejection = 'too_short' | 'too_long' | 'common';
 
-export type PasswordCheck = { ok: true } | { ok: false; reason: PasswordRejection };
+type PasswordCheck = { ok: true } | { ok: false; reason: PasswordRejection };
 
 // The screening list: zxcvbn's "passwords-common" (about 49,000 entries drawn from public
 // breach corpora), lower-cased into a Set when the first password is checked.

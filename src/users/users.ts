@@ -17,7 +17,7 @@ export interface User {
   updated_at: string;
 }
 
-export interface UserRecord {
+interface UserRecord {
   user: User;
   passwordHash: string | null;
 }
@@ -28,14 +28,14 @@ export interface Membership {
   blocked: boolean;
 }
 
-export interface NewUser {
+interface NewUser {
   email: string;
   password?: string;
   is_admin?: boolean;
   email_verified?: boolean;
 }
 
-export interface UserChanges {
+interface UserChanges {
   email?: string;
   password?: string;
   is_admin?: boolean;

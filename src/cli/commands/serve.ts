@@ -4,7 +4,7 @@ import { buildApp } from '../../app.ts';
 import type { Command } from '../command.ts';
 
 /** How long requests in flight get after a stop signal before the process gives up on them. */
-export const SHUTDOWN_GRACE_MS = 25_000;
+const SHUTDOWN_GRACE_MS = 25_000;
 
 export const serve: Command = {
   name: 'serve',

@@ -1,0 +1,73 @@
+// Every periodic job of a running server, in one list: what it does, how often, and what it
+// logs. app.ts starts them after the services and stops them before storage closes. Each runs on
+// a timer that never keeps the process alive, and a slow run is never joined by a second one
+// (src/periodic.ts).
+import type { FastifyBaseLogger } from 'fastify';
+import { startPeriodic, type PeriodicTask } from './periodic.ts';
+import type { Services } from './services.ts';
+import { purgeExpiredState } from './storage/housekeeping.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+interface PeriodicJob {
+  name: 'audit retention' | 'expired state purge' | 'signing key reload';
+  intervalMs: number;
+  /** false: the first run is one interval after the start (the start has just done the work) */
+  atStart: boolean;
+  run(): Promise<void>;
+}
+
+export function periodicJobs(services: Services, log: FastifyBaseLogger): PeriodicJob[] {
+  const { config, clock } = services;
+  return [
+    {
+      // Keeps GATEHOUSE_AUDIT_RETENTION_DAYS of audit history (docs/operations.md "Audit log retention").
+      name: 'audit retention',
+      intervalMs: HOUR_MS,
+      atStart: true,
+      async run() {
+        const deleted = await services.audit.purgeOlderThan(clock.now() - config.auditRetentionDays * DAY_MS);
+        if (deleted > 0) log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged');
+      },
+    },
+    {
+      // Expired refresh tokens, sessions, codes and magic links.
+      name: 'expired state purge',
+      intervalMs: HOUR_MS,
+      atStart: true,
+      async run() {
+        const purged = await purgeExpiredState(services.database.db, clock);
+        if (purged.refreshTokens + purged.sessions + purged.kv > 0) log.info({ purged }, 'expired tokens and sessions purged');
+      },
+    },
+    {
+      // A rotation made by another instance or the command line changes the signer here too.
+      name: 'signing key reload',
+      intervalMs: config.keyReloadSeconds * 1000,
+      atStart: false,
+      run: () => services.keys.reload(),
+    },
+  ];
+}
+
+interface RunningJobs {
+  /** runs one job now (or joins its run under way) */
+  runNow(name: PeriodicJob['name']): Promise<void>;
+  /** stops every timer and waits for the runs under way */
+  stop(): Promise<void>;
+}
+
+export async function startJobs(jobs: PeriodicJob[], log: FastifyBaseLogger): Promise<RunningJobs> {
+  const running = new Map<PeriodicJob['name'], PeriodicTask>();
+  for (const job of jobs) {
+    const onError = (err: unknown) => log.error({ err, job: job.name }, `${job.name} failed`);
+    running.set(job.name, await startPeriodic(() => job.run(), job.intervalMs, onError, { atStart: job.atStart }));
+  }
+  return {
+    runNow: async (name) => running.get(name)?.runNow(),
+    stop: async () => {
+      await Promise.all([...running.values()].map((task) => task.stop()));
+    },
+  };
+}

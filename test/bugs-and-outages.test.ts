@@ -69,6 +69,7 @@ describe('isOutage', () => {
       withCode('SQLITE_IOERR_WRITE', 'disk I/O error'),
       withCode('SQLITE_FULL', 'database or disk is full'),
       new TypeError('The database connection is not open'),
+      new Error('driver has already been destroyed'),
       withCode('ESOCKET', 'Connection closed'),
       new Error('the query failed', { cause: withCode('ECONNRESET') }),
       new AggregateError([withCode('ECONNREFUSED')], 'all addresses failed'),

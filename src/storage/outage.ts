@@ -41,6 +41,7 @@ const OUTAGE_MESSAGES = [
   /^Stream isn't writeable/,
   /^Reached the max retries per request limit/,
   /^The database connection is not open/,
+  /^driver has already been destroyed/,
   /^Redis cannot be reached/,
   /^Redis connection is not ready/,
 ];

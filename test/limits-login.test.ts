@@ -120,3 +120,27 @@ describe('the bounded queue of password hashes', () => {
     assert.equal((await login(app, project, 'mira@example.com', PASSWORD)).statusCode, 429);
   });
 });
+
+describe('the 429s of the other login endpoints are recorded once per limit, address and window', () => {
+  let app: TestApp;
+  let project: TestProject;
+  before(async () => {
+    app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: 'true' } });
+    project = await createProject(app);
+  });
+  after(() => app.close());
+
+  it('PIN login and registration', async () => {
+    const { challenge } = pkcePair();
+    const ip = nextIp();
+    for (let i = 0; i < 8; i++) await post(app, '/login/pin', { ...authParams(project.id, challenge), pin: '00000000' }, { 'x-forwarded-for': ip });
+    for (let i = 0; i < 6; i++) {
+      await post(app, '/register', { ...authParams(project.id, challenge), email: `new${i}@example.com`, password: PASSWORD }, { 'x-forwarded-for': ip });
+    }
+    const events = await app.services.audit.list({ projectId: project.id, type: 'rate_limit.refused', limit: 100 });
+    assert.deepEqual(events.map((e) => [e.ip, e.detail?.limit]).sort(), [
+      [ip, 'pinFailuresPerIp'],
+      [ip, 'signupsPerIp'],
+    ]);
+  });
+});

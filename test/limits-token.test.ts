@@ -139,6 +139,17 @@ describe('WWW-Authenticate on every 401, and the audit of client authentication'
     assert.ok(!JSON.stringify(events).includes(wrong), 'the presented secret is never recorded');
   });
 
+  it('the other 401s of /token carry the same challenge: an unknown refresh token', async () => {
+    const res = await post(app, '/token', {
+      client_id: confidential.id,
+      client_secret: confidential.clientSecret ?? '',
+      grant_type: 'refresh_token',
+      refresh_token: 'no-such-refresh-token',
+    });
+    assert.deepEqual([res.statusCode, res.json()], [401, { error: 'Invalid refresh token' }]);
+    assert.equal(res.headers['www-authenticate'], 'Basic realm="gatehouse"');
+  });
+
   it('a 400 at /token carries no challenge', async () => {
     const res = await post(app, '/token', { client_id: confidential.id, client_secret: confidential.clientSecret ?? '', grant_type: 'password' });
     assert.equal(res.statusCode, 400);

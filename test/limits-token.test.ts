@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
+import { createTestApp, pkcePair, testEnv, type TestApp } from './support/app.ts';
+import { testBackend } from './support/backend.ts';
 import { adminToken, authParams, bearer, consoleTokens, createProject, createUser, post, type TestProject } from './support/flow.ts';
 
 const PASSWORD = 'a long enough passphrase';
@@ -188,5 +189,36 @@ describe('WWW-Authenticate on every 401, and the audit of client authentication'
     assert.deepEqual(refused403?.detail, { status: 403, method: 'GET', route: '/admin/users' });
     assert.ok(refused403?.subject);
     assert.ok(!JSON.stringify(events).includes(member.access_token));
+  });
+});
+
+describe('PostgreSQL without Redis: the new counters and refusal marks are shared by the instances', {
+  skip: testBackend === 'postgres' ? false : 'a PostgreSQL deployment; runs in the Postgres+Redis pass (npm run test:postgres)',
+}, () => {
+  let first: TestApp;
+  let second: TestApp;
+  before(async () => {
+    const env = { ...testEnv({ GATEHOUSE_TRUST_PROXY: 'true' }), GATEHOUSE_REDIS_URL: '' };
+    [first, second] = await Promise.all([createTestApp({ env }), createTestApp({ env })]);
+  });
+  after(async () => {
+    await first?.close();
+    await second?.close();
+  });
+
+  it('20 /token requests spread over two instances limit the address on both, and the window writes one event', async () => {
+    const project = await createProject(first);
+    for (let i = 0; i < 20; i++) await tokenFrom(i % 2 ? first : second, project.id, '203.0.113.90');
+    for (const app of [first, second, first, second]) assert.equal((await tokenFrom(app, project.id, '203.0.113.90')).statusCode, 429);
+    assert.equal((await tokenFrom(first, project.id, '203.0.113.91')).statusCode, 400, 'another address is answered');
+    const events = await first.services.audit.list({ projectId: project.id, type: 'rate_limit.refused', limit: 100 });
+    assert.equal(events.length, 1);
+  });
+
+  it('failed passwords of one account counted by one instance limit the other', async () => {
+    const account = 'shared-account-id';
+    for (let n = 0; n < 20; n++) assert.equal(await (n % 2 ? first : second).services.limits.passwordFailuresPerAccount.hit(account), true);
+    assert.equal(await first.services.limits.passwordFailuresPerAccount.hit(account), false);
+    assert.equal(await second.services.limits.passwordFailuresPerAccount.exhausted(account), true);
   });
 });

@@ -92,7 +92,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const db = database.db;
   const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock, config.redisPrefix) : new SqlKeyValueStore(db, clock);
   const { limits, close: closeLimits } = await createRateLimits(config, database, redis, (err) => log?.error({ err }, 'writing rate-limit counters failed'));
-  const hasher = new PasswordHasher(config.argon2, config.hashConcurrency);
+  const hasher = new PasswordHasher(config.argon2, config.hashConcurrency, undefined, config.hashQueue);
   const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000));
   await keys.load();
   const projects = new ProjectService(db, clock, ids, config, database.othersCommitted);
@@ -109,7 +109,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const mailer =
     options.mailer ??
     (config.smtpUrl
-      ? new SmtpMailer(config.smtpUrl, config.mailFrom)
+      ? new SmtpMailer(config.smtpUrl, config.mailFrom, config.smtpTimeoutMs)
       : new LogMailer((message) => logDevOutbox(log, message)));
 
   await projects.ensureConsole();

@@ -53,7 +53,23 @@ export interface Config {
   metricsToken: string | undefined;
   /** how often each instance re-reads the signing keys, to pick up another instance's rotation */
   keyReloadSeconds: number;
+  /**
+   * what the POST /token limit counts per: `client_and_address` (default: one address cannot use
+   * up a project's budget for everyone) or `client` (the reference's per-client count)
+   */
+  tokenRateLimitScope: TokenRateLimitScope;
+  /** failed passwords one account may have per hour before every password sign-in to it answers 429 */
+  loginFailuresPerAccount: number;
+  /** mails (links, resets, verifications) one client address may have sent per hour */
+  mailSendsPerIp: number;
+  /** password hashes that may wait for the hashing gate; past it a login answers 503 at once */
+  hashQueue: number;
+  /** how long connecting to the SMTP server, its greeting and each later step may take */
+  smtpTimeoutMs: number;
 }
+
+export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
+export type TokenRateLimitScope = (typeof TOKEN_RATE_LIMIT_SCOPES)[number];
 
 /** OWASP's recommended Argon2id parameters: m=19 MiB, t=2, p=1. */
 export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -77,6 +93,13 @@ function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+function tokenRateLimitScope(raw: string | undefined): TokenRateLimitScope {
+  const value = raw === undefined || raw.trim() === '' ? 'client_and_address' : raw.trim();
+  const scope = TOKEN_RATE_LIMIT_SCOPES.find((known) => known === value);
+  if (!scope) throw new ConfigError(`GATEHOUSE_TOKEN_RATE_LIMIT_SCOPE must be ${TOKEN_RATE_LIMIT_SCOPES.join(' or ')}, got "${raw}"`);
+  return scope;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -134,5 +157,10 @@ export function loadConfig(env: Env = process.env): Config {
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 90, 1),
     metricsToken,
     keyReloadSeconds: integer(env, 'GATEHOUSE_KEY_RELOAD_SECONDS', 60, 1),
+    tokenRateLimitScope: tokenRateLimitScope(env.GATEHOUSE_TOKEN_RATE_LIMIT_SCOPE),
+    loginFailuresPerAccount: integer(env, 'GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT', 20, 1),
+    mailSendsPerIp: integer(env, 'GATEHOUSE_MAIL_SENDS_PER_IP', 10, 1),
+    hashQueue: integer(env, 'GATEHOUSE_HASH_QUEUE', 64, 0),
+    smtpTimeoutMs: integer(env, 'GATEHOUSE_SMTP_TIMEOUT_MS', 10000, 100),
   };
 }

@@ -18,7 +18,11 @@ describe('magic links, mailed through a real SMTP server', () => {
   let closed: TestProject;
   before(async () => {
     smtp = await startSmtpServer();
-    app = await createTestApp({ env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: 'Gatehouse <login@gatehouse.test>' } });
+    // Every request here comes from the one test address; the per-address limit of mail sends
+    // (GATEHOUSE_MAIL_SENDS_PER_IP) has its own tests in test/limits-mail.test.ts.
+    app = await createTestApp({
+      env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: 'Gatehouse <login@gatehouse.test>', GATEHOUSE_MAIL_SENDS_PER_IP: '1000' },
+    });
     project = await createProject(app);
     closed = await createProject(app, { registrationOpen: false });
     await app.services.projects.update(project.id, { name: 'Orchard Notes' });

@@ -40,8 +40,8 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
       else parseJson(request, text, done);
     });
 
-    scope.addHook('onRequest', async (request) => {
-      context.admitted(request, await requireAdmin(services, request));
+    scope.addHook('onRequest', async (request, reply) => {
+      context.admitted(request, await requireAdmin(services, request, reply));
     });
 
     // SPEC: POST endpoints take form bodies with the same field names. Text becomes the

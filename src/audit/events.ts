@@ -26,6 +26,12 @@ export const AUDIT_EVENT_TYPES = [
   'pin.created',
   'pin.revoked',
   'keys.rotated',
+  // a client named itself at /token or /revoke with a missing or wrong secret (never the secret)
+  'client.authentication_failed',
+  // a request refused with 429: one event per limit, address and window, not one per request
+  'rate_limit.refused',
+  // the admin API refused a request: 401 (no valid console token) or 403 (not an admin)
+  'admin.access_refused',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -19,9 +19,19 @@ export class SmtpMailer implements Mailer {
   constructor(
     url: string,
     private readonly from: string,
+    /** GATEHOUSE_SMTP_TIMEOUT_MS: connecting, the greeting, and each wait on the socket */
+    timeoutMs = 10_000,
   ) {
     // A pooled transport reuses its SMTP connection instead of a new handshake per mail.
-    this.transport = nodemailer.createTransport({ url, pool: true });
+    // nodemailer's own bounds (2 min to connect, 30 s for the greeting, 10 min of silence) held
+    // requests to a frozen SMTP server up to 123 s; these answer 503 within the timeout.
+    this.transport = nodemailer.createTransport({
+      url,
+      pool: true,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    });
   }
 
   async send(message: MailMessage): Promise<void> {

@@ -1,7 +1,8 @@
 // Prometheus metrics of one app, on a registry of its own (several apps may share a process,
 // as the tests do). Each counter has one source: HTTP outcomes (requests, latency, logins,
 // rate-limit refusals, tokens issued) are read from the response of the route that produced
-// them, and refresh-token reuse, which no response tells apart, from the audit log's event.
+// them, refresh-token reuse, which no response tells apart, from the audit log's event, and
+// hashes refused for a full queue from the password hasher.
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/audit-log.ts';
 
@@ -40,6 +41,7 @@ export class Metrics {
   private readonly rateLimited: Counter<'route'>;
   private readonly tokensIssued: Counter<'grant_type'>;
   private readonly reuseDetected: Counter;
+  private readonly hashQueueFull: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -80,6 +82,11 @@ export class Metrics {
       help: 'Used refresh tokens presented again (each revoked its session)',
       registers,
     });
+    this.hashQueueFull = new Counter({
+      name: 'gatehouse_password_hash_queue_full_total',
+      help: 'Password hashes refused at once (503) because GATEHOUSE_HASH_QUEUE hashes were already waiting',
+      registers,
+    });
     // Every series a dashboard expects exists from the start, at zero.
     for (const method of Object.values(LOGIN_ROUTES)) for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ method, outcome }, 0);
     for (const grantType of GRANT_TYPES) this.tokensIssued.inc({ grant_type: grantType }, 0);
@@ -100,6 +107,11 @@ export class Metrics {
 
   observeAuditEvent(event: AuditEvent): void {
     if (event.type === 'refresh_token.reuse_detected') this.reuseDetected.inc();
+  }
+
+  /** Told by the password hasher, which no response tells apart from other 503s. */
+  observeHashQueueFull(): void {
+    this.hashQueueFull.inc();
   }
 
   exposition(): Promise<string> {

@@ -14,6 +14,7 @@ export function registerMetrics(server: FastifyInstance, services: Services): Me
   const metrics = new Metrics();
 
   services.audit.onRecord((event) => metrics.observeAuditEvent(event));
+  services.hasher.onQueueFull(() => metrics.observeHashQueueFull());
 
   server.addHook('onResponse', (request, reply, done) => {
     const grantType = bodyFields(request).grant_type;

@@ -1,5 +1,5 @@
 // GET /authorize, POST /token, POST /revoke, discovery, JWKS and user info.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidClientId,
   InvalidClientSecret,
@@ -10,15 +10,16 @@ import {
   MissingTokenOrClientId,
   PkceFailed,
   ProjectMismatch,
-  RateLimited,
   RedirectUriMismatch,
   UnsupportedGrantType,
   HttpError,
 } from '../errors.ts';
-import { prefersHtml } from '../http/negotiation.ts';
+import { rateLimited } from '../audit/rate-limit-refusals.ts';
+import { clientInfo, prefersHtml } from '../http/negotiation.ts';
 import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
-import type { ProjectRecord } from '../projects/projects.ts';
+import { isProjectId, type ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
+import { tokenRequestKey } from '../storage/rate-limits.ts';
 import { checkAuthorizationRequest, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
@@ -54,11 +55,36 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
 }
 
 /** Client authentication shared by /token (checks 3 and 4) and /revoke. */
-async function authenticateClient(services: Services, clientId: string, clientSecret: string | undefined): Promise<ProjectRecord> {
+async function authenticateClient(
+  services: Services,
+  request: FastifyRequest,
+  clientId: string,
+  clientSecret: string | undefined,
+): Promise<ProjectRecord> {
   const record = await services.projects.find(clientId);
   if (!record) throw InvalidClientId();
-  if (!services.projects.secretMatches(record, clientSecret)) throw InvalidClientSecret();
+  if (!services.projects.secretMatches(record, clientSecret)) {
+    const { ip, userAgent } = clientInfo(request);
+    await services.audit.record({
+      type: 'client.authentication_failed',
+      outcome: 'failure',
+      projectId: clientId,
+      ip,
+      userAgent,
+      detail: { endpoint: request.routeOptions.url ?? request.url, reason: clientSecret === undefined ? 'missing_secret' : 'wrong_secret' },
+    });
+    throw InvalidClientSecret();
+  }
   return record;
+}
+
+/**
+ * RFC 6749 §5.2 and RFC 9110 §11.6.1: a 401 names the authentication scheme of the endpoint. At
+ * /token and /revoke that is client authentication, HTTP Basic among its forms.
+ */
+function challengeClient(_request: FastifyRequest, reply: FastifyReply, error: FastifyError | HttpError, done: () => void): void {
+  if (error instanceof HttpError && error.statusCode === 401) void reply.header('www-authenticate', 'Basic realm="gatehouse"');
+  done();
 }
 
 async function authorizationCodeGrant(services: Services, record: ProjectRecord, fields: Fields): Promise<TokenResponse> {
@@ -123,27 +149,32 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     }
   });
 
-  server.post('/token', async (request, reply) => {
+  server.post('/token', { onError: challengeClient }, async (request, reply) => {
     noStore(reply);
     const fields = bodyFields(request);
     const { clientId, clientSecret } = clientCredentials(request, fields);
-    // The checks of SPEC.md "POST /token", in order.
+    // The checks of SPEC.md "POST /token", in order. An id no project can have is check 3's
+    // answer given before check 2, so that made-up ids create no counters.
     if (!clientId) throw MissingClientId();
-    if (!(await services.limits.tokenRequestsPerClient.hit(clientId))) throw RateLimited();
-    const record = await authenticateClient(services, clientId, clientSecret);
+    if (!isProjectId(clientId)) throw InvalidClientId();
+    const { ip, userAgent } = clientInfo(request);
+    const limitKey = tokenRequestKey(config.tokenRateLimitScope, clientId, ip);
+    const limit = services.limits.tokenRequestsPerClient;
+    if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
+    const record = await authenticateClient(services, request, clientId, clientSecret);
     const grantType = field(fields, 'grant_type');
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields);
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields);
     throw UnsupportedGrantType();
   });
 
-  server.post('/revoke', async (request, reply) => {
+  server.post('/revoke', { onError: challengeClient }, async (request, reply) => {
     noStore(reply);
     const fields = bodyFields(request);
     const token = field(fields, 'token');
     const { clientId, clientSecret } = clientCredentials(request, fields);
     if (!token || !clientId) throw MissingTokenOrClientId();
-    const record = await authenticateClient(services, clientId, clientSecret);
+    const record = await authenticateClient(services, request, clientId, clientSecret);
     // RFC 7009 §2.2: the answer is the same whether or not the token was known.
     await services.sessions.revokeByRefreshToken(token, record.project.id);
     if (token.split('.').length === 3) {

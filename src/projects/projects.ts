@@ -11,6 +11,15 @@ import type { Ids } from '../crypto/random.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+
+/**
+ * Whether a client_id could name a project at all. Every door a client_id enters by asks this
+ * before a rate-limit counter or a query sees the value: 1,500 requests with long made-up ids
+ * once grew the process by 192 MiB and the database by 185 MB (one counter each).
+ */
+export function isProjectId(id: string): boolean {
+  return PROJECT_ID_PATTERN.test(id);
+}
 export const MAX_PROJECT_NAME_LENGTH = 200;
 
 /**
@@ -149,6 +158,7 @@ export class ProjectService {
 
   /** The project; callers share the answer (it is frozen). */
   async find(id: string): Promise<ProjectRecord | undefined> {
+    if (!isProjectId(id)) return undefined;
     const cached = this.cache?.get(id);
     if (cached) return cached;
     const readAt = this.cache?.generation ?? 0;

@@ -10,20 +10,31 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
-import type { Config } from '../config.ts';
+import type { Config, TokenRateLimitScope } from '../config.ts';
 import type { OpenedDatabase } from './database.ts';
 
-interface Limiter {
+export interface Limiter {
+  /** which limit this is (named in the audit event of a refusal) */
+  readonly name: keyof RateLimits;
   /** counts one event; answers false when this one goes over the limit */
   hit(key: string): Promise<boolean>;
   /** true when the key has used all its points in the current window */
   exhausted(key: string): Promise<boolean>;
   /** gives back one point taken by hit (an attempt counted up front that turned out fine) */
   refund(key: string): Promise<void>;
+  /**
+   * true for the first refusal of `key` to `address` in the key's current window, false for
+   * the later ones: the store remembers that the window's refusal was recorded, so that a
+   * flood of refused requests writes one audit event, not one per request.
+   */
+  firstRefusal(key: string, address: string): Promise<boolean>;
 }
 
 export interface RateLimits {
-  /** POST /token: 20 requests per 60 s per client_id (GATEHOUSE_TOKEN_RATE_LIMIT) */
+  /**
+   * POST /token: 20 requests per 60 s (GATEHOUSE_TOKEN_RATE_LIMIT) per client_id and client
+   * address, or per client_id alone (GATEHOUSE_TOKEN_RATE_LIMIT_SCOPE); keyed by tokenRequestKey
+   */
   tokenRequestsPerClient: Limiter;
   /** POST /login: 5 failed attempts per 15 min per IP (GATEHOUSE_LOGIN_FAILURES_PER_IP) */
   passwordFailuresPerIp: Limiter;
@@ -35,6 +46,41 @@ export interface RateLimits {
   signupsPerIp: Limiter;
   /** POST /magic-link: 3 links per hour per email */
   magicLinksPerEmail: Limiter;
+  /** POST /login: failed passwords per account per hour (GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT), keyed by the account id */
+  passwordFailuresPerAccount: Limiter;
+  /** every mail sent on a visitor's request (links, resets, verifications): per client address per hour (GATEHOUSE_MAIL_SENDS_PER_IP) */
+  mailSendsPerIp: Limiter;
+}
+
+/**
+ * The key of the POST /token limit. Per client and address by default: with the client alone,
+ * 21 requests a minute naming a project's client_id (no secret needed) stopped every sign-in
+ * and refresh of that project, from everywhere (docs/decisions/0036-token-limit-per-client-and-address.md).
+ */
+export function tokenRequestKey(scope: TokenRateLimitScope, clientId: string, ip: string): string {
+  return scope === 'client' ? clientId : `${clientId}|${ip}`;
+}
+
+/**
+ * Counts one attempt against each limit, in order. When one of them is spent, the points already
+ * taken are given back and that limit and key are the answer; undefined when every limit had room.
+ */
+export async function reserve(...attempts: Array<[Limiter, string]>): Promise<[Limiter, string] | undefined> {
+  const taken: Array<[Limiter, string]> = [];
+  for (const [limiter, key] of attempts) {
+    let allowed: boolean;
+    try {
+      allowed = await limiter.hit(key);
+    } catch (error) {
+      return giveBackOnError(...taken)(error);
+    }
+    if (!allowed) {
+      await Promise.all(taken.map(([other, otherKey]) => other.refund(otherKey)));
+      return [limiter, key];
+    }
+    taken.push([limiter, key]);
+  }
+  return undefined;
 }
 
 interface RateLimitStore {
@@ -57,15 +103,25 @@ function rateLimitRules(config: Config): Rule[] {
     { name: 'pinFailuresPerProject', points: config.pinFailuresPerDay, duration: 24 * 60 * 60 },
     { name: 'signupsPerIp', points: 3, duration: 60 * 60 },
     { name: 'magicLinksPerEmail', points: 3, duration: 60 * 60 },
+    { name: 'passwordFailuresPerAccount', points: config.loginFailuresPerAccount, duration: 60 * 60 },
+    { name: 'mailSendsPerIp', points: config.mailSendsPerIp, duration: 60 * 60 },
   ];
+}
+
+/** The companion store of a rule: one point per key and address, spent by the window's first refusal. */
+function refusalRule(rule: Rule): { prefix: string; points: number; duration: number } {
+  return { prefix: `rl_${rule.name}_refused`, points: 1, duration: rule.duration };
 }
 
 class FlexibleLimiter implements Limiter {
   constructor(
+    readonly name: keyof RateLimits,
     private readonly store: RateLimiterAbstract,
+    private readonly refusals: RateLimiterAbstract,
     private readonly points: number,
-    /** told of every key whose count changed */
-    private readonly changed: (key: string) => void = () => {},
+    private readonly duration: number,
+    /** told of every key whose count changed, with the prefix of its store */
+    private readonly changed: (store: 'counts' | 'refusals', key: string) => void = () => {},
   ) {}
 
   async hit(key: string): Promise<boolean> {
@@ -76,7 +132,7 @@ class FlexibleLimiter implements Limiter {
       if (error instanceof RateLimiterRes) return false;
       throw error;
     } finally {
-      this.changed(key);
+      this.changed('counts', key);
     }
   }
 
@@ -91,7 +147,24 @@ class FlexibleLimiter implements Limiter {
     const res = await this.store.get(key);
     if (res !== null && res.consumedPoints > 0) {
       await this.store.reward(key, 1);
-      this.changed(key);
+      this.changed('counts', key);
+    }
+  }
+
+  async firstRefusal(key: string, address: string): Promise<boolean> {
+    // The mark lasts as long as what is left of the counter's window, so the next window's
+    // first refusal is recorded again.
+    const counter = await this.store.get(key);
+    const left = counter !== null && counter.msBeforeNext > 0 ? Math.ceil(counter.msBeforeNext / 1000) : this.duration;
+    const mark = `${key}|${address}`;
+    try {
+      await this.refusals.consume(mark, 1, { customDuration: left });
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return false;
+      throw error;
+    } finally {
+      this.changed('refusals', mark);
     }
   }
 }
@@ -198,32 +271,49 @@ export async function createRateLimits(
 ): Promise<RateLimitStore> {
   const limits: Partial<RateLimits> = {};
   if (!redis && database.sqlite) {
-    const memory = rateLimitRules(config).map((rule) => {
-      const prefix = `rl_${rule.name}`;
-      return { rule, prefix, store: new RateLimiterMemory({ keyPrefix: prefix, points: rule.points, duration: rule.duration }) };
+    const stores = new Map<string, RateLimiterMemory>();
+    const memoryStore = (prefix: string, points: number, duration: number) => {
+      const store = new RateLimiterMemory({ keyPrefix: prefix, points, duration });
+      stores.set(prefix, store);
+      return store;
+    };
+    const made = rateLimitRules(config).map((rule) => {
+      const refusals = refusalRule(rule);
+      return {
+        rule,
+        refusalPrefix: refusals.prefix,
+        store: memoryStore(`rl_${rule.name}`, rule.points, rule.duration),
+        refusals: memoryStore(refusals.prefix, refusals.points, refusals.duration),
+      };
     });
-    const counters = new SqliteCounters(database.sqlite, new Map(memory.map(({ prefix, store }) => [prefix, store])), onError);
-    for (const { rule, prefix, store } of memory) {
-      limits[rule.name] = new FlexibleLimiter(store, rule.points, (key) => counters.changed(prefix, key));
+    const counters = new SqliteCounters(database.sqlite, stores, onError);
+    for (const { rule, refusalPrefix, store, refusals } of made) {
+      limits[rule.name] = new FlexibleLimiter(rule.name, store, refusals, rule.points, rule.duration, (which, key) =>
+        counters.changed(which === 'counts' ? `rl_${rule.name}` : refusalPrefix, key),
+      );
     }
     return { limits: limits as RateLimits, close: () => counters.close() };
   }
-  // Created one after another: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe in parallel.
-  for (const rule of rateLimitRules(config)) {
-    const common = { keyPrefix: `rl_${rule.name}`, points: rule.points, duration: rule.duration };
-    let store: RateLimiterAbstract;
+  const sharedStore = async (prefix: string, points: number, duration: number): Promise<RateLimiterAbstract> => {
+    const common = { keyPrefix: prefix, points, duration };
     if (redis) {
       // Every instance sharing the Redis and the prefix shares the counters; another prefix
       // (another deployment, another test) counts apart.
       const keyPrefix = `${config.redisPrefix}${common.keyPrefix}`;
-      store = new RateLimiterRedis({ ...common, keyPrefix, storeClient: redis, rejectIfRedisNotReady: true });
-    } else if (database.pgPool) {
-      const pool = database.pgPool;
-      store = await created((ready) => new RateLimiterPostgres({ ...common, storeClient: pool, tableName: 'rate_limits' }, ready));
-    } else {
-      throw new Error('no store for rate limits');
+      return new RateLimiterRedis({ ...common, keyPrefix, storeClient: redis, rejectIfRedisNotReady: true });
     }
-    limits[rule.name] = new FlexibleLimiter(store, rule.points);
+    if (database.pgPool) {
+      const pool = database.pgPool;
+      return created((ready) => new RateLimiterPostgres({ ...common, storeClient: pool, tableName: 'rate_limits' }, ready));
+    }
+    throw new Error('no store for rate limits');
+  };
+  // Created one after another: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe in parallel.
+  for (const rule of rateLimitRules(config)) {
+    const store = await sharedStore(`rl_${rule.name}`, rule.points, rule.duration);
+    const refusals = refusalRule(rule);
+    const refusalStore = await sharedStore(refusals.prefix, refusals.points, refusals.duration);
+    limits[rule.name] = new FlexibleLimiter(rule.name, store, refusalStore, rule.points, rule.duration);
   }
   return { limits: limits as RateLimits, close: async () => {} };
 }

@@ -19,6 +19,8 @@ export interface TestSmtpServer {
   messages: ReceivedMail[];
   /** the messages sent to this address (compared case-insensitively) */
   to(address: string): ReceivedMail[];
+  /** while true, connections are accepted and never greeted (a frozen mail server) */
+  silent: boolean;
   close(): Promise<void>;
 }
 
@@ -103,7 +105,13 @@ export function magicLinkToken(mail: ReceivedMail): string {
 
 export async function startSmtpServer(): Promise<TestSmtpServer> {
   const messages: ReceivedMail[] = [];
+  const held: Array<(err?: Error) => void> = [];
+  const control = { silent: false };
   const server = new SMTPServer({
+    onConnect(_session, callback) {
+      if (control.silent) held.push(callback);
+      else callback();
+    },
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     disableReverseLookup: true,
@@ -130,6 +138,15 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     to: (address) => messages.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase())),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    get silent() {
+      return control.silent;
+    },
+    set silent(value: boolean) {
+      control.silent = value;
+    },
+    close: () => {
+      for (const callback of held.splice(0)) callback(new Error('closing'));
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -1,7 +1,9 @@
 // POST /magic-link (send a sign-in link), GET /magic-link/verify (look, never use),
 // POST /magic-link/verify (use the link once).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, InvalidOrExpiredToken, RateLimited, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
+import { HttpError, InvalidOrExpiredToken, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
+import { giveBackOnError, reserve, type Limiter } from '../../storage/rate-limits.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin } from '../respond.ts';
@@ -65,20 +67,23 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       const email = field(fields, 'email') ?? '';
       requireValidEmail(email);
       const normalized = normalizeEmail(email);
-      // Counted per address, and nothing here looks at accounts: the answer, the limit and the
-      // mail are the same whether or not the address is registered.
-      if (!(await limits.magicLinksPerEmail.hit(normalized))) throw RateLimited();
+      // Counted per email and per client address, and nothing here looks at accounts: the answer,
+      // the limit and the mail are the same whether or not the email is registered.
+      const sends: Array<[Limiter, string]> = [[limits.magicLinksPerEmail, normalized], [limits.mailSendsPerIp, ip]];
+      const spent = await reserve(...sends);
+      if (spent) throw await rateLimited(audit, ...spent, { ip, userAgent, projectId: project.id });
 
-      const token = await links.create(authorization, normalized);
+      // A send that fails for an outage is given back: three failures must not lock the email out.
+      const token = await links.create(authorization, normalized).catch(giveBackOnError(...sends));
       const link = `${config.issuer}/magic-link/verify?token=${encodeURIComponent(token)}`;
       try {
         await mailer.send(
           magicLinkMessage({ to: email.trim(), projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds }),
         );
       } catch (error) {
-        await links.discard(token);
+        await links.discard(token).catch(() => {});
         request.log.error({ err: error }, 'magic link mail could not be sent');
-        throw ServiceUnavailable();
+        await giveBackOnError(...sends)(ServiceUnavailable());
       }
       await audit.record({ type: 'magic_link.sent', outcome: 'info', projectId: project.id, ip, userAgent, detail: { email: normalized } });
       const page = renderMessagePage('Check your mail', [

@@ -1,10 +1,11 @@
 // POST /login (email + password).
 import type { FastifyInstance } from 'fastify';
-import { InvalidCredentials, RateLimited } from '../../errors.ts';
+import { InvalidCredentials } from '../../errors.ts';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
-import { giveBackOnError } from '../../storage/rate-limits.ts';
+import { giveBackOnError, type Limiter } from '../../storage/rate-limits.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
 import { field } from '../../http/fields.ts';
@@ -22,21 +23,40 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
       // credentials are right: a burst of parallel guesses cannot all slip past a check made
       // before any of them had failed. Once an address has used up its failures, even the
       // right password is refused until the window passes.
-      if (!(await limits.passwordFailuresPerIp.hit(ip))) throw RateLimited();
+      const refused = (limit: Limiter, key: string, subject: string | null = null) =>
+        rateLimited(audit, limit, key, { ip, userAgent, projectId, subject });
+      if (!(await limits.passwordFailuresPerIp.hit(ip))) throw await refused(limits.passwordFailuresPerIp, ip);
 
       const email = field(fields, 'email') ?? '';
       const password = field(fields, 'password') ?? '';
       const record = email ? await users.findByEmail(email).catch(giveBackOnError([limits.passwordFailuresPerIp, ip])) : undefined;
-      // An unknown email costs the same hashing work as a wrong password.
-      const valid =
+      // The account's own budget, counted like the address's, keyed by the account (not the typed
+      // email, whose case and spacing vary) so that many addresses cannot share out the guessing.
+      // A spent account answers 429 without hashing, even to the right password; its owner still
+      // has magic links.
+      const attempt: Array<[Limiter, string]> = [[limits.passwordFailuresPerIp, ip]];
+      if (record) {
+        const account = limits.passwordFailuresPerAccount;
+        const allowed = await account.hit(record.user.id).catch(giveBackOnError(...attempt));
+        if (!allowed) {
+          // Not a password failure of this address: nothing was checked.
+          await limits.passwordFailuresPerIp.refund(ip);
+          throw await refused(account, record.user.id, record.user.id);
+        }
+        attempt.push([account, record.user.id]);
+      }
+      // An unknown email costs the same hashing work as a wrong password. A hash refused for a
+      // full queue (503) is an outage of this server, not a failure of the person.
+      const valid = await (
         password.length > 0 && password.length <= MAX_PASSWORD_INPUT && record?.passwordHash
-          ? await hasher.verify(record.passwordHash, password)
-          : await hasher.verifyNothing(password.slice(0, MAX_PASSWORD_INPUT));
+          ? hasher.verify(record.passwordHash, password)
+          : hasher.verifyNothing(password.slice(0, MAX_PASSWORD_INPUT))
+      ).catch(giveBackOnError(...attempt));
       if (!record || !valid) {
         await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record?.user.id ?? null, ip, userAgent, detail: { reason: 'invalid_credentials' } });
         throw InvalidCredentials();
       }
-      await limits.passwordFailuresPerIp.refund(ip);
+      await Promise.all(attempt.map(([limit, key]) => limit.refund(key)));
       try {
         await admitMember(users, authorization.project, record.user.id);
       } catch (error) {

@@ -1,37 +1,27 @@
 // POST /login/pin: a device signs in with one of the project's shared PINs.
 import type { FastifyInstance } from 'fastify';
-import { InvalidPin, RateLimited } from '../../errors.ts';
+import { InvalidPin } from '../../errors.ts';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
 import { subjectId } from '../../sessions/subject.ts';
-import { giveBackOnError } from '../../storage/rate-limits.ts';
+import { giveBackOnError, reserve } from '../../storage/rate-limits.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
 
 export function registerPinLoginRoutes(server: FastifyInstance, services: Services): void {
   const { pins, limits, audit } = services;
 
-  /**
-   * Counts a PIN attempt against both failure budgets before the PIN is looked at (a success
-   * gives the points back), so that a burst of parallel guesses cannot all pass a check made
-   * before any of them had failed. Answers false when either budget is already spent.
-   */
-  async function reserveAttempt(ip: string, projectId: string): Promise<boolean> {
-    if (!(await limits.pinFailuresPerIp.hit(ip))) return false;
-    if (!(await limits.pinFailuresPerProject.hit(projectId))) {
-      await limits.pinFailuresPerIp.refund(ip);
-      return false;
-    }
-    return true;
-  }
-
   server.post('/login/pin', (request, reply) =>
     answerLogin(request, reply, services, 'pin', async (authorization, fields) => {
       const { ip, userAgent } = clientInfo(request);
       const projectId = authorization.project.id;
-      // Once an address, or the project as a whole, has used up its failures, even the right
-      // PIN is refused until the window passes.
-      if (!(await reserveAttempt(ip, projectId))) throw RateLimited();
+      // A PIN attempt counts against both failure budgets before the PIN is looked at (a
+      // success gives the points back), so that a burst of parallel guesses cannot all pass a
+      // check made before any of them had failed. Once an address, or the project as a whole,
+      // has used up its failures, even the right PIN is refused until the window passes.
+      const spent = await reserve([limits.pinFailuresPerIp, ip], [limits.pinFailuresPerProject, projectId]);
+      if (spent) throw await rateLimited(audit, ...spent, { ip, userAgent, projectId });
 
       // Anything but a string of the configured number of digits matches no PIN.
       const pinId = await pins

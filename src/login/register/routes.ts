@@ -1,6 +1,7 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
 import type { FastifyInstance } from 'fastify';
-import { EmailAlreadyRegistered, HttpError, RateLimited, RegistrationClosed } from '../../errors.ts';
+import { EmailAlreadyRegistered, HttpError, RegistrationClosed } from '../../errors.ts';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
@@ -21,7 +22,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
       try {
         // Checks in the order of SPEC.md: every request past the authorization parameters
         // counts towards the address's signups, whatever its outcome.
-        if (!(await limits.signupsPerIp.hit(ip))) throw RateLimited();
+        if (!(await limits.signupsPerIp.hit(ip))) throw await rateLimited(audit, limits.signupsPerIp, ip, { ip, userAgent, projectId: project.id });
         if (!project.registration_open) throw RegistrationClosed();
         const password = field(fields, 'password') ?? '';
         requireAcceptablePassword(password);

@@ -101,9 +101,17 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
   const audit = new AuditLog(db, clock, ids);
   const sessions = new SessionService(db, clock, ids, {
-    onReuseDetected: (session) =>
+    onReuseDetected: (session, client) =>
       void audit
-        .record({ type: 'refresh_token.reuse_detected', outcome: 'failure', projectId: session.project_id, subject: session.subject, detail: { session_id: session.id } })
+        .record({
+          type: 'refresh_token.reuse_detected',
+          outcome: 'failure',
+          projectId: session.project_id,
+          subject: session.subject,
+          ip: client.ip ?? null,
+          userAgent: client.userAgent ?? null,
+          detail: { session_id: session.id },
+        })
         .catch(() => {}),
   });
   const mailer =

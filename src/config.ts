@@ -53,6 +53,15 @@ export interface Config {
   metricsToken: string | undefined;
   /** how often each instance re-reads the signing keys, to pick up another instance's rotation */
   keyReloadSeconds: number;
+  /**
+   * GATEHOUSE_SECRET_KEY: the key that seals secrets at rest (signing keys, the PIN key; see
+   * crypto/sealed.ts); unset: they are stored as they are
+   */
+  secretKey: Buffer | undefined;
+  /** a project session ends this long after it began, however often it is refreshed (per project: session_max_seconds) */
+  sessionMaxSeconds: number;
+  /** record an audit event for every refresh grant (one more write per grant) */
+  auditRefreshes: boolean;
 }
 
 /** OWASP's recommended Argon2id parameters: m=19 MiB, t=2, p=1. */
@@ -134,5 +143,27 @@ export function loadConfig(env: Env = process.env): Config {
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 90, 1),
     metricsToken,
     keyReloadSeconds: integer(env, 'GATEHOUSE_KEY_RELOAD_SECONDS', 60, 1),
+    secretKey: secretKeySetting(env.GATEHOUSE_SECRET_KEY),
+    sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
+    auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
   };
+}
+
+/** At least 32 random bytes in base64 (or base64url): an AES-256 key's worth of entropy. */
+function secretKeySetting(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = raw.trim();
+  const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64') : Buffer.alloc(0);
+  if (bytes.length < 32) {
+    throw new ConfigError('GATEHOUSE_SECRET_KEY must be at least 32 random bytes in base64 (make one with: openssl rand -base64 32)');
+  }
+  return bytes;
+}
+
+function booleanSetting(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name] ?? ''}"`);
 }

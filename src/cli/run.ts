@@ -22,7 +22,7 @@ import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
-import { adminCreate, userBlock, userUnblock } from './commands/users.ts';
+import { adminCreate, userBlock, userRemove, userUnblock } from './commands/users.ts';
 
 export const COMMANDS: readonly Command[] = [
   serve,
@@ -38,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   keysList,
   userBlock,
   userUnblock,
+  userRemove,
 ];
 
 interface CliIo {

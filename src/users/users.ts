@@ -165,13 +165,24 @@ export class UserService {
       .execute();
   }
 
+  /**
+   * Removes a member and, in the same transaction, ends their sessions in the project: a removed
+   * member keeps no way back in through a token issued before (hardening M2). Every front door
+   * (admin API, command line) removes through here.
+   */
   async removeMember(projectId: string, userId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('memberships')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('memberships').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx
+        .updateTable('sessions')
+        .set({ revoked_at: this.clock.now() })
+        .where('project_id', '=', projectId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      return true;
+    });
   }
 
   async setBlocked(projectId: string, userId: string, blocked: boolean): Promise<boolean> {

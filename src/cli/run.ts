@@ -17,7 +17,7 @@ import {
   type CommandContext,
   type Output,
 } from './command.ts';
-import { keysList, keysRotate } from './commands/keys.ts';
+import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow } from './commands/projects.ts';
@@ -36,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   pinRevoke,
   keysRotate,
   keysList,
+  keysEncrypt,
   userBlock,
   userUnblock,
   userRemove,

@@ -140,6 +140,23 @@ export class UserService {
     });
   }
 
+  /**
+   * After a successful password check: stores a new hash of the password when the stored one was
+   * made with weaker parameters than the configured ones. Only the hash that was checked is
+   * replaced, so a password changed meanwhile is never overwritten. Answers whether it did.
+   */
+  async upgradePasswordHash(id: string, checkedHash: string, password: string): Promise<boolean> {
+    if (!this.hasher.needsRehash(checkedHash)) return false;
+    const passwordHash = await this.hasher.hash(password);
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', checkedHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async markEmailVerified(id: string): Promise<void> {
     await this.db.updateTable('users').set({ email_verified: 1, updated_at: this.clock.now() }).where('id', '=', id).execute();
   }

@@ -37,6 +37,10 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
         throw InvalidCredentials();
       }
       await limits.passwordFailuresPerIp.refund(ip);
+      // Never on a failure: only a proven password is hashed again (and a failed upgrade leaves the old hash working).
+      if (record.passwordHash) {
+        await users.upgradePasswordHash(record.user.id, record.passwordHash, password).catch((err: unknown) => request.log.warn({ err }, 'upgrading a password hash failed'));
+      }
       try {
         await admitMember(users, authorization.project, record.user.id);
       } catch (error) {

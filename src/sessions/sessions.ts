@@ -17,7 +17,7 @@ import {
   RefreshTokenExpired,
   UserNotFound,
 } from '../errors.ts';
-import { param, prepare, step, writeAtomically } from '../storage/prepared.ts';
+import { param, prepare, step, writeAtomically, type WriteStep } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type LoginMethod, type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -58,6 +58,8 @@ export interface RotationRules {
   membersOnly?: boolean;
   /** who is asking, for the audit event of a reuse */
   client?: ClientFacts;
+  /** more writes for the rotation's transaction (the refresh's audit event), given the session */
+  alsoWrite?: (session: Session) => WriteStep;
 }
 
 /** The key a session is stored under: the SHA-256 of its sid. */
@@ -331,6 +333,7 @@ export class SessionService {
     // The session's row is rewritten only when its expiry must move (see sessionExpiryFor).
     const sessionExpiresAt = sessionExpiryFor(session.expires_at, expiresAt, refreshTtlMs);
     if (sessionExpiresAt !== session.expires_at) steps.push(step(extendSession, { expiresAt: sessionExpiresAt, sessionId: session.id }));
+    if (rules.alsoWrite) steps.push(rules.alsoWrite(session));
     const rotated = await writeAtomically(this.db, steps);
     if (!rotated) {
       await this.reuseDetected(row, rules.client ?? {});

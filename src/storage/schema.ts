@@ -96,7 +96,7 @@ interface InstanceSecretsTable {
   created_at: number;
 }
 
-interface AuditEventsTable {
+export interface AuditEventsTable {
   id: string;
   at: number;
   type: string;

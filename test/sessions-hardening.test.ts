@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../src/crypto/tokens.ts';
-import { createTestApp, type TestApp } from './support/app.ts';
+import { createTestApp, TEST_ARGON2, type TestApp } from './support/app.ts';
+import { runCli } from '../src/cli/run.ts';
 import { call } from './support/admin.ts';
 import {
   adminToken,
@@ -213,6 +214,24 @@ describe('a removed member', () => {
     assert.equal((await call(app, admin, 'DELETE', `/admin/projects/${closed.id}/members/${userId}`)).statusCode, 204);
     assert.equal((await refresh(app, closed, tokens.refresh_token)).statusCode, 401);
     assert.equal(await userinfoStatus(app, tokens.access_token), 401);
+    await app.services.users.addMember(closed.id, userId);
+  });
+
+  it('loses their sessions in the project when the command line removes them (gatehouse user remove)', async () => {
+    const tokens = await passwordTokens(app, closed, 'removed@example.com', PASSWORD);
+    const { config } = app;
+    const env = {
+      ...TEST_ARGON2,
+      GATEHOUSE_ISSUER: config.issuer,
+      GATEHOUSE_DATABASE_URL: config.databaseUrl,
+      GATEHOUSE_REDIS_PREFIX: config.redisPrefix,
+      ...(config.redisUrl ? { GATEHOUSE_REDIS_URL: config.redisUrl } : {}),
+    };
+    let stderr = '';
+    const code = await runCli(['user', 'remove', '--project', closed.id, '--user', 'removed@example.com'], { stdout: () => {}, stderr: (t) => (stderr += t), env });
+    assert.equal(code, 0, stderr);
+    assert.equal((await refresh(app, closed, tokens.refresh_token)).statusCode, 401);
+    assert.equal(await app.services.users.membership(closed.id, userId), undefined);
     await app.services.users.addMember(closed.id, userId);
   });
 

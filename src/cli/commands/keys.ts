@@ -65,8 +65,9 @@ export const keysList: Command = {
 export const keysEncrypt: Command = {
   name: 'keys encrypt',
   summary: 'Encrypt the private signing keys and the PIN key stored in plain text with GATEHOUSE_SECRET_KEY (AES-256-GCM). Safe to run again.',
-  usage: 'GATEHOUSE_SECRET_KEY=… gatehouse keys encrypt',
+  usage: 'gatehouse keys encrypt',
   details: [
+    'Needs GATEHOUSE_SECRET_KEY in the environment (32+ random bytes in base64: openssl rand -base64 32).',
     'Rows written since GATEHOUSE_SECRET_KEY was set are encrypted already; this converts the older ones.',
     'From then on every instance must start with the same GATEHOUSE_SECRET_KEY: without it, or with another, the start stops.',
   ].join('\n'),

@@ -4,11 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../src/crypto/tokens.ts';
-import { createTestApp, TEST_ARGON2, type TestApp } from './support/app.ts';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createTestApp, pkcePair, TEST_ARGON2, testEnv, type TestApp } from './support/app.ts';
+import { releaseTestStorage } from './support/backend.ts';
 import { runCli } from '../src/cli/run.ts';
 import { call } from './support/admin.ts';
 import {
   adminToken,
+  authParams,
   bearer,
   createProject,
   createUser,
@@ -139,6 +143,34 @@ describe('a replayed authorization code', () => {
     assert.equal(res.statusCode, 400);
     assert.deepEqual(res.json(), { error: 'Invalid or expired code' });
     assert.equal((await refresh(app, project, kept.refresh_token)).statusCode, 200);
+  });
+});
+
+describe('a replayed code, across instances', () => {
+  it('a replay at another instance sharing the storage ends the session the first instance started', async () => {
+    // Two instances on one database and (on PostgreSQL) one Redis, as in a scaled-out deployment.
+    const config = loadConfig(testEnv());
+    const first = await buildApp({ config, logger: false });
+    const second = await buildApp({ config, logger: false });
+    try {
+      const project = await first.services.projects.create({ id: 'two-instances', name: 'Two', redirect_uris: [REDIRECT_URI] });
+      const user = await first.services.users.create({ email: 'twice@example.com', password: PASSWORD });
+      await first.services.users.addMember(project.project.id, user.id);
+      const { verifier, challenge } = pkcePair();
+      const login = await first.server.inject({ method: 'POST', url: '/login', payload: { ...authParams('two-instances', challenge), email: 'twice@example.com', password: PASSWORD } });
+      const code = login.json<{ code: string }>().code;
+      const exchange = { grant_type: 'authorization_code', client_id: 'two-instances', code, code_verifier: verifier, redirect_uri: REDIRECT_URI };
+      const tokens = (await first.server.inject({ method: 'POST', url: '/token', payload: exchange })).json<Tokens>();
+      const replay = await second.server.inject({ method: 'POST', url: '/token', payload: exchange });
+      assert.deepEqual(replay.json(), { error: 'Invalid or expired code' });
+      const refused = await first.server.inject({ method: 'POST', url: '/token', payload: { grant_type: 'refresh_token', client_id: 'two-instances', refresh_token: tokens.refresh_token } });
+      assert.equal(refused.statusCode, 401);
+      assert.deepEqual(refused.json(), { error: 'Invalid refresh token' });
+    } finally {
+      await second.close();
+      await first.close();
+      await releaseTestStorage(config);
+    }
   });
 });
 

@@ -60,7 +60,7 @@ async function time(name: string, op: (i: number) => unknown): Promise<number> {
 }
 
 const record = (await projects.find('micro-app'))!;
-const session = (await sessions.find((await database.db.selectFrom('sessions').select('id').executeTakeFirstOrThrow()).id))!;
+const session = (await sessions.findByHandle((await database.db.selectFrom('sessions').select('id').executeTakeFirstOrThrow()).id))!;
 console.log(`${sessionCount} sessions stored; times are per operation, one at a time`);
 await time('sha256 of a token (crypto/tokens.ts)', (i) => sha256(`token-${i}`));
 await time('ES256 JWT signature (KeyRing.signJwt)', (i) => services.keys.signJwt({ sub: 'x', i }));
@@ -68,7 +68,7 @@ await time('rate limiter hit (in memory, written each second)', () => limits.tok
 await time('projects.find', () => projects.find('micro-app'));
 await time('sessions.checkSubject (user + membership, one query)', () => sessions.checkSubject({ kind: 'user', userId: user.id }, 'micro-app'));
 const claims = await sessions.checkSubject({ kind: 'user', userId: user.id }, 'micro-app');
-await time('tokens.issue (access + ID token)', () => tokens.issue({ session, project: record.project, refreshToken: 'x', accessTokenSeconds: 900, ...(claims ? { user: claims } : {}) }));
+await time('tokens.issue (access + ID token)', () => tokens.issue({ session, sid: 'x', project: record.project, refreshToken: 'x', accessTokenSeconds: 900, ...(claims ? { user: claims } : {}) }));
 await time('sessions.rotate (one read, one transaction)', async (i) => {
   const slot = i % chains.length;
   const { refreshToken } = await sessions.rotate(chains[slot] as string, 'micro-app', refreshTtlMs);
@@ -79,7 +79,7 @@ const wholeGrant = async (slot: number) => {
   const found = (await projects.find('micro-app'))!;
   const rotated = await sessions.rotate(chains[slot] as string, 'micro-app', refreshTtlMs);
   chains[slot] = rotated.refreshToken;
-  await tokens.issue({ session: rotated.session, project: found.project, refreshToken: rotated.refreshToken, accessTokenSeconds: 900, ...(rotated.user ? { user: rotated.user } : {}) });
+  await tokens.issue({ session: rotated.session, sid: rotated.sid, project: found.project, refreshToken: rotated.refreshToken, accessTokenSeconds: 900, ...(rotated.user ? { user: rotated.user } : {}) });
 };
 await time('whole grant without HTTP (limiter…issue)', (i) => wholeGrant(i % chains.length));
 {

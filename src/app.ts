@@ -37,6 +37,8 @@ import { prefersHtml } from './http/negotiation.ts';
 import { renderErrorPage } from './pages/render.ts';
 import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
+import { loadPinKey } from './pins/pin-key.ts';
+import { SecretBox } from './crypto/sealed.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
@@ -75,16 +77,6 @@ export async function openStorage(config: Config): Promise<OpenedDatabase> {
   return database;
 }
 
-async function instanceSecret(database: OpenedDatabase, name: string, clock: Clock): Promise<Buffer> {
-  await database.db
-    .insertInto('instance_secrets')
-    .values({ name, value: randomBytes(32).toString('base64url'), created_at: clock.now() })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .execute();
-  const row = await database.db.selectFrom('instance_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
-  return Buffer.from(row.value, 'base64url');
-}
-
 export async function buildServices(options: AppOptions, database: OpenedDatabase, redis?: Redis, log?: FastifyBaseLogger): Promise<Services> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -93,17 +85,26 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const kv: KeyValueStore = redis ? new RedisKeyValueStore(redis, clock, config.redisPrefix) : new SqlKeyValueStore(db, clock);
   const { limits, close: closeLimits } = await createRateLimits(config, database, redis, (err) => log?.error({ err }, 'writing rate-limit counters failed'));
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency, undefined, config.hashQueue);
-  const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000));
+  const secretBox = new SecretBox(config.secretKey);
+  const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000), secretBox);
   await keys.load();
   const projects = new ProjectService(db, clock, ids, config, database.othersCommitted);
   const users = new UserService(db, clock, ids, hasher);
-  const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await instanceSecret(database, 'pin_hmac_key', clock);
+  const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await loadPinKey(db, clock, secretBox);
   const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
   const audit = new AuditLog(db, clock, ids);
   const sessions = new SessionService(db, clock, ids, {
-    onReuseDetected: (session) =>
+    onReuseDetected: (session, client) =>
       void audit
-        .record({ type: 'refresh_token.reuse_detected', outcome: 'failure', projectId: session.project_id, subject: session.subject, detail: { session_id: session.id } })
+        .record({
+          type: 'refresh_token.reuse_detected',
+          outcome: 'failure',
+          projectId: session.project_id,
+          subject: session.subject,
+          ip: client.ip ?? null,
+          userAgent: client.userAgent ?? null,
+          detail: { session_id: session.id },
+        })
         .catch(() => {}),
   });
   const mailer =
@@ -135,6 +136,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     tokens: new TokenIssuer(config.issuer, keys, clock, ids),
     audit,
     mailer,
+    secretBox,
     async healthy() {
       try {
         await sql`select 1`.execute(db);

@@ -66,6 +66,15 @@ export interface Config {
   hashQueue: number;
   /** how long connecting to the SMTP server, its greeting and each later step may take */
   smtpTimeoutMs: number;
+  /**
+   * GATEHOUSE_SECRET_KEY: the key that seals secrets at rest (signing keys, the PIN key; see
+   * crypto/sealed.ts); unset: they are stored as they are
+   */
+  secretKey: Buffer | undefined;
+  /** a project session ends this long after it began, however often it is refreshed (per project: session_max_seconds) */
+  sessionMaxSeconds: number;
+  /** record an audit event for every refresh grant (one more write per grant) */
+  auditRefreshes: boolean;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -162,5 +171,27 @@ export function loadConfig(env: Env = process.env): Config {
     mailSendsPerIp: integer(env, 'GATEHOUSE_MAIL_SENDS_PER_IP', 10, 1),
     hashQueue: integer(env, 'GATEHOUSE_HASH_QUEUE', 64, 0),
     smtpTimeoutMs: integer(env, 'GATEHOUSE_SMTP_TIMEOUT_MS', 10000, 100),
+    secretKey: secretKeySetting(env.GATEHOUSE_SECRET_KEY),
+    sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
+    auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
   };
+}
+
+/** At least 32 random bytes in base64 (or base64url): an AES-256 key's worth of entropy. */
+function secretKeySetting(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = raw.trim();
+  const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64') : Buffer.alloc(0);
+  if (bytes.length < 32) {
+    throw new ConfigError('GATEHOUSE_SECRET_KEY must be at least 32 random bytes in base64 (make one with: openssl rand -base64 32)');
+  }
+  return bytes;
+}
+
+function booleanSetting(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name] ?? ''}"`);
 }

@@ -15,6 +15,7 @@ import type { KeyValueStore } from './storage/kv.ts';
 import type { RateLimits } from './storage/rate-limits.ts';
 import type { UserService } from './users/users.ts';
 import type { Ids } from './crypto/random.ts';
+import type { SecretBox } from './crypto/sealed.ts';
 
 export interface Services {
   config: Config;
@@ -35,6 +36,8 @@ export interface Services {
   tokens: TokenIssuer;
   audit: AuditLog;
   mailer: Mailer;
+  /** seals secrets at rest under GATEHOUSE_SECRET_KEY (crypto/sealed.ts) */
+  secretBox: SecretBox;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

@@ -5,7 +5,7 @@ import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, MemberParams } from './schemas.ts';
 
 export function registerMemberRoutes(server: AdminServer, context: AdminContext): void {
-  const { projects, users, sessions } = context.services;
+  const { projects, users } = context.services;
 
   async function requireProjectAndUser(id: string, userId: string): Promise<void> {
     if (!(await projects.find(id)) || !(await users.find(userId))) throw NotFound();
@@ -34,9 +34,8 @@ export function registerMemberRoutes(server: AdminServer, context: AdminContext)
 
   server.delete('/admin/projects/:id/members/:user_id', { schema: { params: MemberParams } }, async (request, reply) => {
     const { id, user_id: userId } = request.params;
+    // Their sessions in this project end with the membership (UserService.removeMember).
     if (!(await users.removeMember(id, userId))) throw NotFound();
-    // A removed member keeps no way back in: their sessions in this project end now.
-    await sessions.revokeWhere({ projectId: id, userId });
     await context.recordChange(request, 'admin.member.removed', { projectId: id, detail: { user_id: userId } });
     return reply.code(204).send();
   });

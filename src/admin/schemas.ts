@@ -21,6 +21,8 @@ const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIR
 const MAX_CODE_TTL_SECONDS = 600;
 const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
 const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
+// An absolute session lifetime of more than a few years would be no bound at all.
+const MAX_SESSION_SECONDS = 5 * 31_536_000;
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
 export const NewProjectBody = Type.Object(
@@ -30,6 +32,7 @@ export const NewProjectBody = Type.Object(
     redirect_uris: RedirectUris,
     registration_open: Type.Optional(Type.Boolean()),
     confidential: Type.Optional(Type.Boolean()),
+    session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
   },
   { additionalProperties: false },
 );
@@ -42,6 +45,7 @@ export const ProjectChangesBody = Type.Object(
     code_ttl_seconds: Type.Optional(Lifetime(MAX_CODE_TTL_SECONDS)),
     access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
     refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
+    session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
   },
   { additionalProperties: false },
 );

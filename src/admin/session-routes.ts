@@ -12,10 +12,11 @@ export function registerSessionRoutes(server: AdminServer, context: AdminContext
   });
 
   server.delete('/admin/sessions/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const session = await sessions.find(request.params.id);
+    // The id the listing shows (the stored hash of the sid), or the sid of the session's tokens.
+    const session = await sessions.findByHandle(request.params.id);
     if (!session) throw NotFound();
     // Ending an already ended session changes nothing and answers the same.
-    if (await sessions.revoke(session.id)) {
+    if (await sessions.revokeStored(session.id)) {
       await context.recordChange(request, 'admin.session.ended', {
         projectId: session.project_id,
         detail: { session_id: session.id, session_subject: session.subject },

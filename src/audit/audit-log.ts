@@ -1,8 +1,9 @@
 // Security events: who did what, from where, and how it ended.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { purgeRows } from '../storage/batches.ts';
 import type { Clock } from '../clock.ts';
-import type { Database } from '../storage/schema.ts';
+import { param, prepare, step, type PreparedQuery, type WriteStep } from '../storage/prepared.ts';
+import type { AuditEventsTable, Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
 import type { Ids } from '../crypto/random.ts';
 
@@ -51,7 +52,21 @@ export class AuditLog {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
-  ) {}
+  ) {
+    this.insert = prepare<Selectable<AuditEventsTable>, never>(
+      db.insertInto('audit_events').values({
+        id: param('id'),
+        at: param<number>('at'),
+        type: param('type'),
+        outcome: param('outcome'),
+        project_id: param('project_id'),
+        subject: param('subject'),
+        ip: param('ip'),
+        user_agent: param('user_agent'),
+        detail: param('detail'),
+      }),
+    );
+  }
 
   /** Calls `listener` with each event as it is recorded (the metrics count security events this way). */
   onRecord(listener: (event: AuditEvent) => void): void {
@@ -66,21 +81,34 @@ export class AuditLog {
   async record(event: AuditEvent): Promise<void> {
     // Listeners hear of the event as it happens, before (and whether or not) the row is written.
     for (const listener of this.listeners) listener(event);
-    await this.db
-      .insertInto('audit_events')
-      .values({
-        id: this.ids.id(),
-        at: this.clock.now(),
-        type: event.type,
-        outcome: event.outcome,
-        project_id: event.projectId ?? null,
-        subject: event.subject ?? null,
-        ip: event.ip ?? null,
-        user_agent: event.userAgent?.slice(0, 512) ?? null,
-        detail: event.detail ? JSON.stringify(event.detail) : null,
-      })
-      .execute();
+    await this.insert.execute(this.db, this.row(event));
   }
+
+  /**
+   * The event as one write of someone else's transaction (writeAtomically): a refresh grant
+   * records its event in its own rotation's commit instead of a commit of its own, and records
+   * nothing when the rotation is undone.
+   */
+  recordStep(event: AuditEvent): WriteStep {
+    for (const listener of this.listeners) listener(event);
+    return step(this.insert, this.row(event));
+  }
+
+  private row(event: AuditEvent): Selectable<AuditEventsTable> {
+    return {
+      id: this.ids.id(),
+      at: this.clock.now(),
+      type: event.type,
+      outcome: event.outcome,
+      project_id: event.projectId ?? null,
+      subject: event.subject ?? null,
+      ip: event.ip ?? null,
+      user_agent: event.userAgent?.slice(0, 512) ?? null,
+      detail: event.detail ? JSON.stringify(event.detail) : null,
+    };
+  }
+
+  private readonly insert: PreparedQuery<Selectable<AuditEventsTable>, never>;
 
   async list(query: AuditQuery): Promise<AuditEntry[]> {
     let q = this.db.selectFrom('audit_events').selectAll();

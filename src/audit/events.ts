@@ -32,6 +32,14 @@ export const AUDIT_EVENT_TYPES = [
   'rate_limit.refused',
   // the admin API refused a request: 401 (no valid console token) or 403 (not an admin)
   'admin.access_refused',
+  // tokens: a code exchanged, a used code presented again (its session ended), a session ended
+  // through /revoke, a refresh (only with GATEHOUSE_AUDIT_REFRESHES=true)
+  'token.code_exchanged',
+  'token.code_replayed',
+  'token.revoked',
+  'token.refreshed',
+  // signing keys and the PIN key sealed under GATEHOUSE_SECRET_KEY (`gatehouse keys encrypt`)
+  'keys.encrypted',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -17,12 +17,12 @@ import {
   type CommandContext,
   type Output,
 } from './command.ts';
-import { keysList, keysRotate } from './commands/keys.ts';
+import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
-import { adminCreate, userBlock, userUnblock } from './commands/users.ts';
+import { adminCreate, userBlock, userRemove, userUnblock } from './commands/users.ts';
 
 export const COMMANDS: readonly Command[] = [
   serve,
@@ -36,8 +36,10 @@ export const COMMANDS: readonly Command[] = [
   pinRevoke,
   keysRotate,
   keysList,
+  keysEncrypt,
   userBlock,
   userUnblock,
+  userRemove,
 ];
 
 interface CliIo {

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { Ids } from './random.ts';
+import { isSealed, type SecretBox } from './sealed.ts';
 
 interface SigningKey {
   kid: string;
@@ -51,6 +52,11 @@ export async function retiredKeyOverlapMs(db: Kysely<Database>, defaultAccessTok
   return longestSeconds * 1000 + reloadIntervalMs + CLOCK_SKEW_MS;
 }
 
+/** A private key's row, bound into its ciphertext: a sealed key moved to another kid fails to open. */
+function privateKeyRow(kid: string): string {
+  return `signing_keys:${kid}`;
+}
+
 interface LoadedKey {
   jwk: PublicJwk;
   retiredAt: number | null;
@@ -73,7 +79,30 @@ export class KeyRing {
     private readonly ids: Ids,
     /** how long a retired key stays published (see retiredKeyOverlapMs) */
     private readonly retiredKeyOverlap: () => Promise<number>,
+    /** seals private keys at rest when GATEHOUSE_SECRET_KEY is set */
+    private readonly box: SecretBox,
   ) {}
+
+  /**
+   * Seals every private key still stored in plain text (gatehouse keys encrypt); idempotent.
+   * Answers how many it sealed. Each row is replaced only if it still holds what was read.
+   */
+  async sealStored(): Promise<number> {
+    if (!this.box.sealing) return 0;
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    let sealed = 0;
+    for (const row of rows) {
+      if (isSealed(row.private_jwk)) continue;
+      const result = await this.db
+        .updateTable('signing_keys')
+        .set({ private_jwk: this.box.seal(row.private_jwk, privateKeyRow(row.kid)) })
+        .where('kid', '=', row.kid)
+        .where('private_jwk', '=', row.private_jwk)
+        .executeTakeFirst();
+      sealed += Number(result.numUpdatedRows);
+    }
+    return sealed;
+  }
 
   /** Loads the keys, creating the first signing key if the database has none. */
   async load(): Promise<void> {
@@ -216,7 +245,10 @@ export class KeyRing {
     if (!signing) throw new Error('no signing key');
     this.signer = {
       kid: signing.kid,
-      privateKey: createPrivateKey({ key: JSON.parse(signing.private_jwk) as JWK & { kty: string }, format: 'jwk' }),
+      privateKey: createPrivateKey({
+        key: JSON.parse(this.box.open(signing.private_jwk, privateKeyRow(signing.kid), `The private signing key ${signing.kid}`)) as JWK & { kty: string },
+        format: 'jwk',
+      }),
     };
     this.loaded = rows.map((r) => ({ jwk: JSON.parse(r.public_jwk) as PublicJwk, retiredAt: r.retired_at }));
     this.publish();
@@ -246,7 +278,7 @@ export class KeyRing {
       .values({
         kid,
         alg: 'ES256',
-        private_jwk: JSON.stringify(privateKey.export({ format: 'jwk' })),
+        private_jwk: this.box.seal(JSON.stringify(privateKey.export({ format: 'jwk' })), privateKeyRow(kid)),
         public_jwk: JSON.stringify(publicJwk),
         created_at: this.clock.now(),
         retired_at: null,

@@ -103,6 +103,19 @@ export class PasswordHasher {
   }
 
   /**
+   * True when a stored hash was made with weaker parameters than the configured ones (less
+   * memory, fewer passes or lanes), or is not Argon2id at all: the sign-in that has just proved
+   * the password then stores a new hash (OWASP ASVS 2.4; a raised GATEHOUSE_ARGON2_* reaches
+   * every active account without a reset).
+   */
+  needsRehash(storedHash: string): boolean {
+    const match = /^\$argon2id\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash);
+    if (!match) return true;
+    const [memory, time, lanes] = match.slice(1).map(Number) as [number, number, number];
+    return memory < this.params.memoryCost || time < this.params.timeCost || lanes < this.params.parallelism;
+  }
+
+  /**
    * For an unknown account: spends the same work as a real verification and answers false,
    * so that the response time does not tell whether the email exists.
    */

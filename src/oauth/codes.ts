@@ -42,4 +42,26 @@ export class AuthorizationCodes {
     const value = await this.kv.take(`code:${sha256(code)}`);
     return value === null ? null : (JSON.parse(value) as CodeGrant);
   }
+
+  /**
+   * Remembers which session a code's exchange started, in the key-value store (so every
+   * instance sees it), for as long as a replay is worth catching: RFC 6749 §4.1.2 asks that a
+   * code used twice revoke what its first use issued. The value is the session's stored key,
+   * never its sid.
+   */
+  async recordExchange(code: string, sessionKey: string, ttlMs: number): Promise<void> {
+    await this.kv.put(`code_used:${sha256(code)}`, sessionKey, Math.max(ttlMs, USED_CODE_MEMORY_MS));
+  }
+
+  /** The stored key of the session a used code started, taken out so a replay revokes it once. */
+  async replayedSession(code: string): Promise<string | null> {
+    return this.kv.take(`code_used:${sha256(code)}`);
+  }
 }
+
+/**
+ * How long a used code is remembered at least: RFC 6749 §4.1.2's longest code lifetime (10
+ * minutes), so a replay within any code's life is caught whatever the project's code lifetime
+ * (docs/decisions/0045-code-replay-revokes.md).
+ */
+const USED_CODE_MEMORY_MS = 600_000;

@@ -25,6 +25,7 @@ import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
 import type { TokenResponse } from './token-issuer.ts';
+import type { ClientFacts, Session } from '../sessions/sessions.ts';
 import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 
@@ -87,30 +88,45 @@ function challengeClient(_request: FastifyRequest, reply: FastifyReply, error: F
   done();
 }
 
-async function authorizationCodeGrant(services: Services, record: ProjectRecord, fields: Fields): Promise<TokenResponse> {
+async function authorizationCodeGrant(services: Services, record: ProjectRecord, fields: Fields, client: ClientFacts): Promise<TokenResponse> {
   const code = field(fields, 'code');
   const verifier = field(fields, 'code_verifier');
   const redirectUri = field(fields, 'redirect_uri');
   if (!code || !verifier || !redirectUri) throw MissingRequiredFields();
   // Consumed here, before any other check: a code is good for one try whatever its outcome.
   const grant = await services.codes.consume(code);
-  if (!grant) throw InvalidOrExpiredCode();
+  if (!grant) {
+    await revokeReplayedCode(services, record, code, client);
+    throw InvalidOrExpiredCode();
+  }
   if (grant.projectId !== record.project.id) throw ProjectMismatch();
   if (grant.redirectUri !== redirectUri) throw RedirectUriMismatch();
   if (!verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
-  const user = await services.sessions.checkSubject(grant.subject, record.project.id);
+  const user = await services.sessions.checkSubject(grant.subject, record.project.id, !record.project.registration_open);
 
   const lifetimes = services.projects.lifetimes(record.project);
-  const { session, refreshToken } = await services.sessions.start({
+  const { session, sid, refreshToken } = await services.sessions.start({
     projectId: record.project.id,
     subject: grant.subject,
     method: grant.method,
     scope: grant.scope,
     authTime: grant.authTime,
     refreshTtlMs: lifetimes.refreshTokenMs,
+    sessionMaxMs: lifetimes.sessionMaxMs,
+  });
+  // One more write per code exchange (not per refresh): what a replay of this code must revoke.
+  await services.codes.recordExchange(code, session.id, lifetimes.codeMs);
+  await services.audit.record({
+    type: 'token.code_exchanged',
+    outcome: 'success',
+    projectId: record.project.id,
+    subject: session.subject,
+    ...client,
+    detail: { session_id: session.id, method: session.method },
   });
   return services.tokens.issue({
     session,
+    sid,
     project: record.project,
     refreshToken,
     accessTokenSeconds: lifetimes.accessTokenSeconds,
@@ -119,13 +135,43 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   });
 }
 
-async function refreshTokenGrant(services: Services, record: ProjectRecord, fields: Fields): Promise<TokenResponse> {
+/**
+ * A used code came back (RFC 6749 §4.1.2): the session its first exchange started ends, so its
+ * refresh token and access token stop working; the answer stays "Invalid or expired code".
+ */
+async function revokeReplayedCode(services: Services, record: ProjectRecord, code: string, client: ClientFacts): Promise<void> {
+  const sessionKey = await services.codes.replayedSession(code);
+  if (sessionKey === null) return;
+  const ended = await services.sessions.revokeStored(sessionKey);
+  await services.audit.record({
+    type: 'token.code_replayed',
+    outcome: 'failure',
+    projectId: record.project.id,
+    ...client,
+    detail: { session_id: sessionKey, session_ended: ended },
+  });
+}
+
+async function refreshTokenGrant(services: Services, record: ProjectRecord, fields: Fields, client: ClientFacts): Promise<TokenResponse> {
   const presented = field(fields, 'refresh_token');
   if (!presented) throw MissingRefreshToken();
   const lifetimes = services.projects.lifetimes(record.project);
-  const { session, refreshToken, user } = await services.sessions.rotate(presented, record.project.id, lifetimes.refreshTokenMs);
+  const { session, sid, refreshToken, user } = await services.sessions.rotate(presented, record.project.id, lifetimes.refreshTokenMs, {
+    sessionMaxMs: lifetimes.sessionMaxMs,
+    membersOnly: !record.project.registration_open,
+    client,
+    // Off by default: one more row in each rotation's transaction, on the benchmarked path
+    // (docs/decisions/0047-rehash-inline-and-refresh-audit-off.md).
+    ...(services.config.auditRefreshes
+      ? {
+          alsoWrite: (s: Session) =>
+            services.audit.recordStep({ type: 'token.refreshed', outcome: 'success', projectId: record.project.id, subject: s.subject, ...client, detail: { session_id: s.id } }),
+        }
+      : {}),
+  });
   return services.tokens.issue({
     session,
+    sid,
     project: record.project,
     refreshToken,
     accessTokenSeconds: lifetimes.accessTokenSeconds,
@@ -163,8 +209,8 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
     const record = await authenticateClient(services, request, clientId, clientSecret);
     const grantType = field(fields, 'grant_type');
-    if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields);
-    if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields);
+    if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
+    if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
     throw UnsupportedGrantType();
   });
 
@@ -176,11 +222,24 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     if (!token || !clientId) throw MissingTokenOrClientId();
     const record = await authenticateClient(services, request, clientId, clientSecret);
     // RFC 7009 §2.2: the answer is the same whether or not the token was known.
-    await services.sessions.revokeByRefreshToken(token, record.project.id);
-    if (token.split('.').length === 3) {
+    let ended = await services.sessions.revokeByRefreshToken(token, record.project.id);
+    if (!ended && token.split('.').length === 3) {
       // An access token: revoking it ends its session too (its refresh tokens stop working).
       const payload = await services.keys.verifyJwt(token, { issuer: config.issuer, audience: record.project.id }).catch(() => undefined);
-      if (typeof payload?.sid === 'string') await services.sessions.revoke(payload.sid);
+      if (typeof payload?.sid === 'string') {
+        const session = await services.sessions.find(payload.sid);
+        if (session && (await services.sessions.revokeStored(session.id))) ended = session;
+      }
+    }
+    if (ended) {
+      await services.audit.record({
+        type: 'token.revoked',
+        outcome: 'success',
+        projectId: record.project.id,
+        subject: ended.subject,
+        ...clientInfo(request),
+        detail: { session_id: ended.id },
+      });
     }
     return {};
   });

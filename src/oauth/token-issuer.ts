@@ -24,6 +24,8 @@ export class TokenIssuer {
 
   async issue(input: {
     session: Session;
+    /** the session's id as its tokens carry it (the database keeps only its hash) */
+    sid: string;
     project: Project;
     refreshToken: string;
     accessTokenSeconds: number;
@@ -31,7 +33,7 @@ export class TokenIssuer {
     /** the user's claims, from the subject check (none for a PIN) */
     user?: UserClaims;
   }): Promise<TokenResponse> {
-    const { session, project } = input;
+    const { session, project, sid } = input;
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + input.accessTokenSeconds;
     const amr = [session.method];
@@ -45,7 +47,7 @@ export class TokenIssuer {
         iat,
         jti: this.ids.id(),
         scope: session.scope,
-        sid: session.id,
+        sid,
         amr,
       },
       'at+jwt',
@@ -67,7 +69,7 @@ export class TokenIssuer {
         exp,
         iat,
         auth_time: Math.floor(session.auth_time / 1000),
-        sid: session.id,
+        sid,
         amr,
       };
       if (input.nonce !== undefined) claims.nonce = input.nonce;

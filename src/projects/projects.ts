@@ -44,6 +44,8 @@ export interface Project {
   code_ttl_seconds: number | null;
   access_token_ttl_seconds: number | null;
   refresh_token_ttl_seconds: number | null;
+  /** a session ends this long after it began however often it is refreshed; null: the instance default */
+  session_max_seconds: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -59,6 +61,7 @@ interface NewProject {
   redirect_uris: string[];
   registration_open?: boolean;
   confidential?: boolean;
+  session_max_seconds?: number | null;
 }
 
 interface ProjectChanges {
@@ -68,12 +71,15 @@ interface ProjectChanges {
   code_ttl_seconds?: number | null;
   access_token_ttl_seconds?: number | null;
   refresh_token_ttl_seconds?: number | null;
+  session_max_seconds?: number | null;
 }
 
 interface Lifetimes {
   codeMs: number;
   accessTokenSeconds: number;
   refreshTokenMs: number;
+  /** absolute session lifetime */
+  sessionMaxMs: number;
 }
 
 function toProject(row: Selectable<ProjectsTable>): Project {
@@ -86,6 +92,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     code_ttl_seconds: row.code_ttl_seconds,
     access_token_ttl_seconds: row.access_token_ttl_seconds,
     refresh_token_ttl_seconds: row.refresh_token_ttl_seconds,
+    session_max_seconds: row.session_max_seconds,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -198,6 +205,7 @@ export class ProjectService {
           code_ttl_seconds: null,
           access_token_ttl_seconds: null,
           refresh_token_ttl_seconds: null,
+          session_max_seconds: input.session_max_seconds ?? null,
           created_at: now,
           updated_at: now,
         })
@@ -220,6 +228,7 @@ export class ProjectService {
           ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
           ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
           ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
+          ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)
@@ -280,6 +289,7 @@ export class ProjectService {
       codeMs: (project.code_ttl_seconds ?? this.config.codeTtlSeconds) * 1000,
       accessTokenSeconds: project.access_token_ttl_seconds ?? this.config.accessTokenTtlSeconds,
       refreshTokenMs: (project.refresh_token_ttl_seconds ?? this.config.refreshTokenTtlSeconds) * 1000,
+      sessionMaxMs: (project.session_max_seconds ?? this.config.sessionMaxSeconds) * 1000,
     };
   }
 }

@@ -1,17 +1,23 @@
 // Sessions and their refresh-token chains. A refresh token is stored only as a hash and is
 // used once: each use marks it used and issues the next; presenting a used one again is
 // treated as theft (RFC 9700 §4.14.2) and ends the whole session.
+//
+// A session's id (the `sid` claim) is a 256-bit random value that exists only in its tokens: the
+// database keeps its SHA-256 (`sessions.id`, the key every lookup uses), and each refresh token
+// carries the sid in front of its own secret (`<sid>.<secret>`), so that a rotation can put the
+// sid into the next tokens without the database knowing it (docs/decisions/0044-hashed-session-ids.md).
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { sha256 } from '../crypto/tokens.ts';
 import {
   AccountBlocked,
   InvalidRefreshToken,
+  NotAMember,
   PinRevoked,
   RefreshTokenExpired,
   UserNotFound,
 } from '../errors.ts';
-import { param, prepare, step, writeAtomically } from '../storage/prepared.ts';
+import { param, prepare, step, writeAtomically, type WriteStep } from '../storage/prepared.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type LoginMethod, type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -28,12 +34,45 @@ export interface SessionSummary {
 
 interface StartedSession {
   session: Session;
+  /** the session's id as its tokens carry it (`sid`); the database has only its hash, session.id */
+  sid: string;
   refreshToken: string;
+}
+
+/** Where a request came from, for the audit log. */
+export interface ClientFacts {
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 interface SessionEvents {
   /** a used refresh token came back: the session was revoked */
-  onReuseDetected?(session: Session): void;
+  onReuseDetected?(session: Session, client: ClientFacts): void;
+}
+
+/** What a project asks of its refresh tokens beyond the token's own lifetime. */
+export interface RotationRules {
+  /** a session ends this long after it began, however often it was refreshed (none: no bound) */
+  sessionMaxMs?: number;
+  /** the project's registration is closed: only members may refresh (SPEC: the subject checks) */
+  membersOnly?: boolean;
+  /** who is asking, for the audit event of a reuse */
+  client?: ClientFacts;
+  /** more writes for the rotation's transaction (the refresh's audit event), given the session */
+  alsoWrite?: (session: Session) => WriteStep;
+}
+
+/** The key a session is stored under: the SHA-256 of its sid. */
+export function sessionKey(sid: string): string {
+  return sha256(sid);
+}
+
+const SID_SEPARATOR = '.';
+
+/** The sid a refresh token carries, or undefined for a token issued before sids were hashed. */
+function sidOf(refreshToken: string): string | undefined {
+  const at = refreshToken.indexOf(SID_SEPARATOR);
+  return at > 0 ? refreshToken.slice(0, at) : undefined;
 }
 
 /** What the ID token and /userinfo say about a user. */
@@ -56,15 +95,19 @@ interface SubjectFacts {
   email: string | null;
   email_verified: number | null;
   blocked: number | null;
+  /** the membership's user id: null when the user is not a member of the project */
+  member_found: string | null;
 }
 
-function judgeSubject(subject: Subject, projectId: string, facts: Partial<SubjectFacts> | undefined): UserClaims | undefined {
+function judgeSubject(subject: Subject, projectId: string, facts: Partial<SubjectFacts> | undefined, membersOnly: boolean): UserClaims | undefined {
   if (subject.kind === 'pin') {
     if (!facts?.pin_found || facts.pin_revoked_at !== null || facts.pin_project_id !== projectId) throw PinRevoked();
     return undefined;
   }
   if (!facts?.user_found) throw UserNotFound();
   if (facts.blocked === 1) throw AccountBlocked();
+  // A closed project admits members only, at login and at every use of its tokens (hardening M2).
+  if (membersOnly && !facts.member_found) throw NotAMember();
   return { email: facts.email ?? '', email_verified: facts.email_verified === 1 };
 }
 
@@ -79,7 +122,7 @@ function sessionQueries(db: Kysely<Database>) {
       db
         .selectFrom('users')
         .leftJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').on('memberships.project_id', '=', param<string>('projectId')))
-        .select(['users.id as user_found', 'users.email', 'users.email_verified', 'memberships.blocked'])
+        .select(['users.id as user_found', 'users.email', 'users.email_verified', 'memberships.blocked', 'memberships.user_id as member_found'])
         .where('users.id', '=', param<string>('userId')),
     ),
     tokenWithSession: prepare<{ tokenHash: string }, Session & SubjectFacts & { token_expires_at: number; used_at: number | null; token_project_id: string }>(
@@ -100,6 +143,7 @@ function sessionQueries(db: Kysely<Database>) {
           'users.email',
           'users.email_verified',
           'memberships.blocked',
+          'memberships.user_id as member_found',
         ])
         .selectAll('sessions')
         .where('refresh_tokens.token_hash', '=', param<string>('tokenHash')),
@@ -134,6 +178,12 @@ function sessionQueries(db: Kysely<Database>) {
     ),
     extendSession: prepare<{ expiresAt: number; sessionId: string }, never>(
       db.updateTable('sessions').set({ expires_at: param('expiresAt') }).where('id', '=', param<string>('sessionId')),
+    ),
+    // A session from before sids were hashed gets a new sid at its first rotation (its old one
+    // is known only as a hash since migration 0004): once per such session, never on the hot path.
+    rekeySession: prepare<{ to: string; from: string }, never>(db.updateTable('sessions').set({ id: param('to') }).where('id', '=', param<string>('from'))),
+    rekeyTokens: prepare<{ to: string; from: string }, never>(
+      db.updateTable('refresh_tokens').set({ session_id: param('to') }).where('session_id', '=', param<string>('from')),
     ),
   };
 }
@@ -173,6 +223,15 @@ export function sessionExpiryFor(recorded: number, tokenExpiresAt: number, refre
   return recorded >= tokenExpiresAt && recorded <= latest ? recorded : latest;
 }
 
+/**
+ * A refresh token's expiry: the refresh lifetime from now, but never past the session's
+ * absolute end (created + sessionMaxMs), so a sliding chain cannot outlive it.
+ */
+function tokenExpiry(now: number, createdAt: number, refreshTtlMs: number, sessionMaxMs: number | undefined): number {
+  const sliding = now + refreshTtlMs;
+  return sessionMaxMs === undefined ? sliding : Math.min(sliding, createdAt + sessionMaxMs);
+}
+
 export function sessionSubject(session: Session): Subject {
   return session.pin_id !== null ? { kind: 'pin', pinId: session.pin_id } : { kind: 'user', userId: session.user_id ?? '' };
 }
@@ -194,11 +253,11 @@ export class SessionService {
    * token: a revoked PIN, a deleted user, a member blocked in the project. Answers the user's
    * claims for the ID token and /userinfo (none for a PIN).
    */
-  async checkSubject(subject: Subject, projectId: string): Promise<UserClaims | undefined> {
+  async checkSubject(subject: Subject, projectId: string, membersOnly = false): Promise<UserClaims | undefined> {
     if (subject.kind === 'pin') {
-      return judgeSubject(subject, projectId, await this.queries.pinFacts.first(this.db, { pinId: subject.pinId }));
+      return judgeSubject(subject, projectId, await this.queries.pinFacts.first(this.db, { pinId: subject.pinId }), membersOnly);
     }
-    return judgeSubject(subject, projectId, await this.queries.userFacts.first(this.db, { userId: subject.userId, projectId }));
+    return judgeSubject(subject, projectId, await this.queries.userFacts.first(this.db, { userId: subject.userId, projectId }), membersOnly);
   }
 
   async start(input: {
@@ -208,11 +267,14 @@ export class SessionService {
     scope: string;
     authTime: number;
     refreshTtlMs: number;
+    /** the project's absolute session lifetime, if it has one */
+    sessionMaxMs?: number;
   }): Promise<StartedSession> {
     const now = this.clock.now();
-    const refreshToken = this.ids.token();
+    const sid = this.ids.token();
+    const refreshToken = `${sid}${SID_SEPARATOR}${this.ids.token()}`;
     const session: Session = {
-      id: this.ids.id(),
+      id: sessionKey(sid),
       project_id: input.projectId,
       subject: subjectId(input.subject),
       user_id: input.subject.kind === 'user' ? input.subject.userId : null,
@@ -221,21 +283,22 @@ export class SessionService {
       scope: input.scope,
       auth_time: input.authTime,
       created_at: now,
-      expires_at: now + input.refreshTtlMs,
+      expires_at: tokenExpiry(now, now, input.refreshTtlMs, input.sessionMaxMs),
       revoked_at: null,
     };
     await writeAtomically(this.db, [
       step(this.queries.insertSession, session),
       step(this.queries.insertToken, { tokenHash: sha256(refreshToken), sessionId: session.id, projectId: input.projectId, now, expiresAt: session.expires_at }),
     ]);
-    return { session, refreshToken };
+    return { session, sid, refreshToken };
   }
 
   /**
    * Exchanges a refresh token for the next one, with the checks of SPEC.md in order:
-   * unknown / other project / revoked, expired, then the subject.
+   * unknown / other project / revoked, expired (the token, or the session past its absolute
+   * lifetime), then the subject.
    */
-  async rotate(presented: string, projectId: string, refreshTtlMs: number): Promise<RotatedSession> {
+  async rotate(presented: string, projectId: string, refreshTtlMs: number, rules: RotationRules = {}): Promise<RotatedSession> {
     const now = this.clock.now();
     const tokenHash = sha256(presented);
     // The token, its session and everything the subject checks look at, in one read.
@@ -245,43 +308,66 @@ export class SessionService {
     const { token_expires_at: tokenExpiresAt, used_at: usedAt } = row;
     const session = sessionColumns(row);
     if (usedAt !== null) {
-      await this.reuseDetected(session);
+      await this.reuseDetected(session, rules.client ?? {});
       throw InvalidRefreshToken();
     }
     if (tokenExpiresAt <= now) throw RefreshTokenExpired();
-    const user = judgeSubject(sessionSubject(session), projectId, row);
+    if (rules.sessionMaxMs !== undefined && now >= session.created_at + rules.sessionMaxMs) throw RefreshTokenExpired();
+    const user = judgeSubject(sessionSubject(session), projectId, row, rules.membersOnly === true);
 
-    const next = this.ids.token();
-    const expiresAt = now + refreshTtlMs;
-    const { markUsed, insertToken, extendSession } = this.queries;
+    const { markUsed, insertToken, extendSession, rekeySession, rekeyTokens } = this.queries;
     const steps = [
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
       step(markUsed, { now, tokenHash }, true),
-      step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }),
     ];
+    let sid = sidOf(presented);
+    if (sid === undefined) {
+      sid = this.ids.token();
+      const from = session.id;
+      session.id = sessionKey(sid);
+      steps.push(step(rekeySession, { to: session.id, from }), step(rekeyTokens, { to: session.id, from }));
+    }
+    const next = `${sid}${SID_SEPARATOR}${this.ids.token()}`;
+    const expiresAt = tokenExpiry(now, session.created_at, refreshTtlMs, rules.sessionMaxMs);
+    steps.push(step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }));
     // The session's row is rewritten only when its expiry must move (see sessionExpiryFor).
     const sessionExpiresAt = sessionExpiryFor(session.expires_at, expiresAt, refreshTtlMs);
     if (sessionExpiresAt !== session.expires_at) steps.push(step(extendSession, { expiresAt: sessionExpiresAt, sessionId: session.id }));
+    if (rules.alsoWrite) steps.push(rules.alsoWrite(session));
     const rotated = await writeAtomically(this.db, steps);
     if (!rotated) {
-      await this.reuseDetected(session);
+      await this.reuseDetected(row, rules.client ?? {});
       throw InvalidRefreshToken();
     }
     session.expires_at = sessionExpiresAt;
-    return { session, refreshToken: next, ...(user ? { user } : {}) };
+    return { session, sid, refreshToken: next, ...(user ? { user } : {}) };
   }
 
-  private async reuseDetected(session: Session): Promise<void> {
-    await this.revoke(session.id);
-    this.events.onReuseDetected?.(session);
+  private async reuseDetected(session: Session, client: ClientFacts): Promise<void> {
+    await this.revokeStored(session.id);
+    this.events.onReuseDetected?.(sessionColumns(session), client);
   }
 
-  async find(id: string): Promise<Session | undefined> {
-    return this.queries.session.first(this.db, { id });
+  /** The session of a token's `sid`. */
+  async find(sid: string): Promise<Session | undefined> {
+    return this.queries.session.first(this.db, { id: sessionKey(sid) });
   }
 
-  /** Ends a session: all its refresh tokens stop working. */
-  async revoke(id: string): Promise<boolean> {
+  /**
+   * The session an admin names: by the id the listing shows (the stored key), or by the sid of
+   * its tokens.
+   */
+  async findByHandle(handle: string): Promise<Session | undefined> {
+    return this.db.selectFrom('sessions').selectAll().where('id', 'in', [handle, sessionKey(handle)]).executeTakeFirst();
+  }
+
+  /** Ends the session of a token's `sid`: all its refresh tokens stop working. */
+  async revoke(sid: string): Promise<boolean> {
+    return this.revokeStored(sessionKey(sid));
+  }
+
+  /** Ends a session by its stored key (Session.id, the id the admin listing shows). */
+  async revokeStored(id: string): Promise<boolean> {
     const result = await this.db
       .updateTable('sessions')
       .set({ revoked_at: this.clock.now() })
@@ -291,14 +377,20 @@ export class SessionService {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** RFC 7009: revoking a refresh token ends its session. Unknown tokens are ignored. */
-  async revokeByRefreshToken(presented: string, projectId: string): Promise<void> {
+  /**
+   * RFC 7009: revoking a refresh token ends its session. Unknown tokens are ignored. Answers the
+   * session that was ended (for the audit log), if one was.
+   */
+  async revokeByRefreshToken(presented: string, projectId: string): Promise<Session | undefined> {
     const row = await this.db
       .selectFrom('refresh_tokens')
-      .select(['session_id', 'project_id'])
-      .where('token_hash', '=', sha256(presented))
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .selectAll('sessions')
+      .select('refresh_tokens.project_id as token_project_id')
+      .where('refresh_tokens.token_hash', '=', sha256(presented))
       .executeTakeFirst();
-    if (row && row.project_id === projectId) await this.revoke(row.session_id);
+    if (!row || row.token_project_id !== projectId) return undefined;
+    return (await this.revokeStored(row.id)) ? sessionColumns(row) : undefined;
   }
 
   /** Ends every live session of a subject in a project (for example when a member is removed). */

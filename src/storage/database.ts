@@ -1,5 +1,5 @@
 // Opens the configured SQL database. This is the one place that knows SQLite from PostgreSQL.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -69,10 +69,28 @@ function reuseStatements(sqlite: SqliteDatabase.Database): void {
   }) as typeof sqlite.prepare;
 }
 
+/**
+ * Creates the SQLite file's folder (0700) and the file itself (0600) when they do not exist yet:
+ * the file holds every hash and key of the instance, and SQLite gives its WAL and shared-memory
+ * files the permissions of the database file. Existing files and folders are left as they are
+ * (an operator may have chosen otherwise); docs/operations.md says how to tighten them.
+ */
+function createPrivately(path: string): void {
+  const folder = dirname(path);
+  if (!existsSync(folder)) {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    chmodSync(folder, 0o700); // mkdir's mode is filtered by the umask
+  }
+  if (!existsSync(path)) {
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  }
+}
+
 export function openDatabase(url: string, options: DatabaseOptions = {}): OpenedDatabase {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') createPrivately(path);
     const sqlite = new SqliteDatabase(path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');

@@ -1,6 +1,7 @@
 // One set of migrations for SQLite and PostgreSQL, written with Kysely's schema builder
 // using only types both understand (text, integer, bigint).
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sha256 } from '../crypto/tokens.ts';
 import type { OpenedDatabase } from './database.ts';
 import type { Database } from './schema.ts';
 
@@ -137,6 +138,25 @@ const migrations: Record<string, Migration> = {
     // leaf, a page more to write per rotation (5.1 against 3.9 WAL pages, docs/decisions/0026-no-index-on-refresh-token-session.md).
     async up(db: Kysely<unknown>) {
       await db.schema.dropIndex('refresh_tokens_session').execute();
+    },
+  },
+  '0004_hashed_session_ids': {
+    // A session is stored under the SHA-256 of its id, which lives only in its tokens
+    // (docs/decisions/0044-hashed-session-ids.md). Existing sessions are re-keyed here; their
+    // refresh tokens, which do not carry the id, give them a new one at their next rotation.
+    // Refresh tokens are updated by their primary key: session_id has no index (0003).
+    async up(db: Kysely<unknown>) {
+      const trx = db as unknown as Kysely<Database>;
+      const sessions = await trx.selectFrom('sessions').select('id').execute();
+      for (const { id } of sessions) await trx.updateTable('sessions').set({ id: sha256(id) }).where('id', '=', id).execute();
+      const tokens = await trx.selectFrom('refresh_tokens').select(['token_hash', 'session_id']).execute();
+      for (const t of tokens) await trx.updateTable('refresh_tokens').set({ session_id: sha256(t.session_id) }).where('token_hash', '=', t.token_hash).execute();
+    },
+  },
+  '0005_session_max_seconds': {
+    // A project's absolute session lifetime (null: GATEHOUSE_SESSION_MAX_SECONDS).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('session_max_seconds', 'integer').execute();
     },
   },
 };

@@ -124,7 +124,7 @@ export function prepare<P extends Record<string, unknown>, R>(query: Compilable<
 }
 
 /** One write of a transaction; with `mustChange`, a write that changes no row undoes them all. */
-interface WriteStep {
+export interface WriteStep {
   query: CompiledQuery<unknown>;
   mustChange: boolean;
 }

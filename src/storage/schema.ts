@@ -11,6 +11,8 @@ export interface ProjectsTable {
   code_ttl_seconds: number | null;
   access_token_ttl_seconds: number | null;
   refresh_token_ttl_seconds: number | null;
+  /** absolute session lifetime; null: GATEHOUSE_SESSION_MAX_SECONDS */
+  session_max_seconds: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -45,6 +47,7 @@ interface PinsTable {
 }
 
 export interface SessionsTable {
+  /** SHA-256 of the session's sid; the sid itself is only in its tokens */
   id: string;
   project_id: string;
   /** user id, or pin:<id> */
@@ -78,6 +81,7 @@ interface KvTable {
 interface SigningKeysTable {
   kid: string;
   alg: string;
+  /** the private JWK, sealed (crypto/sealed.ts) when GATEHOUSE_SECRET_KEY is set */
   private_jwk: string;
   public_jwk: string;
   created_at: number;
@@ -87,11 +91,12 @@ interface SigningKeysTable {
 
 interface InstanceSecretsTable {
   name: string;
+  /** sealed (crypto/sealed.ts) when GATEHOUSE_SECRET_KEY is set */
   value: string;
   created_at: number;
 }
 
-interface AuditEventsTable {
+export interface AuditEventsTable {
   id: string;
   at: number;
   type: string;

@@ -140,6 +140,23 @@ export class UserService {
     });
   }
 
+  /**
+   * After a successful password check: stores a new hash of the password when the stored one was
+   * made with weaker parameters than the configured ones. Only the hash that was checked is
+   * replaced, so a password changed meanwhile is never overwritten. Answers whether it did.
+   */
+  async upgradePasswordHash(id: string, checkedHash: string, password: string): Promise<boolean> {
+    if (!this.hasher.needsRehash(checkedHash)) return false;
+    const passwordHash = await this.hasher.hash(password);
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', checkedHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async markEmailVerified(id: string): Promise<void> {
     await this.db.updateTable('users').set({ email_verified: 1, updated_at: this.clock.now() }).where('id', '=', id).execute();
   }
@@ -165,13 +182,24 @@ export class UserService {
       .execute();
   }
 
+  /**
+   * Removes a member and, in the same transaction, ends their sessions in the project: a removed
+   * member keeps no way back in through a token issued before (hardening M2). Every front door
+   * (admin API, command line) removes through here.
+   */
   async removeMember(projectId: string, userId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('memberships')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('memberships').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx
+        .updateTable('sessions')
+        .set({ revoked_at: this.clock.now() })
+        .where('project_id', '=', projectId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      return true;
+    });
   }
 
   async setBlocked(projectId: string, userId: string, blocked: boolean): Promise<boolean> {

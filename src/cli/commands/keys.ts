@@ -1,6 +1,7 @@
-// gatehouse keys rotate | list
+// gatehouse keys rotate | list | encrypt
 import type { KeySummary } from '../../crypto/keys.ts';
-import { table, type Command } from '../command.ts';
+import { sealPinKey } from '../../pins/pin-key.ts';
+import { CommandFailed, table, type Command } from '../command.ts';
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -57,6 +58,29 @@ export const keysList: Command = {
           k.signing ? '' : (iso(k.unpublish_at) ?? ''),
         ]),
       ),
+    );
+  },
+};
+
+export const keysEncrypt: Command = {
+  name: 'keys encrypt',
+  summary: 'Encrypt the private signing keys and the PIN key stored in plain text with GATEHOUSE_SECRET_KEY (AES-256-GCM). Safe to run again.',
+  usage: 'gatehouse keys encrypt',
+  details: [
+    'Needs GATEHOUSE_SECRET_KEY in the environment (32+ random bytes in base64: openssl rand -base64 32).',
+    'Rows written since GATEHOUSE_SECRET_KEY was set are encrypted already; this converts the older ones.',
+    'From then on every instance must start with the same GATEHOUSE_SECRET_KEY: without it, or with another, the start stops.',
+  ].join('\n'),
+  async run({ config, out, services, audit }) {
+    if (!config.secretKey) throw new CommandFailed('GATEHOUSE_SECRET_KEY is not set: set it (openssl rand -base64 32) and run this again');
+    const signingKeys = await services.keys.sealStored();
+    const pinKey = config.pinSecret === undefined && (await sealPinKey(services.database.db, services.secretBox));
+    if (signingKeys > 0 || pinKey) await audit('keys.encrypted', { detail: { signing_keys: signingKeys, pin_key: pinKey } });
+    out.result(
+      { signing_keys_encrypted: signingKeys, pin_key_encrypted: pinKey },
+      signingKeys === 0 && !pinKey
+        ? 'nothing to encrypt: every stored secret is encrypted already'
+        : `encrypted ${signingKeys} signing key(s)${pinKey ? ' and the PIN key' : ''}`,
     );
   },
 };

@@ -95,3 +95,22 @@ function blockCommand(action: 'block' | 'unblock'): Command {
 
 export const userBlock = blockCommand('block');
 export const userUnblock = blockCommand('unblock');
+
+export const userRemove: Command = {
+  name: 'user remove',
+  summary: 'Remove a member from one project and end their sessions there; a closed project then refuses their logins and refreshes ("Not a member").',
+  usage: 'gatehouse user remove --project ID --user USER_ID_OR_EMAIL',
+  details: ['Options:', '  --project ID               the project', '  --user USER_ID_OR_EMAIL    the member, by id or email'].join('\n'),
+  required: ['project', 'user'],
+  options: { project: { type: 'string' }, user: { type: 'string' } },
+  async run({ values, out, services, audit }) {
+    const projectId = stringOption(values, 'project', true);
+    const who = stringOption(values, 'user', true).trim();
+    if (!(await services.projects.find(projectId))) throw new CommandFailed(`no project with id ${projectId}`);
+    const user = await findUser(services, who);
+    if (!user) throw new CommandFailed(`no user ${who}`);
+    if (!(await services.users.removeMember(projectId, user.id))) throw new CommandFailed(`${user.email} is not a member of ${projectId}`);
+    await audit('admin.member.removed', { projectId, detail: { user_id: user.id } });
+    out.result({ user_id: user.id, email: user.email, removed: true }, `removed ${user.email} from ${projectId}; their sessions there have ended`);
+  },
+};

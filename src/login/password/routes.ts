@@ -57,6 +57,10 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
         throw InvalidCredentials();
       }
       await Promise.all(attempt.map(([limit, key]) => limit.refund(key)));
+      // Never on a failure: only a proven password is hashed again (and a failed upgrade leaves the old hash working).
+      if (record.passwordHash) {
+        await users.upgradePasswordHash(record.user.id, record.passwordHash, password).catch((err: unknown) => request.log.warn({ err }, 'upgrading a password hash failed'));
+      }
       try {
         await admitMember(users, authorization.project, record.user.id);
       } catch (error) {

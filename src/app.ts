@@ -44,6 +44,7 @@ import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
+import { loadSidBox } from './sessions/sid-key.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
 import { migrateDatabase } from './storage/migrations.ts';
@@ -93,7 +94,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await loadPinKey(db, clock, secretBox);
   const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
   const audit = new AuditLog(db, clock, ids);
-  const sessions = new SessionService(db, clock, ids, {
+  const sidBox = await loadSidBox(db, clock, secretBox);
+  const sessions = new SessionService(db, clock, ids, sidBox, {
     onReuseDetected: (session, client) =>
       void audit
         .record({

@@ -134,9 +134,9 @@ describe('GATEHOUSE_SECRET_KEY', () => {
     assert.match(refused.stderr, /GATEHOUSE_SECRET_KEY is not set/);
     const first = await db.cli({ GATEHOUSE_SECRET_KEY: KEY }, 'keys', 'encrypt');
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { signing_keys_encrypted: 1, pin_key_encrypted: true });
+    assert.deepEqual(JSON.parse(first.stdout), { signing_keys_encrypted: 1, pin_key_encrypted: true, session_id_key_encrypted: true });
     const again = await db.cli({ GATEHOUSE_SECRET_KEY: KEY }, 'keys', 'encrypt');
-    assert.deepEqual(JSON.parse(again.stdout), { signing_keys_encrypted: 0, pin_key_encrypted: false });
+    assert.deepEqual(JSON.parse(again.stdout), { signing_keys_encrypted: 0, pin_key_encrypted: false, session_id_key_encrypted: false });
 
     app = await db.start({ GATEHOUSE_SECRET_KEY: KEY });
     try {

@@ -20,10 +20,14 @@ export function isSealed(stored: string): boolean {
 export class SecretBox {
   private readonly key: Buffer | undefined;
 
-  /** `secretKey`: GATEHOUSE_SECRET_KEY's bytes (32 or more), or undefined to store as is. */
-  constructor(secretKey: Buffer | undefined) {
+  /**
+   * `secretKey`: GATEHOUSE_SECRET_KEY's bytes (32 or more), or undefined to store as is. `info`
+   * names the use the AES key is derived for (HKDF-SHA256): another use of the same key material
+   * (the session ids' box, sessions/sid-key.ts) passes its own, so its key is a different one.
+   */
+  constructor(secretKey: Buffer | undefined, info = 'gatehouse sealed secrets v1') {
     // A key of any length above 32 bytes becomes exactly one AES-256 key, bound to this use.
-    this.key = secretKey && Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'gatehouse sealed secrets v1', 32));
+    this.key = secretKey && Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), info, 32));
   }
 
   /** Whether new values are sealed (a key is configured). */

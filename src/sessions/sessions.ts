@@ -6,9 +6,12 @@
 // database keeps its SHA-256 (`sessions.id`, the key every lookup uses), and each refresh token
 // carries the sid in front of its own secret (`<sid>.<secret>`), so that a rotation can put the
 // sid into the next tokens without the database knowing it (docs/decisions/0044-hashed-session-ids.md).
+// Beside it the row keeps the sid sealed (sid_sealed, AES-256-GCM under the session id key,
+// sessions/sid-key.ts), opened only by the admin listing, which shows sessions by their sid.
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { sha256 } from '../crypto/tokens.ts';
+import { SealedSecretError, type SecretBox } from '../crypto/sealed.ts';
 import {
   AccountBlocked,
   InvalidRefreshToken,
@@ -25,6 +28,7 @@ import type { Ids } from '../crypto/random.ts';
 export type Session = Selectable<SessionsTable>;
 
 export interface SessionSummary {
+  /** the sid of the session's tokens; for a session stored before sids were sealed, its stored key */
   id: string;
   subject: string;
   method: string;
@@ -65,6 +69,11 @@ export interface RotationRules {
 /** The key a session is stored under: the SHA-256 of its sid. */
 export function sessionKey(sid: string): string {
   return sha256(sid);
+}
+
+/** The associated data of a session's sealed sid: its row, so a sealed sid moved to another row does not open. */
+function sealedSidRow(key: string): string {
+  return `sessions:${key}`;
 }
 
 const SID_SEPARATOR = '.';
@@ -161,6 +170,7 @@ function sessionQueries(db: Kysely<Database>) {
         created_at: param('created_at'),
         expires_at: param('expires_at'),
         revoked_at: param('revoked_at'),
+        sid_sealed: param('sid_sealed'),
       }),
     ),
     markUsed: prepare<{ now: number; tokenHash: string }, never>(
@@ -181,7 +191,14 @@ function sessionQueries(db: Kysely<Database>) {
     ),
     // A session from before sids were hashed gets a new sid at its first rotation (its old one
     // is known only as a hash since migration 0004): once per such session, never on the hot path.
-    rekeySession: prepare<{ to: string; from: string }, never>(db.updateTable('sessions').set({ id: param('to') }).where('id', '=', param<string>('from'))),
+    rekeySession: prepare<{ to: string; sidSealed: string; from: string }, never>(
+      db.updateTable('sessions').set({ id: param('to'), sid_sealed: param('sidSealed') }).where('id', '=', param<string>('from')),
+    ),
+    // A session started before sids were sealed (migration 0006) gets its sealed sid at its first
+    // rotation, from the sid its token carries: once per such session, never on the hot path.
+    sealSid: prepare<{ sidSealed: string; sessionId: string }, never>(
+      db.updateTable('sessions').set({ sid_sealed: param('sidSealed') }).where('id', '=', param<string>('sessionId')),
+    ),
     rekeyTokens: prepare<{ to: string; from: string }, never>(
       db.updateTable('refresh_tokens').set({ session_id: param('to') }).where('session_id', '=', param<string>('from')),
     ),
@@ -202,6 +219,7 @@ function sessionColumns(row: Session): Session {
     created_at: row.created_at,
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
+    sid_sealed: row.sid_sealed,
   };
 }
 
@@ -241,6 +259,8 @@ export class SessionService {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    /** seals each session's sid beside its row (sessions/sid-key.ts) */
+    private readonly sidBox: SecretBox,
     private readonly events: SessionEvents = {},
   ) {
     this.queries = sessionQueries(db);
@@ -273,8 +293,9 @@ export class SessionService {
     const now = this.clock.now();
     const sid = this.ids.token();
     const refreshToken = `${sid}${SID_SEPARATOR}${this.ids.token()}`;
+    const id = sessionKey(sid);
     const session: Session = {
-      id: sessionKey(sid),
+      id,
       project_id: input.projectId,
       subject: subjectId(input.subject),
       user_id: input.subject.kind === 'user' ? input.subject.userId : null,
@@ -285,6 +306,7 @@ export class SessionService {
       created_at: now,
       expires_at: tokenExpiry(now, now, input.refreshTtlMs, input.sessionMaxMs),
       revoked_at: null,
+      sid_sealed: this.sidBox.seal(sid, sealedSidRow(id)),
     };
     await writeAtomically(this.db, [
       step(this.queries.insertSession, session),
@@ -315,7 +337,7 @@ export class SessionService {
     if (rules.sessionMaxMs !== undefined && now >= session.created_at + rules.sessionMaxMs) throw RefreshTokenExpired();
     const user = judgeSubject(sessionSubject(session), projectId, row, rules.membersOnly === true);
 
-    const { markUsed, insertToken, extendSession, rekeySession, rekeyTokens } = this.queries;
+    const { markUsed, insertToken, extendSession, rekeySession, rekeyTokens, sealSid } = this.queries;
     const steps = [
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
       step(markUsed, { now, tokenHash }, true),
@@ -325,7 +347,11 @@ export class SessionService {
       sid = this.ids.token();
       const from = session.id;
       session.id = sessionKey(sid);
-      steps.push(step(rekeySession, { to: session.id, from }), step(rekeyTokens, { to: session.id, from }));
+      session.sid_sealed = this.sidBox.seal(sid, sealedSidRow(session.id));
+      steps.push(step(rekeySession, { to: session.id, sidSealed: session.sid_sealed, from }), step(rekeyTokens, { to: session.id, from }));
+    } else if (session.sid_sealed === null) {
+      session.sid_sealed = this.sidBox.seal(sid, sealedSidRow(session.id));
+      steps.push(step(sealSid, { sidSealed: session.sid_sealed, sessionId: session.id }));
     }
     const next = `${sid}${SID_SEPARATOR}${this.ids.token()}`;
     const expiresAt = tokenExpiry(now, session.created_at, refreshTtlMs, rules.sessionMaxMs);
@@ -354,8 +380,8 @@ export class SessionService {
   }
 
   /**
-   * The session an admin names: by the id the listing shows (the stored key), or by the sid of
-   * its tokens.
+   * The session an admin names: by the id the listing shows (the sid of its tokens, or the stored
+   * key of a session from before sids were sealed), or by its stored key.
    */
   async findByHandle(handle: string): Promise<Session | undefined> {
     return this.db.selectFrom('sessions').selectAll().where('id', 'in', [handle, sessionKey(handle)]).executeTakeFirst();
@@ -366,7 +392,7 @@ export class SessionService {
     return this.revokeStored(sessionKey(sid));
   }
 
-  /** Ends a session by its stored key (Session.id, the id the admin listing shows). */
+  /** Ends a session by its stored key (Session.id, the key audit events name). */
   async revokeStored(id: string): Promise<boolean> {
     const result = await this.db
       .updateTable('sessions')
@@ -409,7 +435,7 @@ export class SessionService {
   async listActive(projectId: string): Promise<SessionSummary[]> {
     const rows = await this.db
       .selectFrom('sessions')
-      .select(['id', 'subject', 'method', 'created_at', 'expires_at'])
+      .select(['id', 'sid_sealed', 'subject', 'method', 'created_at', 'expires_at'])
       .where('project_id', '=', projectId)
       .where('revoked_at', 'is', null)
       .where('expires_at', '>', this.clock.now())
@@ -422,11 +448,29 @@ export class SessionService {
       .orderBy('created_at', 'desc')
       .execute();
     return rows.map((r) => ({
-      id: r.id,
+      id: this.listedId(r.id, r.sid_sealed),
       subject: r.subject,
       method: r.method,
       created_at: new Date(r.created_at).toISOString(),
       expires_at: new Date(r.expires_at).toISOString(),
     }));
+  }
+
+  /**
+   * The id the admin listing shows for a session: its sid, opened from the sealed copy; its
+   * stored key when it has none (started before migration 0006 and not rotated since) or when
+   * that copy does not open (altered, moved from another row, or sealed under a session id key
+   * since replaced). Either is accepted by findByHandle.
+   */
+  private listedId(key: string, sidSealed: string | null): string {
+    if (sidSealed === null) return key;
+    try {
+      const sid = this.sidBox.open(sidSealed, sealedSidRow(key), 'A session id');
+      // A copy that opens but is not this row's sid (it cannot be, short of the key) is not shown.
+      return sessionKey(sid) === key ? sid : key;
+    } catch (error) {
+      if (error instanceof SealedSecretError) return key;
+      throw error;
+    }
   }
 }

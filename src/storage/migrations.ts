@@ -159,6 +159,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('session_max_seconds', 'integer').execute();
     },
   },
+  '0006_sealed_sid': {
+    // Each session's sid, sealed beside its hashed id, for the admin listing
+    // (docs/decisions/0044-hashed-session-ids.md). Sessions from before stay null until their
+    // next re-keying; the listing shows those under their stored id.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').addColumn('sid_sealed', 'text').execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

@@ -60,6 +60,11 @@ export interface SessionsTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /**
+   * The sid, sealed (AES-256-GCM, sessions/sid-key.ts) with the row's id as associated data, so
+   * that the admin listing can show it; null for a session from before it was kept (0006)
+   */
+  sid_sealed: string | null;
 }
 
 interface RefreshTokensTable {

@@ -1,6 +1,7 @@
 // gatehouse keys rotate | list | encrypt
 import type { KeySummary } from '../../crypto/keys.ts';
 import { sealPinKey } from '../../pins/pin-key.ts';
+import { sealSidKey } from '../../sessions/sid-key.ts';
 import { CommandFailed, table, type Command } from '../command.ts';
 
 function iso(ms: number | null): string | null {
@@ -64,7 +65,8 @@ export const keysList: Command = {
 
 export const keysEncrypt: Command = {
   name: 'keys encrypt',
-  summary: 'Encrypt the private signing keys and the PIN key stored in plain text with GATEHOUSE_SECRET_KEY (AES-256-GCM). Safe to run again.',
+  summary:
+    'Encrypt the private signing keys, the PIN key and the session id key stored in plain text with GATEHOUSE_SECRET_KEY (AES-256-GCM). Safe to run again.',
   usage: 'gatehouse keys encrypt',
   details: [
     'Needs GATEHOUSE_SECRET_KEY in the environment (32+ random bytes in base64: openssl rand -base64 32).',
@@ -75,12 +77,16 @@ export const keysEncrypt: Command = {
     if (!config.secretKey) throw new CommandFailed('GATEHOUSE_SECRET_KEY is not set: set it (openssl rand -base64 32) and run this again');
     const signingKeys = await services.keys.sealStored();
     const pinKey = config.pinSecret === undefined && (await sealPinKey(services.database.db, services.secretBox));
-    if (signingKeys > 0 || pinKey) await audit('keys.encrypted', { detail: { signing_keys: signingKeys, pin_key: pinKey } });
+    const sidKey = await sealSidKey(services.database.db, services.secretBox);
+    if (signingKeys > 0 || pinKey || sidKey) {
+      await audit('keys.encrypted', { detail: { signing_keys: signingKeys, pin_key: pinKey, session_id_key: sidKey } });
+    }
+    const also = [pinKey ? 'the PIN key' : '', sidKey ? 'the session id key' : ''].filter((part) => part !== '');
     out.result(
-      { signing_keys_encrypted: signingKeys, pin_key_encrypted: pinKey },
-      signingKeys === 0 && !pinKey
+      { signing_keys_encrypted: signingKeys, pin_key_encrypted: pinKey, session_id_key_encrypted: sidKey },
+      signingKeys === 0 && !pinKey && !sidKey
         ? 'nothing to encrypt: every stored secret is encrypted already'
-        : `encrypted ${signingKeys} signing key(s)${pinKey ? ' and the PIN key' : ''}`,
+        : `encrypted ${signingKeys} signing key(s)${also.length > 0 ? ` and ${also.join(' and ')}` : ''}`,
     );
   },
 };

@@ -139,8 +139,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /admin/users/:id': { summary: 'One user', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'PATCH /admin/users/:id': { summary: 'Changes a user', tag: 'Admin', admin: true, errors: [E.NotFound, E.EmailAlreadyRegistered, E.InvalidPassword] },
   'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
-  'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}]}`' } },
-  'DELETE /admin/sessions/:id': { summary: 'Ends a session', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
+  'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}]}`; a session\'s `id` is the `sid` claim of its tokens' } },
+  'DELETE /admin/sessions/:id': { summary: 'Ends a session (`:id` is its `sid`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
   'GET /admin/audit': { summary: 'Security events, newest first', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...]}`' } },
 
   'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },

@@ -26,6 +26,8 @@ export const AUDIT_EVENT_TYPES = [
   'pin.created',
   'pin.revoked',
   'keys.rotated',
+  // the mailbox of an unverified account was proven another way: its password and sessions went (H1)
+  'account.unverified_credentials_cleared',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -8,7 +8,7 @@ import { isValidEmail, normalizeEmail } from '../src/users/email.ts';
 import type { User } from '../src/users/users.ts';
 import { call } from './support/admin.ts';
 import { createTestApp, pkcePair, testEnv, type TestApp } from './support/app.ts';
-import { adminToken, authParams, createProject, createUser, post, type TestProject } from './support/flow.ts';
+import { adminToken, authParams, createProject, createUser, type TestProject } from './support/flow.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const PASSWORD = 'a perfectly good passphrase';

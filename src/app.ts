@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
 import { PasswordHasher } from './crypto/passwords.ts';
 import {
@@ -52,6 +52,8 @@ import { connectRedis, createRedis } from './storage/redis.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { isOutage } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
+import { isValidEmail } from './users/email.ts';
+import { requireAcceptableAdminPassword } from './users/password-policy.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
 import { type Ids, randomIds } from './crypto/random.ts';
@@ -78,8 +80,17 @@ export async function openStorage(config: Config): Promise<OpenedDatabase> {
   return database;
 }
 
+/** The configured admin's address and password follow the rules every other account follows. */
+function checkConfiguredAdmin(config: Config): void {
+  if (config.adminEmail !== undefined && !isValidEmail(config.adminEmail)) {
+    throw new ConfigError('GATEHOUSE_ADMIN_EMAIL is not a plain email address (local@domain, ASCII only)');
+  }
+  if (config.adminPassword !== undefined) requireAcceptableAdminPassword(config.adminPassword);
+}
+
 export async function buildServices(options: AppOptions, database: OpenedDatabase, redis?: Redis, log?: FastifyBaseLogger): Promise<Services> {
   const { config } = options;
+  checkConfiguredAdmin(config);
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const db = database.db;

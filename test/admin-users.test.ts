@@ -163,4 +163,23 @@ describe('admin API: users', () => {
     const members = (await call(app, admin, 'GET', `/admin/projects/${project.id}/members`)).json<{ members: Array<{ user_id: string }> }>().members;
     assert.equal(members.some((m) => m.user_id === user.id), false);
   });
+  it('PATCH with a password ends every session of the account: its refresh tokens answer 401 Invalid refresh token', async () => {
+    const user = await createUserViaApi({ email: 'reset-by-admin@example.com', password: 'the password they had' });
+    const other = await createProject(app, { registrationOpen: true });
+    const here = await passwordTokens(app, project, 'reset-by-admin@example.com', 'the password they had');
+    const there = await passwordTokens(app, other, 'reset-by-admin@example.com', 'the password they had');
+    // a change of anything but the password ends nothing
+    assert.equal((await call(app, admin, 'PATCH', `/admin/users/${user.id}`, { email_verified: true })).statusCode, 200);
+    const kept = await refresh(app, project, here.refresh_token);
+    assert.equal(kept.statusCode, 200, kept.body);
+
+    const res = await call(app, admin, 'PATCH', `/admin/users/${user.id}`, { password: 'a password the admin set' });
+    assert.equal(res.statusCode, 200, res.body);
+    for (const [where, token] of [[project, kept.json<{ refresh_token: string }>().refresh_token], [other, there.refresh_token]] as const) {
+      const refused = await refresh(app, where, token);
+      assert.equal(refused.statusCode, 401);
+      assert.deepEqual(refused.json(), { error: 'Invalid refresh token' });
+    }
+    assert.equal((await login('reset-by-admin@example.com', 'a password the admin set')).statusCode, 200);
+  });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { verify } from '@node-rs/argon2';
 import { buildApp } from '../src/app.ts';
-import { loadConfig, PRODUCTION_ARGON2 } from '../src/config.ts';
+import { runCli } from '../src/cli/run.ts';
+import { ConfigError, loadConfig, PRODUCTION_ARGON2 } from '../src/config.ts';
 import { PasswordHasher } from '../src/crypto/passwords.ts';
 import { testEnv } from './support/app.ts';
 
@@ -30,6 +31,27 @@ describe('bootstrap', () => {
     const record = await app.services.users.findByEmail('admin@example.com');
     assert.equal(await app.services.hasher.verify(record!.passwordHash!, 'a brand new admin password'), true);
     await app.close();
+  });
+
+  it('a GATEHOUSE_ADMIN_PASSWORD outside the password policy stops the start with a message naming it and the reason', async () => {
+    for (const [password, reason] of [
+      ['admin', /GATEHOUSE_ADMIN_PASSWORD is not acceptable: fewer than 8 characters/],
+      ['password1', /GATEHOUSE_ADMIN_PASSWORD is not acceptable: a commonly used or breached password/],
+    ] as const) {
+      const env = testEnv({ GATEHOUSE_ADMIN_PASSWORD: password });
+      await assert.rejects(buildApp({ config: loadConfig(env) }), (error: unknown) => error instanceof ConfigError && reason.test(error.message));
+      // gatehouse serve exits non-zero, saying why, without listening
+      let stderr = '';
+      const code = await runCli(['serve'], { stdout: () => {}, stderr: (text) => (stderr += text), env });
+      assert.equal(code, 1);
+      assert.match(stderr, /configuration error: /);
+      assert.match(stderr, reason);
+    }
+  });
+
+  it('a GATEHOUSE_ADMIN_EMAIL outside the plain form stops the start', async () => {
+    const env = testEnv({ GATEHOUSE_ADMIN_EMAIL: '\u212Aate@example.com' });
+    await assert.rejects(buildApp({ config: loadConfig(env) }), /GATEHOUSE_ADMIN_EMAIL is not a plain email address/);
   });
 
   it('the production defaults hash with Argon2id at OWASP parameters (m=19456 KiB, t=2, p=1)', async () => {

@@ -330,6 +330,29 @@ describe('magic links, mailed through a real SMTP server', () => {
     assert.equal((await postVerify(token)).statusCode, 200);
   });
 
+  it('a newer link for the same address and project ends the older unused ones; other projects and addresses keep theirs', async () => {
+    const first = await mailedToken('twice@example.com');
+    const elsewhere = await mailedToken('twice@example.com', { projectId: closed.id });
+    const other = await mailedToken('bystander@example.com');
+    const second = await mailedToken(' TWICE@example.com ');
+    for (const res of [await getVerify(first.token), await postVerify(first.token)]) {
+      assert.equal(res.statusCode, 400);
+      assert.deepEqual(res.json(), { error: 'Invalid or expired token' });
+    }
+    assert.equal((await getVerify(elsewhere.token)).statusCode, 200);
+    assert.equal((await getVerify(other.token)).statusCode, 200);
+    assert.equal((await postVerify(second.token)).statusCode, 200);
+    assert.equal((await postVerify(other.token)).statusCode, 200);
+  });
+
+  it('a refused use (403) uses the link up, as before', async () => {
+    const { token } = await mailedToken('refused@example.com', { projectId: closed.id });
+    assert.equal((await postVerify(token)).statusCode, 403);
+    const again = await postVerify(token);
+    assert.equal(again.statusCode, 400);
+    assert.deepEqual(again.json(), { error: 'Invalid or expired token' });
+  });
+
   it('records magic_link.sent and magic_link.used in the audit log', async () => {
     const { token } = await mailedToken('audited@example.com');
     await postVerify(token);
@@ -359,6 +382,24 @@ describe('magic links when the SMTP server cannot be reached', () => {
         const rows = await app.services.database.db.selectFrom('kv').select('key').where('key', 'like', 'magic:%').execute();
         assert.equal(rows.length, 0);
       }
+    } finally {
+      await app.close();
+    }
+  });
+  it('a link whose mail could not be sent ends no older link', async () => {
+    const smtp = await startSmtpServer();
+    const app = await createTestApp({ env: { GATEHOUSE_SMTP_URL: smtp.url } });
+    try {
+      const project = await createProject(app);
+      const request = () => post(app, '/magic-link', { ...authParams(project.id, pkcePair().challenge), email: 'patient@example.com' });
+      assert.equal((await request()).statusCode, 202);
+      const token = magicLinkToken(smtp.to('patient@example.com')[0]!);
+      // The pooled connection goes first, or the server waits for it to end on its own.
+      app.services.mailer.close();
+      await smtp.close();
+      assert.equal((await request()).statusCode, 503);
+      const used = await post(app, '/magic-link/verify', { token });
+      assert.equal(used.statusCode, 200, used.body);
     } finally {
       await app.close();
     }

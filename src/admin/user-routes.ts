@@ -7,15 +7,14 @@ import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { requireValidEmail } from '../users/email.ts';
 
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
-  const { users } = context.services;
+  const { users, sessions } = context.services;
 
   server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) => ({
     users: await users.list(request.query.email),
   }));
 
   server.post('/admin/users', { schema: { body: NewUserBody } }, async (request, reply) => {
-    const body = request.body;
-    requireValidEmail(body.email);
+    const body = { ...request.body, email: requireValidEmail(request.body.email) };
     // Admin-set passwords meet the same policy as the ones people choose at registration.
     if (body.password !== undefined) requireAcceptablePassword(body.password);
     const user = await users.create(body);
@@ -32,7 +31,7 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
   server.patch('/admin/users/:id', { schema: { params: IdParams, body: UserChangesBody } }, async (request) => {
     const changes = { ...request.body };
     const { id } = request.params;
-    if (changes.email !== undefined) requireValidEmail(changes.email);
+    if (changes.email !== undefined) changes.email = requireValidEmail(changes.email);
     if (changes.password !== undefined) requireAcceptablePassword(changes.password);
     const current = await users.find(id);
     if (!current) throw NotFound();
@@ -42,6 +41,9 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
     }
     const user = await users.update(id, changes);
     if (!user) throw NotFound();
+    // A password set by an admin replaces whatever someone else knew: every session of the
+    // account ends, so nobody stays signed in on the strength of the old one.
+    if (changes.password !== undefined) await sessions.revokeWhere({ userId: id });
     // Field names only: a new password never reaches the log.
     await context.recordChange(request, 'admin.user.updated', { detail: { user_id: id, fields: Object.keys(request.body) } });
     return user;

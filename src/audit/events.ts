@@ -40,6 +40,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.refreshed',
   // signing keys and the PIN key sealed under GATEHOUSE_SECRET_KEY (`gatehouse keys encrypt`)
   'keys.encrypted',
+  // the mailbox of an unverified account was proven another way: its password and sessions went (H1)
+  'account.unverified_credentials_cleared',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

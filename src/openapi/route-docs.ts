@@ -64,14 +64,14 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Creates an account and its membership, then signs in',
     tag: 'Login',
     errors: [...AUTHORIZATION_ERRORS, E.EmailAlreadyRegistered, E.InvalidPassword, E.RegistrationClosed, E.RateLimited, E.Forbidden],
-    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the new account\'s email', password: '8 to 256 characters, not a common password' },
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the new account\'s email, plain ASCII `local@domain` (an international domain as `xn--…`)', password: '8 to 256 characters, not a common password' },
     success: { status: 201, description: '`{"redirect_to", "code", "state"}`; a form post gets a 303 to `redirect_to`' },
   },
   'POST /magic-link': {
     summary: 'Mails a single-use sign-in link',
     tag: 'Login',
     errors: [...AUTHORIZATION_ERRORS, E.RateLimited, E.Forbidden],
-    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'where to send the link' },
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'where to send the link, plain ASCII `local@domain`' },
     success: { status: 202, description: '`{"sent": true}`, whether or not the email has an account' },
   },
   'GET /magic-link/verify': {

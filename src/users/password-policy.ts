@@ -2,6 +2,7 @@
 // screen against commonly used and breached passwords; no composition rules, which push
 // people towards predictable patterns without adding strength.
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { ConfigError } from '../config.ts';
 import { InvalidPassword } from '../errors.ts';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -49,3 +50,13 @@ export const PASSWORD_REJECTIONS: Readonly<Record<PasswordRejection, string>> = 
   too_long: `more than ${MAX_PASSWORD_LENGTH} characters`,
   common: 'a commonly used or breached password',
 };
+
+/**
+ * GATEHOUSE_ADMIN_PASSWORD meets the policy too: the configured admin holds the keys to every
+ * project, and a weak password there is the easiest way in. Throws a ConfigError naming the
+ * variable and the reason, so the start stops with a message instead of serving.
+ */
+export function requireAcceptableAdminPassword(password: string): void {
+  const check = checkPassword(password);
+  if (!check.ok) throw new ConfigError(`GATEHOUSE_ADMIN_PASSWORD is not acceptable: ${PASSWORD_REJECTIONS[check.reason]}`);
+}

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { EmailAlreadyRegistered } from '../errors.ts';
-import { normalizeEmail } from './email.ts';
+import { isValidEmail, legacyEmailKey, normalizeEmail, plainEmail, requireValidEmail } from './email.ts';
 import type { Ids } from '../crypto/random.ts';
 
 export interface User {
@@ -67,31 +67,45 @@ export class UserService {
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
 
+  /**
+   * The account of an address. An address not in the plain form (users/email.ts) matches no
+   * account, and neither does an account stored before that rule with an address outside it:
+   * its key may equal a plain one (the Kelvin sign lower-cased to `k`), and it must not answer
+   * for the real owner of that address (docs/decisions/0040-plain-ascii-emails.md).
+   */
   async findByEmail(email: string): Promise<UserRecord | undefined> {
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('email_normalized', '=', normalizeEmail(email))
-      .executeTakeFirst();
-    return row && { user: toUser(row), passwordHash: row.password_hash };
+    const plain = plainEmail(email);
+    if (plain === undefined) return undefined;
+    const row = await this.rowByKey(normalizeEmail(plain));
+    if (!row || !isValidEmail(row.email)) return undefined;
+    return { user: toUser(row), passwordHash: row.password_hash };
   }
 
+  private rowByKey(key: string): Promise<Selectable<UsersTable> | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email_normalized', '=', key).executeTakeFirst();
+  }
+
+  /** Every user, or those filed under an address; an address outside the plain form finds accounts stored before that rule. */
   async list(email?: string): Promise<User[]> {
     let query = this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id');
-    if (email !== undefined) query = query.where('email_normalized', '=', normalizeEmail(email));
+    if (email !== undefined) {
+      const plain = plainEmail(email);
+      query = query.where('email_normalized', '=', plain !== undefined ? normalizeEmail(plain) : legacyEmailKey(email));
+    }
     return (await query.execute()).map(toUser);
   }
 
   /** Creates a user; throws EmailAlreadyRegistered when the email is taken (by a racing request too). */
   async create(input: NewUser): Promise<User> {
+    const email = requireValidEmail(input.email);
     const now = this.clock.now();
     const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : null;
     const row = await this.db
       .insertInto('users')
       .values({
         id: this.ids.id(),
-        email: input.email.trim(),
-        email_normalized: normalizeEmail(input.email),
+        email,
+        email_normalized: normalizeEmail(email),
         password_hash: passwordHash,
         email_verified: input.email_verified ? 1 : 0,
         is_admin: input.is_admin ? 1 : 0,
@@ -107,15 +121,17 @@ export class UserService {
 
   /** Applies changes; answers undefined for an unknown user, throws EmailAlreadyRegistered when the new email belongs to someone else. */
   async update(id: string, changes: UserChanges): Promise<User | undefined> {
-    if (changes.email !== undefined) {
-      const other = await this.findByEmail(changes.email);
-      if (other && other.user.id !== id) throw EmailAlreadyRegistered();
+    const email = changes.email !== undefined ? requireValidEmail(changes.email) : undefined;
+    if (email !== undefined) {
+      // Any account filed under the key, a legacy one too: the key is unique.
+      const other = await this.rowByKey(normalizeEmail(email));
+      if (other && other.id !== id) throw EmailAlreadyRegistered();
     }
     const passwordHash = changes.password !== undefined ? await this.hasher.hash(changes.password) : undefined;
     const row = await this.db
       .updateTable('users')
       .set({
-        ...(changes.email !== undefined ? { email: changes.email.trim(), email_normalized: normalizeEmail(changes.email) } : {}),
+        ...(email !== undefined ? { email, email_normalized: normalizeEmail(email) } : {}),
         ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
         ...(changes.is_admin !== undefined ? { is_admin: changes.is_admin ? 1 : 0 } : {}),
         ...(changes.email_verified !== undefined ? { email_verified: changes.email_verified ? 1 : 0 } : {}),
@@ -157,8 +173,30 @@ export class UserService {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async markEmailVerified(id: string): Promise<void> {
-    await this.db.updateTable('users').set({ email_verified: 1, updated_at: this.clock.now() }).where('id', '=', id).execute();
+  /** Marks the email verified; answers whether it was not verified before (the conditional update decides between racing proofs). */
+  async markEmailVerified(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ email_verified: 1, updated_at: this.clock.now() })
+      .where('id', '=', id)
+      .where('email_verified', '=', 0)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Removes the password of an account whose email is not verified (see users/mailbox-proof.ts);
+   * answers whether there was one. A verified account is never touched.
+   */
+  async removeUnverifiedPassword(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: null, updated_at: this.clock.now() })
+      .where('id', '=', id)
+      .where('email_verified', '=', 0)
+      .where('password_hash', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   // Memberships

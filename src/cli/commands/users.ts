@@ -6,7 +6,7 @@ import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
 import type { Services } from '../../services.ts';
 import { type User } from '../../users/users.ts';
 import { CommandFailed, flag, stringOption, UsageError, type Command } from '../command.ts';
-import { isValidEmail } from '../../users/email.ts';
+import { plainEmail } from '../../users/email.ts';
 import { PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
 import { EmailAlreadyRegistered } from '../../errors.ts';
 import { explain } from '../command.ts';
@@ -36,8 +36,9 @@ export const adminCreate: Command = {
   required: ['email'],
   options: { email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
   async run({ values, out, services, audit }) {
-    const email = stringOption(values, 'email', true).trim();
-    if (!isValidEmail(email)) throw new UsageError(`--email is not a valid address: ${email}`);
+    const typed = stringOption(values, 'email', true);
+    const email = plainEmail(typed);
+    if (email === undefined) throw new UsageError(`--email is not a valid address (local@domain, ASCII only): ${typed}`);
     const given = stringOption(values, 'password');
     if (given !== undefined && flag(values, 'password-stdin')) throw new UsageError('give --password or --password-stdin, not both');
     const chosen = flag(values, 'password-stdin') ? passwordFromStdin() : given;

@@ -19,16 +19,18 @@ import { assertSameOrigin } from '../../http/same-origin.ts';
 import { normalizeEmail } from '../../users/email.ts';
 import { requireValidEmail } from '../../users/email.ts';
 import { EmailAlreadyRegistered, isError } from '../../errors.ts';
+import { mailboxProven } from '../../users/mailbox-proof.ts';
+import { isOutage } from '../../storage/outage.ts';
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
-  const { config, users, projects, limits, audit, mailer } = services;
-  const links = new MagicLinks(services.kv, services.ids, config.magicLinkTtlSeconds * 1000);
+  const { config, users, projects, limits, audit, mailer, codes } = services;
+  const links = new MagicLinks(services.kv, services.ids, services.clock, config.magicLinkTtlSeconds * 1000);
 
   /**
    * The account an address signs in as, by the rules of SPEC.md applied when the link is
    * used: a new address gets an account (and membership) only while the project is open.
    */
-  async function accountFor(project: Project, email: string): Promise<string> {
+  async function accountFor(project: Project, email: string, client: { ip: string; userAgent: string | null }): Promise<string> {
     let existing = await users.findByEmail(email);
     if (!existing) {
       if (!project.registration_open) throw RegistrationClosed();
@@ -44,28 +46,56 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       existing = await users.findByEmail(email);
       if (!existing) throw InvalidOrExpiredToken();
     }
+    // Following the link proves the person reads this mailbox, whatever the project then decides.
+    await mailboxProven(services, existing.user, { via: 'magic_link', projectId: project.id, ...client });
     await admitMember(users, project, existing.user.id);
-    // Following the link proves the person reads this mailbox.
-    if (!existing.user.email_verified) await users.markEmailVerified(existing.user.id);
     return existing.user.id;
   }
 
-  async function useMagicLink(grant: MagicLinkGrant): Promise<{ response: AuthorizationResponse; userId: string }> {
+  async function useMagicLink(grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<{ response: AuthorizationResponse; userId: string }> {
     // The project or its redirect URIs may have changed since the link was sent.
     const record = await projects.find(grant.projectId);
     if (!record || !record.project.redirect_uris.includes(grant.redirectUri)) throw InvalidOrExpiredToken();
     const authorization = authorizationOf(grant, record.project);
-    const userId = await accountFor(record.project, grant.email);
+    const userId = await accountFor(record.project, grant.email, client);
     const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link');
     return { response, userId };
+  }
+
+  /**
+   * Signs in with a peeked link, taking the token only once the sign-in is ready: a request that
+   * fails on the way for an outage (503) leaves the link usable, and everything before the take
+   * is safe to do again. Any other answer uses the link up, as before. Of racing requests the
+   * one that takes the token wins; the codes of the others are withdrawn unseen.
+   */
+  async function redeem(token: string, grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<{ response: AuthorizationResponse; userId: string }> {
+    let signedIn: { response: AuthorizationResponse; userId: string };
+    try {
+      signedIn = await useMagicLink(grant, client);
+    } catch (error) {
+      if (!isOutage(error)) await links.consume(token);
+      throw error;
+    }
+    const withdraw = () => codes.consume(signedIn.response.code);
+    if (!(await links.consume(token))) {
+      await withdraw();
+      throw InvalidOrExpiredToken();
+    }
+    try {
+      await audit.record({ type: 'magic_link.used', outcome: 'success', projectId: grant.projectId, subject: signedIn.userId, ...client });
+    } catch (error) {
+      // Taken, but the answer will be a 503: the code is never seen, and the link comes back.
+      if (isOutage(error)) await Promise.allSettled([withdraw(), links.giveBack(token, grant)]);
+      throw error;
+    }
+    return signedIn;
   }
 
   server.post('/magic-link', (request, reply) =>
     answerLogin(request, reply, services, 'magic-link', async (authorization, fields) => {
       const { ip, userAgent } = clientInfo(request);
       const project = authorization.project;
-      const email = field(fields, 'email') ?? '';
-      requireValidEmail(email);
+      const email = requireValidEmail(field(fields, 'email') ?? '');
       const normalized = normalizeEmail(email);
       // Counted per email and per client address, and nothing here looks at accounts: the answer,
       // the limit and the mail are the same whether or not the email is registered.
@@ -74,20 +104,20 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       if (spent) throw await rateLimited(audit, ...spent, { ip, userAgent, projectId: project.id });
 
       // A send that fails for an outage is given back: three failures must not lock the email out.
-      const token = await links.create(authorization, normalized).catch(giveBackOnError(...sends));
-      const link = `${config.issuer}/magic-link/verify?token=${encodeURIComponent(token)}`;
+      const created = await links.create(authorization, normalized).catch(giveBackOnError(...sends));
+      const link = `${config.issuer}/magic-link/verify?token=${encodeURIComponent(created.token)}`;
       try {
         await mailer.send(
-          magicLinkMessage({ to: email.trim(), projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds }),
+          magicLinkMessage({ to: email, projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds }),
         );
       } catch (error) {
-        await links.discard(token).catch(() => {});
+        await links.discard(created).catch(() => {});
         request.log.error({ err: error }, 'magic link mail could not be sent');
         await giveBackOnError(...sends)(ServiceUnavailable());
       }
       await audit.record({ type: 'magic_link.sent', outcome: 'info', projectId: project.id, ip, userAgent, detail: { email: normalized } });
       const page = renderMessagePage('Check your mail', [
-        `We sent a sign-in link for ${project.name} to ${email.trim()}.`,
+        `We sent a sign-in link for ${project.name} to ${email}.`,
         `Open it on this device within ${describeLifetime(config.magicLinkTtlSeconds)}. It works once.`,
       ]);
       // The page's form post is answered with a page (200); JSON clients get 202 Accepted.
@@ -111,14 +141,15 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
 
   server.post('/magic-link/verify', async (request: FastifyRequest, reply: FastifyReply) => {
     const html = prefersHtml(request);
-    const { ip, userAgent } = clientInfo(request);
+    const client = clientInfo(request);
+    const { ip, userAgent } = client;
     let grant: MagicLinkGrant | null = null;
     try {
       if (html) assertSameOrigin(request);
-      grant = await links.consume(field(bodyFields(request), 'token'));
-      if (!grant) throw InvalidOrExpiredToken();
-      const { response, userId } = await useMagicLink(grant);
-      await audit.record({ type: 'magic_link.used', outcome: 'success', projectId: grant.projectId, subject: userId, ip, userAgent });
+      const token = field(bodyFields(request), 'token');
+      grant = await links.peek(token);
+      if (!grant || token === undefined) throw InvalidOrExpiredToken();
+      const { response } = await redeem(token, grant, client);
       reply.header('cache-control', 'no-store');
       if (html) return reply.code(303).header('location', response.redirect_to).send();
       return reply.code(200).send(response);

@@ -26,8 +26,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         if (!project.registration_open) throw RegistrationClosed();
         const password = field(fields, 'password') ?? '';
         requireAcceptablePassword(password);
-        const email = field(fields, 'email') ?? '';
-        requireValidEmail(email);
+        const email = requireValidEmail(field(fields, 'email') ?? '');
         if (await users.findByEmail(email)) throw EmailAlreadyRegistered();
         // create() also refuses a taken email, so two racing signups cannot both succeed.
         const user = await users.create({ email, password, email_verified: false });

@@ -128,7 +128,9 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
 
   await projects.ensureConsole();
   if (config.adminEmail && config.adminPassword) {
-    await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
+    // A new GATEHOUSE_ADMIN_PASSWORD is a password set by the operator: the old one's sessions end.
+    const { user, passwordChanged } = await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
+    if (passwordChanged) await sessions.revokeWhere({ userId: user.id });
   }
 
   return {

@@ -5,7 +5,9 @@ import { buildApp } from '../src/app.ts';
 import { runCli } from '../src/cli/run.ts';
 import { ConfigError, loadConfig, PRODUCTION_ARGON2 } from '../src/config.ts';
 import { PasswordHasher } from '../src/crypto/passwords.ts';
-import { testEnv } from './support/app.ts';
+import { ManualClock } from '../src/clock.ts';
+import { testEnv, type TestApp } from './support/app.ts';
+import { consoleTokens, refresh } from './support/flow.ts';
 
 describe('bootstrap', () => {
   it('creates the console project and the configured admin, idempotently across restarts', async () => {
@@ -31,6 +33,37 @@ describe('bootstrap', () => {
     const record = await app.services.users.findByEmail('admin@example.com');
     assert.equal(await app.services.hasher.verify(record!.passwordHash!, 'a brand new admin password'), true);
     await app.close();
+  });
+
+  it('a changed admin password ends the sessions signed in with the old one; an unchanged one keeps them', async () => {
+    const env = testEnv();
+    const start = async (extra: Record<string, string> = {}): Promise<TestApp> => {
+      const config = loadConfig({ ...env, ...extra });
+      const app = await buildApp({ config });
+      return { ...app, config, clock: new ManualClock(Date.now()) };
+    };
+    const consoleProject = { id: 'console' };
+    const first = await start();
+    const tokens = await consoleTokens(first, first.config.adminEmail!, first.config.adminPassword!);
+    await first.close();
+
+    const same = await start(); // the same password: nothing ends
+    let next: string;
+    try {
+      const kept = await refresh(same, consoleProject, tokens.refresh_token);
+      assert.equal(kept.statusCode, 200, kept.body);
+      next = kept.json<{ refresh_token: string }>().refresh_token;
+    } finally {
+      await same.close();
+    }
+
+    const changed = await start({ GATEHOUSE_ADMIN_PASSWORD: 'a brand new admin password' });
+    try {
+      const ended = await refresh(changed, consoleProject, next);
+      assert.deepEqual([ended.statusCode, ended.json()], [401, { error: 'Invalid refresh token' }]);
+    } finally {
+      await changed.close();
+    }
   });
 
   it('a GATEHOUSE_ADMIN_PASSWORD outside the password policy stops the start with a message naming it and the reason', async () => {

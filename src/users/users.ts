@@ -275,17 +275,24 @@ export class UserService {
   }
 
   /** Makes sure the configured admin exists, is an admin, has that password and is in console. */
-  async ensureAdmin(email: string, password: string, consoleProjectId: string): Promise<User> {
+  /**
+   * Creates the configured admin, or makes the account of that email an admin with that password.
+   * Answers whether an existing account's password was changed: its sessions must then end, as for
+   * any password set by an admin.
+   */
+  async ensureAdmin(email: string, password: string, consoleProjectId: string): Promise<{ user: User; passwordChanged: boolean }> {
     const existing = await this.findByEmail(email);
     let user: User | undefined;
+    let passwordChanged = false;
     if (!existing) {
       user = await this.create({ email, password, is_admin: true, email_verified: true });
     } else {
       const samePassword = existing.passwordHash !== null && (await this.hasher.verify(existing.passwordHash, password));
+      passwordChanged = !samePassword;
       user = await this.update(existing.user.id, { is_admin: true, ...(samePassword ? {} : { password }) });
     }
     if (!user) throw new Error('could not create the configured admin');
     await this.addMember(consoleProjectId, user.id);
-    return user;
+    return { user, passwordChanged };
   }
 }

@@ -31,6 +31,7 @@ import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
+import { registerSameOriginCheck } from './http/same-origin.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerOpenApi } from './openapi/routes.ts';
 import { prefersHtml } from './http/negotiation.ts';
@@ -220,6 +221,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   await registerOpenApi(server, config.issuer);
   registerInputGuard(server);
+  registerSameOriginCheck(server, config.issuer);
 
   server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const httpError = toHttpError(error);

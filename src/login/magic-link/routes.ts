@@ -13,7 +13,6 @@ import type { Services } from '../../services.ts';
 import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
-import { assertSameOrigin } from '../../http/same-origin.ts';
 import { normalizeEmail } from '../../users/email.ts';
 import { requireValidEmail } from '../../users/email.ts';
 import { EmailAlreadyRegistered, isError } from '../../errors.ts';
@@ -109,7 +108,6 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const { ip, userAgent } = clientInfo(request);
     let grant: MagicLinkGrant | null = null;
     try {
-      if (html) assertSameOrigin(request);
       grant = await links.consume(field(bodyFields(request), 'token'));
       if (!grant) throw InvalidOrExpiredToken();
       const { response, userId } = await useMagicLink(grant);

@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
-import { InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { ConsoleRedirectUriFixed, InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -126,6 +126,10 @@ class ProjectCache {
 
 const MAX_CACHED_PROJECTS = 10_000;
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
 function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -199,7 +203,18 @@ export class ProjectService {
     return { project: toProject(inserted), ...(clientSecret ? { clientSecret } : {}) };
   }
 
+  /**
+   * Changes a project. The console's redirect URI is not the admins' to change: it follows the
+   * issuer (ensureConsole), so that a bad edit cannot lock every admin out. Throws ConsoleRedirectUriFixed.
+   */
   async update(id: string, changes: ProjectChanges): Promise<Project | undefined> {
+    if (id === CONSOLE_PROJECT_ID && changes.redirect_uris !== undefined && !sameList(changes.redirect_uris, [this.consoleRedirectUri()])) {
+      throw ConsoleRedirectUriFixed();
+    }
+    return this.write(id, changes);
+  }
+
+  private async write(id: string, changes: ProjectChanges): Promise<Project | undefined> {
     const row = await this.change(() =>
       this.db
         .updateTable('projects')
@@ -248,16 +263,28 @@ export class ProjectService {
     return clientSecret;
   }
 
-  /** Makes sure the built-in console project exists (idempotent). */
+  /** SPEC: the console project's one redirect URI. */
+  consoleRedirectUri(): string {
+    return `${this.config.issuer}/console/callback`;
+  }
+
+  /**
+   * Makes sure the built-in console project exists, with `<issuer>/console/callback` as its one
+   * redirect URI (idempotent): a changed GATEHOUSE_ISSUER moves it on the next start, so the
+   * admins can always sign in.
+   */
   async ensureConsole(): Promise<void> {
-    await this.create({
-      id: CONSOLE_PROJECT_ID,
-      name: 'Gatehouse console',
-      redirect_uris: [`${this.config.issuer}/console/callback`],
-      registration_open: false,
-    }).catch((error: unknown) => {
-      if (!isError(error, ProjectAlreadyExists)) throw error;
-    });
+    const redirectUris = [this.consoleRedirectUri()];
+    const created = await this.create({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: redirectUris, registration_open: false }).then(
+      () => true,
+      (error: unknown) => {
+        if (!isError(error, ProjectAlreadyExists)) throw error;
+        return false;
+      },
+    );
+    if (created) return;
+    const existing = await this.find(CONSOLE_PROJECT_ID);
+    if (existing && !sameList(existing.project.redirect_uris, redirectUris)) await this.write(CONSOLE_PROJECT_ID, { redirect_uris: redirectUris });
   }
 
   secretMatches(record: ProjectRecord, presented: string | undefined): boolean {

@@ -23,7 +23,7 @@ import {
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/register/routes.ts';
 import { registerLoginRoutes } from './login/password/routes.ts';
-import { exposeRequestId, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
+import { exposeRequestId, FoldedOutageLog, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
@@ -48,7 +48,7 @@ import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './stor
 import { migrateDatabase } from './storage/migrations.ts';
 import { connectRedis, createRedis } from './storage/redis.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
-import { isOutage } from './storage/outage.ts';
+import { isOutage, outageSource } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
@@ -223,9 +223,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerInputGuard(server);
   registerSameOriginCheck(server, config.issuer);
 
+  const outageLog = new FoldedOutageLog(() => services.clock.now());
   server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const httpError = toHttpError(error);
-    if (httpError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (httpError.statusCode >= 500) {
+      // A bug is logged every time; an outage at most once a second per dependency, with a count.
+      const dependency = httpError.statusCode === 503 ? outageSource(error) : undefined;
+      const folded = dependency === undefined ? 0 : outageLog.admit(dependency);
+      if (folded !== undefined) request.log.error({ err: error, ...(dependency !== undefined ? { dependency, folded } : {}) }, 'request failed');
+    }
     // A person on one of the hosted pages gets the message as a page, like every other error there.
     if (BROWSER_ROUTES.has(request.routeOptions.url ?? '') && prefersHtml(request)) {
       void sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message));

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
 import type { Ids } from '../crypto/random.ts';
+import { toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export interface AuditEvent {
   type: AuditEventType;
@@ -80,6 +81,13 @@ export class AuditLog {
         detail: event.detail ? JSON.stringify(event.detail) : null,
       })
       .execute();
+  }
+
+  /** Events newest first, a page at a time: the page's position is the `before`/`beforeId` pair of the query. */
+  async listPage(filters: Omit<AuditQuery, 'limit' | 'before' | 'beforeId'> & Pick<AuditQuery, 'before'>, page: PageRequest): Promise<Page<AuditEntry>> {
+    const position = page.after ? { before: page.after.at, beforeId: page.after.id } : {};
+    const entries = await this.list({ ...filters, ...position, limit: page.limit + 1 });
+    return toPage(entries, page.limit, (entry) => ({ at: Date.parse(entry.at), id: entry.id }), (entry) => entry);
   }
 
   async list(query: AuditQuery): Promise<AuditEntry[]> {

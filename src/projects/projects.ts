@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
 import { ConsoleRedirectUriFixed, InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -170,9 +171,17 @@ export class ProjectService {
     return this.cache ? this.cache.change(write) : write();
   }
 
-  async list(): Promise<Project[]> {
-    const rows = await this.db.selectFrom('projects').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map(toProject);
+  /** Every project, in the order they were created (the command line prints them all). */
+  list(): Promise<Project[]> {
+    return allPages((page) => this.listPage(page));
+  }
+
+  /** Projects in the order they were created, a page at a time. */
+  async listPage(page: PageRequest): Promise<Page<Project>> {
+    let query = this.db.selectFrom('projects').selectAll();
+    if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (row) => ({ at: row.created_at, id: row.id }), toProject);
   }
 
   /** Creates a project; throws ProjectAlreadyExists when the id is taken. */

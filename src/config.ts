@@ -53,6 +53,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** how often each instance re-reads the signing keys, to pick up another instance's rotation */
   keyReloadSeconds: number;
+  /** how long a request (headers and body) may take to arrive before it answers 408 and its connection closes */
+  requestTimeoutMs: number;
 }
 
 /** OWASP's recommended Argon2id parameters: m=19 MiB, t=2, p=1. */
@@ -134,5 +136,6 @@ export function loadConfig(env: Env = process.env): Config {
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 90, 1),
     metricsToken,
     keyReloadSeconds: integer(env, 'GATEHOUSE_KEY_RELOAD_SECONDS', 60, 1),
+    requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
   };
 }

@@ -19,8 +19,8 @@ interface RouteDoc {
   admin?: boolean;
 }
 
-/** Errors any route may answer: a malformed request, or storage that is down. */
-const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.InternalError, E.ServiceUnavailable];
+/** Errors any route may answer: a malformed request, one that arrived too slowly or with too many headers, or storage that is down. */
+const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.RequestTimeout, E.HeadersTooLarge, E.InternalError, E.ServiceUnavailable];
 /** Errors any route with a body may answer. */
 const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
@@ -123,7 +123,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
   'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
-  'PATCH /admin/projects/:id': { summary: 'Changes a project', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s redirect URI follows the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed] },
   'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
   'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected] },
   'GET /admin/projects/:id/members': { summary: 'Members of a project (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}], "next_cursor"}`' } },

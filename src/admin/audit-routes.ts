@@ -14,17 +14,17 @@ export function registerAuditRoutes(server: AdminServer, context: AdminContext):
     const before = parseInstant('before', query.before);
     const page = pageRequest(query);
     if (query.before_id !== undefined && before === undefined) throw InvalidRequest({ detail: 'before_id needs before' });
-    if (query.cursor !== undefined && before !== undefined) throw InvalidRequest({ detail: 'cursor or before, not both' });
-    // before + before_id (the older way to page) is a position like a cursor's.
-    const position = before !== undefined && query.before_id !== undefined ? { at: before, id: query.before_id } : undefined;
+    // before + before_id (the older way to page) is a position like a cursor's; a cursor, which
+    // comes from a later page, wins.
+    const position = page.after ?? (before !== undefined && query.before_id !== undefined ? { at: before, id: query.before_id } : undefined);
     const result = await audit.listPage({
       ...(query.project !== undefined ? { projectId: query.project } : {}),
       ...(query.subject !== undefined ? { subject: query.subject } : {}),
       ...(query.type !== undefined ? { type: query.type } : {}),
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
-      ...(before !== undefined && position === undefined ? { before } : {}),
-    }, position ? { ...page, after: position } : page);
+      ...(before !== undefined ? { before } : {}),
+    }, { limit: page.limit, after: position });
     return pagedAnswer('events', result);
   });
 }

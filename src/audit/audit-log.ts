@@ -83,7 +83,7 @@ export class AuditLog {
       .execute();
   }
 
-  /** Events newest first, a page at a time: the page's position is the `before`/`beforeId` pair of the query. */
+  /** Events newest first, a page at a time: the page's position is the `before`/`beforeId` pair of the query (it replaces a `before` filter). */
   async listPage(filters: Omit<AuditQuery, 'limit' | 'before' | 'beforeId'> & Pick<AuditQuery, 'before'>, page: PageRequest): Promise<Page<AuditEntry>> {
     const position = page.after ? { before: page.after.at, beforeId: page.after.id } : {};
     const entries = await this.list({ ...filters, ...position, limit: page.limit + 1 });

@@ -336,7 +336,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // connection ends, so that the shutdown finishes (and exits 0) within its own bound.
       const slowBodies = setTimeout(() => {
         for (const request of receiving) {
-          if (bodyStillArriving(request.raw)) answerOnSocket(early, request.raw.socket, RequestTimeout, 'shutdown');
+          if (bodyStillArriving(request.raw)) answerOnSocket(early, request.raw.socket, RequestTimeout, 'shutdown', request.id);
         }
       }, Math.min(config.requestTimeoutMs, SHUTDOWN_BODY_WAIT_MS));
       slowBodies.unref();

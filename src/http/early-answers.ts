@@ -34,8 +34,9 @@ export function frameworkErrorAnswer({ headers }: EarlyAnswerOptions) {
  * Writes `answer` on the socket (there is no request to answer through), then closes the
  * connection once it is sent; what is still arriving is not read.
  */
-export function answerOnSocket({ headers, nextId, log }: EarlyAnswerOptions, socket: Socket, answer: ErrorFactory, code: string | undefined): void {
-  const id = nextId();
+export function answerOnSocket({ headers, nextId, log }: EarlyAnswerOptions, socket: Socket, answer: ErrorFactory, code: string | undefined, requestId?: string): void {
+  // The request's own id when there was a request (a body that did not arrive during shutdown).
+  const id = requestId ?? nextId();
   log().info({ reqId: id, code, remoteAddress: socket.remoteAddress, status: answer.status }, 'connection answered before its request was read');
   const body = JSON.stringify({ error: answer.message });
   const lines = [

@@ -23,7 +23,7 @@ export interface Page<T> {
   next: Position | null;
 }
 
-/** A first page as long as anyone may ask for (the bound of the admin API). */
+/** The longest page anyone may ask for (the admin API refuses more). */
 export const MAX_PAGE_SIZE = 1000;
 
 /**

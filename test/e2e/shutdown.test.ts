@@ -154,7 +154,7 @@ describe('gatehouse serve', () => {
     const socket = await openSocket(port);
     const answer = responseOf(socket);
     socket.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"client_id":');
-    await log.waitFor('incoming POST /token', (l) => l.msg === 'incoming request' && l.req?.url === '/token');
+    const incoming = await log.waitFor('incoming POST /token', (l) => l.msg === 'incoming request' && l.req?.url === '/token');
 
     const signalled = Date.now();
     child.kill('SIGTERM');
@@ -162,7 +162,7 @@ describe('gatehouse serve', () => {
     const answeredAfter = Date.now() - signalled;
     assert.match(response, /^HTTP\/1\.1 408 /, response);
     assert.ok(response.includes('{"error":"Request timeout"}'), response);
-    assert.match(response, /\r\nx-request-id: /i);
+    assert.match(response, new RegExp(`\\r\\nx-request-id: ${incoming.reqId ?? 'none'}\\r\\n`, 'i'), "the request's own id");
     const exitCode = await exitOf(child);
     assert.equal(exitCode, 0, `${stderr}\n${JSON.stringify(log.lines, null, 1)}`);
     // Within the shutdown's bound (10 s), well inside its 25 s grace.

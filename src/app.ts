@@ -2,7 +2,8 @@
 // The only place that picks SQLite or PostgreSQL, Redis or SQL.
 import { randomBytes } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { HelmetOptions } from 'helmet';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -14,6 +15,7 @@ import { PasswordHasher } from './crypto/passwords.ts';
 import {
   HttpError,
   InvalidRequest,
+  RequestTimeout,
   MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
@@ -23,7 +25,7 @@ import {
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/register/routes.ts';
 import { registerLoginRoutes } from './login/password/routes.ts';
-import { exposeRequestId, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
+import { exposeRequestId, FoldedOutageLog, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
@@ -31,7 +33,10 @@ import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
-import { registerSecurityHeaders } from './http/security-headers.ts';
+import { registerSameOriginCheck } from './http/same-origin.ts';
+import { everyAnswerHeaders, registerSecurityHeaders } from './http/security-headers.ts';
+import { answerOnSocket, clientErrorAnswer, frameworkErrorAnswer, missingHost } from './http/early-answers.ts';
+import { bodyStillArriving, drainRefusedBody } from './http/refused-body.ts';
 import { registerOpenApi } from './openapi/routes.ts';
 import { prefersHtml } from './http/negotiation.ts';
 import { renderErrorPage } from './pages/render.ts';
@@ -50,7 +55,7 @@ import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './stor
 import { migrateDatabase } from './storage/migrations.ts';
 import { connectRedis, createRedis } from './storage/redis.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
-import { isOutage } from './storage/outage.ts';
+import { isOutage, outageSource } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
 import { isValidEmail } from './users/email.ts';
 import { requireAcceptableAdminPassword } from './users/password-policy.ts';
@@ -164,6 +169,18 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   };
 }
 
+/** How long a shutdown waits for bodies still arriving (well inside serve's 25 s grace). */
+const SHUTDOWN_BODY_WAIT_MS = 10_000;
+
+const SECURITY_HEADERS: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+  frameguard: { action: 'deny' },
+  // same-origin: our own form posts keep their Origin header (the CSRF check reads it);
+  // other sites never see the authorization parameters in a Referer.
+  referrerPolicy: { policy: 'same-origin' },
+  crossOriginResourcePolicy: { policy: 'cross-origin' },
+};
+
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
 const BROWSER_ROUTES = new Set(['/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify']);
 
@@ -211,6 +228,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     throw error;
   };
   if (redis) await connectRedis(redis).catch(abandon);
+  const nextRequestId = requestIds();
+  const early = { headers: everyAnswerHeaders(SECURITY_HEADERS), nextId: nextRequestId, log: () => server.log };
   const server = Fastify({
     logger: secureLoggerOptions(options.logger),
     childLoggerFactory: lazyRequestLogger,
@@ -220,39 +239,78 @@ export async function buildApp(options: AppOptions): Promise<App> {
         ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
-    genReqId: requestIds(),
+    genReqId: () => nextRequestId(),
+    // What Fastify and Node answer before any hook runs goes through our answers too
+    // (src/http/early-answers.ts): the catalogue's JSON, X-Request-Id, the security headers.
+    frameworkErrors: frameworkErrorAnswer(early),
+    clientErrorHandler: clientErrorAnswer(early),
+    // Node refused a request without Host itself, with an empty body; the hook below does it.
+    http: {
+      requireHostHeader: false,
+      // A request (headers and body) that has not arrived in time answers 408 and its connection
+      // closes (hardening, "slow bodies"); Node looks for such connections at this interval.
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+    },
+    requestTimeout: config.requestTimeoutMs,
+    // Fastify's own 503 during shutdown bypassed every hook; requests on open connections are
+    // answered instead (with Connection: close, below) while the process drains.
+    return503OnClosing: false,
   });
+  exposeRequestId(server);
   // Instances starting together take turns, so they agree on one signing key, one console, one admin.
   const services = await database.withLock('start', () => buildServices(options, database, redis, server.log)).catch(abandon);
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  registerSecurityHeaders(server, {
-    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-    frameguard: { action: 'deny' },
-    // same-origin: our own form posts keep their Origin header (the CSRF check reads it);
-    // other sites never see the authorization parameters in a Referer.
-    referrerPolicy: { policy: 'same-origin' },
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  registerSecurityHeaders(server, SECURITY_HEADERS);
+  server.addHook('onRequest', (request, _reply, done) => {
+    done(missingHost(request) ? InvalidRequest({ detail: 'HTTP/1.1 requires a Host header' }) : undefined);
   });
 
   await registerOpenApi(server, config.issuer);
   registerInputGuard(server);
+  registerSameOriginCheck(server, config.issuer);
 
-  server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+  const outageLog = new FoldedOutageLog(() => services.clock.now());
+  server.setErrorHandler(async (error: FastifyError | HttpError, request, reply) => {
     const httpError = toHttpError(error);
-    if (httpError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // Refused before its body was read: the rest is read and dropped first, so that the client
+    // hears the answer instead of a reset connection (src/http/refused-body.ts).
+    if (bodyStillArriving(request.raw)) {
+      reply.header('connection', 'close');
+      await drainRefusedBody(request.raw);
+    }
+    if (httpError.statusCode >= 500) {
+      // A bug is logged every time; an outage at most once a second per dependency, with a count.
+      const dependency = httpError.statusCode === 503 ? outageSource(error) : undefined;
+      const folded = dependency === undefined ? 0 : outageLog.admit(dependency);
+      if (folded !== undefined) request.log.error({ err: error, ...(dependency !== undefined ? { dependency, folded } : {}) }, 'request failed');
+    }
     // A person on one of the hosted pages gets the message as a page, like every other error there.
     if (BROWSER_ROUTES.has(request.routeOptions.url ?? '') && prefersHtml(request)) {
-      void sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message));
-      return;
+      return sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message));
     }
-    void reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
+    return reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
   });
   server.setNotFoundHandler((_request, reply) => {
     void reply.code(404).type('application/json').send({ error: NotFound.message });
   });
 
-  exposeRequestId(server);
+  // Requests whose body is still arriving, for shutdown: Node stops enforcing the request timeout
+  // once the server closes, so a slow client could otherwise hold the process past its grace.
+  const receiving = new Set<FastifyRequest>();
+  server.addHook('onRequest', (request, _reply, done) => {
+    if (bodyStillArriving(request.raw) && request.method !== 'GET' && request.method !== 'HEAD') {
+      receiving.add(request);
+      request.raw.once('close', () => receiving.delete(request));
+    }
+    done();
+  });
+  server.addHook('onResponse', (request, _reply, done) => {
+    receiving.delete(request);
+    done();
+  });
   // Once shutdown starts, every answer closes its connection: a keep-alive client must not
   // hold the process open until its idle timeout.
   let closing = false;
@@ -291,7 +349,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     server,
     services,
     async close() {
+      // A request whose body has not arrived within the shutdown's bound answers 408, and its
+      // connection ends, so that the shutdown finishes (and exits 0) within its own bound.
+      const slowBodies = setTimeout(() => {
+        for (const request of receiving) {
+          if (bodyStillArriving(request.raw)) answerOnSocket(early, request.raw.socket, RequestTimeout, 'shutdown', request.id);
+        }
+      }, Math.min(config.requestTimeoutMs, SHUTDOWN_BODY_WAIT_MS));
+      slowBodies.unref();
       await server.close();
+      clearTimeout(slowBodies);
       await jobs.stop();
       services.mailer.close();
       await services.closeLimits().catch((err: unknown) => server.log.error({ err }, 'writing rate-limit counters failed'));

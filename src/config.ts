@@ -75,6 +75,8 @@ export interface Config {
   sessionMaxSeconds: number;
   /** record an audit event for every refresh grant (one more write per grant) */
   auditRefreshes: boolean;
+  /** how long a request (headers and body) may take to arrive before it answers 408 and its connection closes */
+  requestTimeoutMs: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey: secretKeySetting(env.GATEHOUSE_SECRET_KEY),
     sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
     auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
+    requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
   };
 }
 

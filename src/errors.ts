@@ -79,6 +79,11 @@ export const PayloadTooLarge = httpError(413, 'Request body too large');
 export const MethodNotAllowed = httpError(405, 'Method not allowed');
 export const ProjectAlreadyExists = httpError(409, 'Project already exists');
 export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
+// The console's redirect URI is <issuer>/console/callback, set on every start (hardening).
+export const ConsoleRedirectUriFixed = httpError(409, 'The console project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
+// Answers the server gives before any route sees the request (hardening, "the one error path").
+export const RequestTimeout = httpError(408, 'Request timeout');
+export const HeadersTooLarge = httpError(431, 'Request headers too large');
 // A dependency (database, Redis, SMTP) cannot be reached: an outage, never a bug.
 export const ServiceUnavailable = httpError(503, 'Service unavailable');
 // A bug: the cause is logged with its stack, and only this message is sent.
@@ -96,4 +101,5 @@ export const catalogue: readonly ErrorFactory[] = [
   Unauthorized, Forbidden, NotFound, MaxActivePins,
   InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable, InternalError,
   ProjectAlreadyExists, ConsoleProjectProtected,
+  ConsoleRedirectUriFixed, RequestTimeout, HeadersTooLarge,
 ];

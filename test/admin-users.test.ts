@@ -69,7 +69,7 @@ describe('admin API: users', () => {
       assert.equal(res.statusCode, 400, JSON.stringify(body));
       assert.equal(res.json().error, 'Invalid request', JSON.stringify(body));
     }
-    assert.deepEqual((await call(app, admin, 'GET', '/admin/users?email=ok@example.com')).json(), { users: [] });
+    assert.deepEqual((await call(app, admin, 'GET', '/admin/users?email=ok@example.com')).json(), { users: [], next_cursor: null });
   });
 
   it('a password outside the policy answers 400 Invalid password with the reason', async () => {
@@ -87,8 +87,8 @@ describe('admin API: users', () => {
     const user = await createUserViaApi({ email: 'find.me@example.com' });
     const found = await call(app, admin, 'GET', '/admin/users?email=FIND.ME%40example.com');
     assert.equal(found.statusCode, 200);
-    assert.deepEqual(found.json(), { users: [user] });
-    assert.deepEqual((await call(app, admin, 'GET', '/admin/users?email=nobody%40example.com')).json(), { users: [] });
+    assert.deepEqual(found.json(), { users: [user], next_cursor: null });
+    assert.deepEqual((await call(app, admin, 'GET', '/admin/users?email=nobody%40example.com')).json(), { users: [], next_cursor: null });
     const all = (await call(app, admin, 'GET', '/admin/users')).json<{ users: User[] }>().users;
     assert.ok(all.some((u) => u.id === user.id) && all.some((u) => u.email === app.config.adminEmail));
     assert.equal((await call(app, admin, 'GET', '/admin/users?email=a&email=b')).statusCode, 400);

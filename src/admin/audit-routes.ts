@@ -1,7 +1,8 @@
 // GET /admin/audit: security events, newest first, filtered and paged.
 import { InvalidRequest } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
-import { AuditQueryString, parseInstant, parseLimit } from './schemas.ts';
+import { AuditQueryString, parseInstant } from './schemas.ts';
+import { pagedAnswer, pageRequest } from './paging.ts';
 
 export function registerAuditRoutes(server: AdminServer, context: AdminContext): void {
   const { audit } = context.services;
@@ -11,18 +12,19 @@ export function registerAuditRoutes(server: AdminServer, context: AdminContext):
     const since = parseInstant('since', query.since);
     const until = parseInstant('until', query.until);
     const before = parseInstant('before', query.before);
-    const limit = parseLimit(query.limit);
+    const page = pageRequest(query);
     if (query.before_id !== undefined && before === undefined) throw InvalidRequest({ detail: 'before_id needs before' });
-    const events = await audit.list({
+    // before + before_id (the older way to page) is a position like a cursor's; a cursor, which
+    // comes from a later page, wins.
+    const position = page.after ?? (before !== undefined && query.before_id !== undefined ? { at: before, id: query.before_id } : undefined);
+    const result = await audit.listPage({
       ...(query.project !== undefined ? { projectId: query.project } : {}),
       ...(query.subject !== undefined ? { subject: query.subject } : {}),
       ...(query.type !== undefined ? { type: query.type } : {}),
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
       ...(before !== undefined ? { before } : {}),
-      ...(query.before_id !== undefined ? { beforeId: query.before_id } : {}),
-      limit,
-    });
-    return { events };
+    }, { limit: page.limit, after: position });
+    return pagedAnswer('events', result);
   });
 }

@@ -3,6 +3,7 @@ import { NotFound } from '../errors.ts';
 import type { Membership } from '../users/users.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, MemberParams } from './schemas.ts';
+import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
 
 export function registerMemberRoutes(server: AdminServer, context: AdminContext): void {
   const { projects, users } = context.services;
@@ -17,9 +18,10 @@ export function registerMemberRoutes(server: AdminServer, context: AdminContext)
     return member;
   }
 
-  server.get('/admin/projects/:id/members', { schema: { params: IdParams } }, async (request) => {
+  server.get('/admin/projects/:id/members', { schema: { params: IdParams, querystring: PagingQueryString } }, async (request) => {
+    const page = pageRequest(request.query);
     if (!(await projects.find(request.params.id))) throw NotFound();
-    return { members: await users.members(request.params.id) };
+    return pagedAnswer('members', await users.membersPage(request.params.id, page));
   });
 
   // PUT is idempotent: adding a member twice answers the same member, and never unblocks.

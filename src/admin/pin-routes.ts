@@ -2,6 +2,7 @@
 import { NotFound } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewPinBody, PinParams } from './schemas.ts';
+import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
 
 export function registerPinRoutes(server: AdminServer, context: AdminContext): void {
   const { pins, projects } = context.services;
@@ -12,9 +13,10 @@ export function registerPinRoutes(server: AdminServer, context: AdminContext): v
     return record.project.id;
   }
 
-  server.get('/admin/projects/:id/pins', { schema: { params: IdParams } }, async (request) => {
+  server.get('/admin/projects/:id/pins', { schema: { params: IdParams, querystring: PagingQueryString } }, async (request) => {
+    const page = pageRequest(request.query);
     const projectId = await existingProject(request.params.id);
-    return { pins: await pins.list(projectId) };
+    return pagedAnswer('pins', await pins.listPage(projectId, page));
   });
 
   server.post('/admin/projects/:id/pins', { schema: { params: IdParams, body: NewPinBody } }, async (request, reply) => {

@@ -4,6 +4,7 @@ import { checkProjectName, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
 import { checkRedirectUris } from '../projects/redirect-uris.ts';
+import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
 
 export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
   const { projects } = context.services;
@@ -19,7 +20,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     return reply.code(201).send({ ...project, ...(clientSecret !== undefined ? { client_secret: clientSecret } : {}) });
   });
 
-  server.get('/admin/projects', async () => ({ projects: await projects.list() }));
+  server.get('/admin/projects', { schema: { querystring: PagingQueryString } }, async (request) => pagedAnswer('projects', await projects.listPage(pageRequest(request.query))));
 
   server.get('/admin/projects/:id', { schema: { params: IdParams } }, async (request) => {
     const record = await projects.find(request.params.id);
@@ -29,7 +30,8 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
 
   server.patch('/admin/projects/:id', { schema: { params: IdParams, body: ProjectChangesBody } }, async (request) => {
     const changes = request.body;
-    if (changes.redirect_uris) checkRedirectUris(changes.redirect_uris);
+    // The console's redirect URI follows the issuer: any other answers 409 (projects.update), whatever it is.
+    if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
     const project = await projects.update(request.params.id, {
       ...changes,
       ...(changes.name !== undefined ? { name: checkProjectName(changes.name) } : {}),

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { InvalidRequest } from '../errors.ts';
 import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
+import { PagingQuery } from './paging.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
@@ -67,12 +68,10 @@ export const NewUserBody = Type.Object(
 // Type.Partial drops the object's options, so additionalProperties is said again.
 export const UserChangesBody = Type.Partial(NewUserBody, { additionalProperties: false });
 
-export const UserQuery = Type.Object({ email: Type.Optional(Email) });
+export const UserQuery = Type.Object({ email: Type.Optional(Email), ...PagingQuery });
 
 const Filter = Printable({ minLength: 1, maxLength: 256 });
 const Instant = Type.String({ minLength: 1, maxLength: 64 });
-const AUDIT_DEFAULT_LIMIT = 50;
-const AUDIT_MAX_LIMIT = 500;
 
 export const AuditQueryString = Type.Object({
   project: Type.Optional(Filter),
@@ -82,16 +81,8 @@ export const AuditQueryString = Type.Object({
   until: Type.Optional(Instant),
   before: Type.Optional(Instant),
   before_id: Type.Optional(Filter),
-  // Digits only: a conversion to integer would quietly read "1.5" as 1.
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  ...PagingQuery,
 });
-
-export function parseLimit(value: string | undefined): number {
-  if (value === undefined) return AUDIT_DEFAULT_LIMIT;
-  const limit = Number(value);
-  if (limit < 1 || limit > AUDIT_MAX_LIMIT) throw InvalidRequest({ detail: `limit must be between 1 and ${AUDIT_MAX_LIMIT}` });
-  return limit;
-}
 
 const DIGITS = /^\d{1,15}$/;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;

@@ -2,13 +2,15 @@
 import { NotFound } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams } from './schemas.ts';
+import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
 
 export function registerSessionRoutes(server: AdminServer, context: AdminContext): void {
   const { projects, sessions } = context.services;
 
-  server.get('/admin/projects/:id/sessions', { schema: { params: IdParams } }, async (request) => {
+  server.get('/admin/projects/:id/sessions', { schema: { params: IdParams, querystring: PagingQueryString } }, async (request) => {
+    const page = pageRequest(request.query);
     if (!(await projects.find(request.params.id))) throw NotFound();
-    return { sessions: await sessions.listActive(request.params.id) };
+    return pagedAnswer('sessions', await sessions.listActivePage(request.params.id, page));
   });
 
   server.delete('/admin/sessions/:id', { schema: { params: IdParams } }, async (request, reply) => {

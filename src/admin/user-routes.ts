@@ -2,6 +2,7 @@
 import { NotFound } from '../errors.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewUserBody, UserChangesBody, UserQuery } from './schemas.ts';
+import { pagedAnswer, pageRequest } from './paging.ts';
 import { normalizeEmail } from '../users/email.ts';
 import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { requireValidEmail } from '../users/email.ts';
@@ -9,9 +10,9 @@ import { requireValidEmail } from '../users/email.ts';
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
   const { users, sessions } = context.services;
 
-  server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) => ({
-    users: await users.list(request.query.email),
-  }));
+  server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) =>
+    pagedAnswer('users', await users.listPage(pageRequest(request.query), request.query.email)),
+  );
 
   server.post('/admin/users', { schema: { body: NewUserBody } }, async (request, reply) => {
     const body = { ...request.body, email: requireValidEmail(request.body.email) };

@@ -6,6 +6,7 @@ import { param, prepare, step, type PreparedQuery, type WriteStep } from '../sto
 import type { AuditEventsTable, Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
 import type { Ids } from '../crypto/random.ts';
+import { toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export interface AuditEvent {
   type: AuditEventType;
@@ -109,6 +110,13 @@ export class AuditLog {
   }
 
   private readonly insert: PreparedQuery<Selectable<AuditEventsTable>, never>;
+
+  /** Events newest first, a page at a time: the page's position is the `before`/`beforeId` pair of the query (it replaces a `before` filter). */
+  async listPage(filters: Omit<AuditQuery, 'limit' | 'before' | 'beforeId'> & Pick<AuditQuery, 'before'>, page: PageRequest): Promise<Page<AuditEntry>> {
+    const position = page.after ? { before: page.after.at, beforeId: page.after.id } : {};
+    const entries = await this.list({ ...filters, ...position, limit: page.limit + 1 });
+    return toPage(entries, page.limit, (entry) => ({ at: Date.parse(entry.at), id: entry.id }), (entry) => entry);
+  }
 
   async list(query: AuditQuery): Promise<AuditEntry[]> {
     let q = this.db.selectFrom('audit_events').selectAll();

@@ -1,18 +1,42 @@
-// Login CSRF defence for form posts: a browser marks where a request comes from
-// (Sec-Fetch-Site) and names its origin; a form post must come from a page of this server.
-import type { FastifyRequest } from 'fastify';
+// Cross-site request defence for the login endpoints and the hosted forms (hardening M4). A
+// browser marks where a request comes from (Sec-Fetch-Site) and names its origin (Origin); a
+// request that changes state here must come from a page of this server, whatever it accepts:
+// a cross-site page's background `no-cors` post of JSON or a form is refused as surely as a
+// form post, so it can neither log a visitor in nor spend their rate limits. A request with
+// neither header (a server, curl) is not a browser's and is left to the endpoint's own checks.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Forbidden } from '../errors.ts';
 
-export function assertSameOrigin(request: FastifyRequest): void {
+/**
+ * The endpoints a browser page posts to: the login endpoints of SPEC.md and every state-changing
+ * hosted form. A new hosted form adds its path here, so the check stays in one place.
+ */
+export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set(['/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify']);
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True when a browser says this request was made by a page of another origin than `issuerOrigin`. */
+export function isCrossSite(request: FastifyRequest, issuerOrigin: string): boolean {
   const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw Forbidden();
+  // `none`: the person typed the address or used a bookmark; `same-origin`: one of our pages.
+  // `same-site` is refused too: a sibling subdomain is another application.
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
   const origin = request.headers.origin;
-  if (origin === undefined) return;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    throw Forbidden();
-  }
-  if (host !== request.headers.host) throw Forbidden();
+  // `null` (a sandboxed frame, a redirect chain, a file) is not our origin either.
+  return origin !== undefined && origin.toLowerCase() !== issuerOrigin;
+}
+
+/**
+ * Refuses (403 Forbidden) a cross-site browser request to a state-changing browser endpoint,
+ * before its body is read: it runs first, so it spends no rate limit and touches no state.
+ */
+export function registerSameOriginCheck(server: FastifyInstance, issuer: string): void {
+  const issuerOrigin = new URL(issuer).origin.toLowerCase();
+  server.addHook('onRequest', (request, _reply, done) => {
+    if (!SAFE_METHODS.has(request.method) && BROWSER_FORM_ROUTES.has(request.routeOptions.url ?? '') && isCrossSite(request, issuerOrigin)) {
+      done(Forbidden());
+      return;
+    }
+    done();
+  });
 }

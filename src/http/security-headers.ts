@@ -43,11 +43,18 @@ const ON_EVERY_ANSWER = new Set([
   'x-frame-options',
 ]);
 
-export function registerSecurityHeaders(server: FastifyInstance, options: HelmetOptions): void {
+/** The headers every answer carries, for the answers made before any hook runs (src/http/early-answers.ts). */
+export function everyAnswerHeaders(options: HelmetOptions): Record<string, string> {
   const page = securityHeaders(options);
   const every: Record<string, string> = {};
   for (const [name, value] of Object.entries(page)) if (ON_EVERY_ANSWER.has(name)) every[name] = value;
   if ('content-security-policy' in page) every['content-security-policy'] = API_CSP;
+  return every;
+}
+
+export function registerSecurityHeaders(server: FastifyInstance, options: HelmetOptions): void {
+  const page = securityHeaders(options);
+  const every = everyAnswerHeaders(options);
   const pageOnly = Object.entries(page).filter(([name]) => !ON_EVERY_ANSWER.has(name));
   const pageCsp = page['content-security-policy'];
 

@@ -10,7 +10,6 @@ import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/rende
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
-import { assertSameOrigin } from '../http/same-origin.ts';
 
 interface LoginOutcome {
   /** JSON body on success */
@@ -32,7 +31,6 @@ export async function answerLogin(
   const html = prefersHtml(request);
   let authorization: AuthorizationRequest | undefined;
   try {
-    if (html) assertSameOrigin(request);
     authorization = await checkAuthorizationRequest(fields, services.projects);
     const outcome = await work(authorization, fields);
     reply.header('cache-control', 'no-store');

@@ -19,8 +19,8 @@ interface RouteDoc {
   admin?: boolean;
 }
 
-/** Errors any route may answer: a malformed request, or storage that is down. */
-const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.InternalError, E.ServiceUnavailable];
+/** Errors any route may answer: a malformed request, one that arrived too slowly or with too many headers, or storage that is down. */
+const COMMON_ERRORS: ErrorFactory[] = [E.InvalidRequest, E.RequestTimeout, E.HeadersTooLarge, E.InternalError, E.ServiceUnavailable];
 /** Errors any route with a body may answer. */
 const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
@@ -121,27 +121,27 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
 
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
-  'GET /admin/projects': { summary: 'Lists projects', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...]}`' } },
+  'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
-  'PATCH /admin/projects/:id': { summary: 'Changes a project', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s redirect URI follows the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed] },
   'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
   'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected] },
-  'GET /admin/projects/:id/members': { summary: 'Members of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}]}`' } },
+  'GET /admin/projects/:id/members': { summary: 'Members of a project (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}], "next_cursor"}`' } },
   'PUT /admin/projects/:id/members/:user_id': { summary: 'Adds a member', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'DELETE /admin/projects/:id/members/:user_id': { summary: 'Removes a member and ends their sessions in the project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'removed' } },
   'POST /admin/projects/:id/members/:user_id/block': { summary: 'Blocks a member in this project', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'POST /admin/projects/:id/members/:user_id/unblock': { summary: 'Unblocks a member', tag: 'Admin', admin: true, errors: [E.NotFound] },
-  'GET /admin/projects/:id/pins': { summary: 'PINs of a project (never the PIN itself)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"pins": [{"id", "label", "created_at", "revoked_at"}]}`' } },
+  'GET /admin/projects/:id/pins': { summary: 'PINs of a project, never the PIN itself (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"pins": [{"id", "label", "created_at", "revoked_at"}], "next_cursor"}`' } },
   'POST /admin/projects/:id/pins': { summary: 'Creates a PIN, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.MaxActivePins], success: { status: 201, description: '`{"id", "pin", "label"}`' } },
   'DELETE /admin/projects/:id/pins/:pin_id': { summary: 'Revokes a PIN; its refresh tokens answer `PIN revoked`', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'revoked' } },
-  'GET /admin/users': { summary: 'Lists users, optionally by `email`', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"users": [...]}`' } },
+  'GET /admin/users': { summary: 'Lists users, optionally by `email` (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"users": [...], "next_cursor"}`' } },
   'POST /admin/users': { summary: 'Creates a user', tag: 'Admin', admin: true, errors: [E.EmailAlreadyRegistered, E.InvalidPassword], success: { status: 201, description: 'the user' } },
   'GET /admin/users/:id': { summary: 'One user', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'PATCH /admin/users/:id': { summary: 'Changes a user', tag: 'Admin', admin: true, errors: [E.NotFound, E.EmailAlreadyRegistered, E.InvalidPassword] },
   'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
-  'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}]}`; a session\'s `id` is the `sid` claim of its tokens' } },
+  'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}], "next_cursor"}`; a session\'s `id` is the `sid` claim of its tokens' } },
   'DELETE /admin/sessions/:id': { summary: 'Ends a session (`:id` is its `sid`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
-  'GET /admin/audit': { summary: 'Security events, newest first', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...]}`' } },
+  'GET /admin/audit': { summary: 'Security events, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...], "next_cursor"}`' } },
 
   'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },
   'GET /metrics': { summary: 'Prometheus metrics (when GATEHOUSE_METRICS_TOKEN is set; Bearer that token)', tag: 'Operations', errors: [E.Unauthorized, E.NotFound], success: { status: 200, description: 'Prometheus text format', contentType: 'text/plain' } },

@@ -7,6 +7,7 @@ import { hmacSha256 } from '../crypto/tokens.ts';
 import { InvalidRequest, MaxActivePins, NotFound } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
+import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export const MAX_ACTIVE_PINS = 10;
 export const MAX_PIN_LABEL_LENGTH = 100;
@@ -97,9 +98,17 @@ export class PinService {
     });
   }
 
-  async list(projectId: string): Promise<PinSummary[]> {
-    const rows = await this.db.selectFrom('pins').selectAll().where('project_id', '=', projectId).orderBy('created_at').orderBy('id').execute();
-    return rows.map((r) => ({
+  /** Every PIN of a project (revoked ones too), in the order they were created. */
+  list(projectId: string): Promise<PinSummary[]> {
+    return allPages((page) => this.listPage(projectId, page));
+  }
+
+  /** A project's PINs (revoked ones too) in the order they were created, a page at a time. */
+  async listPage(projectId: string, page: PageRequest): Promise<Page<PinSummary>> {
+    let query = this.db.selectFrom('pins').selectAll().where('project_id', '=', projectId);
+    if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
       id: r.id,
       label: r.label,
       created_at: new Date(r.created_at).toISOString(),

@@ -4,7 +4,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
-import { InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { ConsoleRedirectUriFixed, InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -142,6 +143,10 @@ class ProjectCache {
 
 const MAX_CACHED_PROJECTS = 10_000;
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
 function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -183,9 +188,17 @@ export class ProjectService {
     return this.cache ? this.cache.change(write) : write();
   }
 
-  async list(): Promise<Project[]> {
-    const rows = await this.db.selectFrom('projects').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map(toProject);
+  /** Every project, in the order they were created (the command line prints them all). */
+  list(): Promise<Project[]> {
+    return allPages((page) => this.listPage(page));
+  }
+
+  /** Projects in the order they were created, a page at a time. */
+  async listPage(page: PageRequest): Promise<Page<Project>> {
+    let query = this.db.selectFrom('projects').selectAll();
+    if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (row) => ({ at: row.created_at, id: row.id }), toProject);
   }
 
   /** Creates a project; throws ProjectAlreadyExists when the id is taken. */
@@ -217,7 +230,18 @@ export class ProjectService {
     return { project: toProject(inserted), ...(clientSecret ? { clientSecret } : {}) };
   }
 
+  /**
+   * Changes a project. The console's redirect URI is not the admins' to change: it follows the
+   * issuer (ensureConsole), so that a bad edit cannot lock every admin out. Throws ConsoleRedirectUriFixed.
+   */
   async update(id: string, changes: ProjectChanges): Promise<Project | undefined> {
+    if (id === CONSOLE_PROJECT_ID && changes.redirect_uris !== undefined && !sameList(changes.redirect_uris, [this.consoleRedirectUri()])) {
+      throw ConsoleRedirectUriFixed();
+    }
+    return this.write(id, changes);
+  }
+
+  private async write(id: string, changes: ProjectChanges): Promise<Project | undefined> {
     const row = await this.change(() =>
       this.db
         .updateTable('projects')
@@ -267,16 +291,28 @@ export class ProjectService {
     return clientSecret;
   }
 
-  /** Makes sure the built-in console project exists (idempotent). */
+  /** SPEC: the console project's one redirect URI. */
+  consoleRedirectUri(): string {
+    return `${this.config.issuer}/console/callback`;
+  }
+
+  /**
+   * Makes sure the built-in console project exists, with `<issuer>/console/callback` as its one
+   * redirect URI (idempotent): a changed GATEHOUSE_ISSUER moves it on the next start, so the
+   * admins can always sign in.
+   */
   async ensureConsole(): Promise<void> {
-    await this.create({
-      id: CONSOLE_PROJECT_ID,
-      name: 'Gatehouse console',
-      redirect_uris: [`${this.config.issuer}/console/callback`],
-      registration_open: false,
-    }).catch((error: unknown) => {
-      if (!isError(error, ProjectAlreadyExists)) throw error;
-    });
+    const redirectUris = [this.consoleRedirectUri()];
+    const created = await this.create({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: redirectUris, registration_open: false }).then(
+      () => true,
+      (error: unknown) => {
+        if (!isError(error, ProjectAlreadyExists)) throw error;
+        return false;
+      },
+    );
+    if (created) return;
+    const existing = await this.find(CONSOLE_PROJECT_ID);
+    if (existing && !sameList(existing.project.redirect_uris, redirectUris)) await this.write(CONSOLE_PROJECT_ID, { redirect_uris: redirectUris });
   }
 
   secretMatches(record: ProjectRecord, presented: string | undefined): boolean {

@@ -24,6 +24,7 @@ import { param, prepare, step, writeAtomically, type WriteStep } from '../storag
 import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type LoginMethod, type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
+import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export type Session = Selectable<SessionsTable>;
 
@@ -432,8 +433,13 @@ export class SessionService {
    * Live sessions of a project: not revoked, not past expiry, and not of a revoked PIN (those
    * stay on record only so that their refresh tokens answer "PIN revoked").
    */
-  async listActive(projectId: string): Promise<SessionSummary[]> {
-    const rows = await this.db
+  listActive(projectId: string): Promise<SessionSummary[]> {
+    return allPages((page) => this.listActivePage(projectId, page));
+  }
+
+  /** Live sessions of a project, newest first, a page at a time (see listActive). */
+  async listActivePage(projectId: string, page: PageRequest): Promise<Page<SessionSummary>> {
+    let query = this.db
       .selectFrom('sessions')
       .select(['id', 'sid_sealed', 'subject', 'method', 'created_at', 'expires_at'])
       .where('project_id', '=', projectId)
@@ -444,10 +450,11 @@ export class SessionService {
           eb('pin_id', 'is', null),
           eb('pin_id', 'in', eb.selectFrom('pins').select('pins.id').where('pins.project_id', '=', projectId).where('pins.revoked_at', 'is', null)),
         ]),
-      )
-      .orderBy('created_at', 'desc')
-      .execute();
-    return rows.map((r) => ({
+      );
+    if (page.after) query = query.where(after('created_at', 'id', 'desc', page.after));
+    // Newest first; the id breaks ties within a millisecond, so a page boundary loses nothing.
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
       id: this.listedId(r.id, r.sid_sealed),
       subject: r.subject,
       method: r.method,

@@ -29,40 +29,62 @@ const POSTGRES_OUTAGE_CLASSES = new Set(['08', '53', '57', '58']);
 /** SQLite result codes of a file that cannot be used right now (locked, full, unreadable). */
 const SQLITE_OUTAGE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 
-/** Messages of the pg, pg-pool, ioredis and better-sqlite3 clients that carry no code. */
-const OUTAGE_MESSAGES = [
-  /^Connection terminated/,
-  /timeout exceeded when trying to connect/,
-  /^Query read timeout/,
-  /is not queryable/,
-  /^Cannot use a pool after calling end/,
-  /^Connection is closed/,
-  /^Command timed out/,
-  /^Stream isn't writeable/,
-  /^Reached the max retries per request limit/,
-  /^The database connection is not open/,
-  /^driver has already been destroyed/,
-  /^Redis cannot be reached/,
-  /^Redis connection is not ready/,
+/** Messages of the pg, pg-pool, ioredis and better-sqlite3 clients that carry no code, with the dependency each names. */
+const OUTAGE_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^Connection terminated/, 'postgresql'],
+  [/timeout exceeded when trying to connect/, 'postgresql'],
+  [/^Query read timeout/, 'postgresql'],
+  [/is not queryable/, 'postgresql'],
+  [/^Cannot use a pool after calling end/, 'postgresql'],
+  [/^Connection is closed/, 'redis'],
+  [/^Command timed out/, 'redis'],
+  [/^Stream isn't writeable/, 'redis'],
+  [/^Reached the max retries per request limit/, 'redis'],
+  [/^The database connection is not open/, 'sqlite'],
+  [/^driver has already been destroyed/, 'postgresql'],
+  [/^Redis cannot be reached/, 'redis'],
+  [/^Redis connection is not ready/, 'redis'],
 ];
 
-function isOutageItself(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+/** nodemailer's codes for a mail server that cannot be reached. */
+const SMTP_CODES = new Set(['ESOCKET', 'ECONNECTION', 'EDNS']);
+
+/** The dependency an error says is out, or undefined when it is no outage itself. */
+function outageSourceItself(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, name, message, address, port } = error as { code?: unknown; name?: unknown; message?: unknown; address?: unknown; port?: unknown };
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code) || SQLITE_OUTAGE.test(code)) return true;
+    if (SQLITE_OUTAGE.test(code)) return 'sqlite';
+    if (SMTP_CODES.has(code)) return 'smtp';
+    // A socket error names the server it could not reach, whichever client saw it.
+    if (NETWORK_CODES.has(code)) return typeof address === 'string' ? `${address}:${String(port ?? '')}` : 'network';
     // A five-character SQLSTATE from PostgreSQL.
-    if (/^[0-9A-Z]{5}$/.test(code) && POSTGRES_OUTAGE_CLASSES.has(code.slice(0, 2))) return true;
+    if (/^[0-9A-Z]{5}$/.test(code) && POSTGRES_OUTAGE_CLASSES.has(code.slice(0, 2))) return 'postgresql';
   }
-  if (name === 'MaxRetriesPerRequestError') return true;
-  return typeof message === 'string' && OUTAGE_MESSAGES.some((pattern) => pattern.test(message));
+  if (name === 'MaxRetriesPerRequestError') return 'redis';
+  if (typeof message !== 'string') return undefined;
+  return OUTAGE_MESSAGES.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+/**
+ * The dependency (`postgresql`, `redis`, `sqlite`, `smtp`, or the address of a server that
+ * refused a connection) that the error, or anything it wraps, says is out; undefined for a bug.
+ */
+export function outageSource(error: unknown, depth = 0): string | undefined {
+  if (depth > 5 || typeof error !== 'object' || error === null) return undefined;
+  const itself = outageSourceItself(error);
+  if (itself !== undefined) return itself;
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  if (Array.isArray(errors)) {
+    for (const inner of errors) {
+      const source = outageSource(inner, depth + 1);
+      if (source !== undefined) return source;
+    }
+  }
+  return outageSource(cause, depth + 1);
 }
 
 /** True when the error, or anything it wraps (`cause`, an AggregateError's errors), is an outage. */
-export function isOutage(error: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof error !== 'object' || error === null) return false;
-  if (isOutageItself(error)) return true;
-  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
-  if (Array.isArray(errors) && errors.some((inner) => isOutage(inner, depth + 1))) return true;
-  return isOutage(cause, depth + 1);
+export function isOutage(error: unknown): boolean {
+  return outageSource(error) !== undefined;
 }

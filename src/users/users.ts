@@ -6,6 +6,7 @@ import type { Database, UsersTable } from '../storage/schema.ts';
 import { EmailAlreadyRegistered } from '../errors.ts';
 import { isValidEmail, legacyEmailKey, normalizeEmail, plainEmail, requireValidEmail } from './email.ts';
 import type { Ids } from '../crypto/random.ts';
+import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export interface User {
   id: string;
@@ -85,14 +86,24 @@ export class UserService {
     return this.db.selectFrom('users').selectAll().where('email_normalized', '=', key).executeTakeFirst();
   }
 
-  /** Every user, or those filed under an address; an address outside the plain form finds accounts stored before that rule. */
-  async list(email?: string): Promise<User[]> {
-    let query = this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id');
+  /** Every account (or those filed under an address), in the order they were created. */
+  list(email?: string): Promise<User[]> {
+    return allPages((page) => this.listPage(page, email));
+  }
+
+  /**
+   * Accounts in the order they were created, a page at a time; with an address, those filed under
+   * it (an address outside the plain form finds accounts stored before that rule).
+   */
+  async listPage(page: PageRequest, email?: string): Promise<Page<User>> {
+    let query = this.db.selectFrom('users').selectAll();
     if (email !== undefined) {
       const plain = plainEmail(email);
       query = query.where('email_normalized', '=', plain !== undefined ? normalizeEmail(plain) : legacyEmailKey(email));
     }
-    return (await query.execute()).map(toUser);
+    if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (row) => ({ at: row.created_at, id: row.id }), toUser);
   }
 
   /** Creates a user; throws EmailAlreadyRegistered when the email is taken (by a racing request too). */
@@ -250,16 +261,21 @@ export class UserService {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async members(projectId: string): Promise<Membership[]> {
-    const rows = await this.db
+  /** Every member of a project, in the order they joined. */
+  members(projectId: string): Promise<Membership[]> {
+    return allPages((page) => this.membersPage(projectId, page));
+  }
+
+  /** A project's members in the order they joined, a page at a time. */
+  async membersPage(projectId: string, page: PageRequest): Promise<Page<Membership>> {
+    let query = this.db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')
-      .select(['memberships.user_id', 'users.email', 'memberships.blocked'])
-      .where('memberships.project_id', '=', projectId)
-      .orderBy('memberships.created_at')
-      .orderBy('users.email')
-      .execute();
-    return rows.map((r) => ({ user_id: r.user_id, email: r.email, blocked: r.blocked === 1 }));
+      .select(['memberships.user_id', 'users.email', 'memberships.blocked', 'memberships.created_at'])
+      .where('memberships.project_id', '=', projectId);
+    if (page.after) query = query.where(after('memberships.created_at', 'memberships.user_id', 'asc', page.after));
+    const rows = await query.orderBy('memberships.created_at').orderBy('memberships.user_id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (r) => ({ at: r.created_at, id: r.user_id }), (r) => ({ user_id: r.user_id, email: r.email, blocked: r.blocked === 1 }));
   }
 
   async member(projectId: string, userId: string): Promise<Membership | undefined> {

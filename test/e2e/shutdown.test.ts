@@ -136,4 +136,36 @@ describe('gatehouse serve', () => {
     const order = ['shutting down', 'request completed', 'stopped'].map((m) => log.lines.findIndex((l) => (l.msg ?? '').startsWith(m)));
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'shut down after the request completed');
   });
+
+  it('on SIGTERM, a request whose body never finishes is answered 408 and its connection ends within the shutdown\'s bound, and the process exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')));
+    // A request timeout longer than the shutdown's grace: only the shutdown's own bound can end the request.
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+      cwd: ROOT,
+      env: { ...env, ...TEST_ARGON2, PORT: '0', HOST: '127.0.0.1', GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`, GATEHOUSE_LOG_LEVEL: 'info', GATEHOUSE_REQUEST_TIMEOUT_MS: '120000' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const log = new LogWatcher(child);
+    const listening = await log.waitFor('listening', (l) => /^Gatehouse listening on /.test(l.msg ?? ''));
+    const port = Number(/:(\d+)$/.exec(listening.msg ?? '')?.[1]);
+
+    const socket = await openSocket(port);
+    const answer = responseOf(socket);
+    socket.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"client_id":');
+    const incoming = await log.waitFor('incoming POST /token', (l) => l.msg === 'incoming request' && l.req?.url === '/token');
+
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const response = await answer;
+    const answeredAfter = Date.now() - signalled;
+    assert.match(response, /^HTTP\/1\.1 408 /, response);
+    assert.ok(response.includes('{"error":"Request timeout"}'), response);
+    assert.match(response, new RegExp(`\\r\\nx-request-id: ${incoming.reqId ?? 'none'}\\r\\n`, 'i'), "the request's own id");
+    const exitCode = await exitOf(child);
+    assert.equal(exitCode, 0, `${stderr}\n${JSON.stringify(log.lines, null, 1)}`);
+    // Within the shutdown's bound (10 s), well inside its 25 s grace.
+    assert.ok(answeredAfter < 15_000, `answered ${answeredAfter} ms after SIGTERM`);
+  });
 });

@@ -133,3 +133,52 @@ describe('npm start (the compiled gatehouse serve)', () => {
     assert.equal(await exited, 0, output);
   });
 });
+
+describe('gatehouse serve that cannot listen', () => {
+  /** Runs `gatehouse serve` from the sources and answers its exit status and output once it ends. */
+  function serveUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-listen-'));
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', join('src', 'main.ts'), 'serve'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...TEST_ARGON2, GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    return new Promise((resolve) =>
+      child.on('exit', (code) => {
+        clearTimeout(killer);
+        resolve({ code, output, ms: Date.now() - started });
+      }),
+    );
+  }
+
+  it('on a port another process holds, exits non-zero with the reason instead of staying up without a port', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const { code, output } = await serveUntilExit({ PORT: String(port), HOST: '127.0.0.1' });
+      assert.equal(code, 1, output);
+      assert.match(output, new RegExp(`gatehouse: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(EADDRINUSE\\)`));
+      assert.match(output, /"level":60.*cannot listen/, 'a fatal JSON line in the log too');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('on a HOST that is not an address of this machine, or does not resolve, exits non-zero with the reason', async () => {
+    const port = await freePort();
+    const unavailable = await serveUntilExit({ PORT: String(port), HOST: '192.0.2.1' });
+    assert.equal(unavailable.code, 1, unavailable.output);
+    assert.match(unavailable.output, /cannot listen on 192\.0\.2\.1:\d+: HOST is not an address of this machine \(EADDRNOTAVAIL\)/);
+    const unknown = await serveUntilExit({ PORT: String(port), HOST: 'no-such-host.invalid' });
+    assert.equal(unknown.code, 1, unknown.output);
+    assert.match(unknown.output, /cannot listen on no-such-host\.invalid:\d+: HOST does not resolve/);
+  });
+});

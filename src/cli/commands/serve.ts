@@ -1,10 +1,23 @@
 // gatehouse serve: the server, with a graceful stop. On SIGTERM or SIGINT it stops accepting
 // connections, lets the requests in flight finish, closes Redis and the database, and exits 0.
 import { buildApp } from '../../app.ts';
-import type { Command } from '../command.ts';
+import { CommandFailed, type Command } from '../command.ts';
 
 /** How long requests in flight get after a stop signal before the process gives up on them. */
 const SHUTDOWN_GRACE_MS = 25_000;
+
+/** Why listen() failed, in an operator's words. */
+function cannotListen(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'the port is already in use (EADDRINUSE)',
+    EACCES: 'not allowed to listen on this port (EACCES)',
+    EADDRNOTAVAIL: 'HOST is not an address of this machine (EADDRNOTAVAIL)',
+    ENOTFOUND: 'HOST does not resolve (ENOTFOUND)',
+    EAI_AGAIN: 'HOST does not resolve (EAI_AGAIN)',
+  };
+  return (code !== undefined ? reasons[code] : undefined) ?? (error instanceof Error ? error.message : String(error));
+}
 
 export const serve: Command = {
   name: 'serve',
@@ -28,7 +41,17 @@ export const serve: Command = {
       process.exit(1);
     });
 
-    const address = await app.server.listen({ port: config.port, host: config.host });
+    let address: string;
+    try {
+      address = await app.server.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      // A server without a port must not stay up looking healthy to its supervisor: close what
+      // the start opened (database, Redis, timers) so the process exits, non-zero, with the reason.
+      const reason = cannotListen(error);
+      log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}: ${reason}`);
+      await app.close().catch(() => {});
+      throw new CommandFailed(`cannot listen on ${config.host}:${config.port}: ${reason}`);
+    }
     // Never the PostgreSQL URL: it may carry a password.
     log.info({ issuer: config.issuer, database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres' }, `Gatehouse listening on ${address}`);
 

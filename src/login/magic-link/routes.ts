@@ -15,7 +15,6 @@ import type { Services } from '../../services.ts';
 import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
-import { assertSameOrigin } from '../../http/same-origin.ts';
 import { normalizeEmail } from '../../users/email.ts';
 import { requireValidEmail } from '../../users/email.ts';
 import { EmailAlreadyRegistered, isError } from '../../errors.ts';
@@ -145,7 +144,6 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const { ip, userAgent } = client;
     let grant: MagicLinkGrant | null = null;
     try {
-      if (html) assertSameOrigin(request);
       const token = field(bodyFields(request), 'token');
       grant = await links.peek(token);
       if (!grant || token === undefined) throw InvalidOrExpiredToken();

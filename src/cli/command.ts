@@ -8,7 +8,7 @@ import { HttpError, InvalidRequest, isError, type ErrorFactory } from '../errors
 import type { Services } from '../services.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
+export type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -5,7 +5,7 @@ import { checkPassword } from '../../users/password-policy.ts';
 import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
 import type { Services } from '../../services.ts';
 import { type User } from '../../users/users.ts';
-import { CommandFailed, flag, stringOption, UsageError, type Command } from '../command.ts';
+import { CommandFailed, flag, stringOption, UsageError, type Command, type Values } from '../command.ts';
 import { plainEmail } from '../../users/email.ts';
 import { PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
 import { EmailAlreadyRegistered } from '../../errors.ts';
@@ -68,6 +68,22 @@ async function findUser(services: Services, idOrEmail: string): Promise<User | u
   return idOrEmail.includes('@') ? (await services.users.findByEmail(idOrEmail))?.user : undefined;
 }
 
+const MEMBER_OPTIONS = {
+  details: ['Options:', '  --project ID               the project', '  --user USER_ID_OR_EMAIL    the member, by id or email'].join('\n'),
+  required: ['project', 'user'],
+  options: { project: { type: 'string' }, user: { type: 'string' } },
+} satisfies Pick<Command, 'details' | 'required' | 'options'>;
+
+/** The project and the account that --project and --user name; both must exist. */
+async function memberOf(values: Values, services: Services): Promise<{ projectId: string; user: User }> {
+  const projectId = stringOption(values, 'project', true);
+  const who = stringOption(values, 'user', true).trim();
+  if (!(await services.projects.find(projectId))) throw new CommandFailed(`no project with id ${projectId}`);
+  const user = await findUser(services, who);
+  if (!user) throw new CommandFailed(`no user ${who}`);
+  return { projectId, user };
+}
+
 function blockCommand(action: 'block' | 'unblock'): Command {
   const blocked = action === 'block';
   return {
@@ -76,15 +92,9 @@ function blockCommand(action: 'block' | 'unblock'): Command {
       ? 'Block a member in one project: logins there answer "Account blocked", and so do refreshes of their sessions.'
       : 'Lift a block: the member may log in again and their sessions refresh again.',
     usage: `gatehouse user ${action} --project ID --user USER_ID_OR_EMAIL`,
-    details: ['Options:', '  --project ID               the project', '  --user USER_ID_OR_EMAIL    the member, by id or email'].join('\n'),
-    required: ['project', 'user'],
-    options: { project: { type: 'string' }, user: { type: 'string' } },
+    ...MEMBER_OPTIONS,
     async run({ values, out, services, audit }) {
-      const projectId = stringOption(values, 'project', true);
-      const who = stringOption(values, 'user', true).trim();
-      if (!(await services.projects.find(projectId))) throw new CommandFailed(`no project with id ${projectId}`);
-      const user = await findUser(services, who);
-      if (!user) throw new CommandFailed(`no user ${who}`);
+      const { projectId, user } = await memberOf(values, services);
       if (!(await services.users.setBlocked(projectId, user.id, blocked))) {
         throw new CommandFailed(`${user.email} is not a member of ${projectId}`);
       }
@@ -101,15 +111,9 @@ export const userRemove: Command = {
   name: 'user remove',
   summary: 'Remove a member from one project and end their sessions there; a closed project then refuses their logins and refreshes ("Not a member").',
   usage: 'gatehouse user remove --project ID --user USER_ID_OR_EMAIL',
-  details: ['Options:', '  --project ID               the project', '  --user USER_ID_OR_EMAIL    the member, by id or email'].join('\n'),
-  required: ['project', 'user'],
-  options: { project: { type: 'string' }, user: { type: 'string' } },
+  ...MEMBER_OPTIONS,
   async run({ values, out, services, audit }) {
-    const projectId = stringOption(values, 'project', true);
-    const who = stringOption(values, 'user', true).trim();
-    if (!(await services.projects.find(projectId))) throw new CommandFailed(`no project with id ${projectId}`);
-    const user = await findUser(services, who);
-    if (!user) throw new CommandFailed(`no user ${who}`);
+    const { projectId, user } = await memberOf(values, services);
     if (!(await services.users.removeMember(projectId, user.id))) throw new CommandFailed(`${user.email} is not a member of ${projectId}`);
     await audit('admin.member.removed', { projectId, detail: { user_id: user.id } });
     out.result({ user_id: user.id, email: user.email, removed: true }, `removed ${user.email} from ${projectId}; their sessions there have ended`);

@@ -4,7 +4,7 @@
 // a cross-site page's background `no-cors` post of JSON or a form is refused as surely as a
 // form post, so it can neither log a visitor in nor spend their rate limits. A request with
 // neither header (a server, curl) is not a browser's and is left to the endpoint's own checks.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Forbidden } from '../errors.ts';
 
 /**
@@ -32,11 +32,17 @@ export function isCrossSite(request: FastifyRequest, issuerOrigin: string): bool
  */
 export function registerSameOriginCheck(server: FastifyInstance, issuer: string): void {
   const issuerOrigin = new URL(issuer).origin.toLowerCase();
-  server.addHook('onRequest', (request, _reply, done) => {
-    if (!SAFE_METHODS.has(request.method) && BROWSER_FORM_ROUTES.has(request.routeOptions.url ?? '') && isCrossSite(request, issuerOrigin)) {
+  const check = (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    if (!SAFE_METHODS.has(request.method) && isCrossSite(request, issuerOrigin)) {
       done(Forbidden());
       return;
     }
     done();
+  };
+  // On those routes only (registered after this), so the other routes (/token, the JWKS) pay nothing.
+  server.addHook('onRoute', (route) => {
+    if (!BROWSER_FORM_ROUTES.has(route.url)) return;
+    const existing = route.onRequest;
+    route.onRequest = existing === undefined ? [check] : [...(Array.isArray(existing) ? existing : [existing]), check];
   });
 }

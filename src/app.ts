@@ -49,6 +49,7 @@ import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
+import { BrowserSessionService } from './sessions/browser-sessions.ts';
 import { loadSidBox } from './sessions/sid-key.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
@@ -125,6 +126,10 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
         })
         .catch(() => {}),
   });
+  const browserSessions = new BrowserSessionService(db, clock, ids, {
+    idleMs: config.browserSessionIdleSeconds * 1000,
+    maxMs: config.browserSessionMaxSeconds * 1000,
+  });
   const mailer =
     options.mailer ??
     (config.smtpUrl
@@ -135,7 +140,10 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   if (config.adminEmail && config.adminPassword) {
     // A new GATEHOUSE_ADMIN_PASSWORD is a password set by the operator: the old one's sessions end.
     const { user, passwordChanged } = await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
-    if (passwordChanged) await sessions.revokeWhere({ userId: user.id });
+    if (passwordChanged) {
+      await sessions.revokeWhere({ userId: user.id });
+      await browserSessions.endForUser(user.id);
+    }
   }
 
   return {
@@ -157,6 +165,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     audit,
     mailer,
     secretBox,
+    browserSessions,
     async healthy() {
       try {
         await sql`select 1`.execute(db);

@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'admin.user.updated',
   'admin.user.deleted',
   'admin.session.ended',
+  'admin.browser_session.ended',
   'pin.created',
   'pin.revoked',
   'keys.rotated',

@@ -14,6 +14,8 @@ export async function completeAuthorization(
   request: AuthorizationRequest,
   subject: Subject,
   method: LoginMethod,
+  /** the browser session of the sign-in; the project session it starts remembers it */
+  browserSessionId?: string,
 ): Promise<AuthorizationResponse> {
   const code = await services.codes.issue(
     {
@@ -25,6 +27,7 @@ export async function completeAuthorization(
       subject,
       method,
       authTime: services.clock.now(),
+      ...(browserSessionId !== undefined ? { browserSessionId } : {}),
     },
     services.projects.lifetimes(request.project).codeMs,
   );

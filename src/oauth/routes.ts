@@ -113,6 +113,7 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
     authTime: grant.authTime,
     refreshTtlMs: lifetimes.refreshTokenMs,
     sessionMaxMs: lifetimes.sessionMaxMs,
+    browserSessionId: grant.browserSessionId ?? null,
   });
   // One more write per code exchange (not per refresh): what a replay of this code must revoke.
   await services.codes.recordExchange(code, session.id, lifetimes.codeMs);

@@ -141,6 +141,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
   'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}], "next_cursor"}`; a session\'s `id` is the `sid` claim of its tokens' } },
   'DELETE /admin/sessions/:id': { summary: 'Ends a session (`:id` is its `sid`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
+  'GET /admin/users/:id/browser-sessions': { summary: 'Live browser sessions of a user (docs/sso.md), newest first', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"browser_sessions": [{"id", "user_id", "auth_time", "amr", "created_at", "last_used_at", "ip", "user_agent"}]}`' } },
+  'DELETE /admin/browser-sessions/:id': { summary: 'Ends a browser session: that browser is signed out', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
   'GET /admin/audit': { summary: 'Security events, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...], "next_cursor"}`' } },
 
   'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },

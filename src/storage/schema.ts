@@ -65,6 +65,23 @@ export interface SessionsTable {
    * that the admin listing can show it; null for a session from before it was kept (0006)
    */
   sid_sealed: string | null;
+  /** the browser session this project session was started from (0007); null otherwise */
+  browser_session_id: string | null;
+}
+
+export interface BrowserSessionsTable {
+  id: string;
+  /** SHA-256 of the cookie's value; the value itself is only in the browser */
+  token_hash: string;
+  user_id: string;
+  auth_time: number;
+  /** JSON array of the methods used (amr) */
+  amr: string;
+  created_at: number;
+  last_used_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  ended_at: number | null;
 }
 
 interface RefreshTokensTable {
@@ -124,4 +141,5 @@ export interface Database {
   signing_keys: SigningKeysTable;
   instance_secrets: InstanceSecretsTable;
   audit_events: AuditEventsTable;
+  browser_sessions: BrowserSessionsTable;
 }

@@ -31,6 +31,7 @@ import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
+import { registerSingleSignOnRoutes } from './oauth/sso-routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSameOriginCheck } from './http/same-origin.ts';
@@ -345,6 +346,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   registerOAuthRoutes(server, services);
+  registerSingleSignOnRoutes(server, services);
   registerLoginRoutes(server, services);
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);

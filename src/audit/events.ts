@@ -5,6 +5,8 @@ export const AUDIT_EVENT_TYPES = [
   // sign-in and registration (outcome success or failure, with a reason)
   'login.password',
   'login.pin',
+  // a sign-in at /authorize with the browser session of an earlier one (single sign-on)
+  'login.browser_session',
   'register',
   'magic_link.sent',
   'magic_link.used',

@@ -44,7 +44,14 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'OAuth',
     errors: AUTHORIZATION_ERRORS,
     queryFields: AUTHORIZATION_FIELDS,
-    success: { status: 200, description: 'the login page', contentType: 'text/html' },
+    success: { status: 200, description: 'the login page; with a live browser session a 302 to redirect_uri with code, state and iss (single sign-on, docs/sso.md), or with error for prompt=none', contentType: 'text/html' },
+  },
+  'POST /authorize': {
+    summary: 'The "Continue as" button of the prompt=select_account page: single sign-on with the browser session (docs/sso.md)',
+    tag: 'OAuth',
+    errors: [...AUTHORIZATION_ERRORS, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    bodyFields: AUTHORIZATION_FIELDS,
+    success: { status: 302, description: 'to redirect_uri with code, state and iss (or the login page when the browser session has ended)' },
   },
   'POST /login': {
     summary: 'Signs in with email and password',

@@ -112,6 +112,25 @@ ${registration}`,
   );
 }
 
+/** prompt=select_account with a browser session (docs/sso.md): go on as its person, or sign in as another. */
+export function renderSelectAccountPage(options: { authorization: AuthorizationRequest; fields: Fields; email: string }): string {
+  const { project } = options.authorization;
+  const hidden = hiddenFields(options.fields);
+  return layout(
+    `Sign in to ${project.name}`,
+    `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
+<form method="post" action="/authorize">
+${hidden}
+<button type="submit">Continue as ${escapeHtml(options.email)}</button>
+</form>
+<form method="get" action="/authorize">
+${hidden}
+<input type="hidden" name="prompt" value="login">
+<button type="submit">Use another account</button>
+</form>`,
+  );
+}
+
 export function renderErrorPage(status: number, message: string): string {
   return layout(
     'Sign-in problem',

@@ -66,7 +66,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const userId = await accountFor(record.project, grant.email, client);
     const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
     try {
-      const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', browserSession.id);
+      const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
       return { response, userId, browserSession };
     } catch (error) {
       await services.browserSessions.end(browserSession.id).catch(() => {});

@@ -70,7 +70,7 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
       }
       await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });
       const browserSessionId = await startBrowserSession(services, request, reply, record.user.id, ['pwd']);
-      return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd', browserSessionId));
+      return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd', { browserSessionId }));
     }),
   );
 }

@@ -34,7 +34,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);
-        return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd', browserSessionId), 201);
+        return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd', { browserSessionId }), 201);
       } catch (error) {
         if (error instanceof HttpError) await failed(error.message);
         throw error;

@@ -32,6 +32,7 @@ import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
 import { registerSingleSignOnRoutes } from './oauth/sso-routes.ts';
+import { registerLogoutRoutes } from './oauth/logout-routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSameOriginCheck } from './http/same-origin.ts';
@@ -347,6 +348,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   registerOAuthRoutes(server, services);
   registerSingleSignOnRoutes(server, services);
+  registerLogoutRoutes(server, services);
   registerLoginRoutes(server, services);
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);

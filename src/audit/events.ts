@@ -7,6 +7,8 @@ export const AUDIT_EVENT_TYPES = [
   'login.pin',
   // a sign-in at /authorize with the browser session of an earlier one (single sign-on)
   'login.browser_session',
+  // RP-initiated logout: a browser session and the project sessions started from it ended
+  'logout',
   'register',
   'magic_link.sent',
   'magic_link.used',

@@ -55,6 +55,7 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     authorization_response_iss_parameter_supported: true,
     // Single sign-on (docs/sso.md).
     prompt_values_supported: ['none', 'login', 'select_account'],
+    end_session_endpoint: `${issuer}/logout`,
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,

@@ -26,6 +26,12 @@ const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
 
 const AUTHORIZATION_ERRORS = [E.MissingOrInvalidParameters, E.OnlyS256, E.InvalidClientId, E.InvalidRedirectUri];
+const LOGOUT_FIELDS: Record<string, string> = {
+  id_token_hint: 'an ID token of this issuer (signature checked, expiry not); its `aud` names the project',
+  client_id: 'the project, when there is no id_token_hint',
+  post_logout_redirect_uri: 'one of the project\'s `post_logout_redirect_uris`, exactly',
+  state: 'given back on the redirect',
+};
 const AUTHORIZATION_FIELDS: Record<string, string> = {
   response_type: '`code`',
   client_id: 'the project id',
@@ -52,6 +58,20 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [...AUTHORIZATION_ERRORS, E.AccountBlocked, E.NotAMember, E.Forbidden],
     bodyFields: AUTHORIZATION_FIELDS,
     success: { status: 302, description: 'to redirect_uri with code, state and iss (or the login page when the browser session has ended)' },
+  },
+  'GET /logout': {
+    summary: 'RP-initiated logout (docs/sso.md): signs out at once, or shows a confirmation page',
+    tag: 'OAuth',
+    errors: [E.InvalidPostLogoutRedirectUri],
+    queryFields: LOGOUT_FIELDS,
+    success: { status: 302, description: 'to post_logout_redirect_uri (with state), or 200 the "You are signed out" page or the confirmation page' },
+  },
+  'POST /logout': {
+    summary: 'RP-initiated logout, or the confirmation page\'s button: signs out',
+    tag: 'OAuth',
+    errors: [E.InvalidPostLogoutRedirectUri, E.Forbidden],
+    bodyFields: LOGOUT_FIELDS,
+    success: { status: 302, description: 'to post_logout_redirect_uri (with state), or 200 the "You are signed out" page' },
   },
   'POST /login': {
     summary: 'Signs in with email and password',

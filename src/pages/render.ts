@@ -156,6 +156,22 @@ export function renderMagicLinkConfirmPage(token: string): string {
   );
 }
 
+/** GET /logout when the request does not show it is this browser's person asking (docs/sso.md). */
+export function renderLogoutConfirmPage(fields: Record<string, string>): string {
+  const hidden = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  return layout(
+    'Sign out',
+    `<h1>Sign out?</h1>
+<p>Press the button to sign out of every application in this browser.</p>
+<form method="post" action="/logout">
+${hidden}
+<button type="submit">Sign out</button>
+</form>`,
+  );
+}
+
 export const STYLESHEET = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
 body { margin: 0; display: flex; justify-content: center; }
 main { max-width: 28rem; width: 100%; padding: 1.5rem; }

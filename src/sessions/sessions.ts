@@ -425,6 +425,19 @@ export class SessionService {
     return (await this.revokeStored(row.id)) ? sessionColumns(row) : undefined;
   }
 
+  /** Ends the live project sessions started from a browser session (a logout); answers their stored keys. */
+  async revokeStartedFrom(browserSessionId: string): Promise<string[]> {
+    const now = this.clock.now();
+    const rows = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('browser_session_id', '=', browserSessionId)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Ends every live session of a subject in a project (for example when a member is removed). */
   async revokeWhere(filter: { projectId?: string; userId?: string; pinId?: string }): Promise<void> {
     let query = this.db.updateTable('sessions').set({ revoked_at: this.clock.now() }).where('revoked_at', 'is', null);

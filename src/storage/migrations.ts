@@ -187,6 +187,9 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('browser_sessions_user').on('browser_sessions').column('user_id').execute();
       await db.schema.alterTable('sessions').addColumn('browser_session_id', 'text').execute();
+      await db.schema.createIndex('sessions_browser_session').on('sessions').column('browser_session_id').execute();
+      // Where a logout may send the browser back to (JSON array, exact match; default none).
+      await db.schema.alterTable('projects').addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull().defaultTo('[]')).execute();
     },
   },
 };

@@ -1,5 +1,7 @@
 // Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times are
 // epoch milliseconds so that one set of migrations and one set of queries serve both.
+import type { ColumnType } from 'kysely';
+
 export interface ProjectsTable {
   id: string;
   name: string;
@@ -14,6 +16,8 @@ export interface ProjectsTable {
   /** absolute session lifetime; null: GATEHOUSE_SESSION_MAX_SECONDS */
   session_max_seconds: number | null;
   created_at: number;
+  /** JSON array of exact-match URIs a logout may redirect to (0007) */
+  post_logout_redirect_uris: ColumnType<string, string | undefined, string>;
   updated_at: number;
 }
 

@@ -187,6 +187,18 @@ describe('browser sessions', () => {
     }
   });
 
+  it('housekeeping deletes the rows of ended and expired browser sessions, and keeps live ones', async () => {
+    const { cookie } = await login();
+    const [live] = await listed();
+    assert.ok(live);
+    const purged = await app.services.browserSessions.purgeDead();
+    assert.ok(purged >= 1, 'the sessions replaced or ended above');
+    const left = await app.services.database.db.selectFrom('browser_sessions').select(['id', 'ended_at']).execute();
+    assert.ok(left.every((row) => row.ended_at === null));
+    assert.ok(left.some((row) => row.id === live.id));
+    assert.ok(await app.services.browserSessions.use(cookie));
+  });
+
   it('an admin ends one (204, audited); an unknown or ended one answers 404', async () => {
     await login();
     const [session] = await listed();

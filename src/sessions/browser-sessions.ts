@@ -2,10 +2,11 @@
 // does not ask for the password again. The cookie carries 256 random bits; the database keeps
 // only their SHA-256, so a copy of the database signs nobody in. A session ends after an idle
 // time without use and at the latest after an absolute lifetime, both on the injected clock.
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Ids } from '../crypto/random.ts';
 import { sha256 } from '../crypto/tokens.ts';
+import { purgeRows } from '../storage/batches.ts';
 import type { BrowserSessionsTable, Database } from '../storage/schema.ts';
 
 type BrowserSessionRow = Selectable<BrowserSessionsTable>;
@@ -114,6 +115,17 @@ export class BrowserSessionService {
   /** Ends every browser session of a user (a password set for them, their mailbox proven, the account deleted). */
   async endForUser(userId: string): Promise<void> {
     await this.db.updateTable('browser_sessions').set({ ended_at: this.clock.now() }).where('user_id', '=', userId).where('ended_at', 'is', null).execute();
+  }
+
+  /** Deletes the rows of ended and expired browser sessions (the housekeeping job); answers how many. */
+  purgeDead(): Promise<number> {
+    const now = this.clock.now();
+    return purgeRows(
+      this.db,
+      'browser_sessions',
+      'id',
+      sql`(ended_at is not null or last_used_at <= ${now - this.lifetimes.idleMs} or created_at <= ${now - this.lifetimes.maxMs})`,
+    );
   }
 
   private isLive(row: BrowserSessionRow, now: number): boolean {

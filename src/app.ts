@@ -31,6 +31,8 @@ import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
+import { registerSingleSignOnRoutes } from './oauth/sso-routes.ts';
+import { registerLogoutRoutes } from './oauth/logout-routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSameOriginCheck } from './http/same-origin.ts';
@@ -49,6 +51,7 @@ import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/sessions.ts';
+import { BrowserSessionService } from './sessions/browser-sessions.ts';
 import { loadSidBox } from './sessions/sid-key.ts';
 import { openDatabase, type OpenedDatabase } from './storage/database.ts';
 import { RedisKeyValueStore, SqlKeyValueStore, type KeyValueStore } from './storage/kv.ts';
@@ -125,6 +128,10 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
         })
         .catch(() => {}),
   });
+  const browserSessions = new BrowserSessionService(db, clock, ids, {
+    idleMs: config.browserSessionIdleSeconds * 1000,
+    maxMs: config.browserSessionMaxSeconds * 1000,
+  });
   const mailer =
     options.mailer ??
     (config.smtpUrl
@@ -135,7 +142,10 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   if (config.adminEmail && config.adminPassword) {
     // A new GATEHOUSE_ADMIN_PASSWORD is a password set by the operator: the old one's sessions end.
     const { user, passwordChanged } = await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
-    if (passwordChanged) await sessions.revokeWhere({ userId: user.id });
+    if (passwordChanged) {
+      await sessions.revokeWhere({ userId: user.id });
+      await browserSessions.endForUser(user.id);
+    }
   }
 
   return {
@@ -157,6 +167,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     audit,
     mailer,
     secretBox,
+    browserSessions,
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -336,6 +347,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   registerOAuthRoutes(server, services);
+  registerSingleSignOnRoutes(server, services);
+  registerLogoutRoutes(server, services);
   registerLoginRoutes(server, services);
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);

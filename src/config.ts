@@ -77,6 +77,10 @@ export interface Config {
   auditRefreshes: boolean;
   /** how long a request (headers and body) may take to arrive before it answers 408 and its connection closes */
   requestTimeoutMs: number;
+  /** a browser session ends after this long without use (docs/sso.md) */
+  browserSessionIdleSeconds: number;
+  /** and at the latest this long after its sign-in */
+  browserSessionMaxSeconds: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -177,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
     auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
+    browserSessionIdleSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_IDLE_SECONDS', 259_200, 1),
+    browserSessionMaxSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_MAX_SECONDS', 1_209_600, 1),
   };
 }
 

@@ -60,6 +60,8 @@ export const MissingTokenOrClientId = httpError(400, 'Missing token or client_id
 // Login endpoints
 export const InvalidCredentials = httpError(401, 'Invalid credentials');
 export const NotAMember = httpError(403, 'Not a member');
+// single sign-on (docs/sso.md): /logout
+export const InvalidPostLogoutRedirectUri = httpError(400, 'Invalid post_logout_redirect_uri');
 export const InvalidPin = httpError(401, 'Invalid PIN');
 export const EmailAlreadyRegistered = httpError(409, 'Email already registered');
 export const InvalidPassword = httpError(400, 'Invalid password');
@@ -102,4 +104,5 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable, InternalError,
   ProjectAlreadyExists, ConsoleProjectProtected,
   ConsoleRedirectUriFixed, RequestTimeout, HeadersTooLarge,
+  InvalidPostLogoutRedirectUri,
 ];

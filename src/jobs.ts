@@ -37,8 +37,8 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
       intervalMs: HOUR_MS,
       atStart: true,
       async run() {
-        const purged = await purgeExpiredState(services.database.db, clock);
-        if (purged.refreshTokens + purged.sessions + purged.kv > 0) log.info({ purged }, 'expired tokens and sessions purged');
+        const purged = { ...(await purgeExpiredState(services.database.db, clock)), browserSessions: await services.browserSessions.purgeDead() };
+        if (purged.refreshTokens + purged.sessions + purged.kv + purged.browserSessions > 0) log.info({ purged }, 'expired tokens and sessions purged');
       },
     },
     {

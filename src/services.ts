@@ -10,6 +10,7 @@ import type { TokenIssuer } from './oauth/token-issuer.ts';
 import type { PinService } from './pins/pins.ts';
 import type { ProjectService } from './projects/projects.ts';
 import type { SessionService } from './sessions/sessions.ts';
+import type { BrowserSessionService } from './sessions/browser-sessions.ts';
 import type { OpenedDatabase } from './storage/database.ts';
 import type { KeyValueStore } from './storage/kv.ts';
 import type { RateLimits } from './storage/rate-limits.ts';
@@ -38,6 +39,8 @@ export interface Services {
   mailer: Mailer;
   /** seals secrets at rest under GATEHOUSE_SECRET_KEY (crypto/sealed.ts) */
   secretBox: SecretBox;
+  /** one signed-in person in one browser (docs/sso.md) */
+  browserSessions: BrowserSessionService;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

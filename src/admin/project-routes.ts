@@ -13,6 +13,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const body = request.body;
     const name = checkProjectName(body.name);
     checkRedirectUris(body.redirect_uris);
+    if (body.post_logout_redirect_uris) checkRedirectUris(body.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
     const created = await projects.create({ ...body, name });
     const { project, clientSecret } = created;
     await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
@@ -32,6 +33,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const changes = request.body;
     // The console's redirect URI follows the issuer: any other answers 409 (projects.update), whatever it is.
     if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
+    if (changes.post_logout_redirect_uris) checkRedirectUris(changes.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
     const project = await projects.update(request.params.id, {
       ...changes,
       ...(changes.name !== undefined ? { name: checkProjectName(changes.name) } : {}),

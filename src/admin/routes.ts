@@ -14,6 +14,7 @@ import { registerPinRoutes } from './pin-routes.ts';
 import { registerProjectRoutes } from './project-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
+import { registerBrowserSessionRoutes } from './browser-session-routes.ts';
 
 function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
@@ -60,5 +61,6 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     registerUserRoutes(admin, context);
     registerSessionRoutes(admin, context);
     registerAuditRoutes(admin, context);
+    registerBrowserSessionRoutes(admin, context);
   });
 }

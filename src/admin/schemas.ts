@@ -15,6 +15,8 @@ const Printable = (options: { minLength?: number; maxLength: number }) => Type.S
 // (checkProjectName, checkRedirectUris), which the command line applies too.
 const Name = Type.String({ minLength: 1, maxLength: MAX_PROJECT_NAME_LENGTH });
 const RedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), { minItems: 1, maxItems: MAX_REDIRECT_URIS });
+// single sign-on (docs/sso.md): the rules of redirect_uris, and none is allowed
+const PostLogoutRedirectUris = Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), { maxItems: MAX_REDIRECT_URIS });
 
 // Upper bounds: a code is meant to live seconds (RFC 6749 §4.1.2 says at most 10 minutes);
 // signing keys stay published for at least a day after they retire, so no access token may
@@ -34,6 +36,8 @@ export const NewProjectBody = Type.Object(
     registration_open: Type.Optional(Type.Boolean()),
     confidential: Type.Optional(Type.Boolean()),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    // single sign-on (docs/sso.md)
+    post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
   },
   { additionalProperties: false },
 );
@@ -47,6 +51,8 @@ export const ProjectChangesBody = Type.Object(
     access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
     refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    // single sign-on (docs/sso.md)
+    post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
   },
   { additionalProperties: false },
 );

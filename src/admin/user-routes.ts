@@ -8,7 +8,7 @@ import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { requireValidEmail } from '../users/email.ts';
 
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
-  const { users, sessions } = context.services;
+  const { users, sessions, browserSessions } = context.services;
 
   server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) =>
     pagedAnswer('users', await users.listPage(pageRequest(request.query), request.query.email)),
@@ -44,7 +44,10 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
     if (!user) throw NotFound();
     // A password set by an admin replaces whatever someone else knew: every session of the
     // account ends, so nobody stays signed in on the strength of the old one.
-    if (changes.password !== undefined) await sessions.revokeWhere({ userId: id });
+    if (changes.password !== undefined) {
+      await sessions.revokeWhere({ userId: id });
+      await browserSessions.endForUser(id);
+    }
     // Field names only: a new password never reaches the log.
     await context.recordChange(request, 'admin.user.updated', { detail: { user_id: id, fields: Object.keys(request.body) } });
     return user;
@@ -55,6 +58,8 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
   server.delete('/admin/users/:id', { schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params;
     if (!(await users.delete(id))) throw NotFound();
+    // A deleted account is signed in nowhere: its browser sessions end (docs/sso.md).
+    await browserSessions.endForUser(id);
     await context.recordChange(request, 'admin.user.deleted', { detail: { user_id: id } });
     return reply.code(204).send();
   });

@@ -5,6 +5,10 @@ export const AUDIT_EVENT_TYPES = [
   // sign-in and registration (outcome success or failure, with a reason)
   'login.password',
   'login.pin',
+  // a sign-in at /authorize with the browser session of an earlier one (single sign-on)
+  'login.browser_session',
+  // RP-initiated logout: a browser session and the project sessions started from it ended
+  'logout',
   'register',
   'magic_link.sent',
   'magic_link.used',
@@ -23,6 +27,7 @@ export const AUDIT_EVENT_TYPES = [
   'admin.user.updated',
   'admin.user.deleted',
   'admin.session.ended',
+  'admin.browser_session.ended',
   'pin.created',
   'pin.revoked',
   'keys.rotated',

@@ -11,7 +11,7 @@ import { Forbidden } from '../errors.ts';
  * The endpoints a browser page posts to: the login endpoints of SPEC.md and every state-changing
  * hosted form. A new hosted form adds its path here, so the check stays in one place.
  */
-export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set(['/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify']);
+export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set(['/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', '/authorize', '/logout']);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

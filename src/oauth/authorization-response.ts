@@ -14,6 +14,11 @@ export async function completeAuthorization(
   request: AuthorizationRequest,
   subject: Subject,
   method: LoginMethod,
+  /**
+   * the browser session of the sign-in (the project session it starts remembers it); for a
+   * single sign-on, with the browser session's own sign-in time
+   */
+  from?: { browserSessionId: string; authTime?: number },
 ): Promise<AuthorizationResponse> {
   const code = await services.codes.issue(
     {
@@ -24,7 +29,8 @@ export async function completeAuthorization(
       ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
       subject,
       method,
-      authTime: services.clock.now(),
+      authTime: from?.authTime ?? services.clock.now(),
+      ...(from !== undefined ? { browserSessionId: from.browserSessionId } : {}),
     },
     services.projects.lifetimes(request.project).codeMs,
   );

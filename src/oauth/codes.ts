@@ -14,6 +14,8 @@ interface CodeGrant {
   subject: Subject;
   method: LoginMethod;
   authTime: number;
+  /** the browser session the sign-in started or used (docs/sso.md), for logout */
+  browserSessionId?: string;
 }
 
 const RFC7636_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;

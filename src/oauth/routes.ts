@@ -16,7 +16,8 @@ import {
 } from '../errors.ts';
 import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
-import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
+import { renderErrorPage } from '../pages/render.ts';
+import { answerAuthorization } from './sso-routes.ts';
 import { isProjectId, type ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
@@ -52,6 +53,12 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     id_token_signing_alg_values_supported: ['ES256'],
     claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified'],
     authorization_response_iss_parameter_supported: true,
+    // Single sign-on (docs/sso.md).
+    prompt_values_supported: ['none', 'login', 'select_account'],
+    end_session_endpoint: `${issuer}/logout`,
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
   };
 }
 
@@ -113,6 +120,7 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
     authTime: grant.authTime,
     refreshTtlMs: lifetimes.refreshTokenMs,
     sessionMaxMs: lifetimes.sessionMaxMs,
+    browserSessionId: grant.browserSessionId ?? null,
   });
   // One more write per code exchange (not per refresh): what a replay of this code must revoke.
   await services.codes.recordExchange(code, session.id, lifetimes.codeMs);
@@ -186,7 +194,8 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const fields = queryFields(request);
     try {
       const authorization = await checkAuthorizationRequest(fields, services.projects);
-      return sendHtml(reply, 200, renderLoginPage({ authorization, fields }), authorization.redirectUri);
+      // After the four checks: single sign-on with the browser session, or the login page.
+      return await answerAuthorization(services, request, reply, authorization, fields);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
         return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));

@@ -26,6 +26,12 @@ const BODY_ERRORS: ErrorFactory[] = [E.UnsupportedMediaType, E.PayloadTooLarge];
 const ADMIN_ERRORS: ErrorFactory[] = [E.Unauthorized, E.Forbidden];
 
 const AUTHORIZATION_ERRORS = [E.MissingOrInvalidParameters, E.OnlyS256, E.InvalidClientId, E.InvalidRedirectUri];
+const LOGOUT_FIELDS: Record<string, string> = {
+  id_token_hint: 'an ID token of this issuer (signature checked, expiry not); its `aud` names the project',
+  client_id: 'the project, when there is no id_token_hint',
+  post_logout_redirect_uri: 'one of the project\'s `post_logout_redirect_uris`, exactly',
+  state: 'given back on the redirect',
+};
 const AUTHORIZATION_FIELDS: Record<string, string> = {
   response_type: '`code`',
   client_id: 'the project id',
@@ -44,7 +50,28 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'OAuth',
     errors: AUTHORIZATION_ERRORS,
     queryFields: AUTHORIZATION_FIELDS,
-    success: { status: 200, description: 'the login page', contentType: 'text/html' },
+    success: { status: 200, description: 'the login page; with a live browser session a 302 to redirect_uri with code, state and iss (single sign-on, docs/sso.md), or with error for prompt=none', contentType: 'text/html' },
+  },
+  'POST /authorize': {
+    summary: 'The "Continue as" button of the prompt=select_account page: single sign-on with the browser session (docs/sso.md)',
+    tag: 'OAuth',
+    errors: [...AUTHORIZATION_ERRORS, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    bodyFields: AUTHORIZATION_FIELDS,
+    success: { status: 302, description: 'to redirect_uri with code, state and iss (or the login page when the browser session has ended)' },
+  },
+  'GET /logout': {
+    summary: 'RP-initiated logout (docs/sso.md): signs out at once, or shows a confirmation page',
+    tag: 'OAuth',
+    errors: [E.InvalidPostLogoutRedirectUri],
+    queryFields: LOGOUT_FIELDS,
+    success: { status: 302, description: 'to post_logout_redirect_uri (with state), or 200 the "You are signed out" page or the confirmation page' },
+  },
+  'POST /logout': {
+    summary: 'RP-initiated logout, or the confirmation page\'s button: signs out',
+    tag: 'OAuth',
+    errors: [E.InvalidPostLogoutRedirectUri, E.Forbidden],
+    bodyFields: LOGOUT_FIELDS,
+    success: { status: 302, description: 'to post_logout_redirect_uri (with state), or 200 the "You are signed out" page' },
   },
   'POST /login': {
     summary: 'Signs in with email and password',
@@ -141,6 +168,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
   'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}], "next_cursor"}`; a session\'s `id` is the `sid` claim of its tokens' } },
   'DELETE /admin/sessions/:id': { summary: 'Ends a session (`:id` is its `sid`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
+  'GET /admin/users/:id/browser-sessions': { summary: 'Live browser sessions of a user (docs/sso.md), newest first', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"browser_sessions": [{"id", "user_id", "auth_time", "amr", "created_at", "last_used_at", "ip", "user_agent"}]}`' } },
+  'DELETE /admin/browser-sessions/:id': { summary: 'Ends a browser session: that browser is signed out', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
   'GET /admin/audit': { summary: 'Security events, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...], "next_cursor"}`' } },
 
   'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },

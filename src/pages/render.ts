@@ -112,6 +112,25 @@ ${registration}`,
   );
 }
 
+/** prompt=select_account with a browser session (docs/sso.md): go on as its person, or sign in as another. */
+export function renderSelectAccountPage(options: { authorization: AuthorizationRequest; fields: Fields; email: string }): string {
+  const { project } = options.authorization;
+  const hidden = hiddenFields(options.fields);
+  return layout(
+    `Sign in to ${project.name}`,
+    `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
+<form method="post" action="/authorize">
+${hidden}
+<button type="submit">Continue as ${escapeHtml(options.email)}</button>
+</form>
+<form method="get" action="/authorize">
+${hidden}
+<input type="hidden" name="prompt" value="login">
+<button type="submit">Use another account</button>
+</form>`,
+  );
+}
+
 export function renderErrorPage(status: number, message: string): string {
   return layout(
     'Sign-in problem',
@@ -133,6 +152,22 @@ export function renderMagicLinkConfirmPage(token: string): string {
 <form method="post" action="/magic-link/verify">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+/** GET /logout when the request does not show it is this browser's person asking (docs/sso.md). */
+export function renderLogoutConfirmPage(fields: Record<string, string>): string {
+  const hidden = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  return layout(
+    'Sign out',
+    `<h1>Sign out?</h1>
+<p>Press the button to sign out of every application in this browser.</p>
+<form method="post" action="/logout">
+${hidden}
+<button type="submit">Sign out</button>
 </form>`,
   );
 }

@@ -49,6 +49,8 @@ export interface Project {
   session_max_seconds: number | null;
   created_at: string;
   updated_at: string;
+  /** single sign-on (docs/sso.md): where a logout may send the browser back to, exact match */
+  post_logout_redirect_uris: string[];
 }
 
 export interface ProjectRecord {
@@ -63,6 +65,7 @@ interface NewProject {
   registration_open?: boolean;
   confidential?: boolean;
   session_max_seconds?: number | null;
+  post_logout_redirect_uris?: string[];
 }
 
 interface ProjectChanges {
@@ -73,6 +76,7 @@ interface ProjectChanges {
   access_token_ttl_seconds?: number | null;
   refresh_token_ttl_seconds?: number | null;
   session_max_seconds?: number | null;
+  post_logout_redirect_uris?: string[];
 }
 
 interface Lifetimes {
@@ -96,6 +100,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     session_max_seconds: row.session_max_seconds,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
+    post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
   };
 }
 
@@ -221,6 +226,7 @@ export class ProjectService {
           session_max_seconds: input.session_max_seconds ?? null,
           created_at: now,
           updated_at: now,
+          post_logout_redirect_uris: JSON.stringify(input.post_logout_redirect_uris ?? []),
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -253,6 +259,7 @@ export class ProjectService {
           ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
           ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
+          ...(changes.post_logout_redirect_uris !== undefined ? { post_logout_redirect_uris: JSON.stringify(changes.post_logout_redirect_uris) } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

@@ -172,6 +172,7 @@ function sessionQueries(db: Kysely<Database>) {
         expires_at: param('expires_at'),
         revoked_at: param('revoked_at'),
         sid_sealed: param('sid_sealed'),
+        browser_session_id: param('browser_session_id'),
       }),
     ),
     markUsed: prepare<{ now: number; tokenHash: string }, never>(
@@ -221,6 +222,7 @@ function sessionColumns(row: Session): Session {
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
     sid_sealed: row.sid_sealed,
+    browser_session_id: row.browser_session_id,
   };
 }
 
@@ -290,6 +292,8 @@ export class SessionService {
     refreshTtlMs: number;
     /** the project's absolute session lifetime, if it has one */
     sessionMaxMs?: number;
+    /** the browser session the sign-in came from (docs/sso.md), for logout */
+    browserSessionId?: string | null;
   }): Promise<StartedSession> {
     const now = this.clock.now();
     const sid = this.ids.token();
@@ -308,6 +312,7 @@ export class SessionService {
       expires_at: tokenExpiry(now, now, input.refreshTtlMs, input.sessionMaxMs),
       revoked_at: null,
       sid_sealed: this.sidBox.seal(sid, sealedSidRow(id)),
+      browser_session_id: input.browserSessionId ?? null,
     };
     await writeAtomically(this.db, [
       step(this.queries.insertSession, session),
@@ -418,6 +423,19 @@ export class SessionService {
       .executeTakeFirst();
     if (!row || row.token_project_id !== projectId) return undefined;
     return (await this.revokeStored(row.id)) ? sessionColumns(row) : undefined;
+  }
+
+  /** Ends the live project sessions started from a browser session (a logout); answers their stored keys. */
+  async revokeStartedFrom(browserSessionId: string): Promise<string[]> {
+    const now = this.clock.now();
+    const rows = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('browser_session_id', '=', browserSessionId)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /** Ends every live session of a subject in a project (for example when a member is removed). */

@@ -167,6 +167,31 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').addColumn('sid_sealed', 'text').execute();
     },
   },
+  '0007_browser_sessions': {
+    // One signed-in person in one browser (docs/sso.md): the cookie's value is only in the
+    // browser, the row keeps its SHA-256. Project sessions remember the browser session they
+    // were started from, so that a logout ends them too.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('browser_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('browser_sessions_user').on('browser_sessions').column('user_id').execute();
+      await db.schema.alterTable('sessions').addColumn('browser_session_id', 'text').execute();
+      await db.schema.createIndex('sessions_browser_session').on('sessions').column('browser_session_id').execute();
+      // Where a logout may send the browser back to (JSON array, exact match; default none).
+      await db.schema.alterTable('projects').addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

@@ -1,5 +1,7 @@
 // Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times are
 // epoch milliseconds so that one set of migrations and one set of queries serve both.
+import type { ColumnType } from 'kysely';
+
 export interface ProjectsTable {
   id: string;
   name: string;
@@ -14,6 +16,8 @@ export interface ProjectsTable {
   /** absolute session lifetime; null: GATEHOUSE_SESSION_MAX_SECONDS */
   session_max_seconds: number | null;
   created_at: number;
+  /** JSON array of exact-match URIs a logout may redirect to (0007) */
+  post_logout_redirect_uris: ColumnType<string, string | undefined, string>;
   updated_at: number;
 }
 
@@ -65,6 +69,23 @@ export interface SessionsTable {
    * that the admin listing can show it; null for a session from before it was kept (0006)
    */
   sid_sealed: string | null;
+  /** the browser session this project session was started from (0007); null otherwise */
+  browser_session_id: string | null;
+}
+
+export interface BrowserSessionsTable {
+  id: string;
+  /** SHA-256 of the cookie's value; the value itself is only in the browser */
+  token_hash: string;
+  user_id: string;
+  auth_time: number;
+  /** JSON array of the methods used (amr) */
+  amr: string;
+  created_at: number;
+  last_used_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  ended_at: number | null;
 }
 
 interface RefreshTokensTable {
@@ -124,4 +145,5 @@ export interface Database {
   signing_keys: SigningKeysTable;
   instance_secrets: InstanceSecretsTable;
   audit_events: AuditEventsTable;
+  browser_sessions: BrowserSessionsTable;
 }

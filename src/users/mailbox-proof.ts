@@ -21,14 +21,15 @@ interface ProofContext {
  * link. A verified account is left as it is (it keeps its password). Every way in that proves a
  * mailbox calls this, before it signs the person in.
  */
-export async function mailboxProven(services: Pick<Services, 'users' | 'sessions' | 'audit'>, user: User, context: ProofContext): Promise<void> {
+export async function mailboxProven(services: Pick<Services, 'users' | 'sessions' | 'browserSessions' | 'audit'>, user: User, context: ProofContext): Promise<void> {
   if (user.email_verified) return;
-  const { users, sessions, audit } = services;
+  const { users, sessions, browserSessions, audit } = services;
   // In this order, each step safe to repeat: with the password gone nobody can start a new
   // session while the old ones are ended, and the email counts as verified only once both are
   // done, so a proof cut short by an outage is made again in full by the next one.
   const passwordRemoved = await users.removeUnverifiedPassword(user.id);
   await sessions.revokeWhere({ userId: user.id });
+  await browserSessions.endForUser(user.id);
   if (!(await users.markEmailVerified(user.id))) return;
   await audit.record({
     type: 'account.unverified_credentials_cleared',

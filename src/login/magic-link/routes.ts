@@ -8,6 +8,7 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin } from '../respond.ts';
 import { describeLifetime, magicLinkMessage } from '../../mail/templates.ts';
+import { beginBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
@@ -20,6 +21,12 @@ import { requireValidEmail } from '../../users/email.ts';
 import { EmailAlreadyRegistered, isError } from '../../errors.ts';
 import { mailboxProven } from '../../users/mailbox-proof.ts';
 import { isOutage } from '../../storage/outage.ts';
+
+interface SignedIn {
+  response: AuthorizationResponse;
+  userId: string;
+  browserSession: StartedBrowserSession;
+}
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
   const { config, users, projects, limits, audit, mailer, codes } = services;
@@ -51,14 +58,20 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     return existing.user.id;
   }
 
-  async function useMagicLink(grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<{ response: AuthorizationResponse; userId: string }> {
+  async function useMagicLink(request: FastifyRequest, grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<SignedIn> {
     // The project or its redirect URIs may have changed since the link was sent.
     const record = await projects.find(grant.projectId);
     if (!record || !record.project.redirect_uris.includes(grant.redirectUri)) throw InvalidOrExpiredToken();
     const authorization = authorizationOf(grant, record.project);
     const userId = await accountFor(record.project, grant.email, client);
-    const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link');
-    return { response, userId };
+    const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
+    try {
+      const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
+      return { response, userId, browserSession };
+    } catch (error) {
+      await services.browserSessions.end(browserSession.id).catch(() => {});
+      throw error;
+    }
   }
 
   /**
@@ -67,15 +80,16 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
    * is safe to do again. Any other answer uses the link up, as before. Of racing requests the
    * one that takes the token wins; the codes of the others are withdrawn unseen.
    */
-  async function redeem(token: string, grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<{ response: AuthorizationResponse; userId: string }> {
-    let signedIn: { response: AuthorizationResponse; userId: string };
+  async function redeem(request: FastifyRequest, token: string, grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<SignedIn> {
+    let signedIn: SignedIn;
     try {
-      signedIn = await useMagicLink(grant, client);
+      signedIn = await useMagicLink(request, grant, client);
     } catch (error) {
       if (!isOutage(error)) await links.consume(token);
       throw error;
     }
-    const withdraw = () => codes.consume(signedIn.response.code);
+    // Of a sign-in that does not happen, neither the code nor the browser session is ever seen.
+    const withdraw = () => Promise.all([codes.consume(signedIn.response.code), services.browserSessions.end(signedIn.browserSession.id)]);
     if (!(await links.consume(token))) {
       await withdraw();
       throw InvalidOrExpiredToken();
@@ -147,8 +161,9 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       const token = field(bodyFields(request), 'token');
       grant = await links.peek(token);
       if (!grant || token === undefined) throw InvalidOrExpiredToken();
-      const { response } = await redeem(token, grant, client);
+      const { response, browserSession } = await redeem(request, token, grant, client);
       reply.header('cache-control', 'no-store');
+      reply.header('set-cookie', browserSession.cookie);
       if (html) return reply.code(303).header('location', response.redirect_to).send();
       return reply.code(200).send(response);
     } catch (error) {

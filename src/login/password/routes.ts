@@ -8,6 +8,7 @@ import type { Services } from '../../services.ts';
 import { giveBackOnError, type Limiter } from '../../storage/rate-limits.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
+import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 
 const MAX_PASSWORD_INPUT = 1024;
@@ -68,7 +69,8 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
         throw error;
       }
       await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });
-      return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd'));
+      const browserSessionId = await startBrowserSession(services, request, reply, record.user.id, ['pwd']);
+      return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd', { browserSessionId }));
     }),
   );
 }

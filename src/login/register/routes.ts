@@ -6,6 +6,7 @@ import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
+import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
 import { requireValidEmail } from '../../users/email.ts';
@@ -32,7 +33,8 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         const user = await users.create({ email, password, email_verified: false });
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
-        return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd'), 201);
+        const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);
+        return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd', { browserSessionId }), 201);
       } catch (error) {
         if (error instanceof HttpError) await failed(error.message);
         throw error;

@@ -1,0 +1,46 @@
+// Every successful person sign-in at a login endpoint starts a browser session (docs/sso.md) and
+// sets its cookie; a PIN sign-in never does (a PIN names a device, not a person).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientInfo } from '../http/negotiation.ts';
+import type { Services } from '../services.ts';
+
+/** `__Host-` when the issuer is https: the browser then refuses it without Secure, a Domain or Path=/. */
+export function browserSessionCookieName(issuer: string): string {
+  return issuer.startsWith('https:') ? '__Host-gatehouse_session' : 'gatehouse_session';
+}
+
+/** The value of the browser session cookie the request carries, if any. */
+export function presentedBrowserSession(request: FastifyRequest, issuer: string): string | undefined {
+  const name = browserSessionCookieName(issuer);
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+function cookieAttributes(issuer: string): string {
+  return `HttpOnly; SameSite=Lax; Path=/${issuer.startsWith('https:') ? '; Secure' : ''}`;
+}
+
+export interface StartedBrowserSession {
+  id: string;
+  /** the Set-Cookie header that hands it to the browser */
+  cookie: string;
+}
+
+/** Starts the browser session of a sign-in, ending the one this browser had; the caller sets its cookie. */
+export async function beginBrowserSession(services: Pick<Services, 'browserSessions' | 'config'>, request: FastifyRequest, userId: string, amr: string[]): Promise<StartedBrowserSession> {
+  const { issuer } = services.config;
+  const { ip, userAgent } = clientInfo(request);
+  const replacing = presentedBrowserSession(request, issuer);
+  const { session, cookieValue } = await services.browserSessions.start({ userId, amr, ip, userAgent, ...(replacing !== undefined ? { replacing } : {}) });
+  return { id: session.id, cookie: `${browserSessionCookieName(issuer)}=${cookieValue}; ${cookieAttributes(issuer)}` };
+}
+
+/** Starts the browser session of a sign-in and sets its cookie on the answer; answers its id. */
+export async function startBrowserSession(services: Pick<Services, 'browserSessions' | 'config'>, request: FastifyRequest, reply: FastifyReply, userId: string, amr: string[]): Promise<string> {
+  const started = await beginBrowserSession(services, request, userId, amr);
+  reply.header('set-cookie', started.cookie);
+  return started.id;
+}

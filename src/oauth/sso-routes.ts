@@ -1,0 +1,55 @@
+// The answer of GET /authorize once the reference's four checks pass (docs/sso.md): single sign-on
+// with the browser session, or the login page; and POST /authorize, the "Continue as" button of
+// the select_account page (a same-origin form, src/http/same-origin.ts).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from '../errors.ts';
+import { bodyFields, field, type Fields } from '../http/fields.ts';
+import { sendHtml } from '../http/html.ts';
+import { prefersHtml } from '../http/negotiation.ts';
+import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pages/render.ts';
+import type { Services } from '../services.ts';
+import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
+import { signOn } from './single-sign-on.ts';
+
+/** What GET /authorize (and the select_account page's post) answers after the four checks. */
+export async function answerAuthorization(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  authorization: AuthorizationRequest,
+  fields: Fields | undefined,
+  continuing = false,
+): Promise<FastifyReply> {
+  const outcome = await signOn(services, request, authorization, fields, continuing);
+  switch (outcome.kind) {
+    case 'signed_in':
+      return reply.code(302).header('cache-control', 'no-store').header('location', outcome.response.redirect_to).send();
+    case 'error_redirect':
+      return reply.code(302).header('cache-control', 'no-store').header('location', outcome.location).send();
+    case 'refused':
+      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message));
+    case 'select_account':
+      return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email }), authorization.redirectUri);
+    case 'login_page': {
+      // login_hint prefills the email fields, and nothing else.
+      const hint = field(fields, 'login_hint');
+      const page = renderLoginPage({ authorization, fields: fields ?? {}, ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}) });
+      return sendHtml(reply, 200, page, authorization.redirectUri);
+    }
+  }
+}
+
+export function registerSingleSignOnRoutes(server: FastifyInstance, services: Services): void {
+  server.post('/authorize', async (request, reply) => {
+    const fields = bodyFields(request);
+    try {
+      const authorization = await checkAuthorizationRequest(fields, services.projects);
+      return await answerAuthorization(services, request, reply, authorization, fields, true);
+    } catch (error) {
+      if (error instanceof HttpError && prefersHtml(request)) {
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+      }
+      throw error;
+    }
+  });
+}

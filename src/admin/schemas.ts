@@ -24,6 +24,8 @@ const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
 const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
 // An absolute session lifetime of more than a few years would be no bound at all.
 const MAX_SESSION_SECONDS = 5 * 31_536_000;
+// What a project's tokens are signed with (src/crypto/keys.ts SIGNING_ALGS).
+const SigningAlgSchema = Type.Union([Type.Literal('ES256'), Type.Literal('RS256')]);
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
 export const NewProjectBody = Type.Object(
@@ -34,6 +36,8 @@ export const NewProjectBody = Type.Object(
     registration_open: Type.Optional(Type.Boolean()),
     confidential: Type.Optional(Type.Boolean()),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    // Signing keys and algorithms
+    token_signing_alg: Type.Optional(SigningAlgSchema),
   },
   { additionalProperties: false },
 );
@@ -47,6 +51,8 @@ export const ProjectChangesBody = Type.Object(
     access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
     refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    // Signing keys and algorithms
+    token_signing_alg: Type.Optional(SigningAlgSchema),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import { after, allPages, toPage, type Page, type PageRequest } from '../storage
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
+import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from '../crypto/keys.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
@@ -49,6 +50,8 @@ export interface Project {
   session_max_seconds: number | null;
   created_at: string;
   updated_at: string;
+  /** what the project's ID and access tokens are signed with */
+  token_signing_alg: SigningAlg;
 }
 
 export interface ProjectRecord {
@@ -63,6 +66,7 @@ interface NewProject {
   registration_open?: boolean;
   confidential?: boolean;
   session_max_seconds?: number | null;
+  token_signing_alg?: SigningAlg;
 }
 
 interface ProjectChanges {
@@ -73,6 +77,7 @@ interface ProjectChanges {
   access_token_ttl_seconds?: number | null;
   refresh_token_ttl_seconds?: number | null;
   session_max_seconds?: number | null;
+  token_signing_alg?: SigningAlg;
 }
 
 interface Lifetimes {
@@ -96,6 +101,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     session_max_seconds: row.session_max_seconds,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
+    token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
   };
 }
 
@@ -221,6 +227,7 @@ export class ProjectService {
           session_max_seconds: input.session_max_seconds ?? null,
           created_at: now,
           updated_at: now,
+          token_signing_alg: input.token_signing_alg ?? DEFAULT_SIGNING_ALG,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -253,6 +260,7 @@ export class ProjectService {
           ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
           ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
+          ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

@@ -167,6 +167,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').addColumn('sid_sealed', 'text').execute();
     },
   },
+  '0008_signing_algs': {
+    // The algorithm a project's tokens are signed with (docs/decisions/0057-rs256-beside-es256.md).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('projects')
+        .addColumn('token_signing_alg', 'text', (col) => col.notNull().defaultTo('ES256'))
+        .execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

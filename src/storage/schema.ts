@@ -1,5 +1,7 @@
 // Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times are
 // epoch milliseconds so that one set of migrations and one set of queries serve both.
+import type { ColumnType } from 'kysely';
+
 export interface ProjectsTable {
   id: string;
   name: string;
@@ -15,6 +17,8 @@ export interface ProjectsTable {
   session_max_seconds: number | null;
   created_at: number;
   updated_at: number;
+  /** 'ES256' or 'RS256': what the project's tokens are signed with (default ES256) */
+  token_signing_alg: ColumnType<string, string | undefined, string>;
 }
 
 export interface UsersTable {

@@ -166,6 +166,15 @@ describe('gatehouse command line', () => {
       assert.deepEqual(JSON.parse(missing.stderr), { error: 'no project with id nope' });
     });
 
+    it('project create --signing-alg RS256 makes a project whose tokens are RS256; another value is a usage error', async () => {
+      const created = json<{ id: string; token_signing_alg: string }>(await cli('project', 'create', '--name', 'RSA', '--id', 'rsa-app', '--redirect-uri', REDIRECT_URI, '--signing-alg', 'RS256', '--json'));
+      assert.equal(created.token_signing_alg, 'RS256');
+      assert.match((await cli('project', 'show', 'rsa-app')).stdout, /signing: +RS256/);
+      const bad = await cli('project', 'create', '--name', 'Bad', '--redirect-uri', REDIRECT_URI, '--signing-alg', 'HS256');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--signing-alg must be one of ES256, RS256/);
+    });
+
     it('a PIN created by the command line logs in through an app on the same file; pin list never shows it; after pin revoke it is refused', async () => {
       assert.equal((await cli('project', 'create', '--name', 'Kiosk', '--id', 'kiosk', '--redirect-uri', REDIRECT_URI)).code, 0);
       const pin = json<{ id: string; pin: string; label: string }>(await cli('pin', 'create', '--project', 'kiosk', '--label', 'front desk', '--json'));
@@ -280,16 +289,16 @@ describe('gatehouse command line', () => {
       const rotated = json<{ kid: string }>(await cli('keys', 'rotate', '--json'));
       assert.notEqual(rotated.kid, before);
 
-      const list = json<{ keys: Array<{ kid: string; signing: boolean; published: boolean; unpublish_at: string | null }> }>(await cli('keys', 'list', '--json'));
-      assert.deepEqual(list.keys.filter((k) => k.signing).map((k) => k.kid), [rotated.kid]);
+      const list = json<{ keys: Array<{ kid: string; alg: string; signing: boolean; published: boolean; unpublish_at: string | null }> }>(await cli('keys', 'list', '--json'));
+      assert.deepEqual(list.keys.filter((k) => k.signing && k.alg === 'ES256').map((k) => k.kid), [rotated.kid]);
       const old = list.keys.find((k) => k.kid === before);
       assert.equal(old?.published, true);
       assert.ok(old?.unpublish_at && Date.parse(old.unpublish_at) > Date.now());
 
       await server.services.keys.load(); // what the app's periodic reload does
       assert.equal(server.services.keys.kid, rotated.kid);
-      const jwks = (await server.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: Array<{ kid: string }> }>();
-      assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [before, rotated.kid].sort());
+      const jwks = (await server.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: Array<{ kid: string; alg: string }> }>();
+      assert.deepEqual(jwks.keys.filter((k) => k.alg === 'ES256').map((k) => k.kid).sort(), [before, rotated.kid].sort());
     });
 
     it('changes made from the command line are in the audit log', async () => {

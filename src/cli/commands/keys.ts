@@ -26,14 +26,15 @@ export const keysRotate: Command = {
   usage: 'gatehouse keys rotate',
   details: 'Running servers start signing with the new key at their next key reload (GATEHOUSE_KEY_RELOAD_SECONDS, default 60),\nand verify its tokens at once.',
   async run({ config, out, services, audit }) {
-    const kid = await services.keys.rotate();
+    const kids = await services.keys.rotate();
+    const kid = kids.ES256;
     const keys = await services.keys.list();
-    await audit('keys.rotated', { detail: { kid } });
+    await audit('keys.rotated', { detail: { kid, kids } });
     const retiring = keys.filter((k) => k.retired_at !== null && k.published);
     out.result(
-      { kid, keys: keys.map(summary) },
+      { kid, kids, keys: keys.map(summary) },
       [
-        `new signing key: ${kid}`,
+        `new signing keys: ${kid} (ES256), ${kids.RS256} (RS256)`,
         ...retiring.map((k) => `retired key ${k.kid} stays published until ${iso(k.unpublish_at)}`),
         `running servers sign with the new key after their next key reload (within ${config.keyReloadSeconds} s)`,
       ].join('\n'),
@@ -50,9 +51,10 @@ export const keysList: Command = {
     out.result(
       { keys: keys.map(summary) },
       table(
-        ['KID', 'STATUS', 'CREATED', 'RETIRED', 'PUBLISHED UNTIL'],
+        ['KID', 'ALG', 'STATUS', 'CREATED', 'RETIRED', 'PUBLISHED UNTIL'],
         keys.map((k) => [
           k.kid,
+          k.alg,
           k.signing ? 'signing' : k.published ? 'retired, published' : 'retired',
           iso(k.created_at) ?? '',
           iso(k.retired_at) ?? '',

@@ -77,6 +77,8 @@ export interface Config {
   auditRefreshes: boolean;
   /** how long a request (headers and body) may take to arrive before it answers 408 and its connection closes */
   requestTimeoutMs: number;
+  /** how long a rotation's new signing keys are in the JWKS before they sign (GATEHOUSE_KEY_PREPUBLISH_SECONDS) */
+  keyPrepublishSeconds: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
     auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
+    keyPrepublishSeconds: integer(env, 'GATEHOUSE_KEY_PREPUBLISH_SECONDS', 900, 0),
   };
 }
 

@@ -107,3 +107,6 @@ export const NewPinBody = Type.Object({ label: Type.Optional(Type.Union([Type.St
 export const IdParams = Type.Object({ id: Printable({ maxLength: 256 }) });
 export const MemberParams = Type.Object({ id: Printable({ maxLength: 256 }), user_id: Printable({ maxLength: 256 }) });
 export const PinParams = Type.Object({ id: Printable({ maxLength: 256 }), pin_id: Printable({ maxLength: 256 }) });
+
+// Signing keys: a rotation, pre-published unless `immediately` (for a leaked key).
+export const RotateKeysBody = Type.Object({ immediately: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -29,17 +29,49 @@ interface SigningKey {
   headers: Map<string, string>;
 }
 
-/** The new key of each algorithm a rotation made. */
-export type RotatedKids = Record<SigningAlg, string>;
+/** The new key of each algorithm a rotation made, when they sign, and the keys it withdrew. */
+export type RotatedKids = Record<SigningAlg, string> & { signs_from: number; withdrawn: string[] };
+
+export interface RotateOptions {
+  /** how long the new keys are published before they sign (pre-publication); 0: at once */
+  signsInMs?: number;
+  /** withdraw the keys that sign now (and any pending next key) at once: their tokens stop verifying */
+  withdraw?: boolean;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+  signs_from: number | null;
+}
+
+function signsFrom(row: { created_at: number; signs_from: number | null }): number {
+  return row.signs_from === null ? row.created_at : Number(row.signs_from);
+}
+
+function stateAt(row: { created_at: number; signs_from: number | null; retired_at: number | null }, now: number): KeyState {
+  if (row.retired_at !== null && row.retired_at <= now) return 'retired';
+  return signsFrom(row) > now ? 'next' : 'current';
+}
 
 interface PublicJwk extends JWK {
   kid: string;
 }
 
+/** next: published, signs later; current: signs; retired: signs no more, published for its overlap */
+export type KeyState = 'next' | 'current' | 'retired';
+
 export interface KeySummary {
   kid: string;
   alg: string;
+  state: KeyState;
   created_at: number;
+  /** when it starts (or started) signing (epoch ms) */
+  signs_from: number;
   retired_at: number | null;
   /** the key new tokens are signed with */
   signing: boolean;
@@ -82,6 +114,10 @@ interface LoadedKey {
 
 export class KeyRing {
   private signers: Partial<Record<SigningAlg, SigningKey>> = {};
+  /** the loaded rows that sign now or will (current and next keys) */
+  private candidates: KeyRow[] = [];
+  /** when a next key starts signing or a current one stops (epoch ms): the signers are chosen again */
+  private nextSwitch = Infinity;
   private loaded: LoadedKey[] = [];
   private publicKeys: PublicJwk[] = [];
   /** when the next retired key leaves the JWKS (epoch ms) */
@@ -157,14 +193,36 @@ export class KeyRing {
    * published for the overlap. Keys retired longer ago than that are deleted: nothing they
    * signed is still valid.
    */
-  async rotate(): Promise<RotatedKids> {
+  async rotate(options: RotateOptions = {}): Promise<RotatedKids> {
     const now = this.clock.now();
+    const from = now + (options.withdraw ? 0 : (options.signsInMs ?? 0));
     const overlapMs = await this.retiredKeyOverlap();
     const kids = await this.db.transaction().execute(async (trx) => {
       await this.takeKeyLock(trx);
       await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
-      await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
-      return { ES256: await this.insertNewKey(trx, 'ES256'), RS256: await this.insertNewKey(trx, 'RS256') };
+      const withdrawn: string[] = [];
+      if (options.withdraw) {
+        // A leaked key: the keys that sign now and any pending next key leave the JWKS at once.
+        const rows = await trx
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+        withdrawn.push(...rows.map((r) => r.kid));
+        await trx
+          .deleteFrom('signing_keys')
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+      } else {
+        // A pending next key never signed anything: the new one replaces it.
+        await trx.deleteFrom('signing_keys').where('retired_at', 'is', null).where('signs_from', '>', now).execute();
+        await trx
+          .updateTable('signing_keys')
+          .set({ retired_at: from })
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+      }
+      return { ES256: await this.insertNewKey(trx, 'ES256', from), RS256: await this.insertNewKey(trx, 'RS256', from), signs_from: from, withdrawn };
     });
     await this.load();
     return kids;
@@ -175,14 +233,19 @@ export class KeyRing {
     const now = this.clock.now();
     const rows = await this.db
       .selectFrom('signing_keys')
-      .select(['kid', 'alg', 'created_at', 'retired_at'])
+      .select(['kid', 'alg', 'created_at', 'retired_at', 'signs_from'])
       .orderBy('created_at', 'desc')
       .orderBy('kid', 'desc')
       .execute();
     const oldestFirst = [...rows].reverse();
-    const signing = new Set(SIGNING_ALGS.map((alg) => oldestFirst.find((r) => r.alg === alg && r.retired_at === null)?.kid));
+    const signing = new Set(SIGNING_ALGS.map((alg) => oldestFirst.find((r) => r.alg === alg && stateAt(r, now) === 'current')?.kid));
     return rows.map((r) => ({
-      ...r,
+      kid: r.kid,
+      alg: r.alg,
+      state: stateAt(r, now),
+      created_at: r.created_at,
+      signs_from: signsFrom(r),
+      retired_at: r.retired_at,
       signing: signing.has(r.kid),
       published: r.retired_at === null || r.retired_at + overlapMs > now,
       unpublish_at: r.retired_at === null ? null : r.retired_at + overlapMs,
@@ -259,6 +322,8 @@ export class KeyRing {
   }
 
   private current(alg: SigningAlg): SigningKey {
+    // A pre-published key starts signing at its time on every instance, by the clock alone.
+    if (this.nextSwitch !== Infinity && this.clock.now() >= this.nextSwitch) this.chooseSigners();
     const signer = this.signers[alg];
     if (!signer) throw new Error('signing keys not loaded');
     return signer;
@@ -284,12 +349,28 @@ export class KeyRing {
       .execute();
   }
 
-  private install(rows: Array<{ kid: string; alg: string; private_jwk: string; public_jwk: string; retired_at: number | null }>): void {
+  private install(rows: KeyRow[]): void {
+    this.candidates = rows;
+    this.chooseSigners();
+    this.loaded = rows.map((r) => ({ jwk: JSON.parse(r.public_jwk) as PublicJwk, retiredAt: r.retired_at }));
+    this.publish();
+  }
+
+  /** The signer of each algorithm as of now, and when that changes next. */
+  private chooseSigners(): void {
+    const now = this.clock.now();
+    const rows = this.candidates;
     const signers: Partial<Record<SigningAlg, SigningKey>> = {};
+    let nextSwitch = Infinity;
+    for (const row of rows) {
+      const from = signsFrom(row);
+      if (from > now) nextSwitch = Math.min(nextSwitch, from);
+      if (row.retired_at !== null && row.retired_at > now) nextSwitch = Math.min(nextSwitch, row.retired_at);
+    }
     for (const alg of SIGNING_ALGS) {
-      // Should two unretired keys of an algorithm ever exist, every instance signs with the oldest, so they agree.
+      // Should two current keys of an algorithm ever exist, every instance signs with the oldest, so they agree.
       const ofAlg = rows.filter((r) => r.alg === alg);
-      const signing = ofAlg.find((r) => r.retired_at === null) ?? ofAlg[ofAlg.length - 1];
+      const signing = ofAlg.find((r) => stateAt(r, now) === 'current') ?? ofAlg.filter((r) => stateAt(r, now) !== 'next').pop() ?? ofAlg[0];
       if (!signing) throw new Error(`no ${alg} signing key`);
       const kept = this.signers[alg];
       signers[alg] =
@@ -305,8 +386,7 @@ export class KeyRing {
             };
     }
     this.signers = signers;
-    this.loaded = rows.map((r) => ({ jwk: JSON.parse(r.public_jwk) as PublicJwk, retiredAt: r.retired_at }));
-    this.publish();
+    this.nextSwitch = nextSwitch;
   }
 
   /**
@@ -324,7 +404,7 @@ export class KeyRing {
     this.verifier = undefined;
   }
 
-  private async insertNewKey(db: Kysely<Database> = this.db, alg: SigningAlg = DEFAULT_SIGNING_ALG): Promise<string> {
+  private async insertNewKey(db: Kysely<Database> = this.db, alg: SigningAlg = DEFAULT_SIGNING_ALG, signsFromMs: number | null = null): Promise<string> {
     const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: RSA_MODULUS_BITS });
     const kid = this.ids.id();
     const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
@@ -337,6 +417,7 @@ export class KeyRing {
         public_jwk: JSON.stringify(publicJwk),
         created_at: this.clock.now(),
         retired_at: null,
+        signs_from: signsFromMs,
       })
       .execute();
     return kid;

@@ -125,6 +125,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s redirect URI follows the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed] },
   'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
+  'POST /admin/keys/rotate': {
+    summary: 'Adds a next signing key of each algorithm, published at once, signing after `GATEHOUSE_KEY_PREPUBLISH_SECONDS`; `{"immediately": true}` makes it sign at once and withdraws the old keys',
+    tag: 'Admin',
+    admin: true,
+    errors: [],
+    success: { status: 200, description: '`{"kids": {"ES256", "RS256"}, "signs_from", "withdrawn", "keys": [...]}`' },
+  },
   'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected] },
   'GET /admin/projects/:id/members': { summary: 'Members of a project (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}], "next_cursor"}`' } },
   'PUT /admin/projects/:id/members/:user_id': { summary: 'Adds a member', tag: 'Admin', admin: true, errors: [E.NotFound] },

@@ -168,12 +168,14 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0008_signing_algs': {
-    // The algorithm a project's tokens are signed with (docs/decisions/0057-rs256-beside-es256.md).
+    // The algorithm a project's tokens are signed with (docs/decisions/0057-rs256-beside-es256.md),
+    // and when a pre-published signing key starts signing (0058-pre-published-signing-keys.md).
     async up(db: Kysely<unknown>) {
       await db.schema
         .alterTable('projects')
         .addColumn('token_signing_alg', 'text', (col) => col.notNull().defaultTo('ES256'))
         .execute();
+      await db.schema.alterTable('signing_keys').addColumn('signs_from', 'bigint').execute();
     },
   },
 };

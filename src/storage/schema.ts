@@ -94,8 +94,10 @@ interface SigningKeysTable {
   private_jwk: string;
   public_jwk: string;
   created_at: number;
-  /** when it stopped signing; it stays in the JWKS until tokens it signed have expired */
+  /** when it stops (or stopped) signing; it stays in the JWKS until tokens it signed have expired */
   retired_at: number | null;
+  /** when it starts signing (a pre-published key is in the JWKS before); null: created_at */
+  signs_from: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 interface InstanceSecretsTable {

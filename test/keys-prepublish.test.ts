@@ -149,3 +149,72 @@ describe('pre-published signing keys, seen by two instances on one database', ()
     assert.equal((await call(a, undefined, 'POST', '/admin/keys/rotate')).statusCode, 401);
   });
 });
+
+describe('GET /admin/keys', () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const env = testEnv({ GATEHOUSE_KEY_PREPUBLISH_SECONDS: '900' });
+  let app: TestApp;
+  before(async () => {
+    app = { ...(await buildApp({ config: loadConfig(env), clock })), clock, config: loadConfig(env) };
+  });
+  after(() => app.close());
+
+  interface Listed {
+    kid: string;
+    alg: string;
+    state: string;
+    created_at: string;
+    signs_from: string;
+    published_until: string | null;
+  }
+
+  async function listed(): Promise<Listed[]> {
+    const res = await call(app, await adminToken(app), 'GET', '/admin/keys');
+    assert.equal(res.statusCode, 200);
+    const body = res.json<{ keys: Listed[] }>();
+    assert.deepEqual(Object.keys(body), ['keys']);
+    return body.keys;
+  }
+
+  it('lists each key with kid, alg, state and times, never private material; next, current and retired follow the clock', async () => {
+    const start = clock.now();
+    let keys = await listed();
+    assert.deepEqual(keys.map((k) => [k.alg, k.state]).sort(), [
+      ['ES256', 'current'],
+      ['RS256', 'current'],
+    ]);
+    for (const key of keys) {
+      assert.deepEqual(Object.keys(key).sort(), ['alg', 'created_at', 'kid', 'published_until', 'signs_from', 'state']);
+      assert.equal(key.published_until, null);
+    }
+    const oldEs = keys.find((k) => k.alg === 'ES256')!.kid;
+
+    clock.advance(1000);
+    const at = clock.now();
+    const rotated = (await call(app, await adminToken(app), 'POST', '/admin/keys/rotate')).json<Rotation>();
+    keys = await listed();
+    const next = keys.find((k) => k.kid === rotated.kids.ES256)!;
+    assert.equal(next.state, 'next');
+    assert.equal(Date.parse(next.signs_from), at + 900_000);
+    assert.equal(Date.parse(next.created_at), at);
+    assert.ok(Date.parse(keys.find((k) => k.kid === oldEs)!.created_at) === start);
+    const old = keys.find((k) => k.kid === oldEs)!;
+    assert.equal(old.state, 'current');
+    // Retired at the switch, published for 900 s tokens + 60 s reload + 5 min skew after.
+    assert.equal(Date.parse(old.published_until!), at + 900_000 + (900 + 60 + 300) * 1000);
+    assert.deepEqual(keys.slice(0, 2).map((k) => k.state), ['next', 'next'], 'newest first');
+
+    clock.advance(900_000);
+    keys = await listed();
+    assert.equal(keys.find((k) => k.kid === rotated.kids.ES256)!.state, 'current');
+    assert.equal(keys.find((k) => k.kid === rotated.kids.RS256)!.state, 'current');
+    assert.equal(keys.find((k) => k.kid === oldEs)!.state, 'retired');
+
+    const text = (await call(app, await adminToken(app), 'GET', '/admin/keys')).body;
+    for (const part of ['"d"', '"p"', '"q"', 'private', 'BEGIN']) assert.ok(!text.includes(part), part);
+  });
+
+  it('needs an admin', async () => {
+    assert.equal((await call(app, undefined, 'GET', '/admin/keys')).statusCode, 401);
+  });
+});

@@ -22,6 +22,8 @@ export function keyAnswer(key: KeySummary) {
 export function registerKeyRoutes(server: AdminServer, context: AdminContext): void {
   const { keys, config } = context.services;
 
+  server.get('/admin/keys', async () => ({ keys: (await keys.list()).map(keyAnswer) }));
+
   const rotateOptions = {
     schema: { body: RotateKeysBody },
     // No body is the same as {}: a pre-published rotation.

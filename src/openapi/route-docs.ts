@@ -125,6 +125,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s redirect URI follows the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed] },
   'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
+  'GET /admin/keys': {
+    summary: 'The signing keys, newest first, never their private parts',
+    tag: 'Admin',
+    admin: true,
+    errors: [],
+    success: { status: 200, description: '`{"keys": [{"kid", "alg", "state": "next" | "current" | "retired", "created_at", "signs_from", "published_until"}]}`' },
+  },
   'POST /admin/keys/rotate': {
     summary: 'Adds a next signing key of each algorithm, published at once, signing after `GATEHOUSE_KEY_PREPUBLISH_SECONDS`; `{"immediately": true}` makes it sign at once and withdraws the old keys',
     tag: 'Admin',

@@ -81,6 +81,8 @@ export interface Config {
   browserSessionIdleSeconds: number;
   /** and at the latest this long after its sign-in */
   browserSessionMaxSeconds: number;
+  /** how long a rotation's new signing keys are in the JWKS before they sign (GATEHOUSE_KEY_PREPUBLISH_SECONDS) */
+  keyPrepublishSeconds: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
     browserSessionIdleSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_IDLE_SECONDS', 259_200, 1),
     browserSessionMaxSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_MAX_SECONDS', 1_209_600, 1),
+    keyPrepublishSeconds: integer(env, 'GATEHOUSE_KEY_PREPUBLISH_SECONDS', 900, 0),
   };
 }
 

@@ -72,17 +72,17 @@ describe('revocation, discovery and user info', () => {
     assert.equal(doc.token_endpoint, `${ISSUER}/token`);
     assert.equal(doc.jwks_uri, `${ISSUER}/.well-known/jwks.json`);
     assert.deepEqual(doc.code_challenge_methods_supported, ['S256']);
-    assert.deepEqual(doc.id_token_signing_alg_values_supported, ['ES256']);
+    assert.deepEqual(doc.id_token_signing_alg_values_supported, ['ES256', 'RS256']);
   });
 
   it('the JWKS publishes public keys only', async () => {
     const jwks = (await app.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json();
-    assert.ok(jwks.keys.length >= 1);
+    assert.deepEqual(jwks.keys.map((k: { alg: string }) => k.alg).sort(), ['ES256', 'RS256'], 'a current key of each algorithm');
     for (const key of jwks.keys) {
-      assert.equal(key.kty, 'EC');
-      assert.equal(key.alg, 'ES256');
+      assert.equal(key.kty, key.alg === 'ES256' ? 'EC' : 'RSA');
+      assert.equal(key.use, 'sig');
       assert.ok(key.kid);
-      assert.equal(key.d, undefined, 'no private part');
+      for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(key[part], undefined, 'no private part');
     }
   });
 

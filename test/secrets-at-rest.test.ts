@@ -83,9 +83,9 @@ describe('GATEHOUSE_SECRET_KEY', () => {
     const db = sharedDatabase();
     const app = await db.start({ GATEHOUSE_SECRET_KEY: KEY });
     try {
-      await app.services.keys.rotate(); // a second key, written sealed too
+      await app.services.keys.rotate(); // a second key of each algorithm, written sealed too
       const { keys, pin } = await storedSecrets(app);
-      assert.equal(keys.length, 2);
+      assert.equal(keys.length, 4, 'an ES256 and an RS256 key, each rotated once');
       const box = new SecretBox(Buffer.from(KEY, 'base64'));
       for (const key of keys) {
         assert.match(key.private_jwk, /^sealed:v1:/);
@@ -134,7 +134,7 @@ describe('GATEHOUSE_SECRET_KEY', () => {
     assert.match(refused.stderr, /GATEHOUSE_SECRET_KEY is not set/);
     const first = await db.cli({ GATEHOUSE_SECRET_KEY: KEY }, 'keys', 'encrypt');
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { signing_keys_encrypted: 1, pin_key_encrypted: true, session_id_key_encrypted: true });
+    assert.deepEqual(JSON.parse(first.stdout), { signing_keys_encrypted: 2, pin_key_encrypted: true, session_id_key_encrypted: true });
     const again = await db.cli({ GATEHOUSE_SECRET_KEY: KEY }, 'keys', 'encrypt');
     assert.deepEqual(JSON.parse(again.stdout), { signing_keys_encrypted: 0, pin_key_encrypted: false, session_id_key_encrypted: false });
 

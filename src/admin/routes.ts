@@ -9,6 +9,7 @@ import type { Services } from '../services.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { AdminContext } from './context.ts';
 import { requireAdmin } from './guard.ts';
+import { registerKeyRoutes } from './key-routes.ts';
 import { registerMemberRoutes } from './member-routes.ts';
 import { registerPinRoutes } from './pin-routes.ts';
 import { registerProjectRoutes } from './project-routes.ts';
@@ -62,5 +63,6 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     registerSessionRoutes(admin, context);
     registerAuditRoutes(admin, context);
     registerBrowserSessionRoutes(admin, context);
+    registerKeyRoutes(admin, context);
   });
 }

@@ -26,6 +26,8 @@ const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
 const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
 // An absolute session lifetime of more than a few years would be no bound at all.
 const MAX_SESSION_SECONDS = 5 * 31_536_000;
+// What a project's tokens are signed with (src/crypto/keys.ts SIGNING_ALGS).
+const SigningAlgSchema = Type.Union([Type.Literal('ES256'), Type.Literal('RS256')]);
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
 export const NewProjectBody = Type.Object(
@@ -38,6 +40,8 @@ export const NewProjectBody = Type.Object(
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
     // single sign-on (docs/sso.md)
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
+    // Signing keys and algorithms
+    token_signing_alg: Type.Optional(SigningAlgSchema),
   },
   { additionalProperties: false },
 );
@@ -53,6 +57,8 @@ export const ProjectChangesBody = Type.Object(
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
     // single sign-on (docs/sso.md)
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
+    // Signing keys and algorithms
+    token_signing_alg: Type.Optional(SigningAlgSchema),
   },
   { additionalProperties: false },
 );
@@ -107,3 +113,6 @@ export const NewPinBody = Type.Object({ label: Type.Optional(Type.Union([Type.St
 export const IdParams = Type.Object({ id: Printable({ maxLength: 256 }) });
 export const MemberParams = Type.Object({ id: Printable({ maxLength: 256 }), user_id: Printable({ maxLength: 256 }) });
 export const PinParams = Type.Object({ id: Printable({ maxLength: 256 }), pin_id: Printable({ maxLength: 256 }) });
+
+// Signing keys: a rotation, pre-published unless `immediately` (for a leaked key).
+export const RotateKeysBody = Type.Object({ immediately: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -47,6 +47,8 @@ export const AUDIT_EVENT_TYPES = [
   'keys.encrypted',
   // the mailbox of an unverified account was proven another way: its password and sessions went (H1)
   'account.unverified_credentials_cleared',
+  // signing keys: a rotation's keys withdrawn at once (rotate --immediately, for a leaked key)
+  'keys.withdrawn',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,6 +1,7 @@
-// ES256 signing keys, kept in the database so every instance signs with the same key.
-// Signing goes through node:crypto (several times faster than WebCrypto for ES256);
-// verification and the JWKS go through jose.
+// Signing keys, kept in the database so every instance signs with the same keys: a current
+// key of each algorithm (ES256 on P-256, RS256 on RSA 2048), each project's tokens signed with
+// the one it chose. Signing goes through node:crypto (several times faster than WebCrypto for
+// ES256); verification and the JWKS go through jose.
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Kysely } from 'kysely';
@@ -9,19 +10,68 @@ import type { Database } from '../storage/schema.ts';
 import type { Ids } from './random.ts';
 import { isSealed, type SecretBox } from './sealed.ts';
 
+/** The algorithms tokens are signed with; ES256 is the default. */
+export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
+
+export function isSigningAlg(value: unknown): value is SigningAlg {
+  return value === 'ES256' || value === 'RS256';
+}
+
+/** RSA keys of this many bits (RFC 7518 §3.3 asks for 2048 or more). */
+const RSA_MODULUS_BITS = 2048;
+
 interface SigningKey {
   kid: string;
   privateKey: KeyObject;
+  /** the base64url JOSE header for each typ, made once: signing is a hot path */
+  headers: Map<string, string>;
+}
+
+/** The new key of each algorithm a rotation made, when they sign, and the keys it withdrew. */
+export type RotatedKids = Record<SigningAlg, string> & { signs_from: number; withdrawn: string[] };
+
+export interface RotateOptions {
+  /** how long the new keys are published before they sign (pre-publication); 0: at once */
+  signsInMs?: number;
+  /** withdraw the keys that sign now (and any pending next key) at once: their tokens stop verifying */
+  withdraw?: boolean;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+  signs_from: number | null;
+}
+
+function signsFrom(row: { created_at: number; signs_from: number | null }): number {
+  return row.signs_from === null ? row.created_at : Number(row.signs_from);
+}
+
+function stateAt(row: { created_at: number; signs_from: number | null; retired_at: number | null }, now: number): KeyState {
+  if (row.retired_at !== null && row.retired_at <= now) return 'retired';
+  return signsFrom(row) > now ? 'next' : 'current';
 }
 
 interface PublicJwk extends JWK {
   kid: string;
 }
 
+/** next: published, signs later; current: signs; retired: signs no more, published for its overlap */
+export type KeyState = 'next' | 'current' | 'retired';
+
 export interface KeySummary {
   kid: string;
   alg: string;
+  state: KeyState;
   created_at: number;
+  /** when it starts (or started) signing (epoch ms) */
+  signs_from: number;
   retired_at: number | null;
   /** the key new tokens are signed with */
   signing: boolean;
@@ -63,7 +113,11 @@ interface LoadedKey {
 }
 
 export class KeyRing {
-  private signer: SigningKey | undefined;
+  private signers: Partial<Record<SigningAlg, SigningKey>> = {};
+  /** the loaded rows that sign now or will (current and next keys) */
+  private candidates: KeyRow[] = [];
+  /** when a next key starts signing or a current one stops (epoch ms): the signers are chosen again */
+  private nextSwitch = Infinity;
   private loaded: LoadedKey[] = [];
   private publicKeys: PublicJwk[] = [];
   /** when the next retired key leaves the JWKS (epoch ms) */
@@ -118,24 +172,60 @@ export class KeyRing {
       });
       rows = await this.activeRows();
     }
+    const missing = SIGNING_ALGS.filter((alg) => !rows.some((r) => r.alg === alg && r.retired_at === null));
+    if (missing.length > 0) {
+      // A database from before RS256 (or a first start): the missing algorithms get their key,
+      // under the same lock, so that instances starting together make one each.
+      await this.db.transaction().execute(async (trx) => {
+        await this.takeKeyLock(trx);
+        const active = await this.activeRows(trx);
+        for (const alg of missing) {
+          if (!active.some((r) => r.alg === alg && r.retired_at === null)) await this.insertNewKey(trx, alg);
+        }
+      });
+      rows = await this.activeRows();
+    }
     this.install(rows);
   }
 
   /**
-   * Makes a new key the signer and retires the current one, which stays published for the
-   * overlap. Keys retired longer ago than that are deleted: nothing they signed is still valid.
+   * Makes a new key of each algorithm the signer and retires the current ones, which stay
+   * published for the overlap. Keys retired longer ago than that are deleted: nothing they
+   * signed is still valid.
    */
-  async rotate(): Promise<string> {
+  async rotate(options: RotateOptions = {}): Promise<RotatedKids> {
     const now = this.clock.now();
+    const from = now + (options.withdraw ? 0 : (options.signsInMs ?? 0));
     const overlapMs = await this.retiredKeyOverlap();
-    const kid = await this.db.transaction().execute(async (trx) => {
+    const kids = await this.db.transaction().execute(async (trx) => {
       await this.takeKeyLock(trx);
       await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
-      await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
-      return this.insertNewKey(trx);
+      const withdrawn: string[] = [];
+      if (options.withdraw) {
+        // A leaked key: the keys that sign now and any pending next key leave the JWKS at once.
+        const rows = await trx
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+        withdrawn.push(...rows.map((r) => r.kid));
+        await trx
+          .deleteFrom('signing_keys')
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+      } else {
+        // A pending next key never signed anything: the new one replaces it.
+        await trx.deleteFrom('signing_keys').where('retired_at', 'is', null).where('signs_from', '>', now).execute();
+        await trx
+          .updateTable('signing_keys')
+          .set({ retired_at: from })
+          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+          .execute();
+      }
+      return { ES256: await this.insertNewKey(trx, 'ES256', from), RS256: await this.insertNewKey(trx, 'RS256', from), signs_from: from, withdrawn };
     });
     await this.load();
-    return kid;
+    return kids;
   }
 
   async list(): Promise<KeySummary[]> {
@@ -143,21 +233,33 @@ export class KeyRing {
     const now = this.clock.now();
     const rows = await this.db
       .selectFrom('signing_keys')
-      .select(['kid', 'alg', 'created_at', 'retired_at'])
+      .select(['kid', 'alg', 'created_at', 'retired_at', 'signs_from'])
       .orderBy('created_at', 'desc')
       .orderBy('kid', 'desc')
       .execute();
-    const signing = [...rows].reverse().find((r) => r.retired_at === null)?.kid;
+    const oldestFirst = [...rows].reverse();
+    const signing = new Set(SIGNING_ALGS.map((alg) => oldestFirst.find((r) => r.alg === alg && stateAt(r, now) === 'current')?.kid));
     return rows.map((r) => ({
-      ...r,
-      signing: r.kid === signing,
+      kid: r.kid,
+      alg: r.alg,
+      state: stateAt(r, now),
+      created_at: r.created_at,
+      signs_from: signsFrom(r),
+      retired_at: r.retired_at,
+      signing: signing.has(r.kid),
       published: r.retired_at === null || r.retired_at + overlapMs > now,
       unpublish_at: r.retired_at === null ? null : r.retired_at + overlapMs,
     }));
   }
 
+  /** The kid of the ES256 key that signs now. */
   get kid(): string {
-    return this.current().kid;
+    return this.current(DEFAULT_SIGNING_ALG).kid;
+  }
+
+  /** The kid of the key that signs with `alg` now. */
+  signingKid(alg: SigningAlg): string {
+    return this.current(alg).kid;
   }
 
   /** The published keys: the signer and the retired keys still inside their overlap. */
@@ -171,18 +273,23 @@ export class KeyRing {
    * with a callback) was tried: on two shared cores it gained nothing measurable alone, and beside
    * password hashing, which uses the same pool, refresh kept only about half its throughput.
    */
-  signJwt(payload: Record<string, unknown>, typ = 'JWT'): string {
-    const key = this.current();
-    const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ, kid: key.kid })).toString('base64url');
+  signJwt(payload: Record<string, unknown>, typ = 'JWT', alg: SigningAlg = DEFAULT_SIGNING_ALG): string {
+    const key = this.current(alg);
+    let header = key.headers.get(typ);
+    if (header === undefined) {
+      header = Buffer.from(JSON.stringify({ alg, typ, kid: key.kid })).toString('base64url');
+      key.headers.set(typ, header);
+    }
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     const input = `${header}.${body}`;
-    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    // ES256 signatures are the JOSE r||s form; RS256 is RSASSA-PKCS1-v1_5, node's default for RSA keys.
+    const signature = alg === 'ES256' ? sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', Buffer.from(input), key.privateKey);
     return `${input}.${signature.toString('base64url')}`;
   }
 
   /** Verifies a JWT signed by one of the published keys; reloads once on an unknown kid. */
   async verifyJwt(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
-    const opts: JWTVerifyOptions = { algorithms: ['ES256'], currentDate: new Date(this.clock.now()), ...options };
+    const opts: JWTVerifyOptions = { algorithms: [...SIGNING_ALGS], currentDate: new Date(this.clock.now()), ...options };
     try {
       return (await jwtVerify(token, this.verifierSet(), opts)).payload;
     } catch (error) {
@@ -214,9 +321,12 @@ export class KeyRing {
     return this.verifier;
   }
 
-  private current(): SigningKey {
-    if (!this.signer) throw new Error('signing keys not loaded');
-    return this.signer;
+  private current(alg: SigningAlg): SigningKey {
+    // A pre-published key starts signing at its time on every instance, by the clock alone.
+    if (this.nextSwitch !== Infinity && this.clock.now() >= this.nextSwitch) this.chooseSigners();
+    const signer = this.signers[alg];
+    if (!signer) throw new Error('signing keys not loaded');
+    return signer;
   }
 
   private async takeKeyLock(trx: Kysely<Database>): Promise<void> {
@@ -239,19 +349,44 @@ export class KeyRing {
       .execute();
   }
 
-  private install(rows: Array<{ kid: string; private_jwk: string; public_jwk: string; retired_at: number | null }>): void {
-    // Should two unretired keys ever exist, every instance signs with the oldest, so they agree.
-    const signing = rows.find((r) => r.retired_at === null) ?? rows[rows.length - 1];
-    if (!signing) throw new Error('no signing key');
-    this.signer = {
-      kid: signing.kid,
-      privateKey: createPrivateKey({
-        key: JSON.parse(this.box.open(signing.private_jwk, privateKeyRow(signing.kid), `The private signing key ${signing.kid}`)) as JWK & { kty: string },
-        format: 'jwk',
-      }),
-    };
+  private install(rows: KeyRow[]): void {
+    this.candidates = rows;
+    this.chooseSigners();
     this.loaded = rows.map((r) => ({ jwk: JSON.parse(r.public_jwk) as PublicJwk, retiredAt: r.retired_at }));
     this.publish();
+  }
+
+  /** The signer of each algorithm as of now, and when that changes next. */
+  private chooseSigners(): void {
+    const now = this.clock.now();
+    const rows = this.candidates;
+    const signers: Partial<Record<SigningAlg, SigningKey>> = {};
+    let nextSwitch = Infinity;
+    for (const row of rows) {
+      const from = signsFrom(row);
+      if (from > now) nextSwitch = Math.min(nextSwitch, from);
+      if (row.retired_at !== null && row.retired_at > now) nextSwitch = Math.min(nextSwitch, row.retired_at);
+    }
+    for (const alg of SIGNING_ALGS) {
+      // Should two current keys of an algorithm ever exist, every instance signs with the oldest, so they agree.
+      const ofAlg = rows.filter((r) => r.alg === alg);
+      const signing = ofAlg.find((r) => stateAt(r, now) === 'current') ?? ofAlg.filter((r) => stateAt(r, now) !== 'next').pop() ?? ofAlg[0];
+      if (!signing) throw new Error(`no ${alg} signing key`);
+      const kept = this.signers[alg];
+      signers[alg] =
+        kept?.kid === signing.kid
+          ? kept
+          : {
+              kid: signing.kid,
+              privateKey: createPrivateKey({
+                key: JSON.parse(this.box.open(signing.private_jwk, privateKeyRow(signing.kid), `The private signing key ${signing.kid}`)) as JWK & { kty: string },
+                format: 'jwk',
+              }),
+              headers: new Map(),
+            };
+    }
+    this.signers = signers;
+    this.nextSwitch = nextSwitch;
   }
 
   /**
@@ -269,19 +404,20 @@ export class KeyRing {
     this.verifier = undefined;
   }
 
-  private async insertNewKey(db: Kysely<Database> = this.db): Promise<string> {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private async insertNewKey(db: Kysely<Database> = this.db, alg: SigningAlg = DEFAULT_SIGNING_ALG, signsFromMs: number | null = null): Promise<string> {
+    const { privateKey, publicKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: RSA_MODULUS_BITS });
     const kid = this.ids.id();
-    const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+    const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
     await db
       .insertInto('signing_keys')
       .values({
         kid,
-        alg: 'ES256',
+        alg,
         private_jwk: this.box.seal(JSON.stringify(privateKey.export({ format: 'jwk' })), privateKeyRow(kid)),
         public_jwk: JSON.stringify(publicJwk),
         created_at: this.clock.now(),
         retired_at: null,
+        signs_from: signsFromMs,
       })
       .execute();
     return kid;

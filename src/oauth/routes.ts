@@ -18,6 +18,7 @@ import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
 import { renderErrorPage } from '../pages/render.ts';
 import { answerAuthorization } from './sso-routes.ts';
+import { SIGNING_ALGS } from '../crypto/keys.ts';
 import { isProjectId, type ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
@@ -50,7 +51,7 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
     scopes_supported: [...SUPPORTED_SCOPES],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
     claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified'],
     authorization_response_iss_parameter_supported: true,
     // Single sign-on (docs/sso.md).

@@ -51,6 +51,7 @@ export class TokenIssuer {
         amr,
       },
       'at+jwt',
+      project.token_signing_alg,
     );
     const response: TokenResponse = {
       access_token: accessToken,
@@ -77,7 +78,7 @@ export class TokenIssuer {
         claims.email = input.user.email;
         claims.email_verified = input.user.email_verified;
       }
-      response.id_token = this.keys.signJwt(claims);
+      response.id_token = this.keys.signJwt(claims, 'JWT', project.token_signing_alg);
     }
     return response;
   }

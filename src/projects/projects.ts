@@ -9,6 +9,7 @@ import { after, allPages, toPage, type Page, type PageRequest } from '../storage
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
+import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from '../crypto/keys.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
@@ -51,6 +52,8 @@ export interface Project {
   updated_at: string;
   /** single sign-on (docs/sso.md): where a logout may send the browser back to, exact match */
   post_logout_redirect_uris: string[];
+  /** what the project's ID and access tokens are signed with */
+  token_signing_alg: SigningAlg;
 }
 
 export interface ProjectRecord {
@@ -66,6 +69,7 @@ interface NewProject {
   confidential?: boolean;
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
+  token_signing_alg?: SigningAlg;
 }
 
 interface ProjectChanges {
@@ -77,6 +81,7 @@ interface ProjectChanges {
   refresh_token_ttl_seconds?: number | null;
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
+  token_signing_alg?: SigningAlg;
 }
 
 interface Lifetimes {
@@ -101,6 +106,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
   };
 }
 
@@ -227,6 +233,7 @@ export class ProjectService {
           created_at: now,
           updated_at: now,
           post_logout_redirect_uris: JSON.stringify(input.post_logout_redirect_uris ?? []),
+          token_signing_alg: input.token_signing_alg ?? DEFAULT_SIGNING_ALG,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -260,6 +267,7 @@ export class ProjectService {
           ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
           ...(changes.post_logout_redirect_uris !== undefined ? { post_logout_redirect_uris: JSON.stringify(changes.post_logout_redirect_uris) } : {}),
+          ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

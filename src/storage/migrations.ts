@@ -192,6 +192,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull().defaultTo('[]')).execute();
     },
   },
+  '0008_signing_algs': {
+    // The algorithm a project's tokens are signed with (docs/decisions/0057-rs256-beside-es256.md),
+    // and when a pre-published signing key starts signing (0058-pre-published-signing-keys.md).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('projects')
+        .addColumn('token_signing_alg', 'text', (col) => col.notNull().defaultTo('ES256'))
+        .execute();
+      await db.schema.alterTable('signing_keys').addColumn('signs_from', 'bigint').execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

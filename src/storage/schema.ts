@@ -19,6 +19,8 @@ export interface ProjectsTable {
   /** JSON array of exact-match URIs a logout may redirect to (0007) */
   post_logout_redirect_uris: ColumnType<string, string | undefined, string>;
   updated_at: number;
+  /** 'ES256' or 'RS256': what the project's tokens are signed with (default ES256) */
+  token_signing_alg: ColumnType<string, string | undefined, string>;
 }
 
 export interface UsersTable {
@@ -111,8 +113,10 @@ interface SigningKeysTable {
   private_jwk: string;
   public_jwk: string;
   created_at: number;
-  /** when it stopped signing; it stays in the JWKS until tokens it signed have expired */
+  /** when it stops (or stopped) signing; it stays in the JWKS until tokens it signed have expired */
   retired_at: number | null;
+  /** when it starts signing (a pre-published key is in the JWKS before); null: created_at */
+  signs_from: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 interface InstanceSecretsTable {

@@ -166,6 +166,15 @@ describe('gatehouse command line', () => {
       assert.deepEqual(JSON.parse(missing.stderr), { error: 'no project with id nope' });
     });
 
+    it('project create --signing-alg RS256 makes a project whose tokens are RS256; another value is a usage error', async () => {
+      const created = json<{ id: string; token_signing_alg: string }>(await cli('project', 'create', '--name', 'RSA', '--id', 'rsa-app', '--redirect-uri', REDIRECT_URI, '--signing-alg', 'RS256', '--json'));
+      assert.equal(created.token_signing_alg, 'RS256');
+      assert.match((await cli('project', 'show', 'rsa-app')).stdout, /signing: +RS256/);
+      const bad = await cli('project', 'create', '--name', 'Bad', '--redirect-uri', REDIRECT_URI, '--signing-alg', 'HS256');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--signing-alg must be one of ES256, RS256/);
+    });
+
     it('a PIN created by the command line logs in through an app on the same file; pin list never shows it; after pin revoke it is refused', async () => {
       assert.equal((await cli('project', 'create', '--name', 'Kiosk', '--id', 'kiosk', '--redirect-uri', REDIRECT_URI)).code, 0);
       const pin = json<{ id: string; pin: string; label: string }>(await cli('pin', 'create', '--project', 'kiosk', '--label', 'front desk', '--json'));
@@ -274,29 +283,41 @@ describe('gatehouse command line', () => {
       assert.match(notMember.stderr, /not a member of kiosk/);
     });
 
-    it('keys rotate makes a new signing key and keeps the old one published; keys list shows both', async () => {
+    it('keys rotate pre-publishes a next key of each algorithm while the old ones sign; --immediately makes new ones sign and withdraws the old; keys list shows them', async () => {
       const server = await appOnSameFile();
       const before = server.services.keys.kid;
-      const rotated = json<{ kid: string }>(await cli('keys', 'rotate', '--json'));
+      const rotated = json<{ kid: string; kids: { ES256: string; RS256: string }; signs_from: string }>(await cli('keys', 'rotate', '--json'));
       assert.notEqual(rotated.kid, before);
+      assert.equal(rotated.kids.ES256, rotated.kid);
+      // GATEHOUSE_KEY_PREPUBLISH_SECONDS (900) from now, on the real clock of the command.
+      assert.ok(Math.abs(Date.parse(rotated.signs_from) - (Date.now() + 900_000)) < 60_000);
 
-      const list = json<{ keys: Array<{ kid: string; signing: boolean; published: boolean; unpublish_at: string | null }> }>(await cli('keys', 'list', '--json'));
-      assert.deepEqual(list.keys.filter((k) => k.signing).map((k) => k.kid), [rotated.kid]);
-      const old = list.keys.find((k) => k.kid === before);
-      assert.equal(old?.published, true);
-      assert.ok(old?.unpublish_at && Date.parse(old.unpublish_at) > Date.now());
+      type Listed = { kid: string; alg: string; state: string; signing: boolean; published: boolean; unpublish_at: string | null };
+      let list = json<{ keys: Listed[] }>(await cli('keys', 'list', '--json'));
+      assert.deepEqual(list.keys.filter((k) => k.signing && k.alg === 'ES256').map((k) => k.kid), [before], 'the old key signs during the pre-publication');
+      assert.deepEqual(list.keys.filter((k) => k.state === 'next').map((k) => k.kid).sort(), [rotated.kids.ES256, rotated.kids.RS256].sort());
+      assert.match((await cli('keys', 'list')).stdout, /next, signs from/);
 
       await server.services.keys.load(); // what the app's periodic reload does
-      assert.equal(server.services.keys.kid, rotated.kid);
-      const jwks = (await server.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: Array<{ kid: string }> }>();
-      assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [before, rotated.kid].sort());
+      assert.equal(server.services.keys.kid, before);
+      let jwks = (await server.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: Array<{ kid: string; alg: string }> }>();
+      assert.deepEqual(jwks.keys.filter((k) => k.alg === 'ES256').map((k) => k.kid).sort(), [before, rotated.kid].sort(), 'the next key is published at once');
+
+      const now = json<{ kid: string; withdrawn: string[] }>(await cli('keys', 'rotate', '--immediately', '--json'));
+      assert.ok(now.withdrawn.includes(before), 'the key that signed is withdrawn');
+      list = json<{ keys: Listed[] }>(await cli('keys', 'list', '--json'));
+      assert.deepEqual(list.keys.filter((k) => k.signing && k.alg === 'ES256').map((k) => k.kid), [now.kid]);
+      await server.services.keys.load();
+      assert.equal(server.services.keys.kid, now.kid);
+      jwks = (await server.server.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: Array<{ kid: string; alg: string }> }>();
+      assert.deepEqual(jwks.keys.filter((k) => k.alg === 'ES256').map((k) => k.kid), [now.kid], 'the old keys left the JWKS at once');
     });
 
     it('changes made from the command line are in the audit log', async () => {
       const server = await appOnSameFile();
       const events = await server.services.audit.list({ limit: 100 });
       const types = new Set(events.filter((e) => e.detail?.via === 'cli').map((e) => e.type));
-      for (const type of ['admin.project.created', 'pin.created', 'pin.revoked', 'admin.user.created', 'admin.member.blocked', 'admin.member.unblocked', 'keys.rotated']) {
+      for (const type of ['admin.project.created', 'pin.created', 'pin.revoked', 'admin.user.created', 'admin.member.blocked', 'admin.member.unblocked', 'keys.rotated', 'keys.withdrawn']) {
         assert.ok(types.has(type), type);
       }
     });

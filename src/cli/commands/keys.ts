@@ -2,7 +2,7 @@
 import type { KeySummary } from '../../crypto/keys.ts';
 import { sealPinKey } from '../../pins/pin-key.ts';
 import { sealSidKey } from '../../sessions/sid-key.ts';
-import { CommandFailed, table, type Command } from '../command.ts';
+import { CommandFailed, flag, table, type Command } from '../command.ts';
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -12,6 +12,8 @@ function summary(key: KeySummary) {
   return {
     kid: key.kid,
     alg: key.alg,
+    state: key.state,
+    signs_from: iso(key.signs_from),
     signing: key.signing,
     published: key.published,
     created_at: iso(key.created_at),
@@ -22,20 +24,31 @@ function summary(key: KeySummary) {
 
 export const keysRotate: Command = {
   name: 'keys rotate',
-  summary: 'Make a new signing key. The old one stops signing but stays in the JWKS until every token it signed has expired.',
-  usage: 'gatehouse keys rotate',
-  details: 'Running servers start signing with the new key at their next key reload (GATEHOUSE_KEY_RELOAD_SECONDS, default 60),\nand verify its tokens at once.',
-  async run({ config, out, services, audit }) {
-    const kid = await services.keys.rotate();
+  summary:
+    'Add a next signing key of each algorithm, in the JWKS at once, signing after GATEHOUSE_KEY_PREPUBLISH_SECONDS; the old ones stay published until every token they signed has expired.',
+  usage: 'gatehouse keys rotate [--immediately]',
+  details: [
+    'Options:',
+    '  --immediately   for a leaked key: the new keys sign at once and the old ones leave the JWKS at once (their tokens stop',
+    '                  verifying; other running servers drop them at their next key reload, GATEHOUSE_KEY_RELOAD_SECONDS)',
+  ].join('\n'),
+  options: { immediately: { type: 'boolean' } },
+  async run({ config, values, out, services, audit }) {
+    const immediately = flag(values, 'immediately');
+    const rotated = await services.keys.rotate(immediately ? { withdraw: true } : { signsInMs: config.keyPrepublishSeconds * 1000 });
+    const kid = rotated.ES256;
+    const kids = { ES256: rotated.ES256, RS256: rotated.RS256 };
     const keys = await services.keys.list();
-    await audit('keys.rotated', { detail: { kid } });
+    await audit('keys.rotated', { detail: { kids, immediately, signs_from: iso(rotated.signs_from) } });
+    if (immediately) await audit('keys.withdrawn', { detail: { kids: rotated.withdrawn } });
     const retiring = keys.filter((k) => k.retired_at !== null && k.published);
     out.result(
-      { kid, keys: keys.map(summary) },
+      { kid, kids, signs_from: iso(rotated.signs_from), withdrawn: rotated.withdrawn, keys: keys.map(summary) },
       [
-        `new signing key: ${kid}`,
+        `new signing keys: ${kid} (ES256), ${kids.RS256} (RS256), published now, signing from ${iso(rotated.signs_from)}`,
+        ...(immediately ? [`withdrawn at once: ${rotated.withdrawn.join(', ') || '(none)'}`] : []),
         ...retiring.map((k) => `retired key ${k.kid} stays published until ${iso(k.unpublish_at)}`),
-        `running servers sign with the new key after their next key reload (within ${config.keyReloadSeconds} s)`,
+        `running servers load the new keys within ${config.keyReloadSeconds} s`,
       ].join('\n'),
     );
   },
@@ -50,10 +63,11 @@ export const keysList: Command = {
     out.result(
       { keys: keys.map(summary) },
       table(
-        ['KID', 'STATUS', 'CREATED', 'RETIRED', 'PUBLISHED UNTIL'],
+        ['KID', 'ALG', 'STATUS', 'CREATED', 'RETIRED', 'PUBLISHED UNTIL'],
         keys.map((k) => [
           k.kid,
-          k.signing ? 'signing' : k.published ? 'retired, published' : 'retired',
+          k.alg,
+          k.state === 'next' ? `next, signs from ${iso(k.signs_from) ?? ''}` : k.signing ? 'signing' : k.published ? 'retired, published' : 'retired',
           iso(k.created_at) ?? '',
           iso(k.retired_at) ?? '',
           k.signing ? '' : (iso(k.unpublish_at) ?? ''),

@@ -3,6 +3,7 @@ import { checkProjectName, PROJECT_ID_PATTERN, type Project } from '../../projec
 import { asCommandError, CommandFailed, flag, stringList, stringOption, table, UsageError, type Command } from '../command.ts';
 import { checkRedirectUris } from '../../projects/redirect-uris.ts';
 import { ProjectAlreadyExists } from '../../errors.ts';
+import { isSigningAlg, SIGNING_ALGS } from '../../crypto/keys.ts';
 import { explain } from '../command.ts';
 
 function describeProject(project: Project): string {
@@ -11,6 +12,7 @@ function describeProject(project: Project): string {
     `name:          ${project.name}`,
     `client:        ${project.confidential ? 'confidential (has a client secret)' : 'public'}`,
     `registration:  ${project.registration_open ? 'open' : 'closed'}`,
+    `signing:       ${project.token_signing_alg}`,
     `redirect URIs: ${project.redirect_uris.join('\n               ')}`,
     ...(project.access_token_ttl_seconds !== null ? [`access tokens: ${project.access_token_ttl_seconds} s`] : []),
     ...(project.refresh_token_ttl_seconds !== null ? [`refresh tokens: ${project.refresh_token_ttl_seconds} s`] : []),
@@ -22,7 +24,7 @@ function describeProject(project: Project): string {
 export const projectCreate: Command = {
   name: 'project create',
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
-  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
+  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256]',
   details: [
     'Options:',
     '  --name NAME          display name',
@@ -30,6 +32,7 @@ export const projectCreate: Command = {
     '  --id ID              the client_id (3-64 of A-Z a-z 0-9 _ -); generated when omitted',
     '  --confidential       give the project a client secret (shown once, stored as a hash)',
     '  --closed             registration closed: only existing members may log in',
+    '  --signing-alg ALG    what its ID and access tokens are signed with: ES256 (default) or RS256',
   ].join('\n'),
   required: ['name', 'redirect-uri'],
   options: {
@@ -38,6 +41,7 @@ export const projectCreate: Command = {
     id: { type: 'string' },
     confidential: { type: 'boolean' },
     closed: { type: 'boolean' },
+    'signing-alg': { type: 'string' },
   },
   async run({ values, out, services, audit }) {
     const redirectUris = stringList(values, 'redirect-uri');
@@ -51,6 +55,8 @@ export const projectCreate: Command = {
     }
     const id = stringOption(values, 'id');
     if (id !== undefined && !PROJECT_ID_PATTERN.test(id)) throw new UsageError('--id must be 3-64 characters of A-Z a-z 0-9 _ -');
+    const signingAlg = stringOption(values, 'signing-alg');
+    if (signingAlg !== undefined && !isSigningAlg(signingAlg)) throw new UsageError(`--signing-alg must be one of ${SIGNING_ALGS.join(', ')}`);
     const created = await services.projects
       .create({
       ...(id !== undefined ? { id } : {}),
@@ -58,6 +64,7 @@ export const projectCreate: Command = {
       redirect_uris: redirectUris,
       confidential: flag(values, 'confidential'),
       registration_open: !flag(values, 'closed'),
+      ...(signingAlg !== undefined ? { token_signing_alg: signingAlg } : {}),
     })
       .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
     const { project, clientSecret } = created;

@@ -5,6 +5,7 @@ import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
 import { checkRedirectUris } from '../projects/redirect-uris.ts';
 import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
+import { checkAllowedOrigins } from '../projects/allowed-origins.ts';
 
 export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
   const { projects } = context.services;
@@ -13,6 +14,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const body = request.body;
     const name = checkProjectName(body.name);
     checkRedirectUris(body.redirect_uris);
+    if (body.allowed_origins) checkAllowedOrigins(body.allowed_origins);
     const created = await projects.create({ ...body, name });
     const { project, clientSecret } = created;
     await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
@@ -32,6 +34,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const changes = request.body;
     // The console's redirect URI follows the issuer: any other answers 409 (projects.update), whatever it is.
     if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
+    if (changes.allowed_origins) checkAllowedOrigins(changes.allowed_origins);
     const project = await projects.update(request.params.id, {
       ...changes,
       ...(changes.name !== undefined ? { name: checkProjectName(changes.name) } : {}),

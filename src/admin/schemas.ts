@@ -5,6 +5,7 @@ import { InvalidRequest } from '../errors.ts';
 import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
+import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
@@ -26,6 +27,11 @@ const MAX_REFRESH_TOKEN_TTL_SECONDS = 31_536_000;
 const MAX_SESSION_SECONDS = 5 * 31_536_000;
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
+// Single sign-on (sso.md): the project fields it adds. What a good origin is, is checkAllowedOrigins' to say.
+const SsoProjectFields = {
+  allowed_origins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ORIGIN_LENGTH }), { maxItems: MAX_ALLOWED_ORIGINS })),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -34,6 +40,7 @@ export const NewProjectBody = Type.Object(
     registration_open: Type.Optional(Type.Boolean()),
     confidential: Type.Optional(Type.Boolean()),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    ...SsoProjectFields,
   },
   { additionalProperties: false },
 );
@@ -47,6 +54,7 @@ export const ProjectChangesBody = Type.Object(
     access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
     refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
     session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    ...SsoProjectFields,
   },
   { additionalProperties: false },
 );

@@ -28,6 +28,7 @@ import type { TokenResponse } from './token-issuer.ts';
 import type { ClientFacts, Session } from '../sessions/sessions.ts';
 import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import { allowTokenProjectOrigin, checkClientOrigin, preflight } from './cors.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -59,11 +60,13 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
 async function authenticateClient(
   services: Services,
   request: FastifyRequest,
+  reply: FastifyReply,
   clientId: string,
   clientSecret: string | undefined,
 ): Promise<ProjectRecord> {
   const record = await services.projects.find(clientId);
   if (!record) throw InvalidClientId();
+  checkClientOrigin(services, request, reply, record);
   if (!services.projects.secretMatches(record, clientSecret)) {
     const { ip, userAgent } = clientInfo(request);
     await services.audit.record({
@@ -207,7 +210,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const limitKey = tokenRequestKey(config.tokenRateLimitScope, clientId, ip);
     const limit = services.limits.tokenRequestsPerClient;
     if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
-    const record = await authenticateClient(services, request, clientId, clientSecret);
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     const grantType = field(fields, 'grant_type');
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
@@ -220,7 +223,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const token = field(fields, 'token');
     const { clientId, clientSecret } = clientCredentials(request, fields);
     if (!token || !clientId) throw MissingTokenOrClientId();
-    const record = await authenticateClient(services, request, clientId, clientSecret);
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     // RFC 7009 §2.2: the answer is the same whether or not the token was known.
     let ended = await services.sessions.revokeByRefreshToken(token, record.project.id);
     if (!ended && token.split('.').length === 3) {
@@ -247,7 +250,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
   const discovery = JSON.stringify(discoveryDocument(config.issuer));
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     server.get(path, (_request, reply) => {
-      void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(discovery);
+      void reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(discovery);
     });
   }
 
@@ -259,7 +262,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       jwksBody = JSON.stringify(jwks);
       jwksFor = jwks.keys;
     }
-    void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(jwksBody);
+    void reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(jwksBody);
   });
 
   const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -270,6 +273,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       void reply.header('www-authenticate', 'Bearer error="invalid_token"');
       throw error;
     }
+    await allowTokenProjectOrigin(services, request, reply, claims.aud);
     const info: Record<string, unknown> = { sub: claims.sub };
     if (claims.user && claims.scope.split(' ').includes('email')) {
       info.email = claims.user.email;
@@ -280,4 +284,8 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
   };
   server.get('/userinfo', userinfo);
   server.post('/userinfo', userinfo);
+
+  server.options('/token', preflight(services, 'POST'));
+  server.options('/revoke', preflight(services, 'POST'));
+  server.options('/userinfo', preflight(services, 'GET, POST'));
 }

@@ -94,7 +94,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [
       E.MissingClientId, E.RateLimited, E.InvalidClientId, E.InvalidClientSecret, E.UnsupportedGrantType,
       E.MissingRequiredFields, E.InvalidOrExpiredCode, E.ProjectMismatch, E.RedirectUriMismatch, E.PkceFailed,
-      E.MissingRefreshToken, E.InvalidRefreshToken, E.RefreshTokenExpired, E.PinRevoked, E.UserNotFound, E.AccountBlocked,
+      E.MissingRefreshToken, E.InvalidRefreshToken, E.RefreshTokenExpired, E.PinRevoked, E.UserNotFound, E.AccountBlocked, E.Forbidden,
     ],
     bodyFields: {
       grant_type: '`authorization_code` or `refresh_token`',
@@ -110,7 +110,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /revoke': {
     summary: 'Revokes a token (RFC 7009); a refresh or access token ends its session',
     tag: 'OAuth',
-    errors: [E.MissingTokenOrClientId, E.InvalidClientId, E.InvalidClientSecret],
+    errors: [E.MissingTokenOrClientId, E.InvalidClientId, E.Forbidden, E.InvalidClientSecret],
     bodyFields: { token: 'the token', client_id: 'the project id', client_secret: 'for confidential projects' },
     success: { status: 200, description: '`{}` for any token, known or not' },
   },
@@ -118,6 +118,9 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /.well-known/oauth-authorization-server': { summary: 'OAuth 2.0 server metadata (RFC 8414), the same document', tag: 'OAuth', errors: [], success: { status: 200, description: 'the discovery document' } },
   'GET /.well-known/jwks.json': { summary: 'The public signing keys', tag: 'OAuth', errors: [], success: { status: 200, description: '`{"keys": [...]}`' } },
   'GET /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
+  'OPTIONS /token': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
+  'OPTIONS /revoke': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
+  'OPTIONS /userinfo': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
   'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
 
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },

@@ -167,6 +167,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').addColumn('sid_sealed', 'text').execute();
     },
   },
+  '0009_project_and_profile_fields': {
+    // Single sign-on (sso.md): a project's CORS origins besides its redirect URIs'.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

@@ -1,5 +1,7 @@
 // Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times are
 // epoch milliseconds so that one set of migrations and one set of queries serve both.
+import type { ColumnType } from 'kysely';
+
 export interface ProjectsTable {
   id: string;
   name: string;
@@ -13,6 +15,8 @@ export interface ProjectsTable {
   refresh_token_ttl_seconds: number | null;
   /** absolute session lifetime; null: GATEHOUSE_SESSION_MAX_SECONDS */
   session_max_seconds: number | null;
+  /** JSON array of origins allowed for CORS besides those of the redirect URIs (default `[]`) */
+  allowed_origins: ColumnType<string, string | undefined, string>;
   created_at: number;
   updated_at: number;
 }

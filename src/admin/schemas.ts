@@ -6,6 +6,7 @@ import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/project
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
 import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
+import { MAX_LOCALE_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_LENGTH } from '../users/profile.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
@@ -63,12 +64,23 @@ const Email = Printable({ minLength: 1, maxLength: 320 });
 // The password policy decides about length; this bound only keeps absurd inputs out.
 const Password = Type.String({ maxLength: 4096 });
 
+// Single sign-on (sso.md "Profile claims"): the shapes only; checkProfile says what a good value is.
+const ProfileValue = (maxLength: number) => Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength }), Type.Null()]));
+const ProfileFields = {
+  name: ProfileValue(MAX_NAME_LENGTH * 2),
+  given_name: ProfileValue(MAX_NAME_LENGTH * 2),
+  family_name: ProfileValue(MAX_NAME_LENGTH * 2),
+  picture: ProfileValue(MAX_PICTURE_LENGTH),
+  locale: ProfileValue(MAX_LOCALE_LENGTH),
+};
+
 export const NewUserBody = Type.Object(
   {
     email: Email,
     password: Type.Optional(Password),
     is_admin: Type.Optional(Type.Boolean()),
     email_verified: Type.Optional(Type.Boolean()),
+    ...ProfileFields,
   },
   { additionalProperties: false },
 );

@@ -51,7 +51,7 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     scopes_supported: [...SUPPORTED_SCOPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['ES256'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'locale', 'updated_at'],
     authorization_response_iss_parameter_supported: true,
   };
 }
@@ -279,6 +279,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       info.email = claims.user.email;
       info.email_verified = claims.user.email_verified;
     }
+    if (claims.user && claims.scope.split(' ').includes('profile')) Object.assign(info, claims.user.profile);
     noStore(reply);
     return info;
   };

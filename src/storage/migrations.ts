@@ -168,9 +168,13 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0009_project_and_profile_fields': {
-    // Single sign-on (sso.md): a project's CORS origins besides its redirect URIs'.
+    // Single sign-on (sso.md): a project's CORS origins besides its redirect URIs'; profile claims.
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('projects').addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      // A person's profile claims (null: not set).
+      for (const column of ['name', 'given_name', 'family_name', 'picture', 'locale']) {
+        await db.schema.alterTable('users').addColumn(column, 'text').execute();
+      }
     },
   },
 };

@@ -31,6 +31,12 @@ export interface UsersTable {
   is_admin: number;
   created_at: number;
   updated_at: number;
+  // Profile claims (sso.md); null: not set.
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  locale: string | null;
 }
 
 interface MembershipsTable {

@@ -31,6 +31,7 @@ const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, max
 // Single sign-on (sso.md): the project fields it adds. What a good origin is, is checkAllowedOrigins' to say.
 const SsoProjectFields = {
   allowed_origins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ORIGIN_LENGTH }), { maxItems: MAX_ALLOWED_ORIGINS })),
+  require_pkce: Type.Optional(Type.Boolean()),
 };
 
 export const NewProjectBody = Type.Object(

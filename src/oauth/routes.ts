@@ -13,6 +13,9 @@ import {
   RedirectUriMismatch,
   UnsupportedGrantType,
   HttpError,
+  isError,
+  MissingOrInvalidParameters,
+  OnlyS256,
 } from '../errors.ts';
 import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
@@ -20,7 +23,7 @@ import { renderErrorPage, renderLoginPage } from '../pages/render.ts';
 import { isProjectId, type ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
-import { checkAuthorizationRequest, SUPPORTED_SCOPES } from './authorization-request.ts';
+import { checkAuthorizationRequest, NO_CHALLENGE, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
@@ -95,7 +98,9 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   const code = field(fields, 'code');
   const verifier = field(fields, 'code_verifier');
   const redirectUri = field(fields, 'redirect_uri');
-  if (!code || !verifier || !redirectUri) throw MissingRequiredFields();
+  // A project that does not require PKCE need not send a verifier (sso.md); its codes issued
+  // with a challenge still need one (PkceFailed below).
+  if (!code || (!verifier && record.project.require_pkce) || !redirectUri) throw MissingRequiredFields();
   // Consumed here, before any other check: a code is good for one try whatever its outcome.
   const grant = await services.codes.consume(code);
   if (!grant) {
@@ -104,7 +109,8 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   }
   if (grant.projectId !== record.project.id) throw ProjectMismatch();
   if (grant.redirectUri !== redirectUri) throw RedirectUriMismatch();
-  if (!verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
+  // A code issued without a challenge takes no verifier either (no PKCE downgrade, RFC 9700 §2.1.1).
+  if (grant.codeChallenge === NO_CHALLENGE ? verifier !== undefined : !verifier || !verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
   const user = await services.sessions.checkSubject(grant.subject, record.project.id, !record.project.registration_open);
 
   const lifetimes = services.projects.lifetimes(record.project);
@@ -182,6 +188,15 @@ async function refreshTokenGrant(services: Services, record: ProjectRecord, fiel
   });
 }
 
+/** sso.md: the page for a missing or `plain` challenge tells the developer what to send. */
+function pkceHint(error: HttpError, fields: Fields): string | undefined {
+  const challenge = field(fields, 'code_challenge');
+  if (isError(error, OnlyS256) || (isError(error, MissingOrInvalidParameters) && !challenge)) {
+    return 'For developers: send code_challenge (the base64url SHA-256 of a random code_verifier, 43 characters) with code_challenge_method=S256 (PKCE, RFC 7636); plain is not supported.';
+  }
+  return undefined;
+}
+
 export function registerOAuthRoutes(server: FastifyInstance, services: Services): void {
   const { config } = services;
 
@@ -192,7 +207,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       return sendHtml(reply, 200, renderLoginPage({ authorization, fields }), authorization.redirectUri);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
-        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, pkceHint(error, fields)));
       }
       throw error;
     }

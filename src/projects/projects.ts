@@ -51,6 +51,9 @@ export interface Project {
   // Single sign-on: CORS (sso.md "CORS, for single-page apps").
   /** origins (`scheme://host[:port]`) allowed besides those of the redirect URIs */
   allowed_origins: string[];
+  // Single sign-on: PKCE for confidential clients that cannot send it (sso.md).
+  /** false: a confidential project's requests may leave out `code_challenge` */
+  require_pkce: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -70,6 +73,7 @@ interface NewProject {
   confidential?: boolean;
   session_max_seconds?: number | null;
   allowed_origins?: string[];
+  require_pkce?: boolean;
 }
 
 interface ProjectChanges {
@@ -81,6 +85,7 @@ interface ProjectChanges {
   refresh_token_ttl_seconds?: number | null;
   session_max_seconds?: number | null;
   allowed_origins?: string[];
+  require_pkce?: boolean;
 }
 
 interface Lifetimes {
@@ -103,6 +108,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     refresh_token_ttl_seconds: row.refresh_token_ttl_seconds,
     session_max_seconds: row.session_max_seconds,
     allowed_origins: JSON.parse(row.allowed_origins) as string[],
+    require_pkce: row.require_pkce !== 0,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -230,6 +236,7 @@ export class ProjectService {
           refresh_token_ttl_seconds: null,
           session_max_seconds: input.session_max_seconds ?? null,
           allowed_origins: JSON.stringify(input.allowed_origins ?? []),
+          require_pkce: input.require_pkce === false ? 0 : 1,
           created_at: now,
           updated_at: now,
         })
@@ -265,6 +272,7 @@ export class ProjectService {
           ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
           ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
+          ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

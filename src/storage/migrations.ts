@@ -171,6 +171,8 @@ const migrations: Record<string, Migration> = {
     // Single sign-on (sso.md): a project's CORS origins besides its redirect URIs'; profile claims.
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('projects').addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      // PKCE may be left out by a confidential project that says so (1: required).
+      await db.schema.alterTable('projects').addColumn('require_pkce', 'integer', (c) => c.notNull().defaultTo(1)).execute();
       // A person's profile claims (null: not set).
       for (const column of ['name', 'given_name', 'family_name', 'picture', 'locale']) {
         await db.schema.alterTable('users').addColumn(column, 'text').execute();

@@ -17,6 +17,8 @@ export interface ProjectsTable {
   session_max_seconds: number | null;
   /** JSON array of origins allowed for CORS besides those of the redirect URIs (default `[]`) */
   allowed_origins: ColumnType<string, string | undefined, string>;
+  /** 1: PKCE required (default); 0: a confidential project may leave it out */
+  require_pkce: ColumnType<number, number | undefined, number>;
   created_at: number;
   updated_at: number;
 }

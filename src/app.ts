@@ -304,7 +304,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
     return reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
   });
-  server.setNotFoundHandler((_request, reply) => {
+  server.setNotFoundHandler((request, reply) => {
+    // sso.md "CORS": an OPTIONS no route answers is 204, without CORS headers.
+    if (request.method === 'OPTIONS') return void reply.code(204).send();
     void reply.code(404).type('application/json').send({ error: NotFound.message });
   });
 

@@ -84,6 +84,8 @@ describe('cross-site browser requests to the login endpoints', () => {
   });
 
   it('other endpoints (/token, GET pages) are not concerned', async () => {
+    // /token answers the origins its project allows (CORS, sso.md), whatever the issuer's origin.
+    await app.services.projects.update(project.id, { allowed_origins: ['https://spa.example'] });
     const token = await post(app, '/token', { client_id: project.id, grant_type: 'refresh_token' }, { origin: 'https://spa.example' });
     assert.deepEqual([token.statusCode, token.json()], [400, { error: 'Missing refresh_token' }]);
     const verify = await app.server.inject({ method: 'GET', url: '/magic-link/verify?token=x', headers: { 'sec-fetch-site': 'cross-site' } });

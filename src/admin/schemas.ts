@@ -5,6 +5,8 @@ import { InvalidRequest } from '../errors.ts';
 import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
+import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
+import { MAX_LOCALE_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_LENGTH } from '../users/profile.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
@@ -30,6 +32,12 @@ const MAX_SESSION_SECONDS = 5 * 31_536_000;
 const SigningAlgSchema = Type.Union([Type.Literal('ES256'), Type.Literal('RS256')]);
 const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, maximum }), Type.Null()]);
 
+// Single sign-on (sso.md): the project fields it adds. What a good origin is, is checkAllowedOrigins' to say.
+const SsoProjectFields = {
+  allowed_origins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ORIGIN_LENGTH }), { maxItems: MAX_ALLOWED_ORIGINS })),
+  require_pkce: Type.Optional(Type.Boolean()),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -42,6 +50,7 @@ export const NewProjectBody = Type.Object(
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
     // Signing keys and algorithms
     token_signing_alg: Type.Optional(SigningAlgSchema),
+    ...SsoProjectFields,
   },
   { additionalProperties: false },
 );
@@ -59,6 +68,7 @@ export const ProjectChangesBody = Type.Object(
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
     // Signing keys and algorithms
     token_signing_alg: Type.Optional(SigningAlgSchema),
+    ...SsoProjectFields,
   },
   { additionalProperties: false },
 );
@@ -67,12 +77,23 @@ const Email = Printable({ minLength: 1, maxLength: 320 });
 // The password policy decides about length; this bound only keeps absurd inputs out.
 const Password = Type.String({ maxLength: 4096 });
 
+// Single sign-on (sso.md "Profile claims"): the shapes only; checkProfile says what a good value is.
+const ProfileValue = (maxLength: number) => Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength }), Type.Null()]));
+const ProfileFields = {
+  name: ProfileValue(MAX_NAME_LENGTH * 2),
+  given_name: ProfileValue(MAX_NAME_LENGTH * 2),
+  family_name: ProfileValue(MAX_NAME_LENGTH * 2),
+  picture: ProfileValue(MAX_PICTURE_LENGTH),
+  locale: ProfileValue(MAX_LOCALE_LENGTH),
+};
+
 export const NewUserBody = Type.Object(
   {
     email: Email,
     password: Type.Optional(Password),
     is_admin: Type.Optional(Type.Boolean()),
     email_verified: Type.Optional(Type.Boolean()),
+    ...ProfileFields,
   },
   { additionalProperties: false },
 );

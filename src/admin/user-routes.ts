@@ -6,6 +6,7 @@ import { pagedAnswer, pageRequest } from './paging.ts';
 import { normalizeEmail } from '../users/email.ts';
 import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { requireValidEmail } from '../users/email.ts';
+import { checkProfile } from '../users/profile.ts';
 
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
   const { users, sessions, browserSessions } = context.services;
@@ -18,6 +19,7 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
     const body = { ...request.body, email: requireValidEmail(request.body.email) };
     // Admin-set passwords meet the same policy as the ones people choose at registration.
     if (body.password !== undefined) requireAcceptablePassword(body.password);
+    checkProfile(body);
     const user = await users.create(body);
     await context.recordChange(request, 'admin.user.created', { detail: { user_id: user.id, is_admin: user.is_admin } });
     return reply.code(201).send(user);
@@ -34,6 +36,7 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
     const { id } = request.params;
     if (changes.email !== undefined) changes.email = requireValidEmail(changes.email);
     if (changes.password !== undefined) requireAcceptablePassword(changes.password);
+    checkProfile(changes);
     const current = await users.find(id);
     if (!current) throw NotFound();
     // A new address has not been proven to reach anyone yet, unless the admin says so.

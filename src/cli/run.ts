@@ -22,7 +22,7 @@ import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
-import { adminCreate, userBlock, userRemove, userUnblock } from './commands/users.ts';
+import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
 
 export const COMMANDS: readonly Command[] = [
   serve,
@@ -40,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   userBlock,
   userUnblock,
   userRemove,
+  userProfile,
 ];
 
 interface CliIo {

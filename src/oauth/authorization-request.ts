@@ -13,6 +13,7 @@ export interface AuthorizationRequest {
   project: Project;
   clientId: string;
   redirectUri: string;
+  /** the S256 challenge; '' when a project that does not require PKCE was sent none (NO_CHALLENGE) */
   codeChallenge: string;
   state?: string;
   nonce?: string;
@@ -24,6 +25,8 @@ export const SUPPORTED_SCOPES = ['openid', 'email', 'profile', 'offline_access']
 /** What S256 produces: 32 bytes in base64url without padding. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_STATE_LENGTH = 2048;
+/** The challenge of a request without PKCE, from a project with `require_pkce: false`. */
+export const NO_CHALLENGE = '';
 
 /** The parameter names a login form carries along. */
 export const AUTHORIZATION_FIELDS = [
@@ -41,20 +44,22 @@ export async function checkAuthorizationRequest(
   const state = field(fields, 'state');
   const nonce = field(fields, 'nonce');
 
-  // 1. shape of the request
+  // 1. shape of the request. A confidential project with `require_pkce: false` may leave the
+  // challenge out (sso.md); for every other project a missing one is check 1's answer as before.
+  const withoutPkce = !codeChallenge && !!clientId && (await projects.find(clientId))?.project.require_pkce === false;
   if (
     responseType !== 'code' ||
     !clientId ||
     !redirectUri ||
-    !codeChallenge ||
-    !S256_CHALLENGE.test(codeChallenge) ||
+    (!withoutPkce && (!codeChallenge || !S256_CHALLENGE.test(codeChallenge))) ||
     (state !== undefined && state.length > MAX_STATE_LENGTH) ||
     (nonce !== undefined && nonce.length > MAX_STATE_LENGTH)
   ) {
     throw MissingOrInvalidParameters();
   }
   // 2. PKCE method: absent means plain, which is refused
-  if (field(fields, 'code_challenge_method') !== 'S256') throw OnlyS256();
+  const method = field(fields, 'code_challenge_method');
+  if (withoutPkce ? method !== undefined && method !== '' && method !== 'S256' : method !== 'S256') throw OnlyS256();
   // 3. the project
   const record = await projects.find(clientId);
   if (!record) throw InvalidClientId();
@@ -67,7 +72,7 @@ export async function checkAuthorizationRequest(
     project: record.project,
     clientId,
     redirectUri,
-    codeChallenge,
+    codeChallenge: withoutPkce ? NO_CHALLENGE : (codeChallenge ?? NO_CHALLENGE),
     scope,
     ...(state !== undefined && state !== '' ? { state } : {}),
     ...(nonce !== undefined && nonce !== '' ? { nonce } : {}),

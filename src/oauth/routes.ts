@@ -13,6 +13,9 @@ import {
   RedirectUriMismatch,
   UnsupportedGrantType,
   HttpError,
+  isError,
+  MissingOrInvalidParameters,
+  OnlyS256,
 } from '../errors.ts';
 import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
@@ -22,7 +25,7 @@ import { SIGNING_ALGS } from '../crypto/keys.ts';
 import { isProjectId, type ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
-import { checkAuthorizationRequest, SUPPORTED_SCOPES } from './authorization-request.ts';
+import { checkAuthorizationRequest, NO_CHALLENGE, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
@@ -30,6 +33,7 @@ import type { TokenResponse } from './token-issuer.ts';
 import type { ClientFacts, Session } from '../sessions/sessions.ts';
 import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import { allowTokenProjectOrigin, checkClientOrigin, preflight } from './cors.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -52,7 +56,7 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     scopes_supported: [...SUPPORTED_SCOPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...SIGNING_ALGS],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'amr', 'sid', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'locale', 'updated_at'],
     authorization_response_iss_parameter_supported: true,
     // Single sign-on (docs/sso.md).
     prompt_values_supported: ['none', 'login', 'select_account'],
@@ -67,11 +71,13 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
 async function authenticateClient(
   services: Services,
   request: FastifyRequest,
+  reply: FastifyReply,
   clientId: string,
   clientSecret: string | undefined,
 ): Promise<ProjectRecord> {
   const record = await services.projects.find(clientId);
   if (!record) throw InvalidClientId();
+  checkClientOrigin(services, request, reply, record);
   if (!services.projects.secretMatches(record, clientSecret)) {
     const { ip, userAgent } = clientInfo(request);
     await services.audit.record({
@@ -100,7 +106,9 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   const code = field(fields, 'code');
   const verifier = field(fields, 'code_verifier');
   const redirectUri = field(fields, 'redirect_uri');
-  if (!code || !verifier || !redirectUri) throw MissingRequiredFields();
+  // A project that does not require PKCE need not send a verifier (sso.md); its codes issued
+  // with a challenge still need one (PkceFailed below).
+  if (!code || (!verifier && record.project.require_pkce) || !redirectUri) throw MissingRequiredFields();
   // Consumed here, before any other check: a code is good for one try whatever its outcome.
   const grant = await services.codes.consume(code);
   if (!grant) {
@@ -109,7 +117,8 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
   }
   if (grant.projectId !== record.project.id) throw ProjectMismatch();
   if (grant.redirectUri !== redirectUri) throw RedirectUriMismatch();
-  if (!verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
+  // A code issued without a challenge takes no verifier either (no PKCE downgrade, RFC 9700 §2.1.1).
+  if (grant.codeChallenge === NO_CHALLENGE ? verifier !== undefined : !verifier || !verifierMatches(verifier, grant.codeChallenge)) throw PkceFailed();
   const user = await services.sessions.checkSubject(grant.subject, record.project.id, !record.project.registration_open);
 
   const lifetimes = services.projects.lifetimes(record.project);
@@ -188,6 +197,15 @@ async function refreshTokenGrant(services: Services, record: ProjectRecord, fiel
   });
 }
 
+/** sso.md: the page for a missing or `plain` challenge tells the developer what to send. */
+function pkceHint(error: HttpError, fields: Fields): string | undefined {
+  const challenge = field(fields, 'code_challenge');
+  if (isError(error, OnlyS256) || (isError(error, MissingOrInvalidParameters) && !challenge)) {
+    return 'For developers: send code_challenge (the base64url SHA-256 of a random code_verifier, 43 characters) with code_challenge_method=S256 (PKCE, RFC 7636); plain is not supported.';
+  }
+  return undefined;
+}
+
 export function registerOAuthRoutes(server: FastifyInstance, services: Services): void {
   const { config } = services;
 
@@ -199,7 +217,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       return await answerAuthorization(services, request, reply, authorization, fields);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
-        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, pkceHint(error, fields)));
       }
       throw error;
     }
@@ -217,7 +235,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const limitKey = tokenRequestKey(config.tokenRateLimitScope, clientId, ip);
     const limit = services.limits.tokenRequestsPerClient;
     if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
-    const record = await authenticateClient(services, request, clientId, clientSecret);
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     const grantType = field(fields, 'grant_type');
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
@@ -230,7 +248,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const token = field(fields, 'token');
     const { clientId, clientSecret } = clientCredentials(request, fields);
     if (!token || !clientId) throw MissingTokenOrClientId();
-    const record = await authenticateClient(services, request, clientId, clientSecret);
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     // RFC 7009 §2.2: the answer is the same whether or not the token was known.
     let ended = await services.sessions.revokeByRefreshToken(token, record.project.id);
     if (!ended && token.split('.').length === 3) {
@@ -257,7 +275,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
   const discovery = JSON.stringify(discoveryDocument(config.issuer));
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     server.get(path, (_request, reply) => {
-      void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(discovery);
+      void reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(discovery);
     });
   }
 
@@ -269,7 +287,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       jwksBody = JSON.stringify(jwks);
       jwksFor = jwks.keys;
     }
-    void reply.header('cache-control', 'public, max-age=300').type('application/json; charset=utf-8').send(jwksBody);
+    void reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(jwksBody);
   });
 
   const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -280,14 +298,20 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       void reply.header('www-authenticate', 'Bearer error="invalid_token"');
       throw error;
     }
+    await allowTokenProjectOrigin(services, request, reply, claims.aud);
     const info: Record<string, unknown> = { sub: claims.sub };
     if (claims.user && claims.scope.split(' ').includes('email')) {
       info.email = claims.user.email;
       info.email_verified = claims.user.email_verified;
     }
+    if (claims.user && claims.scope.split(' ').includes('profile')) Object.assign(info, claims.user.profile);
     noStore(reply);
     return info;
   };
   server.get('/userinfo', userinfo);
   server.post('/userinfo', userinfo);
+
+  server.options('/token', preflight(services, 'POST'));
+  server.options('/revoke', preflight(services, 'POST'));
+  server.options('/userinfo', preflight(services, 'GET, POST'));
 }

@@ -78,6 +78,7 @@ export class TokenIssuer {
         claims.email = input.user.email;
         claims.email_verified = input.user.email_verified;
       }
+      if (scopes.includes('profile') && input.user) Object.assign(claims, input.user.profile);
       response.id_token = this.keys.signJwt(claims, 'JWT', project.token_signing_alg);
     }
     return response;

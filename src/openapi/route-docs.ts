@@ -91,7 +91,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Creates an account and its membership, then signs in',
     tag: 'Login',
     errors: [...AUTHORIZATION_ERRORS, E.EmailAlreadyRegistered, E.InvalidPassword, E.RegistrationClosed, E.RateLimited, E.Forbidden],
-    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the new account\'s email, plain ASCII `local@domain` (an international domain as `xn--…`)', password: '8 to 256 characters, not a common password' },
+    bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the new account\'s email, plain ASCII `local@domain` (an international domain as `xn--…`)', password: '8 to 256 characters, not a common password', name: 'optional: the person\'s name, 1 to 200 characters (the `name` claim)' },
     success: { status: 201, description: '`{"redirect_to", "code", "state"}`; a form post gets a 303 to `redirect_to`' },
   },
   'POST /magic-link': {
@@ -121,7 +121,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [
       E.MissingClientId, E.RateLimited, E.InvalidClientId, E.InvalidClientSecret, E.UnsupportedGrantType,
       E.MissingRequiredFields, E.InvalidOrExpiredCode, E.ProjectMismatch, E.RedirectUriMismatch, E.PkceFailed,
-      E.MissingRefreshToken, E.InvalidRefreshToken, E.RefreshTokenExpired, E.PinRevoked, E.UserNotFound, E.AccountBlocked,
+      E.MissingRefreshToken, E.InvalidRefreshToken, E.RefreshTokenExpired, E.PinRevoked, E.UserNotFound, E.AccountBlocked, E.Forbidden,
     ],
     bodyFields: {
       grant_type: '`authorization_code` or `refresh_token`',
@@ -137,15 +137,18 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /revoke': {
     summary: 'Revokes a token (RFC 7009); a refresh or access token ends its session',
     tag: 'OAuth',
-    errors: [E.MissingTokenOrClientId, E.InvalidClientId, E.InvalidClientSecret],
+    errors: [E.MissingTokenOrClientId, E.InvalidClientId, E.Forbidden, E.InvalidClientSecret],
     bodyFields: { token: 'the token', client_id: 'the project id', client_secret: 'for confidential projects' },
     success: { status: 200, description: '`{}` for any token, known or not' },
   },
   'GET /.well-known/openid-configuration': { summary: 'OpenID Connect discovery', tag: 'OAuth', errors: [], success: { status: 200, description: 'the discovery document' } },
   'GET /.well-known/oauth-authorization-server': { summary: 'OAuth 2.0 server metadata (RFC 8414), the same document', tag: 'OAuth', errors: [], success: { status: 200, description: 'the discovery document' } },
   'GET /.well-known/jwks.json': { summary: 'The public signing keys', tag: 'OAuth', errors: [], success: { status: 200, description: '`{"keys": [...]}`' } },
-  'GET /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
-  'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub", "email", "email_verified"}`' } },
+  'GET /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub"}`, `email` and `email_verified` with the `email` scope, the profile claims that are set and `updated_at` with `profile`' } },
+  'OPTIONS /token': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
+  'OPTIONS /revoke': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
+  'OPTIONS /userinfo': { summary: 'CORS preflight: 204, with CORS headers when some project allows the Origin', tag: 'OAuth', errors: [], success: { status: 204, description: 'no body' } },
+  'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub"}`, `email` and `email_verified` with the `email` scope, the profile claims that are set and `updated_at` with `profile`' } },
 
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
   'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },

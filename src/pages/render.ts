@@ -131,7 +131,16 @@ ${hidden}
   );
 }
 
-export function renderErrorPage(status: number, message: string): string {
+export function renderErrorPage(status: number, message: string, hint?: string): string {
+  // With a hint for the developer, the message is the heading (sso.md "PKCE").
+  if (hint !== undefined) {
+    return layout(
+      'Sign-in problem',
+      `<h1 class="error" role="alert">${escapeHtml(message)}</h1>
+<p class="hint">${escapeHtml(hint)}</p>
+<p class="status">Error ${status}.</p>`,
+    );
+  }
   return layout(
     'Sign-in problem',
     `<h1>We could not continue</h1>

@@ -1,6 +1,6 @@
 // Projects: the OAuth clients Gatehouse serves.
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
@@ -10,6 +10,7 @@ import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from '../crypto/keys.ts';
+import { projectOrigins } from './allowed-origins.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
@@ -48,6 +49,12 @@ export interface Project {
   refresh_token_ttl_seconds: number | null;
   /** a session ends this long after it began however often it is refreshed; null: the instance default */
   session_max_seconds: number | null;
+  // Single sign-on: CORS (sso.md "CORS, for single-page apps").
+  /** origins (`scheme://host[:port]`) allowed besides those of the redirect URIs */
+  allowed_origins: string[];
+  // Single sign-on: PKCE for confidential clients that cannot send it (sso.md).
+  /** false: a confidential project's requests may leave out `code_challenge` */
+  require_pkce: boolean;
   created_at: string;
   updated_at: string;
   /** single sign-on (docs/sso.md): where a logout may send the browser back to, exact match */
@@ -59,6 +66,8 @@ export interface Project {
 export interface ProjectRecord {
   project: Project;
   secretHash: string | null;
+  /** the stored redirect URIs and allowed origins, as read: what the project's CORS origins follow */
+  originsKey: string;
 }
 
 interface NewProject {
@@ -70,6 +79,8 @@ interface NewProject {
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
   token_signing_alg?: SigningAlg;
+  allowed_origins?: string[];
+  require_pkce?: boolean;
 }
 
 interface ProjectChanges {
@@ -82,6 +93,8 @@ interface ProjectChanges {
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
   token_signing_alg?: SigningAlg;
+  allowed_origins?: string[];
+  require_pkce?: boolean;
 }
 
 interface Lifetimes {
@@ -103,6 +116,8 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     access_token_ttl_seconds: row.access_token_ttl_seconds,
     refresh_token_ttl_seconds: row.refresh_token_ttl_seconds,
     session_max_seconds: row.session_max_seconds,
+    allowed_origins: JSON.parse(row.allowed_origins) as string[],
+    require_pkce: row.require_pkce !== 0,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
@@ -189,7 +204,8 @@ export class ProjectService {
     if (!row) return undefined;
     const project = toProject(row);
     Object.freeze(project.redirect_uris);
-    const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash });
+    Object.freeze(project.allowed_origins);
+    const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
   }
@@ -230,6 +246,8 @@ export class ProjectService {
           access_token_ttl_seconds: null,
           refresh_token_ttl_seconds: null,
           session_max_seconds: input.session_max_seconds ?? null,
+          allowed_origins: JSON.stringify(input.allowed_origins ?? []),
+          require_pkce: input.require_pkce === false ? 0 : 1,
           created_at: now,
           updated_at: now,
           post_logout_redirect_uris: JSON.stringify(input.post_logout_redirect_uris ?? []),
@@ -268,6 +286,8 @@ export class ProjectService {
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
           ...(changes.post_logout_redirect_uris !== undefined ? { post_logout_redirect_uris: JSON.stringify(changes.post_logout_redirect_uris) } : {}),
           ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
+          ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
+          ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)
@@ -328,6 +348,38 @@ export class ProjectService {
     if (created) return;
     const existing = await this.find(CONSOLE_PROJECT_ID);
     if (existing && !sameList(existing.project.redirect_uris, redirectUris)) await this.write(CONSOLE_PROJECT_ID, { redirect_uris: redirectUris });
+  }
+
+  /**
+   * Whether a browser page of `origin` may call the project's token endpoints (CORS). The set is
+   * computed once per version of the project's redirect URIs and allowed origins, not per request.
+   */
+  originAllowed(record: ProjectRecord, origin: string): boolean {
+    const id = record.project.id;
+    let known = this.origins.get(id);
+    if (known?.key !== record.originsKey) {
+      if (this.origins.size >= MAX_CACHED_PROJECTS) this.origins.clear();
+      known = { key: record.originsKey, origins: projectOrigins(record.project.redirect_uris, record.project.allowed_origins) };
+      this.origins.set(id, known);
+    }
+    return known.origins.has(origin);
+  }
+
+  private readonly origins = new Map<string, { key: string; origins: ReadonlySet<string> }>();
+
+  /**
+   * Whether some project allows `origin` (a CORS preflight names no project). `origin` must be
+   * origin-shaped (isOriginShaped: no `%`, `_` or `\\` to escape). The database narrows the
+   * projects to those whose stored lists hold an entry starting with it; projectOrigins decides.
+   */
+  async anyAllowsOrigin(origin: string): Promise<boolean> {
+    const pattern = `%"${origin}%`;
+    const rows = await this.db
+      .selectFrom('projects')
+      .select(['redirect_uris', 'allowed_origins'])
+      .where(sql<boolean>`redirect_uris like ${pattern} or allowed_origins like ${pattern}`)
+      .execute();
+    return rows.some((row) => projectOrigins(JSON.parse(row.redirect_uris) as string[], JSON.parse(row.allowed_origins) as string[]).has(origin));
   }
 
   secretMatches(record: ProjectRecord, presented: string | undefined): boolean {

@@ -21,6 +21,7 @@ import {
   UserNotFound,
 } from '../errors.ts';
 import { param, prepare, step, writeAtomically, type WriteStep } from '../storage/prepared.ts';
+import { profileClaims } from '../users/profile.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type LoginMethod, type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -89,6 +90,8 @@ function sidOf(refreshToken: string): string | undefined {
 export interface UserClaims {
   email: string;
   email_verified: boolean;
+  /** the profile claims that are set, and `updated_at` (seconds): what the `profile` scope releases */
+  profile: Record<string, string | number>;
 }
 
 interface RotatedSession extends StartedSession {
@@ -104,6 +107,12 @@ interface SubjectFacts {
   user_found: string | null;
   email: string | null;
   email_verified: number | null;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  locale: string | null;
+  user_updated_at: number | null;
   blocked: number | null;
   /** the membership's user id: null when the user is not a member of the project */
   member_found: string | null;
@@ -118,8 +127,11 @@ function judgeSubject(subject: Subject, projectId: string, facts: Partial<Subjec
   if (facts.blocked === 1) throw AccountBlocked();
   // A closed project admits members only, at login and at every use of its tokens (hardening M2).
   if (membersOnly && !facts.member_found) throw NotAMember();
-  return { email: facts.email ?? '', email_verified: facts.email_verified === 1 };
+  return { email: facts.email ?? '', email_verified: facts.email_verified === 1, profile: profileClaims(facts, Number(facts.user_updated_at ?? 0)) };
 }
+
+/** The profile claims' columns, read with the subject checks (one row either way). */
+const PROFILE_COLUMNS = ['users.name', 'users.given_name', 'users.family_name', 'users.picture', 'users.locale', 'users.updated_at as user_updated_at'] as const;
 
 /** The queries of the hot paths (every refresh, every access token checked), compiled once. */
 function sessionQueries(db: Kysely<Database>) {
@@ -132,7 +144,7 @@ function sessionQueries(db: Kysely<Database>) {
       db
         .selectFrom('users')
         .leftJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').on('memberships.project_id', '=', param<string>('projectId')))
-        .select(['users.id as user_found', 'users.email', 'users.email_verified', 'memberships.blocked', 'memberships.user_id as member_found'])
+        .select(['users.id as user_found', 'users.email', 'users.email_verified', ...PROFILE_COLUMNS, 'memberships.blocked', 'memberships.user_id as member_found'])
         .where('users.id', '=', param<string>('userId')),
     ),
     tokenWithSession: prepare<{ tokenHash: string }, Session & SubjectFacts & { token_expires_at: number; used_at: number | null; token_project_id: string }>(
@@ -152,6 +164,7 @@ function sessionQueries(db: Kysely<Database>) {
           'users.id as user_found',
           'users.email',
           'users.email_verified',
+          ...PROFILE_COLUMNS,
           'memberships.blocked',
           'memberships.user_id as member_found',
         ])

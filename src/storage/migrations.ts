@@ -203,6 +203,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('signing_keys').addColumn('signs_from', 'bigint').execute();
     },
   },
+  '0009_project_and_profile_fields': {
+    // Single sign-on (sso.md): a project's CORS origins besides its redirect URIs'; profile claims.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      // PKCE may be left out by a confidential project that says so (1: required).
+      await db.schema.alterTable('projects').addColumn('require_pkce', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // A person's profile claims (null: not set).
+      for (const column of ['name', 'given_name', 'family_name', 'picture', 'locale']) {
+        await db.schema.alterTable('users').addColumn(column, 'text').execute();
+      }
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

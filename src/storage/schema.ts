@@ -15,6 +15,10 @@ export interface ProjectsTable {
   refresh_token_ttl_seconds: number | null;
   /** absolute session lifetime; null: GATEHOUSE_SESSION_MAX_SECONDS */
   session_max_seconds: number | null;
+  /** JSON array of origins allowed for CORS besides those of the redirect URIs (default `[]`) */
+  allowed_origins: ColumnType<string, string | undefined, string>;
+  /** 1: PKCE required (default); 0: a confidential project may leave it out */
+  require_pkce: ColumnType<number, number | undefined, number>;
   created_at: number;
   /** JSON array of exact-match URIs a logout may redirect to (0007) */
   post_logout_redirect_uris: ColumnType<string, string | undefined, string>;
@@ -33,6 +37,12 @@ export interface UsersTable {
   is_admin: number;
   created_at: number;
   updated_at: number;
+  // Profile claims (sso.md); null: not set.
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  locale: string | null;
 }
 
 interface MembershipsTable {

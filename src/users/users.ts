@@ -7,8 +7,9 @@ import { EmailAlreadyRegistered } from '../errors.ts';
 import { isValidEmail, legacyEmailKey, normalizeEmail, plainEmail, requireValidEmail } from './email.ts';
 import type { Ids } from '../crypto/random.ts';
 import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
+import type { Profile, ProfileChanges } from './profile.ts';
 
-export interface User {
+export interface User extends Profile {
   id: string;
   email: string;
   email_verified: boolean;
@@ -29,18 +30,29 @@ export interface Membership {
   blocked: boolean;
 }
 
-interface NewUser {
+interface NewUser extends ProfileChanges {
   email: string;
   password?: string;
   is_admin?: boolean;
   email_verified?: boolean;
 }
 
-interface UserChanges {
+interface UserChanges extends ProfileChanges {
   email?: string;
   password?: string;
   is_admin?: boolean;
   email_verified?: boolean;
+}
+
+/** The profile fields given in `input`, as columns. */
+function profileColumns(input: ProfileChanges): ProfileChanges {
+  return {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.given_name !== undefined ? { given_name: input.given_name } : {}),
+    ...(input.family_name !== undefined ? { family_name: input.family_name } : {}),
+    ...(input.picture !== undefined ? { picture: input.picture } : {}),
+    ...(input.locale !== undefined ? { locale: input.locale } : {}),
+  };
 }
 
 function toUser(row: Selectable<UsersTable>): User {
@@ -50,6 +62,11 @@ function toUser(row: Selectable<UsersTable>): User {
     email_verified: row.email_verified === 1,
     is_admin: row.is_admin === 1,
     has_password: row.password_hash !== null,
+    name: row.name,
+    given_name: row.given_name,
+    family_name: row.family_name,
+    picture: row.picture,
+    locale: row.locale,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -120,6 +137,7 @@ export class UserService {
         password_hash: passwordHash,
         email_verified: input.email_verified ? 1 : 0,
         is_admin: input.is_admin ? 1 : 0,
+        ...profileColumns(input),
         created_at: now,
         updated_at: now,
       })
@@ -146,6 +164,7 @@ export class UserService {
         ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
         ...(changes.is_admin !== undefined ? { is_admin: changes.is_admin ? 1 : 0 } : {}),
         ...(changes.email_verified !== undefined ? { email_verified: changes.email_verified ? 1 : 0 } : {}),
+        ...profileColumns(changes),
         updated_at: this.clock.now(),
       })
       .where('id', '=', id)

@@ -1,4 +1,4 @@
-// gatehouse admin create, gatehouse user block | unblock
+// gatehouse admin create, gatehouse user block | unblock | remove | profile
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { checkPassword } from '../../users/password-policy.ts';
@@ -9,7 +9,8 @@ import { CommandFailed, flag, stringOption, UsageError, type Command, type Value
 import { plainEmail } from '../../users/email.ts';
 import { PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
 import { EmailAlreadyRegistered } from '../../errors.ts';
-import { explain } from '../command.ts';
+import { asCommandError, explain } from '../command.ts';
+import { checkProfile, PROFILE_FIELDS, type ProfileChanges } from '../../users/profile.ts';
 
 /** 144 random bits, url-safe: 24 characters nobody has to type often. */
 function generatePassword(): string {
@@ -117,5 +118,46 @@ export const userRemove: Command = {
     if (!(await services.users.removeMember(projectId, user.id))) throw new CommandFailed(`${user.email} is not a member of ${projectId}`);
     await audit('admin.member.removed', { projectId, detail: { user_id: user.id } });
     out.result({ user_id: user.id, email: user.email, removed: true }, `removed ${user.email} from ${projectId}; their sessions there have ended`);
+  },
+};
+
+const PROFILE_OPTIONS = { name: 'name', 'given-name': 'given_name', 'family-name': 'family_name', picture: 'picture', locale: 'locale' } as const;
+
+export const userProfile: Command = {
+  name: 'user profile',
+  summary: 'Set or clear the profile claims of an account (released with the profile scope); with no option, show them.',
+  usage: 'gatehouse user profile --user USER_ID_OR_EMAIL [--name NAME] [--given-name NAME] [--family-name NAME] [--picture HTTPS_URL] [--locale BCP47]',
+  details: [
+    'Options:',
+    '  --user USER_ID_OR_EMAIL  the account, by id or email',
+    '  --name, --given-name, --family-name NAME   1 to 200 characters',
+    '  --picture HTTPS_URL      an https URL, at most 2048 characters',
+    '  --locale TAG             a BCP 47 language tag (en, de-CH)',
+    'An empty value ("") clears the claim.',
+  ].join('\n'),
+  required: ['user'],
+  options: { user: { type: 'string' }, name: { type: 'string' }, 'given-name': { type: 'string' }, 'family-name': { type: 'string' }, picture: { type: 'string' }, locale: { type: 'string' } },
+  async run({ values, out, services, audit }) {
+    const who = stringOption(values, 'user', true).trim();
+    const user = await findUser(services, who);
+    if (!user) throw new CommandFailed(`no user ${who}`);
+    const changes: ProfileChanges = {};
+    for (const [option, field] of Object.entries(PROFILE_OPTIONS)) {
+      // Not stringOption: an empty value is meaningful here (it clears the claim).
+      const value = values[option];
+      if (typeof value === 'string') changes[field] = value === '' ? null : value;
+    }
+    let shown = user;
+    if (Object.keys(changes).length > 0) {
+      try {
+        checkProfile(changes);
+      } catch (error) {
+        throw asCommandError(error);
+      }
+      shown = (await services.users.update(user.id, changes)) ?? user;
+      await audit('admin.user.updated', { detail: { user_id: user.id, fields: Object.keys(changes) } });
+    }
+    const profile = Object.fromEntries(PROFILE_FIELDS.map((field) => [field, shown[field]]));
+    out.result({ user_id: shown.id, email: shown.email, ...profile }, PROFILE_FIELDS.map((field) => `${field}: ${shown[field] ?? '(not set)'}`).join('\n'));
   },
 };

@@ -1,4 +1,5 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
+import { checkProfile } from '../../users/profile.ts';
 import type { FastifyInstance } from 'fastify';
 import { EmailAlreadyRegistered, HttpError, RegistrationClosed } from '../../errors.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
@@ -29,8 +30,10 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         requireAcceptablePassword(password);
         const email = requireValidEmail(field(fields, 'email') ?? '');
         if (await users.findByEmail(email)) throw EmailAlreadyRegistered();
+        // An optional display name (sso.md "Profile claims"), checked after the reference's checks; an empty field is no name.
+        const { name } = checkProfile({ name: field(fields, 'name') || undefined });
         // create() also refuses a taken email, so two racing signups cannot both succeed.
-        const user = await users.create({ email, password, email_verified: false });
+        const user = await users.create({ email, password, email_verified: false, ...(name ? { name } : {}) });
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);

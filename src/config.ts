@@ -79,6 +79,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** how long a rotation's new signing keys are in the JWKS before they sign (GATEHOUSE_KEY_PREPUBLISH_SECONDS) */
   keyPrepublishSeconds: number;
+  /** the signing keys are rotated (pre-published) when the newest is this many days old; 0: never */
+  keyRotationDays: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100),
     keyPrepublishSeconds: integer(env, 'GATEHOUSE_KEY_PREPUBLISH_SECONDS', 900, 0),
+    keyRotationDays: integer(env, 'GATEHOUSE_KEY_ROTATION_DAYS', 90, 0),
   };
 }
 

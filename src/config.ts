@@ -83,6 +83,8 @@ export interface Config {
   browserSessionMaxSeconds: number;
   /** how long a rotation's new signing keys are in the JWKS before they sign (GATEHOUSE_KEY_PREPUBLISH_SECONDS) */
   keyPrepublishSeconds: number;
+  /** the signing keys are rotated (pre-published) when the newest is this many days old; 0: never */
+  keyRotationDays: number;
 }
 
 export const TOKEN_RATE_LIMIT_SCOPES = ['client_and_address', 'client'] as const;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     browserSessionIdleSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_IDLE_SECONDS', 259_200, 1),
     browserSessionMaxSeconds: integer(env, 'GATEHOUSE_BROWSER_SESSION_MAX_SECONDS', 1_209_600, 1),
     keyPrepublishSeconds: integer(env, 'GATEHOUSE_KEY_PREPUBLISH_SECONDS', 900, 0),
+    keyRotationDays: integer(env, 'GATEHOUSE_KEY_ROTATION_DAYS', 90, 0),
   };
 }
 

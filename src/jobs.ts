@@ -11,7 +11,7 @@ const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 
 interface PeriodicJob {
-  name: 'audit retention' | 'expired state purge' | 'signing key reload';
+  name: 'audit retention' | 'expired state purge' | 'signing key reload' | 'signing key rotation';
   intervalMs: number;
   /** false: the first run is one interval after the start (the start has just done the work) */
   atStart: boolean;
@@ -47,6 +47,22 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
       intervalMs: config.keyReloadSeconds * 1000,
       atStart: false,
       run: () => services.keys.reload(),
+    },
+    {
+      // GATEHOUSE_KEY_ROTATION_DAYS: every instance checks, exactly one rotates (the key lock in
+      // the database), with pre-publication (docs/operations.md "Signing keys and rotation").
+      name: 'signing key rotation',
+      intervalMs: HOUR_MS,
+      atStart: true,
+      async run() {
+        if (config.keyRotationDays === 0) return;
+        const rotated = await services.keys.rotateIfDue(config.keyRotationDays * DAY_MS, config.keyPrepublishSeconds * 1000);
+        if (!rotated) return;
+        const kids = { ES256: rotated.ES256, RS256: rotated.RS256 };
+        const signsFrom = new Date(rotated.signs_from).toISOString();
+        await services.audit.record({ type: 'keys.rotated', outcome: 'info', detail: { kids, scheduled: true, immediately: false, signs_from: signsFrom } });
+        log.info({ kids, signs_from: signsFrom }, 'signing keys rotated on schedule');
+      },
     },
   ];
 }

@@ -199,33 +199,60 @@ export class KeyRing {
     const overlapMs = await this.retiredKeyOverlap();
     const kids = await this.db.transaction().execute(async (trx) => {
       await this.takeKeyLock(trx);
-      await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
-      const withdrawn: string[] = [];
-      if (options.withdraw) {
-        // A leaked key: the keys that sign now and any pending next key leave the JWKS at once.
-        const rows = await trx
-          .selectFrom('signing_keys')
-          .select('kid')
-          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
-          .execute();
-        withdrawn.push(...rows.map((r) => r.kid));
-        await trx
-          .deleteFrom('signing_keys')
-          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
-          .execute();
-      } else {
-        // A pending next key never signed anything: the new one replaces it.
-        await trx.deleteFrom('signing_keys').where('retired_at', 'is', null).where('signs_from', '>', now).execute();
-        await trx
-          .updateTable('signing_keys')
-          .set({ retired_at: from })
-          .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
-          .execute();
-      }
-      return { ES256: await this.insertNewKey(trx, 'ES256', from), RS256: await this.insertNewKey(trx, 'RS256', from), signs_from: from, withdrawn };
+      return this.rotateIn(trx, now, from, overlapMs, options.withdraw === true);
     });
     await this.load();
     return kids;
+  }
+
+  /**
+   * The schedule (GATEHOUSE_KEY_ROTATION_DAYS): rotates, with pre-publication, when the newest
+   * key is `maxAgeMs` old. Every instance asks; the key lock makes them take turns, and the
+   * first one's new keys make the others find nothing due, so exactly one rotates.
+   */
+  async rotateIfDue(maxAgeMs: number, signsInMs: number): Promise<RotatedKids | undefined> {
+    const now = this.clock.now();
+    const overlapMs = await this.retiredKeyOverlap();
+    const kids = await this.db.transaction().execute(async (trx) => {
+      await this.takeKeyLock(trx);
+      const row = await trx
+        .selectFrom('signing_keys')
+        .select((eb) => eb.fn.max('created_at').as('newest'))
+        .executeTakeFirst();
+      const newest = row?.newest;
+      if (newest !== null && newest !== undefined && now - Number(newest) < maxAgeMs) return undefined;
+      return this.rotateIn(trx, now, now + signsInMs, overlapMs, false);
+    });
+    if (kids) await this.load();
+    return kids;
+  }
+
+  /** A rotation, inside a transaction that holds the key lock. */
+  private async rotateIn(trx: Kysely<Database>, now: number, from: number, overlapMs: number, withdraw: boolean): Promise<RotatedKids> {
+    await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
+    const withdrawn: string[] = [];
+    if (withdraw) {
+      // A leaked key: the keys that sign now and any pending next key leave the JWKS at once.
+      const rows = await trx
+        .selectFrom('signing_keys')
+        .select('kid')
+        .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+        .execute();
+      withdrawn.push(...rows.map((r) => r.kid));
+      await trx
+        .deleteFrom('signing_keys')
+        .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+        .execute();
+    } else {
+      // A pending next key never signed anything: the new one replaces it.
+      await trx.deleteFrom('signing_keys').where('retired_at', 'is', null).where('signs_from', '>', now).execute();
+      await trx
+        .updateTable('signing_keys')
+        .set({ retired_at: from })
+        .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now)]))
+        .execute();
+    }
+    return { ES256: await this.insertNewKey(trx, 'ES256', from), RS256: await this.insertNewKey(trx, 'RS256', from), signs_from: from, withdrawn };
   }
 
   async list(): Promise<KeySummary[]> {

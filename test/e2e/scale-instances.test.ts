@@ -161,12 +161,12 @@ describe('three instances sharing one PostgreSQL schema and one Redis prefix', {
     for (const [i, code] of codes.entries()) assert.equal(code, 0, `instance ${i} did not stop cleanly:\n${instances[i]?.output()}`);
   });
 
-  it('started together, they made one signing key, one console project and one admin, and publish the same JWKS', async () => {
+  it('started together, they made one signing key of each algorithm, one console project and one admin, and publish the same JWKS', async () => {
     const client = new pg.Client({ connectionString: storage.GATEHOUSE_DATABASE_URL });
     await client.connect();
     try {
-      const keys = await client.query('select kid from signing_keys');
-      assert.equal(keys.rowCount, 1);
+      const keys = await client.query<{ alg: string }>('select alg from signing_keys order by alg');
+      assert.deepEqual(keys.rows.map((r) => r.alg), ['ES256', 'RS256'], 'one signing key of each algorithm');
       const consoles = await client.query("select id from projects where id = 'console'");
       assert.equal(consoles.rowCount, 1);
       const admins = await client.query('select id from users where is_admin = 1');

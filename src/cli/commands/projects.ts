@@ -12,6 +12,7 @@ function describeProject(project: Project): string {
     `client:        ${project.confidential ? 'confidential (has a client secret)' : 'public'}`,
     `registration:  ${project.registration_open ? 'open' : 'closed'}`,
     `redirect URIs: ${project.redirect_uris.join('\n               ')}`,
+    ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join('\n               ')}`] : []),
     ...(project.access_token_ttl_seconds !== null ? [`access tokens: ${project.access_token_ttl_seconds} s`] : []),
     ...(project.refresh_token_ttl_seconds !== null ? [`refresh tokens: ${project.refresh_token_ttl_seconds} s`] : []),
     ...(project.code_ttl_seconds !== null ? [`codes:         ${project.code_ttl_seconds} s`] : []),
@@ -22,7 +23,7 @@ function describeProject(project: Project): string {
 export const projectCreate: Command = {
   name: 'project create',
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
-  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
+  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--post-logout-redirect-uri URI …]',
   details: [
     'Options:',
     '  --name NAME          display name',
@@ -30,6 +31,7 @@ export const projectCreate: Command = {
     '  --id ID              the client_id (3-64 of A-Z a-z 0-9 _ -); generated when omitted',
     '  --confidential       give the project a client secret (shown once, stored as a hash)',
     '  --closed             registration closed: only existing members may log in',
+    '  --post-logout-redirect-uri URI  where /logout may send the browser back to (exact match); repeat for more',
   ].join('\n'),
   required: ['name', 'redirect-uri'],
   options: {
@@ -38,14 +40,17 @@ export const projectCreate: Command = {
     id: { type: 'string' },
     confidential: { type: 'boolean' },
     closed: { type: 'boolean' },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
   },
   async run({ values, out, services, audit }) {
     const redirectUris = stringList(values, 'redirect-uri');
+    const postLogoutRedirectUris = stringList(values, 'post-logout-redirect-uri');
     let name: string;
     try {
       // The rules of the admin API: a refused value is a usage error here.
       name = checkProjectName(stringOption(values, 'name', true));
       checkRedirectUris(redirectUris);
+      checkRedirectUris(postLogoutRedirectUris, { field: 'post_logout_redirect_uris', allowEmpty: true });
     } catch (error) {
       throw asCommandError(error);
     }
@@ -58,6 +63,7 @@ export const projectCreate: Command = {
       redirect_uris: redirectUris,
       confidential: flag(values, 'confidential'),
       registration_open: !flag(values, 'closed'),
+      post_logout_redirect_uris: postLogoutRedirectUris,
     })
       .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
     const { project, clientSecret } = created;

@@ -152,6 +152,16 @@ describe('gatehouse command line', () => {
       assert.ok(record && server.services.projects.secretMatches(record, created.client_secret));
     });
 
+    it('project create takes --post-logout-redirect-uri (docs/sso.md), by the rules of redirect URIs', async () => {
+      const created = json<{ post_logout_redirect_uris: string[] }>(
+        await cli('project', 'create', '--name', 'Bye', '--id', 'bye', '--redirect-uri', REDIRECT_URI, '--post-logout-redirect-uri', 'https://app.example.com/bye', '--json'),
+      );
+      assert.deepEqual(created.post_logout_redirect_uris, ['https://app.example.com/bye']);
+      assert.match((await cli('project', 'show', 'bye')).stdout, /after logout: {2}https:\/\/app\.example\.com\/bye/);
+      const refused = await cli('project', 'create', '--name', 'Bad', '--redirect-uri', REDIRECT_URI, '--post-logout-redirect-uri', 'https://app.example.com/bye#frag');
+      assert.equal(refused.code, 2);
+    });
+
     it('project create refuses a taken id (exit 1) and a bad redirect URI or id (exit 2); project show of an unknown id exits 1', async () => {
       const taken = await cli('project', 'create', '--name', 'Again', '--id', 'shop', '--redirect-uri', REDIRECT_URI);
       assert.equal(taken.code, 1);

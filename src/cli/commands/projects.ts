@@ -14,6 +14,7 @@ function describeProject(project: Project): string {
     `registration:  ${project.registration_open ? 'open' : 'closed'}`,
     `signing:       ${project.token_signing_alg}`,
     `redirect URIs: ${project.redirect_uris.join('\n               ')}`,
+    ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join('\n               ')}`] : []),
     ...(project.access_token_ttl_seconds !== null ? [`access tokens: ${project.access_token_ttl_seconds} s`] : []),
     ...(project.refresh_token_ttl_seconds !== null ? [`refresh tokens: ${project.refresh_token_ttl_seconds} s`] : []),
     ...(project.code_ttl_seconds !== null ? [`codes:         ${project.code_ttl_seconds} s`] : []),
@@ -24,7 +25,7 @@ function describeProject(project: Project): string {
 export const projectCreate: Command = {
   name: 'project create',
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
-  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256]',
+  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …]',
   details: [
     'Options:',
     '  --name NAME          display name',
@@ -32,7 +33,8 @@ export const projectCreate: Command = {
     '  --id ID              the client_id (3-64 of A-Z a-z 0-9 _ -); generated when omitted',
     '  --confidential       give the project a client secret (shown once, stored as a hash)',
     '  --closed             registration closed: only existing members may log in',
-    '  --signing-alg ALG    what its ID and access tokens are signed with: ES256 (default) or RS256',
+    '  --signing-alg ALG               what its ID and access tokens are signed with: ES256 (default) or RS256',
+    '  --post-logout-redirect-uri URI  where /logout may send the browser back to (exact match); repeat for more',
   ].join('\n'),
   required: ['name', 'redirect-uri'],
   options: {
@@ -42,14 +44,17 @@ export const projectCreate: Command = {
     confidential: { type: 'boolean' },
     closed: { type: 'boolean' },
     'signing-alg': { type: 'string' },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
   },
   async run({ values, out, services, audit }) {
     const redirectUris = stringList(values, 'redirect-uri');
+    const postLogoutRedirectUris = stringList(values, 'post-logout-redirect-uri');
     let name: string;
     try {
       // The rules of the admin API: a refused value is a usage error here.
       name = checkProjectName(stringOption(values, 'name', true));
       checkRedirectUris(redirectUris);
+      checkRedirectUris(postLogoutRedirectUris, { field: 'post_logout_redirect_uris', allowEmpty: true });
     } catch (error) {
       throw asCommandError(error);
     }
@@ -65,6 +70,7 @@ export const projectCreate: Command = {
       confidential: flag(values, 'confidential'),
       registration_open: !flag(values, 'closed'),
       ...(signingAlg !== undefined ? { token_signing_alg: signingAlg } : {}),
+      post_logout_redirect_uris: postLogoutRedirectUris,
     })
       .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
     const { project, clientSecret } = created;

@@ -32,6 +32,7 @@ import type { ClientFacts, Session } from '../sessions/sessions.ts';
 import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { allowTokenProjectOrigin, checkClientOrigin, preflight } from './cors.ts';
+import { showPinForm } from '../login/respond.ts';
 
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -204,7 +205,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const fields = queryFields(request);
     try {
       const authorization = await checkAuthorizationRequest(fields, services.projects);
-      return sendHtml(reply, 200, renderLoginPage({ authorization, fields }), authorization.redirectUri);
+      return sendHtml(reply, 200, renderLoginPage({ authorization, fields, showPin: await showPinForm(services, authorization) }), authorization.redirectUri);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
         return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, pkceHint(error, fields)));

@@ -12,6 +12,9 @@ import type { Ids } from '../crypto/random.ts';
 import { projectOrigins } from './allowed-origins.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
+/** The sign-in methods a project may offer (sso.md "Sign-in methods per project"). */
+export const LOGIN_METHODS = ['password', 'magic_link', 'pin'] as const;
+export type LoginMethodName = (typeof LOGIN_METHODS)[number];
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
 
 /**
@@ -54,6 +57,8 @@ export interface Project {
   // Single sign-on: PKCE for confidential clients that cannot send it (sso.md).
   /** false: a confidential project's requests may leave out `code_challenge` */
   require_pkce: boolean;
+  // Single sign-on: sign-in methods per project (sso.md).
+  login_methods: LoginMethodName[];
   created_at: string;
   updated_at: string;
 }
@@ -74,6 +79,7 @@ interface NewProject {
   session_max_seconds?: number | null;
   allowed_origins?: string[];
   require_pkce?: boolean;
+  login_methods?: LoginMethodName[];
 }
 
 interface ProjectChanges {
@@ -86,6 +92,7 @@ interface ProjectChanges {
   session_max_seconds?: number | null;
   allowed_origins?: string[];
   require_pkce?: boolean;
+  login_methods?: LoginMethodName[];
 }
 
 interface Lifetimes {
@@ -109,6 +116,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     session_max_seconds: row.session_max_seconds,
     allowed_origins: JSON.parse(row.allowed_origins) as string[],
     require_pkce: row.require_pkce !== 0,
+    login_methods: JSON.parse(row.login_methods) as LoginMethodName[],
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
   };
@@ -194,6 +202,7 @@ export class ProjectService {
     const project = toProject(row);
     Object.freeze(project.redirect_uris);
     Object.freeze(project.allowed_origins);
+    Object.freeze(project.login_methods);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -237,6 +246,7 @@ export class ProjectService {
           session_max_seconds: input.session_max_seconds ?? null,
           allowed_origins: JSON.stringify(input.allowed_origins ?? []),
           require_pkce: input.require_pkce === false ? 0 : 1,
+          login_methods: JSON.stringify(input.login_methods ?? LOGIN_METHODS),
           created_at: now,
           updated_at: now,
         })
@@ -273,6 +283,7 @@ export class ProjectService {
           ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
           ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
           ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
+          ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

@@ -19,6 +19,8 @@ export interface ProjectsTable {
   allowed_origins: ColumnType<string, string | undefined, string>;
   /** 1: PKCE required (default); 0: a confidential project may leave it out */
   require_pkce: ColumnType<number, number | undefined, number>;
+  /** JSON array of the sign-in methods offered (default all) */
+  login_methods: ColumnType<string, string | undefined, string>;
   created_at: number;
   updated_at: number;
 }

@@ -83,6 +83,8 @@ export const ProjectAlreadyExists = httpError(409, 'Project already exists');
 export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
 // The console's redirect URI is <issuer>/console/callback, set on every start (hardening).
 export const ConsoleRedirectUriFixed = httpError(409, 'The console project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
+// Single sign-on (sso.md): a login endpoint of a method the project has switched off.
+export const LoginMethodNotAllowed = httpError(403, 'Login method not allowed');
 // Answers the server gives before any route sees the request (hardening, "the one error path").
 export const RequestTimeout = httpError(408, 'Request timeout');
 export const HeadersTooLarge = httpError(431, 'Request headers too large');
@@ -105,4 +107,5 @@ export const catalogue: readonly ErrorFactory[] = [
   ProjectAlreadyExists, ConsoleProjectProtected,
   ConsoleRedirectUriFixed, RequestTimeout, HeadersTooLarge,
   InvalidPostLogoutRedirectUri,
+  LoginMethodNotAllowed,
 ];

@@ -24,6 +24,8 @@ describe('GET /authorize', () => {
     app.server.inject({ method: 'GET', url: `/authorize?${query(params)}`, headers: { accept } });
 
   it('a valid request answers 200 with the hosted login page naming the project', async () => {
+    // The PIN form is shown to a project with an active PIN (sso.md "Sign-in methods per project").
+    await app.services.pins.create(project.id);
     const res = await get({ ...authParams(project.id, challenge) }, 'text/html');
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /text\/html/);

@@ -2,7 +2,7 @@
 // reject unknown fields, so that a misspelt field is a 400 and never a silent no-op.
 import { Type } from 'typebox';
 import { InvalidRequest } from '../errors.ts';
-import { MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
+import { LOGIN_METHODS, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
 import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
@@ -36,6 +36,7 @@ const Lifetime = (maximum: number) => Type.Union([Type.Integer({ minimum: 1, max
 const SsoProjectFields = {
   allowed_origins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ORIGIN_LENGTH }), { maxItems: MAX_ALLOWED_ORIGINS })),
   require_pkce: Type.Optional(Type.Boolean()),
+  login_methods: Type.Optional(Type.Array(Type.Union(LOGIN_METHODS.map((method) => Type.Literal(method))), { minItems: 1, uniqueItems: true })),
 };
 
 export const NewProjectBody = Type.Object(

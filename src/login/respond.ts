@@ -2,7 +2,8 @@
 // then the method's own work; JSON by default, and for the hosted page's form posts a
 // 303 to the app on success or the page again, with the message, on failure.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError } from '../errors.ts';
+import { HttpError, LoginMethodNotAllowed } from '../errors.ts';
+import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
@@ -20,6 +21,14 @@ interface LoginOutcome {
   page?: string;
 }
 
+/** The sign-in method each login form is (registration sets a password). */
+const METHOD_OF_FORM: Record<LoginForm, LoginMethodName> = { password: 'password', register: 'password', 'magic-link': 'magic_link', pin: 'pin' };
+
+/** sso.md: the page shows the PIN form only when `pin` is allowed and the project has an active PIN. */
+export async function showPinForm(services: Pick<Services, 'pins'>, authorization: AuthorizationRequest): Promise<boolean> {
+  return authorization.project.login_methods.includes('pin') && (await services.pins.activePinCount(authorization.project.id)) > 0;
+}
+
 export async function answerLogin(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -32,6 +41,8 @@ export async function answerLogin(
   let authorization: AuthorizationRequest | undefined;
   try {
     authorization = await checkAuthorizationRequest(fields, services.projects);
+    // sso.md: a method the project has switched off, right after the authorization checks.
+    if (!authorization.project.login_methods.includes(METHOD_OF_FORM[form])) throw LoginMethodNotAllowed();
     const outcome = await work(authorization, fields);
     reply.header('cache-control', 'no-store');
     if (!html) return reply.code(outcome.status).send(outcome.json);
@@ -44,7 +55,7 @@ export async function answerLogin(
     return sendHtml(
       reply,
       error.statusCode,
-      renderLoginPage({ authorization, fields, error: { form, message: error.message }, ...(email !== undefined ? { email } : {}) }),
+      renderLoginPage({ authorization, fields, error: { form, message: error.message }, showPin: await showPinForm(services, authorization), ...(email !== undefined ? { email } : {}) }),
       authorization.redirectUri,
     );
   }

@@ -10,6 +10,7 @@ import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pa
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
+import { showPinForm } from '../login/respond.ts';
 
 /** What GET /authorize (and the select_account page's post) answers after the four checks. */
 export async function answerAuthorization(
@@ -33,7 +34,12 @@ export async function answerAuthorization(
     case 'login_page': {
       // login_hint prefills the email fields, and nothing else.
       const hint = field(fields, 'login_hint');
-      const page = renderLoginPage({ authorization, fields: fields ?? {}, ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}) });
+      const page = renderLoginPage({
+        authorization,
+        fields: fields ?? {},
+        showPin: await showPinForm(services, authorization),
+        ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}),
+      });
       return sendHtml(reply, 200, page, authorization.redirectUri);
     }
   }

@@ -38,6 +38,8 @@ interface LoginPageOptions {
   fields: Fields;
   error?: { form: LoginForm; message: string };
   email?: string;
+  /** the PIN form: `pin` allowed and an active PIN (showPinForm) */
+  showPin?: boolean;
 }
 
 function errorFor(options: LoginPageOptions, form: LoginForm, id: string): { html: string; describedBy: string } {
@@ -57,7 +59,18 @@ export function renderLoginPage(options: LoginPageOptions): string {
   const pin = errorFor(options, 'pin', 'pin-error');
   const register = errorFor(options, 'register', 'register-error');
 
-  const registration = project.registration_open
+  const methods = project.login_methods;
+  const showPin = options.showPin === true || (options.error?.form === 'pin' && methods.includes('pin'));
+  const shown: Record<LoginForm, boolean> = {
+    password: methods.includes('password'),
+    'magic-link': methods.includes('magic_link'),
+    pin: showPin,
+    register: project.registration_open && methods.includes('password'),
+  };
+  // An error of a form that is not on the page (a method switched off) is shown at the top.
+  const orphanError = options.error && !shown[options.error.form] ? `<p class="error" role="alert">${escapeHtml(options.error.message)}</p>\n` : '';
+  // Registration sets a password: offered with the password method.
+  const registration = shown.register
     ? `<section aria-labelledby="register-title">
 <h2 id="register-title">Create an account</h2>
 ${register.html}
@@ -76,7 +89,7 @@ ${hidden}
   return layout(
     `Sign in to ${project.name}`,
     `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
-<section aria-labelledby="password-title">
+${orphanError}${shown.password ? `<section aria-labelledby="password-title">
 <h2 id="password-title">Email and password</h2>
 ${password.html}
 <form method="post" action="/login">
@@ -88,7 +101,7 @@ ${hidden}
 <button type="submit">Sign in</button>
 </form>
 </section>
-<section aria-labelledby="magic-title">
+` : ''}${shown['magic-link'] ? `<section aria-labelledby="magic-title">
 <h2 id="magic-title">Email me a link</h2>
 ${magic.html}
 <form method="post" action="/magic-link">
@@ -98,7 +111,7 @@ ${hidden}
 <button type="submit">Send me a sign-in link</button>
 </form>
 </section>
-<section aria-labelledby="pin-title">
+` : ''}${shown.pin ? `<section aria-labelledby="pin-title">
 <h2 id="pin-title">Device PIN</h2>
 ${pin.html}
 <form method="post" action="/login/pin">
@@ -108,7 +121,7 @@ ${hidden}
 <button type="submit">Sign in with PIN</button>
 </form>
 </section>
-${registration}`,
+` : ''}${registration}`,
   );
 }
 

@@ -13,6 +13,9 @@ import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from '../crypto/ke
 import { projectOrigins } from './allowed-origins.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
+/** The sign-in methods a project may offer (sso.md "Sign-in methods per project"). */
+export const LOGIN_METHODS = ['password', 'magic_link', 'pin'] as const;
+export type LoginMethodName = (typeof LOGIN_METHODS)[number];
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
 
 /**
@@ -55,6 +58,8 @@ export interface Project {
   // Single sign-on: PKCE for confidential clients that cannot send it (sso.md).
   /** false: a confidential project's requests may leave out `code_challenge` */
   require_pkce: boolean;
+  // Single sign-on: sign-in methods per project (sso.md).
+  login_methods: LoginMethodName[];
   created_at: string;
   updated_at: string;
   /** single sign-on (docs/sso.md): where a logout may send the browser back to, exact match */
@@ -81,6 +86,7 @@ interface NewProject {
   token_signing_alg?: SigningAlg;
   allowed_origins?: string[];
   require_pkce?: boolean;
+  login_methods?: LoginMethodName[];
 }
 
 interface ProjectChanges {
@@ -95,6 +101,7 @@ interface ProjectChanges {
   token_signing_alg?: SigningAlg;
   allowed_origins?: string[];
   require_pkce?: boolean;
+  login_methods?: LoginMethodName[];
 }
 
 interface Lifetimes {
@@ -118,6 +125,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     session_max_seconds: row.session_max_seconds,
     allowed_origins: JSON.parse(row.allowed_origins) as string[],
     require_pkce: row.require_pkce !== 0,
+    login_methods: JSON.parse(row.login_methods) as LoginMethodName[],
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
@@ -205,6 +213,7 @@ export class ProjectService {
     const project = toProject(row);
     Object.freeze(project.redirect_uris);
     Object.freeze(project.allowed_origins);
+    Object.freeze(project.login_methods);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -248,6 +257,7 @@ export class ProjectService {
           session_max_seconds: input.session_max_seconds ?? null,
           allowed_origins: JSON.stringify(input.allowed_origins ?? []),
           require_pkce: input.require_pkce === false ? 0 : 1,
+          login_methods: JSON.stringify(input.login_methods ?? LOGIN_METHODS),
           created_at: now,
           updated_at: now,
           post_logout_redirect_uris: JSON.stringify(input.post_logout_redirect_uris ?? []),
@@ -288,6 +298,7 @@ export class ProjectService {
           ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
           ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
           ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
+          ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
           updated_at: this.clock.now(),
         })
         .where('id', '=', id)

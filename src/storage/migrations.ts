@@ -209,6 +209,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
       // PKCE may be left out by a confidential project that says so (1: required).
       await db.schema.alterTable('projects').addColumn('require_pkce', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // The sign-in methods a project offers (JSON array; default all).
+      await db.schema.alterTable('projects').addColumn('login_methods', 'text', (c) => c.notNull().defaultTo('["password","magic_link","pin"]')).execute();
       // A person's profile claims (null: not set).
       for (const column of ['name', 'given_name', 'family_name', 'picture', 'locale']) {
         await db.schema.alterTable('users').addColumn(column, 'text').execute();

@@ -19,6 +19,8 @@ export interface ProjectsTable {
   allowed_origins: ColumnType<string, string | undefined, string>;
   /** 1: PKCE required (default); 0: a confidential project may leave it out */
   require_pkce: ColumnType<number, number | undefined, number>;
+  /** JSON array of the sign-in methods offered (default all) */
+  login_methods: ColumnType<string, string | undefined, string>;
   created_at: number;
   /** JSON array of exact-match URIs a logout may redirect to (0007) */
   post_logout_redirect_uris: ColumnType<string, string | undefined, string>;

@@ -75,12 +75,9 @@ export interface ProjectRecord {
   originsKey: string;
 }
 
-interface NewProject {
-  id?: string;
-  name: string;
-  redirect_uris: string[];
+/** What a project is created with or changed to, beside its name and redirect URIs. */
+interface ProjectSettings {
   registration_open?: boolean;
-  confidential?: boolean;
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
   token_signing_alg?: SigningAlg;
@@ -89,19 +86,37 @@ interface NewProject {
   login_methods?: LoginMethodName[];
 }
 
-interface ProjectChanges {
+interface NewProject extends ProjectSettings {
+  id?: string;
+  name: string;
+  redirect_uris: string[];
+  confidential?: boolean;
+}
+
+interface ProjectChanges extends ProjectSettings {
   name?: string;
   redirect_uris?: string[];
-  registration_open?: boolean;
   code_ttl_seconds?: number | null;
   access_token_ttl_seconds?: number | null;
   refresh_token_ttl_seconds?: number | null;
-  session_max_seconds?: number | null;
-  post_logout_redirect_uris?: string[];
-  token_signing_alg?: SigningAlg;
-  allowed_origins?: string[];
-  require_pkce?: boolean;
-  login_methods?: LoginMethodName[];
+}
+
+/** The columns of the fields given (the others are left out), as they are stored. */
+function columnsOf(changes: ProjectChanges) {
+  return {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.redirect_uris !== undefined ? { redirect_uris: JSON.stringify(changes.redirect_uris) } : {}),
+    ...(changes.registration_open !== undefined ? { registration_open: changes.registration_open ? 1 : 0 } : {}),
+    ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
+    ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
+    ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
+    ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
+    ...(changes.post_logout_redirect_uris !== undefined ? { post_logout_redirect_uris: JSON.stringify(changes.post_logout_redirect_uris) } : {}),
+    ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
+    ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
+    ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
+    ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
+  };
 }
 
 interface Lifetimes {
@@ -250,18 +265,20 @@ export class ProjectService {
           name: input.name,
           redirect_uris: JSON.stringify(input.redirect_uris),
           secret_hash: clientSecret ? sha256(clientSecret) : null,
-          registration_open: input.registration_open === false ? 0 : 1,
+          // the defaults, then what the input sets
+          registration_open: 1,
           code_ttl_seconds: null,
           access_token_ttl_seconds: null,
           refresh_token_ttl_seconds: null,
-          session_max_seconds: input.session_max_seconds ?? null,
-          allowed_origins: JSON.stringify(input.allowed_origins ?? []),
-          require_pkce: input.require_pkce === false ? 0 : 1,
-          login_methods: JSON.stringify(input.login_methods ?? LOGIN_METHODS),
+          session_max_seconds: null,
+          allowed_origins: '[]',
+          require_pkce: 1,
+          login_methods: JSON.stringify(LOGIN_METHODS),
+          post_logout_redirect_uris: '[]',
+          token_signing_alg: DEFAULT_SIGNING_ALG,
+          ...columnsOf(input),
           created_at: now,
           updated_at: now,
-          post_logout_redirect_uris: JSON.stringify(input.post_logout_redirect_uris ?? []),
-          token_signing_alg: input.token_signing_alg ?? DEFAULT_SIGNING_ALG,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -286,21 +303,7 @@ export class ProjectService {
     const row = await this.change(() =>
       this.db
         .updateTable('projects')
-        .set({
-          ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(changes.redirect_uris !== undefined ? { redirect_uris: JSON.stringify(changes.redirect_uris) } : {}),
-          ...(changes.registration_open !== undefined ? { registration_open: changes.registration_open ? 1 : 0 } : {}),
-          ...(changes.code_ttl_seconds !== undefined ? { code_ttl_seconds: changes.code_ttl_seconds } : {}),
-          ...(changes.access_token_ttl_seconds !== undefined ? { access_token_ttl_seconds: changes.access_token_ttl_seconds } : {}),
-          ...(changes.refresh_token_ttl_seconds !== undefined ? { refresh_token_ttl_seconds: changes.refresh_token_ttl_seconds } : {}),
-          ...(changes.session_max_seconds !== undefined ? { session_max_seconds: changes.session_max_seconds } : {}),
-          ...(changes.post_logout_redirect_uris !== undefined ? { post_logout_redirect_uris: JSON.stringify(changes.post_logout_redirect_uris) } : {}),
-          ...(changes.token_signing_alg !== undefined ? { token_signing_alg: changes.token_signing_alg } : {}),
-          ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
-          ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
-          ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
-          updated_at: this.clock.now(),
-        })
+        .set({ ...columnsOf(changes), updated_at: this.clock.now() })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst(),

@@ -66,6 +66,32 @@ describe('magic links, mailed through a real SMTP server', () => {
     assert.equal(Buffer.from(token, 'base64url').length, 32, 'a 256-bit token');
   });
 
+  it('mails in the language of ui_locales, else of Accept-Language, else English (accounts.md "Languages")', async () => {
+    const german = await app.server.inject({
+      method: 'POST',
+      url: '/magic-link',
+      headers: { 'content-type': 'application/json', 'accept-language': 'de-DE,de;q=0.9,en;q=0.5' },
+      payload: { ...authParams(project.id, pkcePair().challenge), email: 'greta@example.com' },
+    });
+    assert.equal(german.statusCode, 202, german.body);
+    const [de] = smtp.to('greta@example.com').slice(-1);
+    assert.equal(de?.subject, 'Bei Orchard Notes anmelden');
+    assert.match(de?.text ?? '', /läuft in 15 Minuten ab/);
+    assert.match(de?.html ?? '', /<html lang="de">/);
+    assert.match(de?.html ?? '', /<strong>Orchard Notes<\/strong>/);
+    const french = await mailedToken('france@example.com', { extra: { ui_locales: 'fr-CA es' } });
+    assert.equal(french.mail.subject, 'Se connecter à Orchard Notes');
+    const page = await app.server.inject({
+      method: 'POST',
+      url: '/magic-link',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'accept-language': 'es' },
+      payload: new URLSearchParams({ ...formFields(authParams(project.id, pkcePair().challenge)), email: 'sol@example.com' }).toString(),
+    });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /<html lang="es">/);
+    assert.match(page.body, /Revise su correo/);
+  });
+
   it('stores the token only as its SHA-256 digest', async () => {
     const { token } = await mailedToken('digest@example.com');
     assert.equal(await app.services.kv.get(`magic:${token}`), null);

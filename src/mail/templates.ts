@@ -1,47 +1,55 @@
 // The messages Gatehouse sends. Every value placed in HTML is escaped.
 import type { MailMessage } from './mailer.ts';
 import { escapeHtml } from '../http/html.ts';
+import { translator, type Locale } from '../pages/i18n.ts';
 
 interface MagicLinkMail {
   to: string;
   projectName: string;
   link: string;
   expiresInSeconds: number;
+  /** the language of the flow (src/pages/i18n.ts) */
+  locale: Locale;
 }
 
-/** A lifetime in words: "15 minutes", "1 hour", "90 seconds". */
+/** A lifetime in words, in English ("15 minutes", "1 hour"). */
 export function describeLifetime(seconds: number): string {
-  if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
-  if (seconds % 60 === 0) return seconds === 60 ? '1 minute' : `${seconds / 60} minutes`;
-  return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  return translator('en').lifetime(seconds);
+}
+
+/** A name as one line of plain text, for a header and a body. */
+function oneLine(text: string): string {
+  return text.replace(/\p{Cc}+/gu, ' ').trim();
+}
+
+/** A catalogue text as HTML: the text and each value escaped, the named values in bold. */
+function htmlText(template: string, vars: Record<string, string>, bold: readonly string[] = []): string {
+  return template
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      const value = name === undefined ? undefined : vars[name];
+      if (name === undefined || value === undefined) return escapeHtml(part);
+      return bold.includes(name) ? `<strong>${escapeHtml(value)}</strong>` : escapeHtml(value);
+    })
+    .join('');
 }
 
 /** The same message whether or not the address has an account, so a mail reveals nothing either. */
-export function magicLinkMessage(input: MagicLinkMail): MailMessage {
-  // A project name is one line of plain text in a header and in the body.
-  const mail = { ...input, projectName: input.projectName.replace(/\p{Cc}+/gu, ' ').trim() };
-  const expires = describeLifetime(mail.expiresInSeconds);
-  const text = [
-    'Hello,',
-    '',
-    `Someone asked to sign in to ${mail.projectName} with this email address.`,
-    'Open this link to continue:',
-    '',
-    mail.link,
-    '',
-    `The link works once and expires in ${expires}.`,
-    'If you did not ask for it, you can ignore this message.',
-    '',
-  ].join('\n');
+export function magicLinkMessage(mail: MagicLinkMail): MailMessage {
+  const { t, lifetime } = translator(mail.locale);
+  const app = oneLine(mail.projectName);
+  const expires = t('mail.link_expires', { lifetime: lifetime(mail.expiresInSeconds) });
+  const text = [t('mail.hello'), '', t('mail.magic_asked', { app }), t('mail.magic_open'), '', mail.link, '', expires, t('mail.ignore'), ''].join('\n');
   const html = `<!doctype html>
-<html lang="en">
+<html lang="${mail.locale}">
 <body>
-<p>Hello,</p>
-<p>Someone asked to sign in to <strong>${escapeHtml(mail.projectName)}</strong> with this email address.</p>
-<p><a href="${escapeHtml(mail.link)}">Sign in to ${escapeHtml(mail.projectName)}</a></p>
-<p>The link works once and expires in ${escapeHtml(expires)}. If you did not ask for it, you can ignore this message.</p>
+<p>${escapeHtml(t('mail.hello'))}</p>
+<p>${htmlText(t('mail.magic_asked'), { app }, ['app'])}</p>
+<p><a href="${escapeHtml(mail.link)}">${escapeHtml(t('mail.magic_link_text', { app }))}</a></p>
+<p>${escapeHtml(expires)} ${escapeHtml(t('mail.ignore'))}</p>
 </body>
 </html>
 `;
-  return { to: mail.to, subject: `Sign in to ${mail.projectName}`, text, html };
+  return { to: mail.to, subject: t('mail.magic_subject', { app }), text, html };
 }

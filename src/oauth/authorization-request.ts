@@ -31,6 +31,8 @@ export const NO_CHALLENGE = '';
 /** The parameter names a login form carries along. */
 export const AUTHORIZATION_FIELDS = [
   'response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'nonce',
+  // not checked: the page's language (src/pages/i18n.ts), carried so that every page and mail of the flow keeps it
+  'ui_locales',
 ] as const;
 
 export async function checkAuthorizationRequest(

@@ -3,10 +3,11 @@
 import { AUTHORIZATION_FIELDS, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import { field, type Fields } from '../http/fields.ts';
 import { escapeHtml } from '../http/html.ts';
+import type { Locale } from './i18n.ts';
 
-function layout(title: string, body: string): string {
+function layout(title: string, body: string, locale: Locale = 'en'): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -162,8 +163,8 @@ export function renderErrorPage(status: number, message: string, hint?: string):
   );
 }
 
-export function renderMessagePage(title: string, paragraphs: string[]): string {
-  return layout(title, `<h1>${escapeHtml(title)}</h1>\n${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}`);
+export function renderMessagePage(title: string, paragraphs: string[], locale: Locale = 'en'): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1>\n${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}`, locale);
 }
 
 export function renderMagicLinkConfirmPage(token: string): string {

@@ -41,6 +41,7 @@ export interface AuthParams {
   state?: string;
   scope?: string;
   nonce?: string;
+  ui_locales?: string;
 }
 
 export function authParams(clientId: string, challenge: string, extra: Partial<AuthParams> = {}): AuthParams {

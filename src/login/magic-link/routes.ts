@@ -7,7 +7,8 @@ import { giveBackOnError, reserve, type Limiter } from '../../storage/rate-limit
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { admitMember } from '../admission.ts';
 import { answerLogin } from '../respond.ts';
-import { describeLifetime, magicLinkMessage } from '../../mail/templates.ts';
+import { magicLinkMessage } from '../../mail/templates.ts';
+import { localeOf, translator } from '../../pages/i18n.ts';
 import { beginBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
@@ -118,10 +119,11 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
 
       // A send that fails for an outage is given back: three failures must not lock the email out.
       const created = await links.create(authorization, normalized).catch(giveBackOnError(...sends));
+      const locale = localeOf(fields, request.headers);
       const link = `${config.issuer}/magic-link/verify?token=${encodeURIComponent(created.token)}`;
       try {
         await mailer.send(
-          magicLinkMessage({ to: email, projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds }),
+          magicLinkMessage({ to: email, projectName: project.name, link, expiresInSeconds: config.magicLinkTtlSeconds, locale }),
         );
       } catch (error) {
         await links.discard(created).catch(() => {});
@@ -129,10 +131,11 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
         await giveBackOnError(...sends)(ServiceUnavailable());
       }
       await audit.record({ type: 'magic_link.sent', outcome: 'info', projectId: project.id, ip, userAgent, detail: { email: normalized } });
-      const page = renderMessagePage('Check your mail', [
-        `We sent a sign-in link for ${project.name} to ${email}.`,
-        `Open it on this device within ${describeLifetime(config.magicLinkTtlSeconds)}. It works once.`,
-      ]);
+      const { t, lifetime } = translator(locale);
+      const page = renderMessagePage(t('magic.check_mail_title'), [
+        t('magic.sent', { app: project.name, email }),
+        t('magic.open_within', { lifetime: lifetime(config.magicLinkTtlSeconds) }),
+      ], locale);
       // The page's form post is answered with a page (200); JSON clients get 202 Accepted.
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
     }),

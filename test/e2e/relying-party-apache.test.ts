@@ -74,7 +74,7 @@ Listen 127.0.0.1:${site.port}
   OIDCPassClaimsAs environment
   OIDCPassIDTokenAs claims serialized
   OIDCPassUserInfoAs claims json
-  OIDCRefreshAccessTokenBeforeExpiry 120
+  OIDCRefreshAccessTokenBeforeExpiry 120 logout_on_error
   OIDCRemoteUserClaim email
   OIDCCookie ${site.project}_session
   OIDCStateCookiePrefix ${site.project}_state_
@@ -314,7 +314,7 @@ describe('Apache httpd with mod_auth_openidc as a relying party', { skip }, () =
       assert.ok((await auditOf(two.project, 'login.browser_session')).some((event) => event.outcome === 'success'));
     });
 
-    it('signs out through the module (RP-initiated logout), and the protected page asks for a sign-in again', async () => {
+    it('signs out through the module (RP-initiated logout); both protected pages then ask for a sign-in again', async () => {
       const { one } = sites;
       const signedOut = `${one.origin}/signed-out.html`;
       const logoutRequests: URL[] = [];
@@ -348,6 +348,15 @@ describe('Apache httpd with mod_auth_openidc as a relying party', { skip }, () =
       await page.goto(`${one.origin}/app/claims.html`);
       assert.equal(new URL(page.url()).origin, issuer);
       assert.ok(await page.locator('#login-password').isVisible(), 'the hosted page asks for the password again');
+      // The second project's module learns it at its next refresh (`logout_on_error`): Gatehouse
+      // answers 401, the module ends its own session (its "Logged Out" page), and the next visit
+      // goes to the hosted page, which asks for the password.
+      await page.goto(`${sites.two.origin}/app/claims.html`);
+      assert.equal(await page.locator('#email').count(), 0, 'no claims page');
+      assert.match(await page.locator('body').innerText(), /Logged Out/);
+      await page.goto(`${sites.two.origin}/app/claims.html`);
+      assert.equal(new URL(page.url()).origin, issuer);
+      assert.ok(await page.locator('#login-password').isVisible());
     });
   });
 

@@ -360,36 +360,35 @@ describe('Apache httpd with mod_auth_openidc as a relying party', { skip }, () =
     });
   });
 
-  it('signs in to an RS256 project with a module that accepts only RS256', async () => {
-    const { rs256 } = sites;
+  /** In a browser of its own: the protected page of `site`, the hosted page's sign-in, back to `site`. */
+  async function signInFresh(site: Site, check: (page: Page) => Promise<void>): Promise<void> {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(`${rs256.origin}/app/claims.html`);
+      await page.goto(`${site.origin}/app/claims.html`);
       await signIn(page);
-      await page.waitForURL(`${rs256.origin}/app/claims.html`);
+      await page.waitForURL((url) => url.origin === site.origin);
+      await page.waitForLoadState();
+      await check(page);
+    } finally {
+      await context.close();
+    }
+  }
+
+  it('signs in to an RS256 project with a module that accepts only RS256', async () => {
+    await signInFresh(sites.rs256, async (page) => {
+      assert.equal(page.url(), `${sites.rs256.origin}/app/claims.html`);
       const claims = await claimsOn(page);
       assert.equal(claims.email, EMAIL);
       assert.equal(jwtHeader(claims.idToken).alg, 'RS256');
       assert.equal(claims.userinfo.name, NAME);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('is refused by a module that accepts only RS256 when the project signs with ES256', async () => {
-    const { strict } = sites;
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(`${strict.origin}/app/claims.html`);
-      await signIn(page);
-      await page.waitForURL((url) => url.origin === strict.origin);
-      await page.waitForLoadState();
+    await signInFresh(sites.strict, async (page) => {
       assert.equal(await page.locator('#email').count(), 0, 'no claims page');
       assert.match(apache.errorLog(), /JWT was not signed with the expected configured algorithm: ES256 != RS256/);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });

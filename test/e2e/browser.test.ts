@@ -3,12 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { buildApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { pkcePair, testEnv } from '../support/app.ts';
+import type { App } from '../../src/app.ts';
+import { pkcePair } from '../support/app.ts';
 import { launchChromium, signInWithPassword } from '../support/browser.ts';
 import { startAppServer, type AppServer } from '../support/relying-party.ts';
-import { freePort } from '../support/server.ts';
+import { startListeningApp } from '../support/server.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 describe('the hosted login page in a real browser', () => {
@@ -22,10 +21,7 @@ describe('the hosted login page in a real browser', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await buildApp({ config: loadConfig(testEnv({ GATEHOUSE_ISSUER: issuer, PORT: String(port), GATEHOUSE_SMTP_URL: smtp.url })) });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await startListeningApp({ GATEHOUSE_SMTP_URL: smtp.url }));
     // The app that receives the browser after sign-in.
     appServer = await startAppServer();
     callback = `${appServer.origin}/callback`;

@@ -27,3 +27,21 @@ export async function signInWithPassword(page: Page, email: string, password: st
   await page.locator('#login-password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
+
+export interface Navigation {
+  url: string;
+  status: number;
+}
+
+/**
+ * Every document the page's main frame is served from now on, redirects included, in order: what
+ * a test reads to show that a step went by redirects only (no page was shown, so nothing typed).
+ */
+export function recordNavigations(page: Page): Navigation[] {
+  const navigations: Navigation[] = [];
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations.push({ url: response.url(), status: response.status() });
+  });
+  return navigations;
+}

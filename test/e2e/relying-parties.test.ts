@@ -6,19 +6,27 @@
 // app on another origin does the public-client flow with fetch (CORS), and an origin that is not
 // allowed gets nothing. One Gatehouse, one browser; each journey a browser context of its own.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import type { App } from '../../src/app.ts';
+import { pkcePair } from '../support/app.ts';
 import { launchChromium, recordNavigations, signInWithPassword } from '../support/browser.ts';
-import { startAppServer, type AppServer } from '../support/relying-party.ts';
+import { startAppServer, type AppFile, type AppServer } from '../support/relying-party.ts';
 import { startListeningApp } from '../support/server.ts';
 
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'an analytical engine passphrase';
 const NAME = 'Ada Lovelace';
 const SCOPE = 'openid profile email';
+
+/** A file of test/e2e/spa/, as the single-page app's server serves it. */
+function spaFile(name: string, contentType: string): AppFile {
+  return { contentType, body: readFileSync(new URL(`spa/${name}`, import.meta.url), 'utf8') };
+}
 
 interface Checks {
   state: string;
@@ -164,6 +172,44 @@ function reasons(error: unknown): string {
   const messages: string[] = [];
   for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message);
   return messages.join(' <- ');
+}
+
+interface BlockedRequest {
+  status: number;
+  headers: Record<string, string>;
+  corsError: string | undefined;
+}
+
+/**
+ * What Chromium's network sees of the page's next request to `url`, once it failed: its status and
+ * headers, and the CORS reason. Playwright reports a request the CORS check blocked only as
+ * failed, so this asks Chromium itself (its DevTools protocol), the way its network panel does.
+ */
+async function watchBlockedRequest(page: Page, url: string): Promise<{ blocked: Promise<BlockedRequest> }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const answers = new Map<string, { status: number; headers: Record<string, string> }>();
+  const failures = new Map<string, string | undefined>();
+  let id: string | undefined;
+  const blocked = new Promise<BlockedRequest>((resolve) => {
+    const settle = () => {
+      const answer = id === undefined ? undefined : answers.get(id);
+      if (id !== undefined && answer && failures.has(id)) resolve({ ...answer, corsError: failures.get(id) });
+    };
+    cdp.on('Network.requestWillBeSent', (event) => {
+      if (event.request.url === url) id = event.requestId;
+      settle();
+    });
+    cdp.on('Network.responseReceivedExtraInfo', (event) => {
+      answers.set(event.requestId, { status: event.statusCode, headers: event.headers as Record<string, string> });
+      settle();
+    });
+    cdp.on('Network.loadingFailed', (event) => {
+      failures.set(event.requestId, event.corsErrorStatus?.corsError);
+      settle();
+    });
+  });
+  return { blocked };
 }
 
 function jwtHeader(jwt: string): Record<string, unknown> {
@@ -341,4 +387,96 @@ describe('relying parties nobody here wrote, against Gatehouse and Chromium', ()
       });
     });
   }
+
+  describe('a single-page app on another origin', () => {
+    let spa: AppServer;
+    let foreign: AppServer;
+    let page: Page;
+
+    before(async () => {
+      spa = await startAppServer({
+        '/': spaFile('index.html', 'text/html; charset=utf-8'),
+        '/app.js': spaFile('app.js', 'text/javascript'),
+        '/config.json': { contentType: 'application/json', body: JSON.stringify({ issuer, client_id: 'spa' }) },
+      });
+      foreign = await startAppServer({
+        '/': spaFile('foreign.html', 'text/html; charset=utf-8'),
+        '/foreign.js': spaFile('foreign.js', 'text/javascript'),
+      });
+      // A public client; its allowed origin is that of its redirect URIs.
+      await app.services.projects.create({ id: 'spa', name: 'The SPA', redirect_uris: [`${spa.origin}/`, `${spa.origin}/landing`] });
+      page = await freshPage();
+    });
+
+    after(async () => {
+      await spa?.close();
+      await foreign?.close();
+    });
+
+    async function result(on: Page): Promise<Record<string, unknown>> {
+      const shown = on.locator('#result:not(:empty)');
+      await shown.waitFor();
+      return JSON.parse(await shown.innerText()) as Record<string, unknown>;
+    }
+
+    it('signs in with PKCE, exchanges the code, reads userinfo and refreshes, all by fetch from its own origin', async () => {
+      await page.goto(`${spa.origin}/`);
+      await page.waitForURL((url) => url.href.startsWith(`${issuer}/authorize?`));
+      await signInWithPassword(page, EMAIL, PASSWORD);
+      await page.waitForURL((url) => url.href.startsWith(`${spa.origin}/?`));
+      const done = await result(page);
+      assert.equal(done.error, undefined);
+      assert.equal(done.issuer, issuer);
+      assert.deepEqual(String(done.scope).split(' ').sort(), SCOPE.split(' ').sort());
+      assert.equal(done.refreshed, true);
+      const userinfo = done.userinfo as Record<string, unknown>;
+      assert.equal(userinfo.email, EMAIL);
+      assert.equal(userinfo.name, NAME);
+      assert.equal((done.userinfoAfterRefresh as Record<string, unknown>).sub, userinfo.sub);
+      // The ID token it got verifies against the JWKS it read, and its key was among them.
+      assert.equal(typeof done.idToken, 'string');
+      const idToken = String(done.idToken);
+      assert.ok((done.jwksKids as string[]).includes(String(decodeProtectedHeader(idToken).kid)));
+      const { payload } = await jwtVerify(idToken, createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`)), { issuer, audience: 'spa' });
+      assert.equal(payload.sub, userinfo.sub);
+    });
+
+    it('a page of an origin the project does not allow gets no CORS grant and 403 Forbidden from /token; the code stays usable', async () => {
+      // A code for the SPA (the browser session signs in without a page).
+      const { verifier, challenge } = pkcePair();
+      const landing = `${spa.origin}/landing`;
+      const authorize = new URL(`${issuer}/authorize`);
+      authorize.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: 'spa',
+        redirect_uri: landing,
+        scope: 'openid email',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+      await page.goto(authorize.href);
+      const code = new URL(page.url()).searchParams.get('code');
+      assert.ok(page.url().startsWith(`${landing}?`) && code);
+
+      const given = new URLSearchParams({ token_endpoint: `${issuer}/token`, client_id: 'spa', code, code_verifier: verifier, redirect_uri: landing });
+      const { blocked } = await watchBlockedRequest(page, `${issuer}/token`);
+      await page.goto(`${foreign.origin}/#${given.toString()}`);
+      assert.match(String((await result(page)).error), /^TypeError/);
+      const { status, headers, corsError } = await blocked;
+      assert.equal(status, 403);
+      assert.deepEqual(
+        Object.keys(headers).filter((name) => name.toLowerCase().startsWith('access-control-')),
+        [],
+      );
+      assert.equal(corsError, 'MissingAllowOriginHeader');
+
+      // The same request by a server that says it comes from that origin: the message.
+      const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: 'spa', code, code_verifier: verifier, redirect_uri: landing });
+      const refused = await fetch(`${issuer}/token`, { method: 'POST', headers: { origin: foreign.origin }, body });
+      assert.equal(refused.status, 403);
+      assert.deepEqual(await refused.json(), { error: 'Forbidden' });
+      const exchanged = await fetch(`${issuer}/token`, { method: 'POST', body });
+      assert.equal(exchanged.status, 200);
+    });
+  });
 });

@@ -1,21 +1,19 @@
 // The hosted pages in a real browser (Debian's Chromium through playwright-core): sign up,
 // sign in by password, by PIN and by magic link, and land on the app with a code that exchanges.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { pkcePair, testEnv } from '../support/app.ts';
-import { freePort } from '../support/server.ts';
+import type { Browser, Page } from 'playwright-core';
+import type { App } from '../../src/app.ts';
+import { pkcePair } from '../support/app.ts';
+import { launchChromium, signInWithPassword } from '../support/browser.ts';
+import { startAppServer, type AppServer } from '../support/relying-party.ts';
+import { startListeningApp } from '../support/server.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the hosted login page in a real browser', () => {
   let app: App;
   let smtp: TestSmtpServer;
-  let appServer: Server;
+  let appServer: AppServer;
   let browser: Browser;
   let issuer: string;
   let callback: string;
@@ -23,30 +21,22 @@ describe('the hosted login page in a real browser', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await buildApp({ config: loadConfig(testEnv({ GATEHOUSE_ISSUER: issuer, PORT: String(port), GATEHOUSE_SMTP_URL: smtp.url })) });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await startListeningApp({ GATEHOUSE_SMTP_URL: smtp.url }));
     // The app that receives the browser after sign-in.
-    appServer = createServer((_req, res) => res.end('<!doctype html><title>The app</title><p>Welcome back'));
-    const appPort = await freePort();
-    await new Promise<void>((resolve) => appServer.listen(appPort, '127.0.0.1', resolve));
-    callback = `http://127.0.0.1:${appPort}/callback`;
+    appServer = await startAppServer();
+    callback = `${appServer.origin}/callback`;
     await app.services.projects.create({ id: 'browser-app', name: 'Browser App', redirect_uris: [callback] });
     const created = await app.services.pins.create('browser-app', 'kiosk');
     assert.ok(created && typeof created === 'object' && 'pin' in created);
     pin = created.pin;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     await app?.close();
     await smtp?.close();
-    appServer?.close();
+    await appServer?.close();
   });
 
   async function openLoginPage(): Promise<{ page: Page; verifier: string }> {
@@ -106,9 +96,7 @@ describe('the hosted login page in a real browser', () => {
 
   it('signs in with email and password', async () => {
     const { page, verifier } = await openLoginPage();
-    await page.getByRole('textbox', { name: 'Email' }).first().fill('browser@example.com');
-    await page.locator('#login-password').fill('a browser made this passphrase');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, 'browser@example.com', 'a browser made this passphrase');
     await landsOnAppWithCode(page, verifier);
   });
 

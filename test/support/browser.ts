@@ -1,0 +1,47 @@
+// Real Chromium (Debian's /usr/bin/chromium through playwright-core) for the tests that drive the
+// hosted pages, and the one way they fill its login form.
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+// No sandbox (the test machine runs as root in a container), no GPU, and none of the background
+// traffic (updates, sync, QUIC probes) that would make a run depend on the network.
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** One headless Chromium; close it in the file's `after`. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/** On the hosted login page (already open in `page`): email and password, then "Sign in". */
+export async function signInWithPassword(page: Page, email: string, password: string): Promise<void> {
+  await page.locator('#login-email').fill(email);
+  await page.locator('#login-password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+export interface Navigation {
+  url: string;
+  status: number;
+}
+
+/**
+ * Every document the page's main frame is served from now on, redirects included, in order: what
+ * a test reads to show that a step went by redirects only (no page was shown, so nothing typed).
+ */
+export function recordNavigations(page: Page): Navigation[] {
+  const navigations: Navigation[] = [];
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations.push({ url: response.url(), status: response.status() });
+  });
+  return navigations;
+}

@@ -10,14 +10,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium, signInWithPassword } from '../support/browser.ts';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { SigningAlg } from '../../src/crypto/keys.ts';
 import { testEnv } from '../support/app.ts';
 import { freePort } from '../support/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
 const NEEDED = [CHROMIUM, APACHE, `${MODULES}/mod_auth_openidc.so`];
@@ -220,10 +221,7 @@ describe('Apache httpd with mod_auth_openidc as a relying party', { skip }, () =
     }
     await app.services.users.create({ email: EMAIL, password: PASSWORD, name: NAME });
     apache = await startApache(issuer, Object.values(sites));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -236,11 +234,7 @@ describe('Apache httpd with mod_auth_openidc as a relying party', { skip }, () =
     return app.services.audit.list({ projectId: project, type, limit: 50 });
   }
 
-  async function signIn(page: Page): Promise<void> {
-    await page.locator('#login-email').fill(EMAIL);
-    await page.locator('#login-password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  }
+  const signIn = (page: Page) => signInWithPassword(page, EMAIL, PASSWORD);
 
   describe('one browser: sign-in, refresh, single sign-on, logout', () => {
     let context: BrowserContext;

@@ -9,13 +9,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium, signInWithPassword } from '../support/browser.ts';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { testEnv } from '../support/app.ts';
 import { freePort } from '../support/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 // Debian's Python, where python3-authlib and python3-requests live (not whatever python3 is on PATH).
 const PYTHON = '/usr/bin/python3';
 const PROGRAM = fileURLToPath(new URL('../fixtures/authlib-rp.py', import.meta.url));
@@ -120,10 +121,7 @@ describe('Python Authlib as a relying party', { skip }, () => {
         { id: CONFIDENTIAL, secret: clientSecret, alg: 'RS256' },
       ],
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext();
     page = await context.newPage();
   });
@@ -156,9 +154,7 @@ describe('Python Authlib as a relying party', { skip }, () => {
     assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
     assert.match(authorize.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
     assert.ok(authorize.searchParams.get('nonce'));
-    await page.locator('#login-email').fill(EMAIL);
-    await page.locator('#login-password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, EMAIL, PASSWORD);
     await page.waitForURL((url) => url.toString().startsWith(`${rp.base}/callback/${PUBLIC}`));
     assert.equal(await page.locator('#message').innerText(), `Signed in as ${EMAIL}`);
 

@@ -4,7 +4,7 @@
 // ES256); verification and the JWKS go through jose.
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { Ids } from './random.ts';
@@ -39,15 +39,8 @@ export interface RotateOptions {
   withdraw?: boolean;
 }
 
-interface KeyRow {
-  kid: string;
-  alg: string;
-  private_jwk: string;
-  public_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-  signs_from: number | null;
-}
+/** A row of signing_keys, as read. */
+type KeyRow = Selectable<Database['signing_keys']>;
 
 function signsFrom(row: { created_at: number; signs_from: number | null }): number {
   return row.signs_from === null ? row.created_at : Number(row.signs_from);

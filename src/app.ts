@@ -10,7 +10,7 @@ import { registerAdminRoutes } from './admin/routes.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConfigError, type Config } from './config.ts';
-import { KeyRing, retiredKeyOverlapMs } from './crypto/keys.ts';
+import { KeyRing, retiredKeyOverlapMs, type KeyLock } from './crypto/keys.ts';
 import { PasswordHasher } from './crypto/passwords.ts';
 import {
   HttpError,
@@ -106,7 +106,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const { limits, close: closeLimits } = await createRateLimits(config, database, redis, (err) => log?.error({ err }, 'writing rate-limit counters failed'));
   const hasher = new PasswordHasher(config.argon2, config.hashConcurrency, undefined, config.hashQueue);
   const secretBox = new SecretBox(config.secretKey);
-  const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000), secretBox);
+  const keyLock: KeyLock = (work) => database.withLock('signing keys', work);
+  const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000), secretBox, keyLock);
   await keys.load();
   const projects = new ProjectService(db, clock, ids, config, database.othersCommitted);
   const users = new UserService(db, clock, ids, hasher);

@@ -8,6 +8,7 @@ import type { BrowserSessionSummary } from '../src/sessions/browser-sessions.ts'
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, authParams, createProject, createUser, exchangeCode, post, postForm, sessionIdOf, type TestProject } from './support/flow.ts';
+import { ssoSetup } from './support/sso.ts';
 import { magicLinkToken, startSmtpServer, type ReceivedMail, type TestSmtpServer } from './support/smtp.ts';
 import { createPin, pinLogin } from './pins-support.ts';
 
@@ -32,10 +33,11 @@ describe('browser sessions', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    app = await createTestApp({ env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_SENDS_PER_IP: '1000', GATEHOUSE_TRUST_PROXY: 'true' } });
-    admin = await adminToken(app);
-    project = await createProject(app);
-    userId = await createUser(app, email, password, project.id);
+    ({ app, admin, userId, projects: [project] } = await ssoSetup({
+      env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_SENDS_PER_IP: '1000', GATEHOUSE_TRUST_PROXY: 'true' },
+      projects: [{}],
+      member: { email, password },
+    }));
   });
   after(async () => {
     await app.close();

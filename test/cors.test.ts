@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { createTestApp, type TestApp } from './support/app.ts';
-import { adminToken, bearer, createProject, createUser, passwordCode, passwordTokens, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import type { TestApp } from './support/app.ts';
+import { bearer, createProject, passwordCode, passwordTokens, post, refresh, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { adminProject, ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'a single page of history';
 const APP_ORIGIN = new URL(REDIRECT_URI).origin;
@@ -20,10 +21,7 @@ describe('CORS', () => {
   let admin: string;
   let project: TestProject;
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
-    project = await createProject(app);
-    await createUser(app, 'ada@example.com', PASSWORD, project.id);
+    ({ app, admin, projects: [project] } = await ssoSetup({ projects: [{}], member: { email: 'ada@example.com', password: PASSWORD } }));
   });
   after(() => app.close());
 
@@ -166,8 +164,7 @@ describe('CORS', () => {
   });
 
   it('/userinfo carries the CORS headers only for an origin the token\'s project allows', async () => {
-    const spa = await post(app, '/admin/projects', { name: 'SPA 2', redirect_uris: [REDIRECT_URI], allowed_origins: ['https://spa2.example.org'] }, bearer(admin));
-    const spaProject = { id: spa.json<{ id: string }>().id };
+    const spaProject = await adminProject(app, admin, { name: 'SPA 2', allowed_origins: ['https://spa2.example.org'] });
     await app.services.users.addMember(spaProject.id, (await app.services.users.findByEmail('ada@example.com'))?.user.id ?? '');
     const t = await passwordTokens(app, spaProject, 'ada@example.com', PASSWORD);
     for (const method of ['GET', 'POST'] as const) {

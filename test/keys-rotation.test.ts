@@ -5,8 +5,9 @@ import { buildApp, type App } from '../src/app.ts';
 import { ManualClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { CLOCK_SKEW_MS } from '../src/crypto/keys.ts';
-import { createTestApp, ISSUER, testEnv, type TestApp } from './support/app.ts';
-import { bearer, createProject, createUser, passwordTokens, type TestProject, type Tokens } from './support/flow.ts';
+import { ISSUER, testEnv, type TestApp } from './support/app.ts';
+import { bearer, createProject, passwordTokens, type TestProject, type Tokens } from './support/flow.ts';
+import { ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'difference engine no. 2';
 const RELOAD_MS = 60_000; // GATEHOUSE_KEY_RELOAD_SECONDS default
@@ -36,9 +37,7 @@ describe('signing-key rotation', () => {
   let app: TestApp;
   let project: TestProject;
   before(async () => {
-    app = await createTestApp();
-    project = await createProject(app);
-    await createUser(app, 'grace@example.com', PASSWORD, project.id);
+    ({ app, projects: [project] } = await ssoSetup({ projects: [{}], member: { email: 'grace@example.com', password: PASSWORD } }));
   });
   after(() => app.close());
 

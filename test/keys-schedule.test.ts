@@ -60,14 +60,18 @@ describe('scheduled signing-key rotation, two instances on one database', () => 
     const events = await a.services.audit.list({ limit: 10, type: 'keys.rotated' });
     assert.equal(events.length, 1, 'one rotation recorded');
     assert.equal(events[0]?.detail?.scheduled, true);
+    // The key lock is the database's lock (an advisory lock on PostgreSQL), not a row of instance_secrets.
+    const secrets = await a.services.database.db.selectFrom('instance_secrets').select('name').execute();
+    assert.ok(!secrets.some((row) => row.name === 'signing_keys_lock'));
 
     // Checked again later: the next keys are new, nothing more is due.
     clock.advance(60 * 60 * 1000);
     await checkAll([rotationJob(a), rotationJob(b)]);
     assert.equal((await a.services.audit.list({ limit: 10, type: 'keys.rotated' })).length, 1);
 
-    // The pre-publication is over (it was 900 s): both instances sign with the new ES256 key.
-    await b.services.keys.reload();
+    // The pre-publication is over (it was 900 s): both instances sign with the new ES256 key
+    // once their periodic reload has run (either of them may be the one that rotated).
+    await Promise.all([a.services.keys.reload(), b.services.keys.reload()]);
     const next = (await a.services.keys.list()).find((k) => k.alg === 'ES256' && k.kid !== oldKid)!;
     assert.ok(next.signs_from <= clock.now());
     assert.equal(a.services.keys.kid, next.kid);

@@ -1,8 +1,9 @@
 // sso.md "Sign-in methods per project": login_methods, the page and the endpoints.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { adminToken, authParams, bearer, createUser, post, REDIRECT_URI } from './support/flow.ts';
+import { pkcePair, type TestApp } from './support/app.ts';
+import { authParams, bearer, createUser, post, REDIRECT_URI } from './support/flow.ts';
+import { adminProject, ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'several doors to one house';
 
@@ -10,15 +11,12 @@ describe('login_methods', () => {
   let app: TestApp;
   let admin: string;
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
+    ({ app, admin } = await ssoSetup());
   });
   after(() => app.close());
 
   async function project(body: object = {}): Promise<string> {
-    const res = await post(app, '/admin/projects', { name: 'Methods', redirect_uris: [REDIRECT_URI], ...body }, bearer(admin));
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json<{ id: string }>().id;
+    return (await adminProject(app, admin, { name: 'Methods', ...body })).id;
   }
 
   async function page(clientId: string): Promise<string> {

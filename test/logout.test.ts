@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import type { AuditEntry } from '../src/audit/audit-log.ts';
-import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
+import { ISSUER, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, authParams, bearer, createProject, createUser, exchangeCode, post, postForm, refresh, type AuthParams, type TestProject, type Tokens } from './support/flow.ts';
+import { bearer, exchangeCode, postForm, refresh, type TestProject, type Tokens } from './support/flow.ts';
+import { authorizeInBrowser, browserSignIn, ssoSetup, ssoTokens } from './support/sso.ts';
 
 const BACK = 'https://app.example.com/signed-out';
 
@@ -19,29 +20,16 @@ describe('logout', () => {
   const password = 'logout person pw';
 
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
-    first = await createProject(app);
-    second = await createProject(app);
+    ({ app, admin, projects: [first, second] } = await ssoSetup({ projects: [{}, {}], member: { email, password } }));
     await app.services.projects.update(first.id, { post_logout_redirect_uris: [BACK] });
-    await createUser(app, email, password, first.id);
   });
   after(() => app.close());
 
   /** Signs in to the first project by password and to the second by single sign-on. */
   async function signedInTwice(): Promise<{ cookie: string; a: Tokens; b: Tokens }> {
-    const one = pkcePair();
-    const login = await post(app, '/login', { ...authParams(first.id, one.challenge), email, password });
-    assert.equal(login.statusCode, 200, login.body);
-    const cookie = /^gatehouse_session=([^;]+);/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
-    const a = await exchangeCode(app, first, login.json<{ code: string }>().code, one.verifier);
-    const two = pkcePair();
-    const query = new URLSearchParams(authParams(second.id, two.challenge) as AuthParams & Record<string, string>);
-    const sso = await app.server.inject({ method: 'GET', url: `/authorize?${query.toString()}`, headers: { cookie: `gatehouse_session=${cookie}` } });
-    assert.equal(sso.statusCode, 302, sso.body);
-    const code = new URL(String(sso.headers.location)).searchParams.get('code') ?? '';
-    const b = await exchangeCode(app, second, code, two.verifier);
-    return { cookie, a, b };
+    const login = await browserSignIn(app, first, email, password);
+    const a = await exchangeCode(app, first, login.code, login.verifier);
+    return { cookie: login.cookie, a, b: await ssoTokens(app, second, login.cookie) };
   }
 
   function logout(query: Record<string, string>, cookie?: string, accept = 'text/html'): Promise<LightMyRequestResponse> {
@@ -87,9 +75,9 @@ describe('logout', () => {
     await assertEnded(a, first);
     await assertEnded(b, second);
     // The browser session is gone: the next app gets the login page.
-    const query = new URLSearchParams(authParams(second.id, pkcePair().challenge) as AuthParams & Record<string, string>);
-    const again = await app.server.inject({ method: 'GET', url: `/authorize?${query.toString()}`, headers: { cookie: `gatehouse_session=${cookie}` } });
+    const again = await authorizeInBrowser(app, second, cookie);
     assert.equal(again.statusCode, 200);
+    assert.match(again.body, /<form method="post" action="\/login">/);
     const events = (await call(app, admin, 'GET', '/admin/audit?type=logout')).json<{ events: AuditEntry[] }>().events;
     const event = events[0];
     assert.ok(event);

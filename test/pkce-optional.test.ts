@@ -1,8 +1,9 @@
 // sso.md "PKCE for confidential clients that cannot send it": require_pkce per project.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { adminToken, authParams, bearer, createUser, post, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { pkcePair, type TestApp } from './support/app.ts';
+import { authParams, bearer, createUser, post, REDIRECT_URI, type TestProject } from './support/flow.ts';
+import { adminProject, ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'no verifier in this old library';
 
@@ -12,15 +13,11 @@ describe('require_pkce', () => {
   let relaxed: TestProject;
   let strict: TestProject;
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
-    const made = await post(app, '/admin/projects', { name: 'Legacy', redirect_uris: [REDIRECT_URI], confidential: true, require_pkce: false }, bearer(admin));
-    assert.equal(made.statusCode, 201);
-    relaxed = { id: made.json<{ id: string }>().id, clientSecret: made.json<{ client_secret: string }>().client_secret };
-    const other = await post(app, '/admin/projects', { name: 'Strict', redirect_uris: [REDIRECT_URI], confidential: true }, bearer(admin));
-    strict = { id: other.json<{ id: string }>().id, clientSecret: other.json<{ client_secret: string }>().client_secret };
-    await createUser(app, 'ada@example.com', PASSWORD, relaxed.id);
-    await app.services.users.addMember(strict.id, (await app.services.users.findByEmail('ada@example.com'))?.user.id ?? '');
+    ({ app, admin } = await ssoSetup());
+    relaxed = await adminProject(app, admin, { name: 'Legacy', confidential: true, require_pkce: false });
+    strict = await adminProject(app, admin, { name: 'Strict', confidential: true });
+    const userId = await createUser(app, 'ada@example.com', PASSWORD, relaxed.id);
+    await app.services.users.addMember(strict.id, userId);
   });
   after(() => app.close());
 

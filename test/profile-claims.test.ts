@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../src/cli/run.ts';
-import { createTestApp, pkcePair, testEnv, type TestApp } from './support/app.ts';
-import { adminToken, authParams, bearer, createProject, exchangeCode, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
+import { pkcePair, testEnv, type TestApp } from './support/app.ts';
+import { authParams, bearer, exchangeCode, passwordTokens, post, refresh, type TestProject } from './support/flow.ts';
+import { ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'analytical engine notes';
 
@@ -19,9 +20,7 @@ describe('profile claims', () => {
   let userId: string;
   const env = testEnv();
   before(async () => {
-    app = await createTestApp({ env });
-    admin = await adminToken(app);
-    project = await createProject(app);
+    ({ app, admin, projects: [project] } = await ssoSetup({ env, projects: [{}] }));
   });
   after(() => app.close());
 

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Project } from '../src/projects/projects.ts';
-import { createTestApp, ISSUER, type TestApp } from './support/app.ts';
+import { ISSUER, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, bearer, createUser, passwordTokens, post, refresh, REDIRECT_URI, type TestProject, type Tokens } from './support/flow.ts';
+import { ssoSetup } from './support/sso.ts';
 
 const PASSWORD = 'analytical engine';
 
@@ -14,8 +15,7 @@ describe('signing algorithms: RS256 beside ES256', () => {
   let app: TestApp;
   let admin: string;
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
+    ({ app, admin } = await ssoSetup());
   });
   after(() => app.close());
 

@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import { sha256 } from '../src/crypto/tokens.ts';
-import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
+import { ISSUER, pkcePair, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
-import { adminToken, authParams, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, sessionIdOf, type AuthParams, type TestProject } from './support/flow.ts';
+import { authParams, createProject, createUser, exchangeCode, post, postForm, REDIRECT_URI, sessionIdOf, type AuthParams, type TestProject } from './support/flow.ts';
+import { authorizeInBrowser, browserSignIn, ssoSetup } from './support/sso.ts';
 
 describe('single sign-on at GET /authorize', () => {
   let app: TestApp;
@@ -24,30 +25,17 @@ describe('single sign-on at GET /authorize', () => {
   const password = 'single sign-on pw';
 
   before(async () => {
-    app = await createTestApp();
-    admin = await adminToken(app);
-    first = await createProject(app);
-    second = await createProject(app);
-    closed = await createProject(app, { registrationOpen: false });
-    userId = await createUser(app, email, password, first.id);
-    const { verifier, challenge } = pkcePair();
+    ({ app, admin, userId, projects: [first, second, closed] } = await ssoSetup({ projects: [{}, {}, { registrationOpen: false }], member: { email, password } }));
     signedInAt = app.clock.now();
-    const login = await post(app, '/login', { ...authParams(first.id, challenge, { nonce: 'n-1' }), email, password });
-    assert.equal(login.statusCode, 200, login.body);
-    cookie = /^gatehouse_session=([^;]+);/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
-    assert.ok(cookie);
-    firstIdToken = (await exchangeCode(app, first, login.json<{ code: string }>().code, verifier)).id_token ?? '';
+    const login = await browserSignIn(app, first, email, password, { nonce: 'n-1' });
+    cookie = login.cookie;
+    firstIdToken = (await exchangeCode(app, first, login.code, login.verifier)).id_token ?? '';
     app.clock.advance(120_000);
   });
   after(() => app.close());
 
   function authorize(project: TestProject, extra: Record<string, string> = {}, browser: string | null = cookie, challenge = pkcePair().challenge): Promise<LightMyRequestResponse> {
-    const query = new URLSearchParams({ ...(authParams(project.id, challenge) as AuthParams & Record<string, string>), ...extra });
-    return app.server.inject({
-      method: 'GET',
-      url: `/authorize?${query.toString()}`,
-      headers: { accept: 'text/html', ...(browser !== null ? { cookie: `gatehouse_session=${browser}` } : {}) },
-    });
+    return authorizeInBrowser(app, project, browser, extra, challenge);
   }
 
   function redirectOf(response: LightMyRequestResponse): URL {

@@ -1,26 +1,16 @@
 // /admin/projects: the OAuth clients, their settings and their client secrets.
-import { ConsoleProjectProtected, InvalidRequest, NotFound } from '../errors.ts';
-import { checkProjectName, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import { ConsoleProjectProtected, NotFound } from '../errors.ts';
+import { CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import { checkNewProject, checkProjectChanges } from '../projects/project-rules.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
-import { checkRedirectUris } from '../projects/redirect-uris.ts';
 import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
-import { checkAllowedOrigins } from '../projects/allowed-origins.ts';
-
-/** sso.md: only a client that keeps a secret may do without PKCE. */
-const PUBLIC_NEEDS_PKCE = 'require_pkce: only a confidential project may set false';
 
 export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
   const { projects } = context.services;
 
   server.post('/admin/projects', { schema: { body: NewProjectBody } }, async (request, reply) => {
-    const body = request.body;
-    const name = checkProjectName(body.name);
-    checkRedirectUris(body.redirect_uris);
-    if (body.post_logout_redirect_uris) checkRedirectUris(body.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
-    if (body.allowed_origins) checkAllowedOrigins(body.allowed_origins);
-    if (body.require_pkce === false && body.confidential !== true) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
-    const created = await projects.create({ ...body, name });
+    const created = await projects.create(checkNewProject(request.body));
     const { project, clientSecret } = created;
     await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
     // The secret is shown this once; only its hash is kept.
@@ -37,19 +27,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
 
   server.patch('/admin/projects/:id', { schema: { params: IdParams, body: ProjectChangesBody } }, async (request) => {
     const changes = request.body;
-    // The console's redirect URI follows the issuer: any other answers 409 (projects.update), whatever it is.
-    if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
-    if (changes.post_logout_redirect_uris) checkRedirectUris(changes.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
-    if (changes.allowed_origins) checkAllowedOrigins(changes.allowed_origins);
-    if (changes.require_pkce === false) {
-      const current = await projects.find(request.params.id);
-      if (!current) throw NotFound();
-      if (!current.project.confidential) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
-    }
-    const project = await projects.update(request.params.id, {
-      ...changes,
-      ...(changes.name !== undefined ? { name: checkProjectName(changes.name) } : {}),
-    });
+    const project = await projects.update(request.params.id, await checkProjectChanges(projects, request.params.id, changes));
     if (!project) throw NotFound();
     await context.recordChange(request, 'admin.project.updated', { projectId: project.id, detail: { fields: Object.keys(changes) } });
     return project;

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AuditEventType } from '../audit/events.ts';
 import type { Config } from '../config.ts';
 import { HttpError, InvalidRequest, isError, type ErrorFactory } from '../errors.ts';
+import type { Project } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -122,6 +123,13 @@ export function stringList(values: Values, name: string): string[] {
 
 export function flag(values: Values, name: string): boolean {
   return values[name] === true;
+}
+
+/** The project `id` names; CommandFailed when there is none. */
+export async function requireProject(services: Services, id: string): Promise<Project> {
+  const record = await services.projects.find(id);
+  if (!record) throw new CommandFailed(`no project with id ${id}`);
+  return record.project;
 }
 
 export function helpText(command: Command): string {

@@ -20,7 +20,7 @@ import {
 import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
-import { projectCreate, projectList, projectShow } from './commands/projects.ts';
+import { projectCreate, projectList, projectShow, projectUpdate } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
 import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
 
@@ -29,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   migrate,
   adminCreate,
   projectCreate,
+  projectUpdate,
   projectList,
   projectShow,
   pinCreate,

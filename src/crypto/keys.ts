@@ -4,7 +4,7 @@
 // ES256); verification and the JWKS go through jose.
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
 import type { Ids } from './random.ts';
@@ -39,15 +39,8 @@ export interface RotateOptions {
   withdraw?: boolean;
 }
 
-interface KeyRow {
-  kid: string;
-  alg: string;
-  private_jwk: string;
-  public_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-  signs_from: number | null;
-}
+/** A row of signing_keys, as read. */
+type KeyRow = Selectable<Database['signing_keys']>;
 
 function signsFrom(row: { created_at: number; signs_from: number | null }): number {
   return row.signs_from === null ? row.created_at : Number(row.signs_from);
@@ -107,6 +100,12 @@ function privateKeyRow(kid: string): string {
   return `signing_keys:${kid}`;
 }
 
+/**
+ * Runs `work` while no other instance sharing the database runs it (database.withLock): the key
+ * lock, under which instances take turns to create, rotate and check the schedule.
+ */
+export type KeyLock = <T>(work: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
+
 interface LoadedKey {
   jwk: PublicJwk;
   retiredAt: number | null;
@@ -135,6 +134,8 @@ export class KeyRing {
     private readonly retiredKeyOverlap: () => Promise<number>,
     /** seals private keys at rest when GATEHOUSE_SECRET_KEY is set */
     private readonly box: SecretBox,
+    /** the key lock: `(work) => database.withLock('signing keys', work)` */
+    private readonly lock: KeyLock,
   ) {}
 
   /**
@@ -163,11 +164,9 @@ export class KeyRing {
     this.overlapMs = await this.retiredKeyOverlap();
     let rows = await this.activeRows();
     if (rows.length === 0) {
-      await this.db.transaction().execute(async (trx) => {
-        // Instances starting together take turns: writing the lock row holds its row lock
-        // (PostgreSQL) or the write lock (SQLite) until commit, so the second one sees the
-        // first one's key and creates none.
-        await this.takeKeyLock(trx);
+      // Instances starting together take turns under the key lock, so the second one sees the
+      // first one's key and creates none.
+      await this.locked(async (trx) => {
         if ((await this.activeRows(trx)).length === 0) await this.insertNewKey(trx);
       });
       rows = await this.activeRows();
@@ -176,8 +175,7 @@ export class KeyRing {
     if (missing.length > 0) {
       // A database from before RS256 (or a first start): the missing algorithms get their key,
       // under the same lock, so that instances starting together make one each.
-      await this.db.transaction().execute(async (trx) => {
-        await this.takeKeyLock(trx);
+      await this.locked(async (trx) => {
         const active = await this.activeRows(trx);
         for (const alg of missing) {
           if (!active.some((r) => r.alg === alg && r.retired_at === null)) await this.insertNewKey(trx, alg);
@@ -197,10 +195,7 @@ export class KeyRing {
     const now = this.clock.now();
     const from = now + (options.withdraw ? 0 : (options.signsInMs ?? 0));
     const overlapMs = await this.retiredKeyOverlap();
-    const kids = await this.db.transaction().execute(async (trx) => {
-      await this.takeKeyLock(trx);
-      return this.rotateIn(trx, now, from, overlapMs, options.withdraw === true);
-    });
+    const kids = await this.locked((trx) => this.rotateIn(trx, now, from, overlapMs, options.withdraw === true));
     await this.load();
     return kids;
   }
@@ -213,8 +208,7 @@ export class KeyRing {
   async rotateIfDue(maxAgeMs: number, signsInMs: number): Promise<RotatedKids | undefined> {
     const now = this.clock.now();
     const overlapMs = await this.retiredKeyOverlap();
-    const kids = await this.db.transaction().execute(async (trx) => {
-      await this.takeKeyLock(trx);
+    const kids = await this.locked(async (trx) => {
       const row = await trx
         .selectFrom('signing_keys')
         .select((eb) => eb.fn.max('created_at').as('newest'))
@@ -227,7 +221,7 @@ export class KeyRing {
     return kids;
   }
 
-  /** A rotation, inside a transaction that holds the key lock. */
+  /** A rotation, inside a transaction under the key lock. */
   private async rotateIn(trx: Kysely<Database>, now: number, from: number, overlapMs: number, withdraw: boolean): Promise<RotatedKids> {
     await trx.deleteFrom('signing_keys').where('retired_at', '<=', now - overlapMs).execute();
     const withdrawn: string[] = [];
@@ -356,13 +350,13 @@ export class KeyRing {
     return signer;
   }
 
-  private async takeKeyLock(trx: Kysely<Database>): Promise<void> {
-    const now = this.clock.now();
-    await trx
-      .insertInto('instance_secrets')
-      .values({ name: 'signing_keys_lock', value: String(now), created_at: now })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ value: String(now) }))
-      .execute();
+  /**
+   * One transaction under the key lock. On PostgreSQL the lock is an advisory lock, and the
+   * transaction runs on the connection that holds it; on SQLite, where one process has the file,
+   * the transaction's write lock is what serialises writers.
+   */
+  private locked<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.lock((db) => db.transaction().execute(work));
   }
 
   private async activeRows(db: Kysely<Database> = this.db) {

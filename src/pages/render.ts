@@ -4,6 +4,7 @@ import { AUTHORIZATION_FIELDS, type AuthorizationRequest } from '../oauth/author
 import { field, type Fields } from '../http/fields.ts';
 import { escapeHtml } from '../http/html.ts';
 import type { Locale } from './i18n.ts';
+import { MAX_NAME_LENGTH } from '../users/profile.ts';
 
 function layout(title: string, body: string, locale: Locale = 'en'): string {
   return `<!doctype html>
@@ -79,6 +80,8 @@ ${register.html}
 ${hidden}
 <label for="register-email">Email</label>
 <input id="register-email" name="email" type="email" autocomplete="email" required value="${email}"${register.describedBy}>
+<label for="register-name">Name (optional)</label>
+<input id="register-name" name="name" type="text" autocomplete="name" maxlength="${MAX_NAME_LENGTH}">
 <label for="register-password">Password</label>
 <input id="register-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${register.describedBy}>
 <p class="hint">At least 8 characters. Common passwords are refused.</p>

@@ -86,14 +86,14 @@ interface ProjectSettings {
   login_methods?: LoginMethodName[];
 }
 
-interface NewProject extends ProjectSettings {
+export interface NewProject extends ProjectSettings {
   id?: string;
   name: string;
   redirect_uris: string[];
   confidential?: boolean;
 }
 
-interface ProjectChanges extends ProjectSettings {
+export interface ProjectChanges extends ProjectSettings {
   name?: string;
   redirect_uris?: string[];
   code_ttl_seconds?: number | null;

@@ -4,68 +4,33 @@
 // They are started at the same moment, so the first start (migrations, signing key, console
 // project, admin) is itself raced.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { pkcePair, TEST_ARGON2 } from '../support/app.ts';
+import { pkcePair } from '../support/app.ts';
 import { postgresRedisEnv, releaseTestStorage, testBackend } from '../support/backend.ts';
 import { bearer } from '../support/flow.ts';
-import { freePort } from '../support/server.ts';
+import {
+  adminTokenVia,
+  call,
+  exchange as exchangeOn,
+  freshIp,
+  passwordCode as passwordCodeOn,
+  refresh as refreshOn,
+  startInstances,
+  stopInstances,
+  type Answer,
+  type Instance,
+} from '../support/instances.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const ISSUER = 'http://gatehouse.scale.test';
 const ADMIN_EMAIL = 'admin@scale.test';
 const ADMIN_PASSWORD = 'three instances, one gatehouse';
 const REDIRECT_URI = 'https://app.scale.test/callback';
-const CONSOLE_CALLBACK = `${ISSUER}/console/callback`;
 
 const skip =
   testBackend === 'postgres'
     ? false
     : 'several instances only mean something on a shared PostgreSQL + Redis: this runs in the Postgres+Redis pass (npm run test:postgres)';
-
-interface Instance {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function call(base: string, method: string, path: string, body?: object, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-/** A client address of its own, so one test's per-IP counters never meet another's. */
-function freshIp(): string {
-  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-}
-
-async function waitForHealth(instance: Instance, deadline: number): Promise<void> {
-  for (;;) {
-    try {
-      const res = await fetch(`${instance.url}/healthz`);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (instance.child.exitCode !== null) throw new Error(`instance exited during start:\n${instance.output()}`);
-    if (Date.now() > deadline) throw new Error(`instance not healthy in time:\n${instance.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('three instances sharing one PostgreSQL schema and one Redis prefix', { skip }, () => {
   const storage = testBackend === 'postgres' ? postgresRedisEnv() : {};
@@ -75,56 +40,19 @@ describe('three instances sharing one PostgreSQL schema and one Redis prefix', {
   const userEmail = 'grace@scale.test';
   const userPassword = 'cobol and compilers';
 
-  function start(port: number): Instance {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        GATEHOUSE_DATABASE_URL: storage.GATEHOUSE_DATABASE_URL,
-        GATEHOUSE_DATABASE_POOL_SIZE: '5',
-        GATEHOUSE_REDIS_URL: storage.GATEHOUSE_REDIS_URL,
-        GATEHOUSE_REDIS_PREFIX: storage.GATEHOUSE_REDIS_PREFIX,
-        GATEHOUSE_ISSUER: ISSUER,
-        GATEHOUSE_ADMIN_EMAIL: ADMIN_EMAIL,
-        GATEHOUSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        GATEHOUSE_TRUST_PROXY: 'true',
-        GATEHOUSE_LOG_LEVEL: 'warn',
-        ...TEST_ARGON2,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { url: `http://127.0.0.1:${port}`, child, output: () => output, exited };
-  }
+  const settings = { storage, issuer: ISSUER, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD };
 
   /** Logs in by password on one instance; answers the code and its PKCE verifier. */
-  async function passwordCode(on: Instance, clientId: string, email: string, password: string, redirectUri = REDIRECT_URI) {
-    const { verifier, challenge } = pkcePair();
-    const login = await call(on.url, 'POST', '/login', {
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: redirectUri,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      scope: 'openid email',
-      email,
-      password,
-    }, { 'x-forwarded-for': freshIp() });
-    assert.equal(login.status, 200, JSON.stringify(login.body));
-    return { code: String(login.body.code), verifier };
+  function passwordCode(on: Instance, clientId: string, email: string, password: string) {
+    return passwordCodeOn(on.url, clientId, email, password, REDIRECT_URI);
   }
 
-  function exchange(on: Instance, clientId: string, code: string, verifier: string, redirectUri = REDIRECT_URI): Promise<Answer> {
-    return call(on.url, 'POST', '/token', { grant_type: 'authorization_code', client_id: clientId, code, code_verifier: verifier, redirect_uri: redirectUri });
+  function exchange(on: Instance, clientId: string, code: string, verifier: string): Promise<Answer> {
+    return exchangeOn(on.url, clientId, code, verifier, REDIRECT_URI);
   }
 
   function refresh(on: Instance, clientId: string, refreshToken: string): Promise<Answer> {
-    return call(on.url, 'POST', '/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken });
+    return refreshOn(on.url, clientId, refreshToken);
   }
 
   async function newProject(): Promise<string> {
@@ -134,18 +62,11 @@ describe('three instances sharing one PostgreSQL schema and one Redis prefix', {
   }
 
   before(async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
     // All three at once: the first start is raced on purpose.
-    instances.push(...ports.map(start));
-    const deadline = Date.now() + 60_000;
-    await Promise.all(instances.map((instance) => waitForHealth(instance, deadline)));
-
+    await startInstances(3, settings, instances);
     const [a, b, c] = instances as [Instance, Instance, Instance];
     // The admin signs in through instance A and exchanges the code on B.
-    const login = await passwordCode(a, 'console', ADMIN_EMAIL, ADMIN_PASSWORD, CONSOLE_CALLBACK);
-    const tokens = await exchange(b, 'console', login.code, login.verifier, CONSOLE_CALLBACK);
-    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
-    adminToken = String(tokens.body.access_token);
+    adminToken = await adminTokenVia(a.url, b.url, settings);
 
     projectId = await newProject();
     const user = await call(c.url, 'POST', '/admin/users', { email: userEmail, password: userPassword }, bearer(adminToken));
@@ -155,10 +76,11 @@ describe('three instances sharing one PostgreSQL schema and one Redis prefix', {
   });
 
   after(async () => {
-    for (const instance of instances) instance.child.kill('SIGTERM');
-    const codes = await Promise.all(instances.map((instance) => instance.exited));
-    await releaseTestStorage({ databaseUrl: storage.GATEHOUSE_DATABASE_URL ?? '', redisPrefix: storage.GATEHOUSE_REDIS_PREFIX ?? '' });
-    for (const [i, code] of codes.entries()) assert.equal(code, 0, `instance ${i} did not stop cleanly:\n${instances[i]?.output()}`);
+    try {
+      await stopInstances(instances);
+    } finally {
+      await releaseTestStorage({ databaseUrl: storage.GATEHOUSE_DATABASE_URL ?? '', redisPrefix: storage.GATEHOUSE_REDIS_PREFIX ?? '' });
+    }
   });
 
   it('started together, they made one signing key of each algorithm, one console project and one admin, and publish the same JWKS', async () => {

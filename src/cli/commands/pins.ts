@@ -1,12 +1,7 @@
 // gatehouse pin create | list | revoke
 import { MaxActivePins, NotFound } from '../../errors.ts';
 import { MAX_ACTIVE_PINS, MAX_PIN_LABEL_LENGTH } from '../../pins/pins.ts';
-import type { Services } from '../../services.ts';
-import { CommandFailed, explain, stringOption, table, type Command } from '../command.ts';
-
-async function requireProject(services: Services, id: string): Promise<void> {
-  if (!(await services.projects.find(id))) throw new CommandFailed(`no project with id ${id}`);
-}
+import { explain, requireProject, stringOption, table, type Command } from '../command.ts';
 
 export const pinCreate: Command = {
   name: 'pin create',

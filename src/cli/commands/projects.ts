@@ -1,10 +1,19 @@
-// gatehouse project create | list | show
-import { checkProjectName, PROJECT_ID_PATTERN, type Project } from '../../projects/projects.ts';
-import { asCommandError, CommandFailed, flag, stringList, stringOption, table, UsageError, type Command } from '../command.ts';
-import { checkRedirectUris } from '../../projects/redirect-uris.ts';
-import { ProjectAlreadyExists } from '../../errors.ts';
+// gatehouse project create | update | list | show
+//
+// The options are the admin API's fields under other names (OPTION_FIELDS). What a command
+// gathers from them is checked as the API checks a body: the API's own schema (shapes and
+// bounds, src/admin/schemas.ts), then the project rules (src/projects/project-rules.ts), then
+// ProjectService stores it.
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { NewProjectBody, ProjectChangesBody } from '../../admin/schemas.ts';
 import { isSigningAlg, SIGNING_ALGS } from '../../crypto/keys.ts';
-import { explain } from '../command.ts';
+import { NotFound, ProjectAlreadyExists } from '../../errors.ts';
+import { checkNewProject, checkProjectChanges } from '../../projects/project-rules.ts';
+import { LOGIN_METHODS, PROJECT_ID_PATTERN, type NewProject, type Project, type ProjectChanges } from '../../projects/projects.ts';
+import { asCommandError, CommandFailed, explain, flag, requireProject, stringList, stringOption, table, UsageError, type Command, type Options, type Values } from '../command.ts';
+
+const INDENT = '\n               ';
 
 function describeProject(project: Project): string {
   return [
@@ -13,67 +22,151 @@ function describeProject(project: Project): string {
     `client:        ${project.confidential ? 'confidential (has a client secret)' : 'public'}`,
     `registration:  ${project.registration_open ? 'open' : 'closed'}`,
     `signing:       ${project.token_signing_alg}`,
-    `redirect URIs: ${project.redirect_uris.join('\n               ')}`,
-    ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join('\n               ')}`] : []),
+    `PKCE:          ${project.require_pkce ? 'required' : 'optional (a confidential client)'}`,
+    `sign-in:       ${project.login_methods.join(', ')}`,
+    `redirect URIs: ${project.redirect_uris.join(INDENT)}`,
+    ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join(INDENT)}`] : []),
+    ...(project.allowed_origins.length > 0 ? [`origins:       ${project.allowed_origins.join(INDENT)}`] : []),
     ...(project.access_token_ttl_seconds !== null ? [`access tokens: ${project.access_token_ttl_seconds} s`] : []),
     ...(project.refresh_token_ttl_seconds !== null ? [`refresh tokens: ${project.refresh_token_ttl_seconds} s`] : []),
     ...(project.code_ttl_seconds !== null ? [`codes:         ${project.code_ttl_seconds} s`] : []),
+    ...(project.session_max_seconds !== null ? [`sessions:      at most ${project.session_max_seconds} s`] : []),
     `created:       ${project.created_at}`,
+    `updated:       ${project.updated_at}`,
   ].join('\n');
+}
+
+type Field = keyof NewProject | keyof ProjectChanges;
+
+/** Each option of the two commands and the field of the admin API it sets. */
+const OPTION_FIELDS = {
+  name: 'name',
+  'redirect-uri': 'redirect_uris',
+  'post-logout-redirect-uri': 'post_logout_redirect_uris',
+  'allowed-origin': 'allowed_origins',
+  'login-method': 'login_methods',
+  'signing-alg': 'token_signing_alg',
+  'require-pkce': 'require_pkce',
+  'code-ttl': 'code_ttl_seconds',
+  'access-token-ttl': 'access_token_ttl_seconds',
+  'refresh-token-ttl': 'refresh_token_ttl_seconds',
+  'session-max': 'session_max_seconds',
+} as const satisfies Record<string, Field>;
+
+type SettingOption = keyof typeof OPTION_FIELDS;
+
+const SETTING_OPTIONS = {
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'allowed-origin': { type: 'string', multiple: true },
+  'login-method': { type: 'string', multiple: true },
+  'signing-alg': { type: 'string' },
+  'require-pkce': { type: 'string' },
+  'session-max': { type: 'string' },
+} satisfies Options;
+
+const SETTING_DETAILS = [
+  '  --redirect-uri URI              an allowed redirect URI (exact match); repeat for more',
+  '  --post-logout-redirect-uri URI  where /logout may send the browser back to (exact match); repeat for more',
+  '  --allowed-origin ORIGIN         an origin (https://app.example.com) whose pages may call /token, /revoke',
+  '                                  and /userinfo besides those of the redirect URIs; repeat for more',
+  `  --login-method METHOD           a way to sign in the project offers: ${LOGIN_METHODS.join(', ')}; repeat for`,
+  '                                  more (default: all of them)',
+  `  --signing-alg ALG               what its ID and access tokens are signed with: ${SIGNING_ALGS.join(' (default) or ')}`,
+  '  --require-pkce true|false       false lets a confidential project leave out PKCE (default: true)',
+  '  --session-max SECONDS|default   how long a session lasts at most, however often it is refreshed',
+];
+
+/** A lifetime option: whole seconds, or `default` for the instance default (null). */
+function lifetime(option: string, value: string): number | null {
+  if (value === 'default') return null;
+  if (!/^\d{1,12}$/.test(value)) throw new UsageError(`--${option} must be a number of seconds or "default"`);
+  return Number(value);
+}
+
+/** The fields the setting options given set, in the admin API's names and types. */
+function settingsOf(values: Values): Partial<Record<Field, unknown>> {
+  const fields: Partial<Record<Field, unknown>> = {};
+  for (const [option, field] of Object.entries(OPTION_FIELDS) as Array<[SettingOption, Field]>) {
+    const value = values[option];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      fields[field] = stringList(values, option);
+      continue;
+    }
+    const text = stringOption(values, option, true);
+    if (option === 'require-pkce') {
+      if (text !== 'true' && text !== 'false') throw new UsageError('--require-pkce must be true or false');
+      fields[field] = text === 'true';
+    } else if (option.endsWith('-ttl') || option === 'session-max') {
+      fields[field] = lifetime(option, text);
+    } else {
+      fields[field] = text;
+    }
+  }
+  // Friendlier words than the schema's for the two closed lists.
+  const alg = fields.token_signing_alg;
+  if (alg !== undefined && !isSigningAlg(alg)) throw new UsageError(`--signing-alg must be one of ${SIGNING_ALGS.join(', ')}`);
+  const methods = (fields.login_methods ?? []) as string[];
+  const unknown = methods.find((method) => !(LOGIN_METHODS as readonly string[]).includes(method));
+  if (unknown !== undefined) throw new UsageError(`--login-method must be one of ${LOGIN_METHODS.join(', ')} (not ${unknown})`);
+  return fields;
+}
+
+/** Checks `body` against the admin API's schema for it; a refused field is a usage error naming its option. */
+function checkShape<T>(schema: TSchema, body: Record<string, unknown>): T {
+  const [problem] = Value.Errors(schema, body);
+  if (problem) {
+    const field = problem.instancePath.split('/')[1] ?? '';
+    const option = Object.entries(OPTION_FIELDS).find(([, f]) => f === field)?.[0];
+    throw new UsageError(`${option !== undefined ? `--${option}` : field || 'the options'}: ${problem.message}`);
+  }
+  return body as T;
+}
+
+/** The project rules: a refused value is a usage error here, a missing project a failure. */
+function ruled(id: string) {
+  return explain([NotFound, `no project with id ${id}`]);
 }
 
 export const projectCreate: Command = {
   name: 'project create',
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
-  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …]',
+  usage: [
+    'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
+    '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
+    '[--login-method METHOD …] [--require-pkce true|false] [--session-max SECONDS]',
+  ].join('\n'),
   details: [
     'Options:',
-    '  --name NAME          display name',
-    '  --redirect-uri URI   an allowed redirect URI (exact match); repeat for more',
-    '  --id ID              the client_id (3-64 of A-Z a-z 0-9 _ -); generated when omitted',
-    '  --confidential       give the project a client secret (shown once, stored as a hash)',
-    '  --closed             registration closed: only existing members may log in',
-    '  --signing-alg ALG               what its ID and access tokens are signed with: ES256 (default) or RS256',
-    '  --post-logout-redirect-uri URI  where /logout may send the browser back to (exact match); repeat for more',
+    '  --name NAME                     display name',
+    '  --id ID                         the client_id (3-64 of A-Z a-z 0-9 _ -); generated when omitted',
+    '  --confidential                  give the project a client secret (shown once, stored as a hash)',
+    '  --closed                        registration closed: only existing members may log in',
+    ...SETTING_DETAILS,
+    'The values are checked by the rules of the admin API (POST /admin/projects).',
   ].join('\n'),
   required: ['name', 'redirect-uri'],
-  options: {
-    name: { type: 'string' },
-    'redirect-uri': { type: 'string', multiple: true },
-    id: { type: 'string' },
-    confidential: { type: 'boolean' },
-    closed: { type: 'boolean' },
-    'signing-alg': { type: 'string' },
-    'post-logout-redirect-uri': { type: 'string', multiple: true },
-  },
+  options: { ...SETTING_OPTIONS, id: { type: 'string' }, confidential: { type: 'boolean' }, closed: { type: 'boolean' } },
   async run({ values, out, services, audit }) {
-    const redirectUris = stringList(values, 'redirect-uri');
-    const postLogoutRedirectUris = stringList(values, 'post-logout-redirect-uri');
-    let name: string;
+    const id = stringOption(values, 'id');
+    if (id !== undefined && !PROJECT_ID_PATTERN.test(id)) throw new UsageError('--id must be 3-64 characters of A-Z a-z 0-9 _ -');
+    const body = checkShape<NewProject>(NewProjectBody, {
+      ...settingsOf(values),
+      ...(id !== undefined ? { id } : {}),
+      confidential: flag(values, 'confidential'),
+      registration_open: !flag(values, 'closed'),
+    });
+    let input: NewProject;
     try {
-      // The rules of the admin API: a refused value is a usage error here.
-      name = checkProjectName(stringOption(values, 'name', true));
-      checkRedirectUris(redirectUris);
-      checkRedirectUris(postLogoutRedirectUris, { field: 'post_logout_redirect_uris', allowEmpty: true });
+      input = checkNewProject(body);
     } catch (error) {
       throw asCommandError(error);
     }
-    const id = stringOption(values, 'id');
-    if (id !== undefined && !PROJECT_ID_PATTERN.test(id)) throw new UsageError('--id must be 3-64 characters of A-Z a-z 0-9 _ -');
-    const signingAlg = stringOption(values, 'signing-alg');
-    if (signingAlg !== undefined && !isSigningAlg(signingAlg)) throw new UsageError(`--signing-alg must be one of ${SIGNING_ALGS.join(', ')}`);
-    const created = await services.projects
-      .create({
-      ...(id !== undefined ? { id } : {}),
-      name,
-      redirect_uris: redirectUris,
-      confidential: flag(values, 'confidential'),
-      registration_open: !flag(values, 'closed'),
-      ...(signingAlg !== undefined ? { token_signing_alg: signingAlg } : {}),
-      post_logout_redirect_uris: postLogoutRedirectUris,
-    })
+    const { project, clientSecret } = await services.projects
+      .create(input)
       .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
-    const { project, clientSecret } = created;
     await audit('admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
     out.result(
       { ...project, ...(clientSecret !== undefined ? { client_secret: clientSecret } : {}) },
@@ -83,6 +176,63 @@ export const projectCreate: Command = {
         ...(clientSecret !== undefined ? ['', `client secret: ${clientSecret}`, '(shown this once; only its hash is kept)'] : []),
       ].join('\n'),
     );
+  },
+};
+
+export const projectUpdate: Command = {
+  name: 'project update',
+  summary: "Change a project's settings, as PATCH /admin/projects/:id does; the options not given are left as they are.",
+  usage: [
+    'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
+    '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
+    '[--require-pkce true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
+    '[--refresh-token-ttl S] [--session-max S]',
+  ].join('\n'),
+  details: [
+    'Options (a list given replaces the whole list):',
+    '  --name NAME                     display name',
+    ...SETTING_DETAILS,
+    '  --no-post-logout-redirect-uris  remove every post-logout redirect URI',
+    '  --no-allowed-origins            remove every allowed origin',
+    '  --open | --closed               registration open to anyone, or only existing members may log in',
+    '  --code-ttl SECONDS|default           how long an authorization code lives (at most 600)',
+    '  --access-token-ttl SECONDS|default   how long an access token lives (at most 86400)',
+    '  --refresh-token-ttl SECONDS|default  how long a refresh token lives',
+    '"default" puts a lifetime back to the instance default. The values are checked by the rules',
+    'of the admin API; the change is in the audit log as admin.project.updated.',
+  ].join('\n'),
+  positionals: ['ID'],
+  options: {
+    ...SETTING_OPTIONS,
+    'code-ttl': { type: 'string' },
+    'access-token-ttl': { type: 'string' },
+    'refresh-token-ttl': { type: 'string' },
+    'no-post-logout-redirect-uris': { type: 'boolean' },
+    'no-allowed-origins': { type: 'boolean' },
+    open: { type: 'boolean' },
+    closed: { type: 'boolean' },
+  },
+  async run({ positionals, values, out, services, audit }) {
+    const id = positionals[0] ?? '';
+    const fields = settingsOf(values);
+    for (const [cleared, option, field] of [
+      ['no-post-logout-redirect-uris', 'post-logout-redirect-uri', 'post_logout_redirect_uris'],
+      ['no-allowed-origins', 'allowed-origin', 'allowed_origins'],
+    ] as const) {
+      if (!flag(values, cleared)) continue;
+      if (fields[field] !== undefined) throw new UsageError(`give --${option} or --${cleared}, not both`);
+      fields[field] = [];
+    }
+    if (flag(values, 'open') && flag(values, 'closed')) throw new UsageError('give --open or --closed, not both');
+    if (flag(values, 'open') || flag(values, 'closed')) fields.registration_open = flag(values, 'open');
+    if (Object.keys(fields).length === 0) throw new UsageError(`nothing to change: give at least one option (see 'gatehouse project update --help')`);
+    const body = checkShape<ProjectChanges>(ProjectChangesBody, fields);
+    await requireProject(services, id);
+    const changes = await checkProjectChanges(services.projects, id, body).catch(ruled(id));
+    const project = await services.projects.update(id, changes).catch(ruled(id));
+    if (!project) throw new CommandFailed(`no project with id ${id}`);
+    await audit('admin.project.updated', { projectId: id, detail: { fields: Object.keys(body) } });
+    out.result(project, [`updated project ${id}`, describeProject(project)].join('\n'));
   },
 };
 
@@ -108,9 +258,7 @@ export const projectShow: Command = {
   usage: 'gatehouse project show ID',
   positionals: ['ID'],
   async run({ positionals, out, services }) {
-    const id = positionals[0] ?? '';
-    const record = await services.projects.find(id);
-    if (!record) throw new CommandFailed(`no project with id ${id}`);
-    out.result(record.project, describeProject(record.project));
+    const project = await requireProject(services, positionals[0] ?? '');
+    out.result(project, describeProject(project));
   },
 };

@@ -5,7 +5,7 @@ import { checkPassword } from '../../users/password-policy.ts';
 import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
 import type { Services } from '../../services.ts';
 import { type User } from '../../users/users.ts';
-import { CommandFailed, flag, stringOption, UsageError, type Command, type Values } from '../command.ts';
+import { CommandFailed, flag, requireProject, stringOption, UsageError, type Command, type Values } from '../command.ts';
 import { plainEmail } from '../../users/email.ts';
 import { PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
 import { EmailAlreadyRegistered } from '../../errors.ts';
@@ -79,7 +79,7 @@ const MEMBER_OPTIONS = {
 async function memberOf(values: Values, services: Services): Promise<{ projectId: string; user: User }> {
   const projectId = stringOption(values, 'project', true);
   const who = stringOption(values, 'user', true).trim();
-  if (!(await services.projects.find(projectId))) throw new CommandFailed(`no project with id ${projectId}`);
+  await requireProject(services, projectId);
   const user = await findUser(services, who);
   if (!user) throw new CommandFailed(`no user ${who}`);
   return { projectId, user };

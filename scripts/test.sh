@@ -30,7 +30,7 @@ esac
 
 # The end-to-end files that also run in the PostgreSQL + Redis pass, because the backend is what
 # they test: the CLI runs its commands (migrate, project create, ...) on this run's database;
-# scale-instances and storage-outage are about a shared PostgreSQL + Redis (on SQLite they skip
+# scale-instances, scale-sso and storage-outage are about a shared PostgreSQL + Redis (on SQLite they skip
 # themselves and say why). The other files in test/e2e/ run on SQLite only: the browser drives
 # the hosted pages, which the in-process files check on both backends; start.test.ts and
 # shutdown.test.ts always use a SQLite file of their own; e2e/passwords.test.ts uses no storage.

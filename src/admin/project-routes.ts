@@ -1,6 +1,6 @@
 // /admin/projects: the OAuth clients, their settings and their client secrets.
-import { ConsoleProjectProtected, InvalidRequest, NotFound } from '../errors.ts';
-import { checkProjectName, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import { AccountProjectProtected, ConsoleProjectProtected, InvalidRequest, NotFound } from '../errors.ts';
+import { ACCOUNT_PROJECT_ID, checkProjectName, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
 import { checkRedirectUris } from '../projects/redirect-uris.ts';
@@ -38,7 +38,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
   server.patch('/admin/projects/:id', { schema: { params: IdParams, body: ProjectChangesBody } }, async (request) => {
     const changes = request.body;
     // The console's redirect URI follows the issuer: any other answers 409 (projects.update), whatever it is.
-    if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
+    if (changes.redirect_uris && request.params.id !== CONSOLE_PROJECT_ID && request.params.id !== ACCOUNT_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
     if (changes.post_logout_redirect_uris) checkRedirectUris(changes.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
     if (changes.allowed_origins) checkAllowedOrigins(changes.allowed_origins);
     if (changes.require_pkce === false) {
@@ -59,6 +59,8 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const { id } = request.params;
     // Deleting the console would lock every admin out of this API.
     if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    // Nor may the account page lose its project: every person signs in to their page through it.
+    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
     if (!(await projects.delete(id))) throw NotFound();
     await context.recordChange(request, 'admin.project.deleted', { projectId: id });
     return reply.code(204).send();
@@ -68,6 +70,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const { id } = request.params;
     // The console is a public client: its sign-in page has nowhere to keep a secret.
     if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
     const clientSecret = await projects.rotateSecret(id);
     const record = await projects.find(id);
     if (!record) throw NotFound();

@@ -23,6 +23,11 @@ function cookieAttributes(issuer: string): string {
   return `HttpOnly; SameSite=Lax; Path=/${issuer.startsWith('https:') ? '; Secure' : ''}`;
 }
 
+/** The Set-Cookie header that takes the browser session cookie away (a sign-out). */
+export function clearedBrowserSessionCookie(issuer: string): string {
+  return `${browserSessionCookieName(issuer)}=; Max-Age=0; ${cookieAttributes(issuer)}`;
+}
+
 export interface StartedBrowserSession {
   id: string;
   /** the Set-Cookie header that hands it to the browser */

@@ -53,3 +53,28 @@ export function magicLinkMessage(mail: MagicLinkMail): MailMessage {
 `;
   return { to: mail.to, subject: t('mail.magic_subject', { app }), text, html };
 }
+
+/** The notice of a password changed on the account page (accounts.md): never the password itself. */
+export function passwordChangedMessage(input: { to: string; at: Date; accountLink: string }): MailMessage {
+  const when = `${input.at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const text = [
+    'Hello,',
+    '',
+    `The password of your account (${input.to}) was changed on ${when}.`,
+    'Every other session of the account was signed out.',
+    '',
+    'If this was not you, reset your password at once and review your sessions:',
+    input.accountLink,
+    '',
+  ].join('\n');
+  const html = `<!doctype html>
+<html lang="en">
+<body>
+<p>Hello,</p>
+<p>The password of your account (${escapeHtml(input.to)}) was changed on ${escapeHtml(when)}. Every other session of the account was signed out.</p>
+<p>If this was not you, reset your password at once and <a href="${escapeHtml(input.accountLink)}">review your sessions</a>.</p>
+</body>
+</html>
+`;
+  return { to: input.to, subject: 'Your password was changed', text, html };
+}

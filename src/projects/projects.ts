@@ -372,7 +372,7 @@ export class ProjectService {
   async ensureAccount(): Promise<void> {
     await this.ensureBuiltIn({
       id: ACCOUNT_PROJECT_ID,
-      name: 'Your account',
+      name: 'Gatehouse account',
       redirect_uris: [this.accountRedirectUri()],
       registration_open: false,
       login_methods: ['password', 'magic_link'],

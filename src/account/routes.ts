@@ -97,7 +97,7 @@ function accountForm(
   };
 }
 
-/** An account without a password sets one only soon after signing in (docs/decisions/0078-…). */
+/** An account without a password sets one only soon after signing in (docs/decisions/0078-password-change-on-the-account-page.md). */
 const SignInAgainToSetPassword = (): HttpError => new HttpError(401, 'Sign in again to set a password', { signInAgain: true });
 
 export function registerAccountRoutes(server: FastifyInstance, services: Services): void {

@@ -3,14 +3,13 @@
 // password (the notice arrives at the real SMTP server), and sign out everywhere.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { pkcePair, testEnv } from '../support/app.ts';
 import { freePort } from '../support/server.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 const EMAIL = 'keyboard@example.com';
 const CALLBACK = 'https://app.example.com/callback';
 
@@ -29,10 +28,7 @@ describe('the account page in a real browser', () => {
     await app.services.projects.create({ id: 'keyboard-app', name: 'Keyboard App', redirect_uris: [CALLBACK], registration_open: false });
     const user = await app.services.users.create({ email: EMAIL, password: 'the first passphrase' });
     await app.services.users.addMember('keyboard-app', user.id);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

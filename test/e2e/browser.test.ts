@@ -3,14 +3,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { pkcePair, testEnv } from '../support/app.ts';
 import { freePort } from '../support/server.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the hosted login page in a real browser', () => {
   let app: App;
@@ -36,10 +35,7 @@ describe('the hosted login page in a real browser', () => {
     const created = await app.services.pins.create('browser-app', 'kiosk');
     assert.ok(created && typeof created === 'object' && 'pin' in created);
     pin = created.pin;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

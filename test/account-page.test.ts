@@ -304,7 +304,7 @@ describe('the account page', () => {
     assert.match(wrong.body, /<p class="error" role="alert" id="password-error">Invalid credentials\./);
     const weak = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'short' });
     assert.equal(weak.statusCode, 400);
-    assert.match(weak.body, /role="alert" id="password-error">Invalid password\. The password is fewer than 8 characters\./);
+    assert.match(weak.body, /role="alert" id="password-error">Invalid password\. The password has fewer than 8 characters\./);
     const common = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'password123' });
     assert.equal(common.statusCode, 400);
     assert.match(common.body, /a commonly used or breached password/);
@@ -460,6 +460,30 @@ describe('the account page', () => {
     assert.deepEqual(await app.services.browserSessions.listForUser(userId), []);
     const events = await audit('session.ended_by_user', userId);
     assert.deepEqual(events.map((e) => e.detail), [{ everywhere: true }]);
+  });
+
+  it('speaks the person\'s profile language, else the browser\'s (Accept-Language), else English; the notice mail too', async () => {
+    const email = 'sprachen@example.com';
+    const userId = await person(email);
+    const browser = new Browser(app);
+    const english = await signIn(browser, email);
+    assert.match(english.body, /<html lang="en">/);
+    const german = await app.server.inject({ method: 'GET', url: '/account', headers: { accept: 'text/html', 'accept-language': 'de-DE,de;q=0.9,en;q=0.5', cookie: `gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` } });
+    assert.match(german.body, /<html lang="de">/);
+    assert.match(german.body, /<h1>Ihr Konto<\/h1>/);
+    assert.match(german.body, /Überall abmelden/);
+    // The profile's own language wins over the browser's.
+    await app.services.users.update(userId, { locale: 'es-MX' });
+    const spanish = await app.server.inject({ method: 'GET', url: '/account', headers: { accept: 'text/html', 'accept-language': 'de', cookie: `gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` } });
+    assert.match(spanish.body, /<html lang="es">/);
+    assert.match(spanish.body, /<h1>Su cuenta<\/h1>/);
+    const refused = await browser.post('/account/password', { csrf_token: csrfOf(spanish), current_password: 'not it', new_password: 'una contraseña nueva' });
+    assert.equal(refused.statusCode, 401);
+    assert.match(refused.body, /role="alert" id="password-error">Correo o contraseña incorrectos\./);
+    await browser.post('/account/password', { csrf_token: csrfOf(spanish), current_password: 'a fine passphrase', new_password: 'una contraseña nueva' });
+    const mail = smtp.to(email).at(-1);
+    assert.equal(mail?.subject, 'Se cambió su contraseña');
+    assert.match(mail?.html ?? '', /<html lang="es">/);
   });
 
   it('a member blocked in the account project is refused the page (403 Account blocked) and keeps their other applications', async () => {

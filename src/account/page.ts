@@ -2,6 +2,7 @@
 // frame, plain forms that work without JavaScript and with the keyboard. Every form is a POST
 // carrying the CSRF token; every value is escaped.
 import { escapeHtml } from '../http/html.ts';
+import { translator, type Locale, type MessageKey, type Translator } from '../pages/i18n.ts';
 import { layout } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
@@ -11,13 +12,13 @@ export type AccountForm = 'profile' | 'password' | 'sessions';
 
 /** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
 export const ACCOUNT_NOTICES = {
-  profile_saved: 'Your profile was saved.',
-  profile_unchanged: 'Your profile was already up to date.',
-  password_changed: 'Your password was changed. Every other session of your account was signed out.',
-  session_ended: 'That session was signed out.',
-  browser_session_ended: 'That browser was signed out.',
-  already_ended: 'That session had already ended.',
-} as const;
+  profile_saved: 'account.notice.profile_saved',
+  profile_unchanged: 'account.notice.profile_unchanged',
+  password_changed: 'account.notice.password_changed',
+  session_ended: 'account.notice.session_ended',
+  browser_session_ended: 'account.notice.browser_session_ended',
+  already_ended: 'account.notice.already_ended',
+} as const satisfies Record<string, MessageKey>;
 export type AccountNotice = keyof typeof ACCOUNT_NOTICES;
 
 export function isAccountNotice(value: string | undefined): value is AccountNotice {
@@ -26,10 +27,13 @@ export function isAccountNotice(value: string | undefined): value is AccountNoti
 
 export interface AccountPageModel {
   overview: AccountOverview;
+  /** the page's language (account/routes.ts: the profile's `locale`, then Accept-Language) */
+  locale: Locale;
   csrfToken: string;
   /** the browser session of this browser, marked in the list */
   currentBrowserSessionId: string;
   notice?: AccountNotice;
+  /** `message`: the catalogue's English message (shown translated); `detail`: already in the page's language */
   error?: { form: AccountForm; message: string; detail?: string; signInAgain?: boolean };
   /** the profile form as sent, when it was refused */
   profileValues?: Partial<Record<ProfileField, string>>;
@@ -40,10 +44,11 @@ export interface AccountPageModel {
   emailForms?: string;
 }
 
-const METHOD_NAMES: Record<string, string> = { pwd: 'Password', magic_link: 'Email link', pin: 'PIN' };
+const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
 
-function methodName(method: string): string {
-  return METHOD_NAMES[method] ?? method;
+function methodName(tr: Translator, method: string): string {
+  const key = METHOD_NAMES[method];
+  return key === undefined ? method : tr.t(key);
 }
 
 function when(ms: number | string): string {
@@ -55,154 +60,169 @@ function csrfField(token: string): string {
   return `<input type="hidden" name="csrf_token" value="${escapeHtml(token)}">`;
 }
 
-function errorOf(model: AccountPageModel, form: AccountForm, id: string): { html: string; describedBy: string } {
+function errorOf(tr: Translator, model: AccountPageModel, form: AccountForm, id: string): { html: string; describedBy: string } {
   const error = model.error;
   if (error?.form !== form) return { html: '', describedBy: '' };
   const detail = error.detail !== undefined ? ` ${escapeHtml(error.detail)}` : '';
-  const again = error.signInAgain ? ` <a href="/account/sign-in-again">Sign in again</a>` : '';
-  return { html: `<p class="error" role="alert" id="${id}">${escapeHtml(error.message)}.${detail}${again}</p>`, describedBy: ` aria-describedby="${id}"` };
+  const message = error.signInAgain ? tr.t('account.sign_in_again_to_set') : tr.error(error.message);
+  const again = error.signInAgain ? ` <a href="/account/sign-in-again">${escapeHtml(tr.t('account.sign_in_again'))}</a>` : '';
+  return { html: `<p class="error" role="alert" id="${id}">${escapeHtml(message)}.${detail}${again}</p>`, describedBy: ` aria-describedby="${id}"` };
 }
 
-const PROFILE_INPUTS: Array<{ name: ProfileField; label: string; autocomplete: string; type: string }> = [
-  { name: 'name', label: 'Full name', autocomplete: 'name', type: 'text' },
-  { name: 'given_name', label: 'Given name', autocomplete: 'given-name', type: 'text' },
-  { name: 'family_name', label: 'Family name', autocomplete: 'family-name', type: 'text' },
-  { name: 'picture', label: 'Picture (an https URL)', autocomplete: 'photo', type: 'url' },
-  { name: 'locale', label: 'Language (en, de-CH, …)', autocomplete: 'language', type: 'text' },
+const PROFILE_INPUTS: Array<{ name: ProfileField; label: MessageKey; autocomplete: string; type: string }> = [
+  { name: 'name', label: 'account.field.name', autocomplete: 'name', type: 'text' },
+  { name: 'given_name', label: 'account.field.given_name', autocomplete: 'given-name', type: 'text' },
+  { name: 'family_name', label: 'account.field.family_name', autocomplete: 'family-name', type: 'text' },
+  { name: 'picture', label: 'account.field.picture', autocomplete: 'photo', type: 'url' },
+  { name: 'locale', label: 'account.field.locale', autocomplete: 'language', type: 'text' },
 ];
 
-function profileSection(model: AccountPageModel): string {
+function profileSection(tr: Translator, model: AccountPageModel): string {
   const { user } = model.overview;
-  const error = errorOf(model, 'profile', 'profile-error');
+  const error = errorOf(tr, model, 'profile', 'profile-error');
   const inputs = PROFILE_INPUTS.map(({ name, label, autocomplete, type }) => {
     const value = model.profileValues?.[name] ?? user[name] ?? '';
-    return `<label for="profile-${name}">${escapeHtml(label)}</label>
+    return `<label for="profile-${name}">${escapeHtml(tr.t(label))}</label>
 <input id="profile-${name}" name="${name}" type="${type}" autocomplete="${autocomplete}" value="${escapeHtml(value)}"${error.describedBy}>`;
   }).join('\n');
   return `<section aria-labelledby="profile-title">
-<h2 id="profile-title">Profile</h2>
+<h2 id="profile-title">${escapeHtml(tr.t('account.profile_heading'))}</h2>
 ${error.html}
 <form method="post" action="/account/profile">
 ${csrfField(model.csrfToken)}
 ${inputs}
-<p class="hint">Leave a field empty to remove it.</p>
-<button type="submit">Save profile</button>
+<p class="hint">${escapeHtml(tr.t('account.profile_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.profile_submit'))}</button>
 </form>
 </section>`;
 }
 
-function passwordSection(model: AccountPageModel): string {
+function passwordSection(tr: Translator, model: AccountPageModel): string {
   const { user } = model.overview;
-  const error = errorOf(model, 'password', 'password-error');
+  const error = errorOf(tr, model, 'password', 'password-error');
   const current = user.has_password
-    ? `<label for="current-password">Current password</label>
+    ? `<label for="current-password">${escapeHtml(tr.t('account.field.current_password'))}</label>
 <input id="current-password" name="current_password" type="password" autocomplete="current-password" required${error.describedBy}>`
-    : `<p class="hint">Your account has no password yet: you sign in with email links. You can set one within five minutes of signing in.</p>`;
+    : `<p class="hint">${escapeHtml(tr.t('account.no_password_hint'))}</p>`;
   return `<section aria-labelledby="password-title">
-<h2 id="password-title">${user.has_password ? 'Change password' : 'Set a password'}</h2>
+<h2 id="password-title">${escapeHtml(tr.t(user.has_password ? 'account.password_change_heading' : 'account.password_set_heading'))}</h2>
 ${error.html}
 <form method="post" action="/account/password">
 ${csrfField(model.csrfToken)}
 <input type="text" name="username" autocomplete="username" value="${escapeHtml(user.email)}" hidden>
 ${current}
-<label for="new-password">New password</label>
+<label for="new-password">${escapeHtml(tr.t('account.field.new_password'))}</label>
 <input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${error.describedBy}>
-<p class="hint">At least 8 characters. Common passwords are refused. Every other session of your account is signed out.</p>
-<button type="submit">${user.has_password ? 'Change password' : 'Set password'}</button>
+<p class="hint">${escapeHtml(tr.t('account.password_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t(user.has_password ? 'account.password_change_submit' : 'account.password_set_submit'))}</button>
 </form>
 </section>`;
 }
 
-function projectsSection(model: AccountPageModel): string {
+function projectsSection(tr: Translator, model: AccountPageModel): string {
   const { projects } = model.overview;
-  const items = projects.map((p) => `<li>${escapeHtml(p.name)}${p.blocked ? ' <strong>(blocked)</strong>' : ''}</li>`).join('\n');
+  const items = projects.map((p) => `<li>${escapeHtml(p.name)}${p.blocked ? ` <strong>${escapeHtml(tr.t('account.blocked'))}</strong>` : ''}</li>`).join('\n');
   return `<section aria-labelledby="projects-title">
-<h2 id="projects-title">Your applications</h2>
-${projects.length === 0 ? '<p>You are not a member of any application yet.</p>' : `<ul>\n${items}\n</ul>`}
+<h2 id="projects-title">${escapeHtml(tr.t('account.projects_heading'))}</h2>
+${projects.length === 0 ? `<p>${escapeHtml(tr.t('account.projects_none'))}</p>` : `<ul>\n${items}\n</ul>`}
 </section>`;
 }
 
-function signOutButton(action: string, name: string, value: string, token: string, label: string): string {
+function signOutButton(tr: Translator, action: string, name: string, value: string, token: string, label: string): string {
   return `<form method="post" action="${action}" class="inline">
 ${csrfField(token)}
 <input type="hidden" name="${name}" value="${escapeHtml(value)}">
-<button type="submit" aria-label="${escapeHtml(label)}">Sign out</button>
+<button type="submit" aria-label="${escapeHtml(label)}">${escapeHtml(tr.t('account.sign_out'))}</button>
 </form>`;
 }
 
-function where(ip: string | null, userAgent: string | null): string {
+function where(tr: Translator, ip: string | null, userAgent: string | null): string {
   const parts = [ip, userAgent].filter((p): p is string => p !== null && p !== '');
-  return parts.length === 0 ? 'unknown' : parts.join(', ');
+  return parts.length === 0 ? tr.t('account.where_unknown') : parts.join(', ');
 }
 
-function sessionsSection(model: AccountPageModel): string {
+function sessionsSection(tr: Translator, model: AccountPageModel): string {
   const { sessions, browserSessions } = model.overview;
-  const error = errorOf(model, 'sessions', 'sessions-error');
+  const error = errorOf(tr, model, 'sessions', 'sessions-error');
   const browsers = browserSessions
     .map((b) => {
       const current = b.id === model.currentBrowserSessionId;
-      return `<li>${current ? '<strong>This browser</strong>' : 'Browser'}: signed in ${escapeHtml(when(b.auth_time))} by ${escapeHtml(b.amr.map(methodName).join(', '))}; last used ${escapeHtml(when(b.last_used_at))}; from ${escapeHtml(where(b.ip, b.user_agent))}
-${signOutButton('/account/browser-sessions/end', 'browser_session_id', b.id, model.csrfToken, current ? 'Sign out this browser' : `Sign out the browser signed in ${when(b.auth_time)}`)}</li>`;
+      const details = tr.t('account.browser_details', {
+        signed_in: when(b.auth_time),
+        methods: b.amr.map((m) => methodName(tr, m)).join(', '),
+        last_used: when(b.last_used_at),
+        from: where(tr, b.ip, b.user_agent),
+      });
+      const label = current ? tr.t('account.sign_out_this_browser') : tr.t('account.sign_out_browser', { signed_in: when(b.auth_time) });
+      return `<li>${current ? `<strong>${escapeHtml(tr.t('account.this_browser'))}</strong>` : escapeHtml(tr.t('account.browser'))}: ${escapeHtml(details)}
+${signOutButton(tr, '/account/browser-sessions/end', 'browser_session_id', b.id, model.csrfToken, label)}</li>`;
     })
     .join('\n');
   const apps = sessions
     .map((s) => {
-      const name = s.project_name ?? s.project_id;
-      return `<li>${escapeHtml(name)}: ${escapeHtml(methodName(s.method))}, started ${escapeHtml(when(s.created_at))}; last used ${escapeHtml(when(s.last_used_at))}; from ${escapeHtml(where(s.ip, s.user_agent))}
-${signOutButton('/account/sessions/end', 'session_id', s.id, model.csrfToken, `Sign out of ${name}, started ${when(s.created_at)}`)}</li>`;
+      const app = s.project_name ?? s.project_id;
+      const details = tr.t('account.app_details', { method: methodName(tr, s.method), started: when(s.created_at), last_used: when(s.last_used_at), from: where(tr, s.ip, s.user_agent) });
+      return `<li>${escapeHtml(app)}: ${escapeHtml(details)}
+${signOutButton(tr, '/account/sessions/end', 'session_id', s.id, model.csrfToken, tr.t('account.sign_out_app', { app, started: when(s.created_at) }))}</li>`;
     })
     .join('\n');
   return `<section aria-labelledby="sessions-title">
-<h2 id="sessions-title">Where you are signed in</h2>
+<h2 id="sessions-title">${escapeHtml(tr.t('account.sessions_heading'))}</h2>
 ${error.html}
-<h3>Browsers</h3>
+<h3>${escapeHtml(tr.t('account.browsers_heading'))}</h3>
 <ul class="sessions">
 ${browsers}
 </ul>
-<h3>Applications</h3>
-${sessions.length === 0 ? '<p>No application holds a session of yours.</p>' : `<ul class="sessions">\n${apps}\n</ul>`}
+<h3>${escapeHtml(tr.t('account.apps_heading'))}</h3>
+${sessions.length === 0 ? `<p>${escapeHtml(tr.t('account.apps_none'))}</p>` : `<ul class="sessions">\n${apps}\n</ul>`}
 <form method="post" action="/account/sign-out-everywhere">
 ${csrfField(model.csrfToken)}
-<button type="submit">Sign out everywhere</button>
+<button type="submit">${escapeHtml(tr.t('account.sign_out_everywhere'))}</button>
 </form>
-<p class="hint">Signs out every application and every browser, this one too.</p>
+<p class="hint">${escapeHtml(tr.t('account.sign_out_everywhere_hint'))}</p>
 </section>`;
 }
 
 export function renderAccountPage(model: AccountPageModel): string {
+  const tr = translator(model.locale);
   const { user } = model.overview;
-  const notice = model.notice !== undefined ? `<p class="notice" role="status">${escapeHtml(ACCOUNT_NOTICES[model.notice])}</p>\n` : '';
+  const notice = model.notice !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(ACCOUNT_NOTICES[model.notice]))}</p>\n` : '';
   return layout(
-    'Your account',
-    `<h1>Your account</h1>
+    tr.t('account.title'),
+    `<h1>${escapeHtml(tr.t('account.title'))}</h1>
 ${notice}<section aria-labelledby="email-title">
-<h2 id="email-title">Email</h2>
-<p>${escapeHtml(user.email)} <strong>${user.email_verified ? '(verified)' : '(not verified)'}</strong></p>
+<h2 id="email-title">${escapeHtml(tr.t('account.email_heading'))}</h2>
+<p>${escapeHtml(user.email)} <strong>${escapeHtml(tr.t(user.email_verified ? 'account.verified' : 'account.not_verified'))}</strong></p>
 ${model.emailForms ?? ''}
 </section>
-${profileSection(model)}
-${passwordSection(model)}
-${projectsSection(model)}
-${sessionsSection(model)}`,
+${profileSection(tr, model)}
+${passwordSection(tr, model)}
+${projectsSection(tr, model)}
+${sessionsSection(tr, model)}`,
+    model.locale,
   );
 }
 
 /** The callback could not finish (an old tab, another browser, a refused sign-in): start again. */
-export function renderAccountSignInProblem(): string {
+export function renderAccountSignInProblem(locale: Locale): string {
+  const { t } = translator(locale);
   return layout(
-    'Sign-in problem',
-    `<h1>We could not sign you in</h1>
-<p class="error" role="alert">This sign-in link was already used, has expired, or was opened in another browser.</p>
-<p><a href="/account">Open your account page again</a></p>`,
+    t('page.problem_title'),
+    `<h1>${escapeHtml(t('account.problem_heading'))}</h1>
+<p class="error" role="alert">${escapeHtml(t('account.problem_text'))}</p>
+<p><a href="/account">${escapeHtml(t('account.open_again'))}</a></p>`,
+    locale,
   );
 }
 
 /** After "Sign out everywhere", or signing out this browser. */
-export function renderAccountSignedOut(): string {
+export function renderAccountSignedOut(locale: Locale): string {
+  const { t } = translator(locale);
   return layout(
-    'You are signed out',
-    `<h1>You are signed out</h1>
-<p role="status">You are signed out in this browser.</p>
-<p><a href="/account">Sign in to your account page</a></p>`,
+    t('logout.done_title'),
+    `<h1>${escapeHtml(t('logout.done_title'))}</h1>
+<p role="status">${escapeHtml(t('account.signed_out_text'))}</p>
+<p><a href="/account">${escapeHtml(t('account.sign_in_link'))}</a></p>`,
+    locale,
   );
 }

@@ -13,7 +13,8 @@ import type { RouteDoc } from '../openapi/route-docs.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
 import type { BrowserSession } from '../sessions/browser-sessions.ts';
-import { PASSWORD_REJECTIONS } from '../users/password-policy.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-policy.ts';
+import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
 import { accountOverview, changeOwnPassword, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
@@ -41,9 +42,16 @@ async function signedIn(services: Services, request: FastifyRequest): Promise<Si
   return { cookie, session, user: record.user, passwordHash: record.passwordHash };
 }
 
-async function sendAccountPage(services: Services, reply: FastifyReply, status: number, who: SignedIn, extra: Partial<AccountPageModel> = {}): Promise<FastifyReply> {
+/** The page's language: the person's own `locale` when it is one of ours, then the browser's Accept-Language. */
+function accountLocale(request: FastifyRequest, user?: User): Locale {
+  const accept = request.headers['accept-language'];
+  return chooseLocale({ uiLocales: user?.locale ?? undefined, acceptLanguage: Array.isArray(accept) ? accept.join(',') : accept });
+}
+
+async function sendAccountPage(services: Services, request: FastifyRequest, reply: FastifyReply, status: number, who: SignedIn, extra: Partial<AccountPageModel> = {}): Promise<FastifyReply> {
   const model: AccountPageModel = {
     overview: await accountOverview(services, who.user),
+    locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
     ...extra,
@@ -59,10 +67,17 @@ function seeOther(reply: FastifyReply, location: string, cookie?: string): Fasti
 /** What a form's work comes to: back to the page with a notice, or to the signed-out page. */
 type FormOutcome = { notice: AccountNotice } | { signedOut: true };
 
-/** A refusal the page shows beside its form, with the catalogue's message and its reason. */
-function describe(error: HttpError): string | undefined {
+const PASSWORD_REASONS: Record<string, MessageKey> = {
+  too_short: 'account.password_reason.too_short',
+  too_long: 'account.password_reason.too_long',
+  common: 'account.password_reason.common',
+};
+
+/** What the page says beside a refusal's message: the password policy's reason in words, or the field's problem (users/profile.ts, in English). */
+function describe(locale: Locale, error: HttpError): string | undefined {
   const reason = error.extra.reason;
-  if (typeof reason === 'string' && Object.hasOwn(PASSWORD_REJECTIONS, reason)) return `The password is ${PASSWORD_REJECTIONS[reason as keyof typeof PASSWORD_REJECTIONS]}.`;
+  const key = typeof reason === 'string' ? PASSWORD_REASONS[reason] : undefined;
+  if (key !== undefined) return translator(locale).t(key, { min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH });
   const detail = error.extra.detail;
   return typeof detail === 'string' ? `${detail}.` : undefined;
 }
@@ -88,8 +103,8 @@ function accountForm(
     } catch (error) {
       if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
       const profileValues = form === 'profile' ? Object.fromEntries(PROFILE_FIELDS.map((name) => [name, field(fields, name) ?? ''])) : undefined;
-      const detail = describe(error);
-      return sendAccountPage(services, reply, error.statusCode, who, {
+      const detail = describe(accountLocale(request, who.user), error);
+      return sendAccountPage(services, request, reply, error.statusCode, who, {
         error: { form, message: error.message, ...(detail !== undefined ? { detail } : {}), ...(error.extra.signInAgain === true ? { signInAgain: true } : {}) },
         ...(profileValues ? { profileValues } : {}),
       });
@@ -110,14 +125,14 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
       return seeOther(reply, started.location, started.cookie);
     }
     const notice = field(queryFields(request), 'notice');
-    return sendAccountPage(services, reply, 200, who, isAccountNotice(notice) ? { notice } : {});
+    return sendAccountPage(services, request, reply, 200, who, isAccountNotice(notice) ? { notice } : {});
   });
 
   // The redirect URI of the account project: the end of the sign-in GET /account started.
   server.get('/account/callback', async (request, reply) => {
     const session = await finishAccountSignIn(services, request, queryFields(request));
     reply.header('set-cookie', clearedStateCookie(issuer));
-    if (!session) return sendHtml(reply, 400, renderAccountSignInProblem());
+    if (!session) return sendHtml(reply, 400, renderAccountSignInProblem(accountLocale(request)));
     return seeOther(reply, '/account');
   });
 
@@ -127,7 +142,7 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     return seeOther(reply, started.location, started.cookie);
   });
 
-  server.get('/account/signed-out', (_request, reply) => sendHtml(reply, 200, renderAccountSignedOut()));
+  server.get('/account/signed-out', (request, reply) => sendHtml(reply, 200, renderAccountSignedOut(accountLocale(request))));
 
   server.post(
     '/account/profile',
@@ -152,7 +167,7 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
       });
       // The change stands whether or not the notice could be sent (an SMTP outage is logged).
       await services.mailer
-        .send(passwordChangedMessage({ to: who.user.email, at: new Date(services.clock.now()), accountLink: `${issuer}/account` }))
+        .send(passwordChangedMessage({ to: who.user.email, at: new Date(services.clock.now()), accountLink: `${issuer}/account`, locale: accountLocale(request, who.user) }))
         .catch((err: unknown) => request.log.warn({ err }, 'sending the password change notice failed'));
       return { notice: 'password_changed' };
     }),

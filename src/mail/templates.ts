@@ -54,27 +54,20 @@ export function magicLinkMessage(mail: MagicLinkMail): MailMessage {
   return { to: mail.to, subject: t('mail.magic_subject', { app }), text, html };
 }
 
-/** The notice of a password changed on the account page (accounts.md): never the password itself. */
-export function passwordChangedMessage(input: { to: string; at: Date; accountLink: string }): MailMessage {
-  const when = `${input.at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  const text = [
-    'Hello,',
-    '',
-    `The password of your account (${input.to}) was changed on ${when}.`,
-    'Every other session of the account was signed out.',
-    '',
-    'If this was not you, reset your password at once and review your sessions:',
-    input.accountLink,
-    '',
-  ].join('\n');
+/** The notice of a password changed on the account page (accounts.md), in the page's language: never the password itself. */
+export function passwordChangedMessage(input: { to: string; at: Date; accountLink: string; locale: Locale }): MailMessage {
+  const { t } = translator(input.locale);
+  const changed = t('mail.password_changed_text', { email: input.to, when: `${input.at.toISOString().slice(0, 16).replace('T', ' ')} UTC` });
+  const others = t('mail.password_changed_others');
+  const text = [t('mail.hello'), '', changed, others, '', t('mail.password_changed_not_you'), input.accountLink, ''].join('\n');
   const html = `<!doctype html>
-<html lang="en">
+<html lang="${input.locale}">
 <body>
-<p>Hello,</p>
-<p>The password of your account (${escapeHtml(input.to)}) was changed on ${escapeHtml(when)}. Every other session of the account was signed out.</p>
-<p>If this was not you, reset your password at once and <a href="${escapeHtml(input.accountLink)}">review your sessions</a>.</p>
+<p>${escapeHtml(t('mail.hello'))}</p>
+<p>${escapeHtml(changed)} ${escapeHtml(others)}</p>
+<p>${escapeHtml(t('mail.password_changed_not_you'))} <a href="${escapeHtml(input.accountLink)}">${escapeHtml(t('mail.password_changed_review'))}</a></p>
 </body>
 </html>
 `;
-  return { to: input.to, subject: 'Your password was changed', text, html };
+  return { to: input.to, subject: t('mail.password_changed_subject'), text, html };
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { constantTimeEqual, sha256 } from '../crypto/tokens.ts';
 import { field, type Fields } from '../http/fields.ts';
-import { presentedBrowserSession } from '../login/browser-sign-in.ts';
+import { presentedBrowserSession, requestCookie } from '../login/browser-sign-in.ts';
 import { verifierMatches } from '../oauth/codes.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
@@ -28,14 +28,6 @@ function stateCookieName(issuer: string): string {
 
 function stateCookie(issuer: string, value: string, maxAgeSeconds: number): string {
   return `${stateCookieName(issuer)}=${value}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax; Path=/account/callback${issuer.startsWith('https:') ? '; Secure' : ''}`;
-}
-
-function cookieValue(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || undefined;
-  }
-  return undefined;
 }
 
 function signInKey(state: string): string {
@@ -80,7 +72,7 @@ export async function finishAccountSignIn(services: SignInServices, request: Fas
   const code = field(query, 'code');
   const state = field(query, 'state');
   if (!code || !state) return undefined;
-  const expected = cookieValue(request, stateCookieName(issuer));
+  const expected = requestCookie(request, stateCookieName(issuer));
   if (expected === undefined || !constantTimeEqual(expected, state)) return undefined;
   const verifier = await services.kv.take(signInKey(state));
   if (verifier === null) return undefined;

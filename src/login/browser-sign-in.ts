@@ -9,14 +9,18 @@ export function browserSessionCookieName(issuer: string): string {
   return issuer.startsWith('https:') ? '__Host-gatehouse_session' : 'gatehouse_session';
 }
 
-/** The value of the browser session cookie the request carries, if any. */
-export function presentedBrowserSession(request: FastifyRequest, issuer: string): string | undefined {
-  const name = browserSessionCookieName(issuer);
+/** The value of a cookie the request carries, if any (an empty one counts as none). */
+export function requestCookie(request: FastifyRequest, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || undefined;
   }
   return undefined;
+}
+
+/** The value of the browser session cookie the request carries, if any. */
+export function presentedBrowserSession(request: FastifyRequest, issuer: string): string | undefined {
+  return requestCookie(request, browserSessionCookieName(issuer));
 }
 
 function cookieAttributes(issuer: string): string {

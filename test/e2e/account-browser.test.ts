@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { buildApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { pkcePair, testEnv } from '../support/app.ts';
-import { freePort } from '../support/server.ts';
+import type { App } from '../../src/app.ts';
+import { pkcePair } from '../support/app.ts';
+import { listeningApp } from '../support/server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 const EMAIL = 'keyboard@example.com';
@@ -21,10 +20,7 @@ describe('the account page in a real browser', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await buildApp({ config: loadConfig(testEnv({ GATEHOUSE_ISSUER: issuer, PORT: String(port), GATEHOUSE_SMTP_URL: smtp.url })) });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await listeningApp({ GATEHOUSE_SMTP_URL: smtp.url }));
     await app.services.projects.create({ id: 'keyboard-app', name: 'Keyboard App', redirect_uris: [CALLBACK], registration_open: false });
     const user = await app.services.users.create({ email: EMAIL, password: 'the first passphrase' });
     await app.services.users.addMember('keyboard-app', user.id);

@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { buildApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { pkcePair, testEnv } from '../support/app.ts';
-import { freePort } from '../support/server.ts';
+import type { App } from '../../src/app.ts';
+import { pkcePair } from '../support/app.ts';
+import { freePort, listeningApp } from '../support/server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
@@ -22,10 +21,7 @@ describe('the hosted login page in a real browser', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await buildApp({ config: loadConfig(testEnv({ GATEHOUSE_ISSUER: issuer, PORT: String(port), GATEHOUSE_SMTP_URL: smtp.url })) });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await listeningApp({ GATEHOUSE_SMTP_URL: smtp.url }));
     // The app that receives the browser after sign-in.
     appServer = createServer((_req, res) => res.end('<!doctype html><title>The app</title><p>Welcome back'));
     const appPort = await freePort();

@@ -6,6 +6,7 @@ import type { HelmetOptions } from 'helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
+import { ACCOUNT_PAGE_ROUTES, registerAccountRoutes } from './account/routes.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -140,6 +141,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
       : new LogMailer((message) => logDevOutbox(log, message)));
 
   await projects.ensureConsole();
+  await projects.ensureAccount();
   if (config.adminEmail && config.adminPassword) {
     // A new GATEHOUSE_ADMIN_PASSWORD is a password set by the operator: the old one's sessions end.
     const { user, passwordChanged } = await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
@@ -194,7 +196,7 @@ const SECURITY_HEADERS: HelmetOptions = {
 };
 
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
-const BROWSER_ROUTES = new Set(['/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify']);
+const BROWSER_ROUTES = new Set(['/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', ...ACCOUNT_PAGE_ROUTES]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
   if (error instanceof HttpError) return error;
@@ -358,6 +360,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerPinLoginRoutes(server, services);
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
+  registerAccountRoutes(server, services);
 
   database.checkpointInBackground?.((message) => server.log.warn(message));
   await server.ready();

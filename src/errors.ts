@@ -83,6 +83,9 @@ export const ProjectAlreadyExists = httpError(409, 'Project already exists');
 export const ConsoleProjectProtected = httpError(409, 'The console project cannot be deleted or given a secret');
 // The console's redirect URI is <issuer>/console/callback, set on every start (hardening).
 export const ConsoleRedirectUriFixed = httpError(409, 'The console project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
+// The account page's own project (accounts.md "The account page"), kept like the console's.
+export const AccountProjectProtected = httpError(409, 'The account project cannot be deleted or given a secret');
+export const AccountRedirectUriFixed = httpError(409, 'The account project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
 // Single sign-on (sso.md): a login endpoint of a method the project has switched off.
 export const LoginMethodNotAllowed = httpError(403, 'Login method not allowed');
 // Answers the server gives before any route sees the request (hardening, "the one error path").
@@ -106,6 +109,7 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidRequest, UnsupportedMediaType, PayloadTooLarge, MethodNotAllowed, ServiceUnavailable, InternalError,
   ProjectAlreadyExists, ConsoleProjectProtected,
   ConsoleRedirectUriFixed, RequestTimeout, HeadersTooLarge,
+  AccountProjectProtected, AccountRedirectUriFixed,
   InvalidPostLogoutRedirectUri,
   LoginMethodNotAllowed,
 ];

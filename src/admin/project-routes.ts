@@ -1,6 +1,6 @@
 // /admin/projects: the OAuth clients, their settings and their client secrets.
-import { ConsoleProjectProtected, NotFound } from '../errors.ts';
-import { CONSOLE_PROJECT_ID } from '../projects/projects.ts';
+import { AccountProjectProtected, ConsoleProjectProtected, NotFound } from '../errors.ts';
+import { ACCOUNT_PROJECT_ID, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
 import { checkNewProject, checkProjectChanges } from '../projects/project-rules.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
@@ -37,6 +37,8 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const { id } = request.params;
     // Deleting the console would lock every admin out of this API.
     if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    // Nor may the account page lose its project: every person signs in to their page through it.
+    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
     if (!(await projects.delete(id))) throw NotFound();
     await context.recordChange(request, 'admin.project.deleted', { projectId: id });
     return reply.code(204).send();
@@ -46,6 +48,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     const { id } = request.params;
     // The console is a public client: its sign-in page has nowhere to keep a secret.
     if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
     const clientSecret = await projects.rotateSecret(id);
     const record = await projects.find(id);
     if (!record) throw NotFound();

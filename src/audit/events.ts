@@ -49,6 +49,10 @@ export const AUDIT_EVENT_TYPES = [
   'account.unverified_credentials_cleared',
   // signing keys: a rotation's keys withdrawn at once (rotate --immediately, for a leaked key)
   'keys.withdrawn',
+  // the account page (accounts.md): a person changed their profile or password, or ended their own sessions
+  'profile.updated',
+  'password.changed',
+  'session.ended_by_user',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

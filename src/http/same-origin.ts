@@ -11,7 +11,21 @@ import { Forbidden } from '../errors.ts';
  * The endpoints a browser page posts to: the login endpoints of SPEC.md and every state-changing
  * hosted form. A new hosted form adds its path here, so the check stays in one place.
  */
-export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set(['/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', '/authorize', '/logout']);
+export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
+  '/login',
+  '/login/pin',
+  '/register',
+  '/magic-link',
+  '/magic-link/verify',
+  '/authorize',
+  '/logout',
+  // the account page's forms (src/account/routes.ts)
+  '/account/profile',
+  '/account/password',
+  '/account/sessions/end',
+  '/account/browser-sessions/end',
+  '/account/sign-out-everywhere',
+]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -9,9 +9,8 @@ export function browserSessionCookieName(issuer: string): string {
   return issuer.startsWith('https:') ? '__Host-gatehouse_session' : 'gatehouse_session';
 }
 
-/** The value of the browser session cookie the request carries, if any. */
-export function presentedBrowserSession(request: FastifyRequest, issuer: string): string | undefined {
-  const name = browserSessionCookieName(issuer);
+/** The value of a cookie the request carries, if any (an empty one counts as none). */
+export function requestCookie(request: FastifyRequest, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || undefined;
@@ -19,8 +18,18 @@ export function presentedBrowserSession(request: FastifyRequest, issuer: string)
   return undefined;
 }
 
+/** The value of the browser session cookie the request carries, if any. */
+export function presentedBrowserSession(request: FastifyRequest, issuer: string): string | undefined {
+  return requestCookie(request, browserSessionCookieName(issuer));
+}
+
 function cookieAttributes(issuer: string): string {
   return `HttpOnly; SameSite=Lax; Path=/${issuer.startsWith('https:') ? '; Secure' : ''}`;
+}
+
+/** The Set-Cookie header that takes the browser session cookie away (a sign-out). */
+export function clearedBrowserSessionCookie(issuer: string): string {
+  return `${browserSessionCookieName(issuer)}=; Max-Age=0; ${cookieAttributes(issuer)}`;
 }
 
 export interface StartedBrowserSession {

@@ -53,3 +53,21 @@ export function magicLinkMessage(mail: MagicLinkMail): MailMessage {
 `;
   return { to: mail.to, subject: t('mail.magic_subject', { app }), text, html };
 }
+
+/** The notice of a password changed on the account page (accounts.md), in the page's language: never the password itself. */
+export function passwordChangedMessage(input: { to: string; at: Date; accountLink: string; locale: Locale }): MailMessage {
+  const { t } = translator(input.locale);
+  const changed = t('mail.password_changed_text', { email: input.to, when: `${input.at.toISOString().slice(0, 16).replace('T', ' ')} UTC` });
+  const others = t('mail.password_changed_others');
+  const text = [t('mail.hello'), '', changed, others, '', t('mail.password_changed_not_you'), input.accountLink, ''].join('\n');
+  const html = `<!doctype html>
+<html lang="${input.locale}">
+<body>
+<p>${escapeHtml(t('mail.hello'))}</p>
+<p>${escapeHtml(changed)} ${escapeHtml(others)}</p>
+<p>${escapeHtml(t('mail.password_changed_not_you'))} <a href="${escapeHtml(input.accountLink)}">${escapeHtml(t('mail.password_changed_review'))}</a></p>
+</body>
+</html>
+`;
+  return { to: input.to, subject: t('mail.password_changed_subject'), text, html };
+}

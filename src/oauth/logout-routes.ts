@@ -5,7 +5,7 @@ import { HttpError } from '../errors.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
-import { browserSessionCookieName, presentedBrowserSession } from '../login/browser-sign-in.ts';
+import { clearedBrowserSessionCookie, presentedBrowserSession } from '../login/browser-sign-in.ts';
 import { renderErrorPage, renderLogoutConfirmPage, renderMessagePage } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 import { afterLogout, checkLogoutRequest, signOut, signsOutAtOnce } from './logout.ts';
@@ -30,7 +30,7 @@ export function registerLogoutRoutes(server: FastifyInstance, services: Services
         return sendHtml(reply, 200, renderLogoutConfirmPage(carried), logout.postLogoutRedirectUri);
       }
       await signOut(services, logout, browserSession, clientInfo(request));
-      if (cookie !== undefined) reply.header('set-cookie', `${browserSessionCookieName(config.issuer)}=; Max-Age=0; HttpOnly; SameSite=Lax; Path=/${config.issuer.startsWith('https:') ? '; Secure' : ''}`);
+      if (cookie !== undefined) reply.header('set-cookie', clearedBrowserSessionCookie(config.issuer));
       const target = afterLogout(logout);
       if (target !== undefined) return reply.code(302).header('location', target).send();
       return sendHtml(reply, 200, renderMessagePage('You are signed out', ['You are signed out of every application in this browser.']));

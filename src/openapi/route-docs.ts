@@ -3,8 +3,9 @@
 // joins it to the routes' own schemas; a test fails when a registered route has no entry here.
 import * as E from '../errors.ts';
 import type { ErrorFactory } from '../errors.ts';
+import { ACCOUNT_ROUTE_DOCS } from '../account/routes.ts';
 
-interface RouteDoc {
+export interface RouteDoc {
   summary: string;
   tag: 'OAuth' | 'Login' | 'Admin' | 'Operations' | 'Pages';
   /** errors beyond the ones every route can give (see COMMON_ERRORS) */
@@ -153,8 +154,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
   'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
-  'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s redirect URI follows the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed] },
-  'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected], success: { status: 204, description: 'deleted' } },
+  'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s and the account page\'s redirect URIs follow the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed, E.AccountRedirectUriFixed] },
+  'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected, E.AccountProjectProtected], success: { status: 204, description: 'deleted' } },
   'GET /admin/keys': {
     summary: 'The signing keys, newest first, never their private parts',
     tag: 'Admin',
@@ -169,7 +170,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [],
     success: { status: 200, description: '`{"kids": {"ES256", "RS256"}, "signs_from", "withdrawn", "keys": [...]}`' },
   },
-  'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected] },
+  'POST /admin/projects/:id/secret': { summary: 'Issues a new client secret, shown once', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected, E.AccountProjectProtected] },
   'GET /admin/projects/:id/members': { summary: 'Members of a project (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"members": [{"user_id", "email", "blocked"}], "next_cursor"}`' } },
   'PUT /admin/projects/:id/members/:user_id': { summary: 'Adds a member', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'DELETE /admin/projects/:id/members/:user_id': { summary: 'Removes a member and ends their sessions in the project', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'removed' } },
@@ -195,6 +196,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /docs': { summary: 'This reference as a page', tag: 'Operations', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
   'GET /assets/gatehouse.css': { summary: 'Stylesheet of the hosted pages', tag: 'Pages', errors: [], success: { status: 200, description: 'CSS', contentType: 'text/css' } },
   'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+  ...ACCOUNT_ROUTE_DOCS,
 };
 
 export function errorsOf(method: string, url: string): ErrorFactory[] {

@@ -6,7 +6,8 @@ import { escapeHtml } from '../http/html.ts';
 import type { Locale } from './i18n.ts';
 import { MAX_NAME_LENGTH } from '../users/profile.ts';
 
-function layout(title: string, body: string, locale: Locale = 'en'): string {
+/** The frame every hosted page shares (the account page's too). */
+export function layout(title: string, body: string, locale: Locale = 'en'): string {
   return `<!doctype html>
 <html lang="${locale}">
 <head>
@@ -207,4 +208,8 @@ input { width: 100%; box-sizing: border-box; padding: 0.5rem; font-size: 1rem; }
 button { margin-top: 1rem; padding: 0.5rem 1rem; font-size: 1rem; }
 .error { color: #b00020; font-weight: 600; }
 .hint, .status { color: #666; font-size: 0.9rem; }
+.notice { border-left: 4px solid #2e7d32; padding: 0.25rem 0.75rem; font-weight: 600; }
+.sessions { list-style: none; padding: 0; }
+.sessions li { border-top: 1px solid #8884; padding: 0.5rem 0; }
+.inline { display: inline; }
 `;

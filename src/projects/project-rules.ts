@@ -2,7 +2,7 @@
 // front door applies (the admin API, the command line) before ProjectService stores anything.
 import { InvalidRequest, NotFound } from '../errors.ts';
 import { checkAllowedOrigins } from './allowed-origins.ts';
-import { checkProjectName, CONSOLE_PROJECT_ID, type NewProject, type ProjectChanges, type ProjectService } from './projects.ts';
+import { ACCOUNT_PROJECT_ID, checkProjectName, CONSOLE_PROJECT_ID, type NewProject, type ProjectChanges, type ProjectService } from './projects.ts';
 import { checkRedirectUris } from './redirect-uris.ts';
 
 /** sso.md: only a client that keeps a secret may do without PKCE. */
@@ -24,11 +24,11 @@ export function checkNewProject<T extends NewProject>(input: T): T {
 
 /**
  * Changes to project `id` as they may be made (a name trimmed). Throws 400 Invalid request with
- * a detail, or NotFound when the rule needs the project and there is none. The console's
- * redirect URI is left to ProjectService.update, which refuses any other with 409 whatever it is.
+ * a detail, or NotFound when the rule needs the project and there is none. The console's and the
+ * account page's redirect URIs are left to ProjectService.update, which refuses any other with 409 whatever it is.
  */
 export async function checkProjectChanges<T extends ProjectChanges>(projects: ProjectService, id: string, changes: T): Promise<T> {
-  if (changes.redirect_uris && id !== CONSOLE_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
+  if (changes.redirect_uris && id !== CONSOLE_PROJECT_ID && id !== ACCOUNT_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
   checkLists(changes);
   if (changes.require_pkce === false) {
     const current = await projects.find(id);

@@ -4,7 +4,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { matchesHash, sha256 } from '../crypto/tokens.ts';
-import { ConsoleRedirectUriFixed, InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
+import { AccountRedirectUriFixed, ConsoleRedirectUriFixed, InvalidRequest, isError, NotFound, ProjectAlreadyExists } from '../errors.ts';
 import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 import { param, prepare, type PreparedQuery } from '../storage/prepared.ts';
 import type { Database, ProjectsTable } from '../storage/schema.ts';
@@ -13,6 +13,8 @@ import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from '../crypto/ke
 import { projectOrigins } from './allowed-origins.ts';
 
 export const CONSOLE_PROJECT_ID = 'console';
+/** The built-in public project of the account page (accounts.md "The account page"). */
+export const ACCOUNT_PROJECT_ID = 'account';
 /** The sign-in methods a project may offer (sso.md "Sign-in methods per project"). */
 export const LOGIN_METHODS = ['password', 'magic_link', 'pin'] as const;
 export type LoginMethodName = (typeof LOGIN_METHODS)[number];
@@ -296,6 +298,9 @@ export class ProjectService {
     if (id === CONSOLE_PROJECT_ID && changes.redirect_uris !== undefined && !sameList(changes.redirect_uris, [this.consoleRedirectUri()])) {
       throw ConsoleRedirectUriFixed();
     }
+    if (id === ACCOUNT_PROJECT_ID && changes.redirect_uris !== undefined && !sameList(changes.redirect_uris, [this.accountRedirectUri()])) {
+      throw AccountRedirectUriFixed();
+    }
     return this.write(id, changes);
   }
 
@@ -345,14 +350,37 @@ export class ProjectService {
     return `${this.config.issuer}/console/callback`;
   }
 
+  /** The account page's project's one redirect URI. */
+  accountRedirectUri(): string {
+    return `${this.config.issuer}/account/callback`;
+  }
+
   /**
    * Makes sure the built-in console project exists, with `<issuer>/console/callback` as its one
    * redirect URI (idempotent): a changed GATEHOUSE_ISSUER moves it on the next start, so the
    * admins can always sign in.
    */
   async ensureConsole(): Promise<void> {
-    const redirectUris = [this.consoleRedirectUri()];
-    const created = await this.create({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: redirectUris, registration_open: false }).then(
+    await this.ensureBuiltIn({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: [this.consoleRedirectUri()], registration_open: false });
+  }
+
+  /**
+   * Makes sure the built-in account project exists, as ensureConsole does for the console. Its
+   * registration is closed (the account page creates no accounts) and it offers no PIN (a PIN
+   * names a device, not a person); every account may sign in to it all the same (login/admission.ts).
+   */
+  async ensureAccount(): Promise<void> {
+    await this.ensureBuiltIn({
+      id: ACCOUNT_PROJECT_ID,
+      name: 'Gatehouse account',
+      redirect_uris: [this.accountRedirectUri()],
+      registration_open: false,
+      login_methods: ['password', 'magic_link'],
+    });
+  }
+
+  private async ensureBuiltIn(project: NewProject & { id: string }): Promise<void> {
+    const created = await this.create(project).then(
       () => true,
       (error: unknown) => {
         if (!isError(error, ProjectAlreadyExists)) throw error;
@@ -360,8 +388,8 @@ export class ProjectService {
       },
     );
     if (created) return;
-    const existing = await this.find(CONSOLE_PROJECT_ID);
-    if (existing && !sameList(existing.project.redirect_uris, redirectUris)) await this.write(CONSOLE_PROJECT_ID, { redirect_uris: redirectUris });
+    const existing = await this.find(project.id);
+    if (existing && !sameList(existing.project.redirect_uris, project.redirect_uris)) await this.write(project.id, { redirect_uris: project.redirect_uris });
   }
 
   /**

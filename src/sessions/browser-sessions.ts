@@ -112,9 +112,14 @@ export class BrowserSessionService {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Ends every browser session of a user (a password set for them, their mailbox proven, the account deleted). */
-  async endForUser(userId: string): Promise<void> {
-    await this.db.updateTable('browser_sessions').set({ ended_at: this.clock.now() }).where('user_id', '=', userId).where('ended_at', 'is', null).execute();
+  /**
+   * Ends every browser session of a user (a password set for them, their mailbox proven, the
+   * account deleted), or every one but `except` (a password changed on the account page).
+   */
+  async endForUser(userId: string, except?: string): Promise<void> {
+    let query = this.db.updateTable('browser_sessions').set({ ended_at: this.clock.now() }).where('user_id', '=', userId).where('ended_at', 'is', null);
+    if (except !== undefined) query = query.where('id', '!=', except);
+    await query.execute();
   }
 
   /** Deletes the rows of ended and expired browser sessions (the housekeeping job); answers how many. */

@@ -45,6 +45,25 @@ interface StartedSession {
   refreshToken: string;
 }
 
+/** A person's own view of one of their live project sessions (the account page). */
+export interface OwnSessionSummary {
+  /** the stored key (Session.id), never the sid */
+  id: string;
+  project_id: string;
+  /** null when the project has gone */
+  project_name: string | null;
+  method: string;
+  created_at: number;
+  /** the last refresh, or the start */
+  last_used_at: number;
+  /** where the sign-in came from: its browser session's address and user agent, while that row is kept */
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** The most sessions the account page lists (newest first). */
+export const MAX_OWN_SESSIONS_LISTED = 100;
+
 /** Where a request came from, for the audit log. */
 export interface ClientFacts {
   ip?: string | null;
@@ -449,6 +468,50 @@ export class SessionService {
       .returning('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * A user's live project sessions, newest first, for the account page. The last use is the
+   * newest refresh token's issue time (each rotation writes one), so no write is added to a refresh.
+   */
+  async listForUser(userId: string): Promise<OwnSessionSummary[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .leftJoin('projects', 'projects.id', 'sessions.project_id')
+      .leftJoin('browser_sessions', 'browser_sessions.id', 'sessions.browser_session_id')
+      .select(['sessions.id', 'sessions.project_id', 'projects.name as project_name', 'sessions.method', 'sessions.created_at', 'browser_sessions.ip', 'browser_sessions.user_agent'])
+      .select((eb) =>
+        eb.selectFrom('refresh_tokens').select((inner) => inner.fn.max('refresh_tokens.created_at').as('newest')).whereRef('refresh_tokens.session_id', '=', 'sessions.id').as('last_used_at'),
+      )
+      .where('sessions.user_id', '=', userId)
+      .where('sessions.revoked_at', 'is', null)
+      .where('sessions.expires_at', '>', this.clock.now())
+      .orderBy('sessions.created_at', 'desc')
+      .orderBy('sessions.id')
+      .limit(MAX_OWN_SESSIONS_LISTED)
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      project_id: row.project_id,
+      project_name: row.project_name,
+      method: row.method,
+      created_at: Number(row.created_at),
+      last_used_at: Number(row.last_used_at ?? row.created_at),
+      ip: row.ip,
+      user_agent: row.user_agent,
+    }));
+  }
+
+  /** Ends one of a user's sessions by its stored key; answers whether it was theirs and still live. */
+  async revokeOwn(userId: string, id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now() })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Ends every live session of a subject in a project (for example when a member is removed). */

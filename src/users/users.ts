@@ -241,6 +241,19 @@ export class UserService {
     return row && { blocked: row.blocked === 1 };
   }
 
+  /** The projects a user is a member of, in the order they joined, with whether they are blocked there. */
+  async projectsOf(userId: string): Promise<Array<{ project_id: string; name: string; blocked: boolean }>> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('projects', 'projects.id', 'memberships.project_id')
+      .select(['memberships.project_id', 'projects.name', 'memberships.blocked'])
+      .where('memberships.user_id', '=', userId)
+      .orderBy('memberships.created_at')
+      .orderBy('memberships.project_id')
+      .execute();
+    return rows.map((r) => ({ project_id: r.project_id, name: r.name, blocked: r.blocked === 1 }));
+  }
+
   /** Adds the membership if missing (idempotent); never unblocks. */
   async addMember(projectId: string, userId: string): Promise<void> {
     await this.db

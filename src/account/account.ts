@@ -1,0 +1,139 @@
+// What a person may do on their own account page (accounts.md "The account page"): each rule once,
+// given the services it needs, for the routes of account/routes.ts.
+import { InvalidCredentials } from '../errors.ts';
+import { rateLimited } from '../audit/rate-limit-refusals.ts';
+import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
+import type { Services } from '../services.ts';
+import type { BrowserSession, BrowserSessionSummary } from '../sessions/browser-sessions.ts';
+import type { OwnSessionSummary } from '../sessions/sessions.ts';
+import { giveBackOnError } from '../storage/rate-limits.ts';
+import { requireAcceptablePassword } from '../users/password-policy.ts';
+import { checkProfile, PROFILE_FIELDS, type ProfileChanges } from '../users/profile.ts';
+import type { User } from '../users/users.ts';
+
+/** How recent a sign-in must be to set a first password without one to confirm (accounts.md's rule for the email change). */
+export const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
+
+/** Who is asking, for the audit log and the limits. */
+export interface Asker {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface AccountOverview {
+  user: User;
+  projects: Array<{ project_id: string; name: string; blocked: boolean }>;
+  sessions: OwnSessionSummary[];
+  browserSessions: BrowserSessionSummary[];
+}
+
+/** Everything the page shows. The account project itself is not listed: it is this page. */
+export async function accountOverview(services: Pick<Services, 'users' | 'sessions' | 'browserSessions'>, user: User): Promise<AccountOverview> {
+  const [projects, sessions, browserSessions] = await Promise.all([
+    services.users.projectsOf(user.id),
+    services.sessions.listForUser(user.id),
+    services.browserSessions.listForUser(user.id),
+  ]);
+  return { user, projects: projects.filter((p) => p.project_id !== ACCOUNT_PROJECT_ID), sessions, browserSessions };
+}
+
+/** True when the browser session's sign-in is recent enough to stand in for a password. */
+export function signedInRecently(services: Pick<Services, 'clock'>, session: BrowserSession): boolean {
+  return services.clock.now() - session.authTime < RECENT_SIGN_IN_MS;
+}
+
+/**
+ * The profile form: every field is sent; an empty one clears it. Checked as the admin API checks
+ * them (users/profile.ts: 400 Invalid request naming the field). Answers the fields that changed.
+ */
+export async function updateOwnProfile(services: Pick<Services, 'users' | 'audit'>, user: User, form: Partial<Record<string, string>>, asker: Asker): Promise<string[]> {
+  const wanted: ProfileChanges = {};
+  for (const name of PROFILE_FIELDS) {
+    const value = form[name];
+    if (value === undefined) continue;
+    const trimmed = value.trim();
+    wanted[name] = trimmed === '' ? null : trimmed;
+  }
+  const changes = checkProfile(wanted);
+  const changed = PROFILE_FIELDS.filter((name) => changes[name] !== undefined && changes[name] !== user[name]);
+  if (changed.length === 0) return [];
+  await services.users.update(user.id, Object.fromEntries(changed.map((name) => [name, changes[name]])));
+  await services.audit.record({ type: 'profile.updated', outcome: 'success', subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { fields: changed, via: 'account_page' } });
+  return changed;
+}
+
+const MAX_PASSWORD_INPUT = 1024;
+
+/**
+ * A password change (or a first password, for an account that has none), in order: the current
+ * password under the account's own failure budget, as at /login (a spent budget: 429 without
+ * hashing; a wrong one: 401 Invalid credentials); the policy (400 Invalid password with its
+ * reason). Then every other session of the account ends: every project session (refresh chain)
+ * and every browser session but this one, which stays signed in (the route then mails the
+ * account's address a notice). An account without a password sets one only within RECENT_SIGN_IN_MS of
+ * its sign-in (the route asks the person to sign in again otherwise).
+ */
+export async function changeOwnPassword(
+  services: Pick<Services, 'users' | 'hasher' | 'limits' | 'audit' | 'sessions' | 'browserSessions'>,
+  input: { user: User; passwordHash: string | null; browserSession: BrowserSession; current: string; next: string; asker: Asker },
+): Promise<void> {
+  const { users, hasher, limits, audit } = services;
+  const { user, passwordHash, asker } = input;
+  const fail = (reason: string) => audit.record({ type: 'password.changed', outcome: 'failure', subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { reason } });
+  if (passwordHash !== null) {
+    const account = limits.passwordFailuresPerAccount;
+    if (!(await account.hit(user.id))) throw await rateLimited(audit, account, user.id, { ip: asker.ip, userAgent: asker.userAgent, subject: user.id });
+    const current = input.current;
+    const valid = await (current.length > 0 && current.length <= MAX_PASSWORD_INPUT ? hasher.verify(passwordHash, current) : hasher.verifyNothing(current.slice(0, MAX_PASSWORD_INPUT))).catch(
+      giveBackOnError([account, user.id]),
+    );
+    if (!valid) {
+      await fail('invalid_credentials');
+      throw InvalidCredentials();
+    }
+    await account.refund(user.id);
+  }
+  try {
+    requireAcceptablePassword(input.next);
+  } catch (error) {
+    await fail('invalid_password');
+    throw error;
+  }
+  await users.update(user.id, { password: input.next });
+  await services.sessions.revokeWhere({ userId: user.id });
+  await services.browserSessions.endForUser(user.id, input.browserSession.id);
+  await audit.record({ type: 'password.changed', outcome: 'success', subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { first_password: passwordHash === null } });
+}
+
+/** "Sign out" on one project session of the person's; answers whether it was theirs and live. */
+export async function endOwnSession(services: Pick<Services, 'sessions' | 'audit'>, userId: string, sessionId: string, asker: Asker): Promise<boolean> {
+  if (!(await services.sessions.revokeOwn(userId, sessionId))) return false;
+  await services.audit.record({ type: 'session.ended_by_user', outcome: 'success', subject: userId, ip: asker.ip, userAgent: asker.userAgent, detail: { session_id: sessionId } });
+  return true;
+}
+
+/**
+ * "Sign out" on one browser session of the person's: as a logout of that browser, the project
+ * sessions started from it end too. Answers whether it was theirs and live.
+ */
+export async function endOwnBrowserSession(services: Pick<Services, 'sessions' | 'browserSessions' | 'audit'>, userId: string, browserSessionId: string, asker: Asker): Promise<boolean> {
+  const session = await services.browserSessions.find(browserSessionId);
+  if (!session || session.userId !== userId || !(await services.browserSessions.end(session.id))) return false;
+  const ended = await services.sessions.revokeStartedFrom(session.id);
+  await services.audit.record({
+    type: 'session.ended_by_user',
+    outcome: 'success',
+    subject: userId,
+    ip: asker.ip,
+    userAgent: asker.userAgent,
+    detail: { browser_session_id: session.id, session_ids: ended },
+  });
+  return true;
+}
+
+/** "Sign out everywhere": every project session and every browser session of the account, this one too. */
+export async function signOutEverywhere(services: Pick<Services, 'sessions' | 'browserSessions' | 'audit'>, userId: string, asker: Asker): Promise<void> {
+  await services.sessions.revokeWhere({ userId });
+  await services.browserSessions.endForUser(userId);
+  await services.audit.record({ type: 'session.ended_by_user', outcome: 'success', subject: userId, ip: asker.ip, userAgent: asker.userAgent, detail: { everywhere: true } });
+}

@@ -1,0 +1,228 @@
+// The account page (accounts.md "The account page"): one server-rendered page in the hosted pages'
+// frame, plain forms that work without JavaScript and with the keyboard. Every form is a POST
+// carrying the CSRF token; every value is escaped.
+import { escapeHtml } from '../http/html.ts';
+import { translator, type Locale, type MessageKey, type Translator } from '../pages/i18n.ts';
+import { layout } from '../pages/render.ts';
+import type { AccountOverview } from './account.ts';
+import type { ProfileField } from '../users/profile.ts';
+
+/** The forms of the page, so that an error is shown beside the one it belongs to. */
+export type AccountForm = 'profile' | 'password' | 'sessions';
+
+/** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
+export const ACCOUNT_NOTICES = {
+  profile_saved: 'account.notice.profile_saved',
+  profile_unchanged: 'account.notice.profile_unchanged',
+  password_changed: 'account.notice.password_changed',
+  session_ended: 'account.notice.session_ended',
+  browser_session_ended: 'account.notice.browser_session_ended',
+  already_ended: 'account.notice.already_ended',
+} as const satisfies Record<string, MessageKey>;
+export type AccountNotice = keyof typeof ACCOUNT_NOTICES;
+
+export function isAccountNotice(value: string | undefined): value is AccountNotice {
+  return value !== undefined && Object.hasOwn(ACCOUNT_NOTICES, value);
+}
+
+export interface AccountPageModel {
+  overview: AccountOverview;
+  /** the page's language (account/routes.ts: the profile's `locale`, then Accept-Language) */
+  locale: Locale;
+  csrfToken: string;
+  /** the browser session of this browser, marked in the list */
+  currentBrowserSessionId: string;
+  notice?: AccountNotice;
+  /** `message`: the catalogue's English message (shown translated); `detail`: already in the page's language */
+  error?: { form: AccountForm; message: string; detail?: string; signInAgain?: boolean };
+  /** the profile form as sent, when it was refused */
+  profileValues?: Partial<Record<ProfileField, string>>;
+  /**
+   * The email change and "send the link again" forms (accounts.md), rendered by the module that
+   * handles them; until then the section shows the address and whether it is verified, and no button.
+   */
+  emailForms?: string;
+}
+
+const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
+
+function methodName(tr: Translator, method: string): string {
+  const key = METHOD_NAMES[method];
+  return key === undefined ? method : tr.t(key);
+}
+
+function when(ms: number | string): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? '' : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function csrfField(token: string): string {
+  return `<input type="hidden" name="csrf_token" value="${escapeHtml(token)}">`;
+}
+
+function errorOf(tr: Translator, model: AccountPageModel, form: AccountForm, id: string): { html: string; describedBy: string } {
+  const error = model.error;
+  if (error?.form !== form) return { html: '', describedBy: '' };
+  const detail = error.detail !== undefined ? ` ${escapeHtml(error.detail)}` : '';
+  const message = error.signInAgain ? tr.t('account.sign_in_again_to_set') : tr.error(error.message);
+  const again = error.signInAgain ? ` <a href="/account/sign-in-again">${escapeHtml(tr.t('account.sign_in_again'))}</a>` : '';
+  return { html: `<p class="error" role="alert" id="${id}">${escapeHtml(message)}.${detail}${again}</p>`, describedBy: ` aria-describedby="${id}"` };
+}
+
+const PROFILE_INPUTS: Array<{ name: ProfileField; label: MessageKey; autocomplete: string; type: string }> = [
+  { name: 'name', label: 'account.field.name', autocomplete: 'name', type: 'text' },
+  { name: 'given_name', label: 'account.field.given_name', autocomplete: 'given-name', type: 'text' },
+  { name: 'family_name', label: 'account.field.family_name', autocomplete: 'family-name', type: 'text' },
+  { name: 'picture', label: 'account.field.picture', autocomplete: 'photo', type: 'url' },
+  { name: 'locale', label: 'account.field.locale', autocomplete: 'language', type: 'text' },
+];
+
+function profileSection(tr: Translator, model: AccountPageModel): string {
+  const { user } = model.overview;
+  const error = errorOf(tr, model, 'profile', 'profile-error');
+  const inputs = PROFILE_INPUTS.map(({ name, label, autocomplete, type }) => {
+    const value = model.profileValues?.[name] ?? user[name] ?? '';
+    return `<label for="profile-${name}">${escapeHtml(tr.t(label))}</label>
+<input id="profile-${name}" name="${name}" type="${type}" autocomplete="${autocomplete}" value="${escapeHtml(value)}"${error.describedBy}>`;
+  }).join('\n');
+  return `<section aria-labelledby="profile-title">
+<h2 id="profile-title">${escapeHtml(tr.t('account.profile_heading'))}</h2>
+${error.html}
+<form method="post" action="/account/profile">
+${csrfField(model.csrfToken)}
+${inputs}
+<p class="hint">${escapeHtml(tr.t('account.profile_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.profile_submit'))}</button>
+</form>
+</section>`;
+}
+
+function passwordSection(tr: Translator, model: AccountPageModel): string {
+  const { user } = model.overview;
+  const error = errorOf(tr, model, 'password', 'password-error');
+  const current = user.has_password
+    ? `<label for="current-password">${escapeHtml(tr.t('account.field.current_password'))}</label>
+<input id="current-password" name="current_password" type="password" autocomplete="current-password" required${error.describedBy}>`
+    : `<p class="hint">${escapeHtml(tr.t('account.no_password_hint'))}</p>`;
+  return `<section aria-labelledby="password-title">
+<h2 id="password-title">${escapeHtml(tr.t(user.has_password ? 'account.password_change_heading' : 'account.password_set_heading'))}</h2>
+${error.html}
+<form method="post" action="/account/password">
+${csrfField(model.csrfToken)}
+<input type="text" name="username" autocomplete="username" value="${escapeHtml(user.email)}" hidden>
+${current}
+<label for="new-password">${escapeHtml(tr.t('account.field.new_password'))}</label>
+<input id="new-password" name="new_password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${error.describedBy}>
+<p class="hint">${escapeHtml(tr.t('account.password_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t(user.has_password ? 'account.password_change_submit' : 'account.password_set_submit'))}</button>
+</form>
+</section>`;
+}
+
+function projectsSection(tr: Translator, model: AccountPageModel): string {
+  const { projects } = model.overview;
+  const items = projects.map((p) => `<li>${escapeHtml(p.name)}${p.blocked ? ` <strong>${escapeHtml(tr.t('account.blocked'))}</strong>` : ''}</li>`).join('\n');
+  return `<section aria-labelledby="projects-title">
+<h2 id="projects-title">${escapeHtml(tr.t('account.projects_heading'))}</h2>
+${projects.length === 0 ? `<p>${escapeHtml(tr.t('account.projects_none'))}</p>` : `<ul>\n${items}\n</ul>`}
+</section>`;
+}
+
+function signOutButton(tr: Translator, action: string, name: string, value: string, token: string, label: string): string {
+  return `<form method="post" action="${action}" class="inline">
+${csrfField(token)}
+<input type="hidden" name="${name}" value="${escapeHtml(value)}">
+<button type="submit" aria-label="${escapeHtml(label)}">${escapeHtml(tr.t('account.sign_out'))}</button>
+</form>`;
+}
+
+function where(tr: Translator, ip: string | null, userAgent: string | null): string {
+  const parts = [ip, userAgent].filter((p): p is string => p !== null && p !== '');
+  return parts.length === 0 ? tr.t('account.where_unknown') : parts.join(', ');
+}
+
+function sessionsSection(tr: Translator, model: AccountPageModel): string {
+  const { sessions, browserSessions } = model.overview;
+  const error = errorOf(tr, model, 'sessions', 'sessions-error');
+  const browsers = browserSessions
+    .map((b) => {
+      const current = b.id === model.currentBrowserSessionId;
+      const details = tr.t('account.browser_details', {
+        signed_in: when(b.auth_time),
+        methods: b.amr.map((m) => methodName(tr, m)).join(', '),
+        last_used: when(b.last_used_at),
+        from: where(tr, b.ip, b.user_agent),
+      });
+      const label = current ? tr.t('account.sign_out_this_browser') : tr.t('account.sign_out_browser', { signed_in: when(b.auth_time) });
+      return `<li>${current ? `<strong>${escapeHtml(tr.t('account.this_browser'))}</strong>` : escapeHtml(tr.t('account.browser'))}: ${escapeHtml(details)}
+${signOutButton(tr, '/account/browser-sessions/end', 'browser_session_id', b.id, model.csrfToken, label)}</li>`;
+    })
+    .join('\n');
+  const apps = sessions
+    .map((s) => {
+      const app = s.project_name ?? s.project_id;
+      const details = tr.t('account.app_details', { method: methodName(tr, s.method), started: when(s.created_at), last_used: when(s.last_used_at), from: where(tr, s.ip, s.user_agent) });
+      return `<li>${escapeHtml(app)}: ${escapeHtml(details)}
+${signOutButton(tr, '/account/sessions/end', 'session_id', s.id, model.csrfToken, tr.t('account.sign_out_app', { app, started: when(s.created_at) }))}</li>`;
+    })
+    .join('\n');
+  return `<section aria-labelledby="sessions-title">
+<h2 id="sessions-title">${escapeHtml(tr.t('account.sessions_heading'))}</h2>
+${error.html}
+<h3>${escapeHtml(tr.t('account.browsers_heading'))}</h3>
+<ul class="sessions">
+${browsers}
+</ul>
+<h3>${escapeHtml(tr.t('account.apps_heading'))}</h3>
+${sessions.length === 0 ? `<p>${escapeHtml(tr.t('account.apps_none'))}</p>` : `<ul class="sessions">\n${apps}\n</ul>`}
+<form method="post" action="/account/sign-out-everywhere">
+${csrfField(model.csrfToken)}
+<button type="submit">${escapeHtml(tr.t('account.sign_out_everywhere'))}</button>
+</form>
+<p class="hint">${escapeHtml(tr.t('account.sign_out_everywhere_hint'))}</p>
+</section>`;
+}
+
+export function renderAccountPage(model: AccountPageModel): string {
+  const tr = translator(model.locale);
+  const { user } = model.overview;
+  const notice = model.notice !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(ACCOUNT_NOTICES[model.notice]))}</p>\n` : '';
+  return layout(
+    tr.t('account.title'),
+    `<h1>${escapeHtml(tr.t('account.title'))}</h1>
+${notice}<section aria-labelledby="email-title">
+<h2 id="email-title">${escapeHtml(tr.t('account.email_heading'))}</h2>
+<p>${escapeHtml(user.email)} <strong>${escapeHtml(tr.t(user.email_verified ? 'account.verified' : 'account.not_verified'))}</strong></p>
+${model.emailForms ?? ''}
+</section>
+${profileSection(tr, model)}
+${passwordSection(tr, model)}
+${projectsSection(tr, model)}
+${sessionsSection(tr, model)}`,
+    model.locale,
+  );
+}
+
+/** The callback could not finish (an old tab, another browser, a refused sign-in): start again. */
+export function renderAccountSignInProblem(locale: Locale): string {
+  const { t } = translator(locale);
+  return layout(
+    t('page.problem_title'),
+    `<h1>${escapeHtml(t('account.problem_heading'))}</h1>
+<p class="error" role="alert">${escapeHtml(t('account.problem_text'))}</p>
+<p><a href="/account">${escapeHtml(t('account.open_again'))}</a></p>`,
+    locale,
+  );
+}
+
+/** After "Sign out everywhere", or signing out this browser. */
+export function renderAccountSignedOut(locale: Locale): string {
+  const { t } = translator(locale);
+  return layout(
+    t('logout.done_title'),
+    `<h1>${escapeHtml(t('logout.done_title'))}</h1>
+<p role="status">${escapeHtml(t('account.signed_out_text'))}</p>
+<p><a href="/account">${escapeHtml(t('account.sign_in_link'))}</a></p>`,
+    locale,
+  );
+}

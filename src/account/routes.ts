@@ -1,0 +1,231 @@
+// The account page (accounts.md "The account page"): GET /account and its sign-in, and the forms
+// that post back to it. A browser session signs the page in; every form is a same-origin POST
+// (http/same-origin.ts) with a CSRF token bound to that browser session (account/csrf.ts), and
+// answers a 303 back to /account with a notice, or the page again with the error beside its form.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccountBlocked, Forbidden, HttpError, InvalidCredentials, InvalidPassword, RateLimited } from '../errors.ts';
+import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
+import { sendHtml } from '../http/html.ts';
+import { clientInfo } from '../http/negotiation.ts';
+import { clearedBrowserSessionCookie, presentedBrowserSession } from '../login/browser-sign-in.ts';
+import { passwordChangedMessage } from '../mail/templates.ts';
+import type { RouteDoc } from '../openapi/route-docs.ts';
+import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
+import type { Services } from '../services.ts';
+import type { BrowserSession } from '../sessions/browser-sessions.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-policy.ts';
+import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
+import { PROFILE_FIELDS } from '../users/profile.ts';
+import type { User } from '../users/users.ts';
+import { accountOverview, changeOwnPassword, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { csrfToken, csrfTokenMatches } from './csrf.ts';
+import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
+import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
+
+/** Who is on the page: the browser session (and its cookie, which the CSRF token is bound to) and its user. */
+interface SignedIn {
+  cookie: string;
+  session: BrowserSession;
+  user: User;
+  passwordHash: string | null;
+}
+
+async function signedIn(services: Services, request: FastifyRequest): Promise<SignedIn | undefined> {
+  const cookie = presentedBrowserSession(request, services.config.issuer);
+  if (cookie === undefined) return undefined;
+  const session = await services.browserSessions.use(cookie);
+  if (!session) return undefined;
+  const record = await services.users.find(session.userId);
+  if (!record) return undefined;
+  // A member blocked in the account project keeps their other applications, not this page.
+  if ((await services.users.membership(ACCOUNT_PROJECT_ID, session.userId))?.blocked) throw AccountBlocked();
+  return { cookie, session, user: record.user, passwordHash: record.passwordHash };
+}
+
+/** The page's language: the person's own `locale` when it is one of ours, then the browser's Accept-Language. */
+function accountLocale(request: FastifyRequest, user?: User): Locale {
+  const accept = request.headers['accept-language'];
+  return chooseLocale({ uiLocales: user?.locale ?? undefined, acceptLanguage: Array.isArray(accept) ? accept.join(',') : accept });
+}
+
+async function sendAccountPage(services: Services, request: FastifyRequest, reply: FastifyReply, status: number, who: SignedIn, extra: Partial<AccountPageModel> = {}): Promise<FastifyReply> {
+  const model: AccountPageModel = {
+    overview: await accountOverview(services, who.user),
+    locale: accountLocale(request, who.user),
+    csrfToken: csrfToken(who.cookie),
+    currentBrowserSessionId: who.session.id,
+    ...extra,
+  };
+  return sendHtml(reply, status, renderAccountPage(model));
+}
+
+function seeOther(reply: FastifyReply, location: string, cookie?: string): FastifyReply {
+  if (cookie !== undefined) reply.header('set-cookie', cookie);
+  return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+}
+
+/** What a form's work comes to: back to the page with a notice, or to the signed-out page. */
+type FormOutcome = { notice: AccountNotice } | { signedOut: true };
+
+const PASSWORD_REASONS: Record<string, MessageKey> = {
+  too_short: 'account.password_reason.too_short',
+  too_long: 'account.password_reason.too_long',
+  common: 'account.password_reason.common',
+};
+
+/** What the page says beside a refusal's message: the password policy's reason in words, or the field's problem (users/profile.ts, in English). */
+function describe(locale: Locale, error: HttpError): string | undefined {
+  const reason = error.extra.reason;
+  const key = typeof reason === 'string' ? PASSWORD_REASONS[reason] : undefined;
+  if (key !== undefined) return translator(locale).t(key, { min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH });
+  const detail = error.extra.detail;
+  return typeof detail === 'string' ? `${detail}.` : undefined;
+}
+
+/**
+ * The frame of every form: no live browser session → 303 to /account (nothing changed, the page
+ * then signs in); a missing or wrong CSRF token → 403 Forbidden; then the form's own work.
+ */
+function accountForm(
+  services: Services,
+  form: AccountForm,
+  work: (who: SignedIn, fields: Fields, asker: Asker, request: FastifyRequest) => Promise<FormOutcome>,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  return async (request, reply) => {
+    const who = await signedIn(services, request);
+    if (!who) return seeOther(reply, '/account');
+    const fields = bodyFields(request);
+    if (!csrfTokenMatches(who.cookie, field(fields, 'csrf_token'))) throw Forbidden();
+    try {
+      const outcome = await work(who, fields, clientInfo(request), request);
+      if ('signedOut' in outcome) return seeOther(reply, '/account/signed-out', clearedBrowserSessionCookie(services.config.issuer));
+      return seeOther(reply, `/account?notice=${outcome.notice}`);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
+      const profileValues = form === 'profile' ? Object.fromEntries(PROFILE_FIELDS.map((name) => [name, field(fields, name) ?? ''])) : undefined;
+      const detail = describe(accountLocale(request, who.user), error);
+      return sendAccountPage(services, request, reply, error.statusCode, who, {
+        error: { form, message: error.message, ...(detail !== undefined ? { detail } : {}), ...(error.extra.signInAgain === true ? { signInAgain: true } : {}) },
+        ...(profileValues ? { profileValues } : {}),
+      });
+    }
+  };
+}
+
+/** An account without a password sets one only soon after signing in (docs/decisions/0078-password-change-on-the-account-page.md). */
+const SignInAgainToSetPassword = (): HttpError => new HttpError(401, 'Sign in again to set a password', { signInAgain: true });
+
+export function registerAccountRoutes(server: FastifyInstance, services: Services): void {
+  const { issuer } = services.config;
+
+  server.get('/account', async (request, reply) => {
+    const who = await signedIn(services, request);
+    if (!who) {
+      const started = await startAccountSignIn(services);
+      return seeOther(reply, started.location, started.cookie);
+    }
+    const notice = field(queryFields(request), 'notice');
+    return sendAccountPage(services, request, reply, 200, who, isAccountNotice(notice) ? { notice } : {});
+  });
+
+  // The redirect URI of the account project: the end of the sign-in GET /account started.
+  server.get('/account/callback', async (request, reply) => {
+    const session = await finishAccountSignIn(services, request, queryFields(request));
+    reply.header('set-cookie', clearedStateCookie(issuer));
+    if (!session) return sendHtml(reply, 400, renderAccountSignInProblem(accountLocale(request)));
+    return seeOther(reply, '/account');
+  });
+
+  // "Sign in again" (a first password needs a recent sign-in): the login page even with a browser session.
+  server.get('/account/sign-in-again', async (_request, reply) => {
+    const started = await startAccountSignIn(services, true);
+    return seeOther(reply, started.location, started.cookie);
+  });
+
+  server.get('/account/signed-out', (request, reply) => sendHtml(reply, 200, renderAccountSignedOut(accountLocale(request))));
+
+  server.post(
+    '/account/profile',
+    accountForm(services, 'profile', async (who, fields, asker) => {
+      const form = Object.fromEntries(PROFILE_FIELDS.flatMap((name) => (field(fields, name) !== undefined ? [[name, field(fields, name)]] : [])));
+      const changed = await updateOwnProfile(services, who.user, form, asker);
+      return { notice: changed.length > 0 ? 'profile_saved' : 'profile_unchanged' };
+    }),
+  );
+
+  server.post(
+    '/account/password',
+    accountForm(services, 'password', async (who, fields, asker, request) => {
+      if (who.passwordHash === null && !signedInRecently(services, who.session)) throw SignInAgainToSetPassword();
+      await changeOwnPassword(services, {
+        user: who.user,
+        passwordHash: who.passwordHash,
+        browserSession: who.session,
+        current: field(fields, 'current_password') ?? '',
+        next: field(fields, 'new_password') ?? '',
+        asker,
+      });
+      // The change stands whether or not the notice could be sent (an SMTP outage is logged).
+      await services.mailer
+        .send(passwordChangedMessage({ to: who.user.email, at: new Date(services.clock.now()), accountLink: `${issuer}/account`, locale: accountLocale(request, who.user) }))
+        .catch((err: unknown) => request.log.warn({ err }, 'sending the password change notice failed'));
+      return { notice: 'password_changed' };
+    }),
+  );
+
+  server.post(
+    '/account/sessions/end',
+    accountForm(services, 'sessions', async (who, fields, asker) => {
+      const ended = await endOwnSession(services, who.user.id, field(fields, 'session_id') ?? '', asker);
+      return { notice: ended ? 'session_ended' : 'already_ended' };
+    }),
+  );
+
+  server.post(
+    '/account/browser-sessions/end',
+    accountForm(services, 'sessions', async (who, fields, asker) => {
+      const id = field(fields, 'browser_session_id') ?? '';
+      const ended = await endOwnBrowserSession(services, who.user.id, id, asker);
+      if (ended && id === who.session.id) return { signedOut: true };
+      return { notice: ended ? 'browser_session_ended' : 'already_ended' };
+    }),
+  );
+
+  server.post(
+    '/account/sign-out-everywhere',
+    accountForm(services, 'sessions', async (who, _fields, asker) => {
+      await signOutEverywhere(services, who.user.id, asker);
+      return { signedOut: true };
+    }),
+  );
+}
+
+/** The account page's paths, for the answers in HTML to a browser (app.ts). */
+export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
+  '/account',
+  '/account/callback',
+  '/account/sign-in-again',
+  '/account/signed-out',
+  '/account/profile',
+  '/account/password',
+  '/account/sessions/end',
+  '/account/browser-sessions/end',
+  '/account/sign-out-everywhere',
+];
+
+const PAGE = { status: 200, description: 'HTML', contentType: 'text/html' } as const;
+const FORM_DONE = { status: 303, description: 'to `/account?notice=…`; a refusal answers the page again with the error beside the form' } as const;
+const CSRF_FIELD = { csrf_token: 'the CSRF token of the page (bound to the browser session)' };
+
+/** The OpenAPI entries of the account page (openapi/route-docs.ts). */
+export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
+  'GET /account': { summary: 'The account page of the browser session\'s person; without one a 303 to `/authorize?client_id=account&…`', tag: 'Pages', errors: [AccountBlocked], queryFields: { notice: 'optional: which notice to show after a form' }, success: PAGE },
+  'GET /account/callback': { summary: 'Redirect URI of the account project: finishes the sign-in and sends the browser to `/account`', tag: 'Pages', errors: [], queryFields: { code: 'the code', state: 'the state of the sign-in' }, success: { status: 303, description: 'to `/account`; a code that does not fit answers 400, a page' } },
+  'GET /account/sign-in-again': { summary: 'Signs in to the account page again (prompt=login)', tag: 'Pages', errors: [], success: { status: 303, description: 'to `/authorize?client_id=account&prompt=login&…`' } },
+  'GET /account/signed-out': { summary: 'The page after signing this browser out from the account page', tag: 'Pages', errors: [], success: PAGE },
+  'POST /account/profile': { summary: 'Changes the profile (`name`, `given_name`, `family_name`, `picture`, `locale`; empty clears)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, name: 'full name', given_name: 'given name', family_name: 'family name', picture: 'an https URL', locale: 'a BCP 47 tag' }, success: FORM_DONE },
+  'POST /account/password': { summary: 'Changes the password; every other session of the account ends and a notice is mailed', tag: 'Pages', errors: [Forbidden, InvalidCredentials, InvalidPassword, RateLimited], bodyFields: { ...CSRF_FIELD, current_password: 'the current password (an account without one: a sign-in within 5 minutes)', new_password: '8 to 256 characters, not a common password' }, success: FORM_DONE },
+  'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
+  'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
+  'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },
+};

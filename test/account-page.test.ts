@@ -1,0 +1,500 @@
+// The account page (accounts.md "The account page"): the built-in account project, the sign-in
+// dance of GET /account, and every form of the page, driven through app.inject with a cookie jar
+// as a browser would, on both backends. Session endings are checked where apps see them: /token
+// and /userinfo.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import type { AuditEntry } from '../src/audit/audit-log.ts';
+import { createTestApp, ISSUER, type TestApp } from './support/app.ts';
+import { call } from './support/admin.ts';
+import { adminToken, bearer, createProject, createUser, passwordTokens, refresh, type TestProject, type Tokens } from './support/flow.ts';
+import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+
+const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin', origin: ISSUER };
+
+/** A browser over app.inject: keeps cookies (by path), sends them back, follows nothing by itself. */
+class Browser {
+  private readonly cookies = new Map<string, { value: string; path: string }>();
+  constructor(private readonly app: TestApp) {}
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name)?.value;
+  }
+
+  setCookie(name: string, value: string, path = '/'): void {
+    this.cookies.set(name, { value, path });
+  }
+
+  private header(path: string): string {
+    return [...this.cookies]
+      .filter(([, c]) => path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || path.startsWith(`${c.path}?`))
+      .map(([name, c]) => `${name}=${c.value}`)
+      .join('; ');
+  }
+
+  private keep(response: LightMyRequestResponse): void {
+    const raw = response.headers['set-cookie'];
+    for (const line of raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)]) {
+      const [pair = '', ...attributes] = line.split(';').map((p) => p.trim());
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at);
+      const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+      if (attributes.some((a) => a.toLowerCase() === 'max-age=0')) this.cookies.delete(name);
+      else this.cookies.set(name, { value: pair.slice(at + 1), path });
+    }
+  }
+
+  async get(url: string): Promise<LightMyRequestResponse> {
+    const path = toPath(url);
+    const response = await this.app.server.inject({ method: 'GET', url: path, headers: { accept: 'text/html', cookie: this.header(path) } });
+    this.keep(response);
+    return response;
+  }
+
+  async post(url: string, fields: Record<string, string>, headers: Record<string, string> = SAME_ORIGIN): Promise<LightMyRequestResponse> {
+    const response = await this.app.server.inject({
+      method: 'POST',
+      url,
+      payload: new URLSearchParams(fields).toString(),
+      headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', cookie: this.header(url), ...headers },
+    });
+    this.keep(response);
+    return response;
+  }
+}
+
+/** A Location of this issuer as a path for inject. */
+function toPath(url: string): string {
+  return url.startsWith(ISSUER) ? url.slice(ISSUER.length) : url;
+}
+
+function location(response: LightMyRequestResponse): string {
+  assert.equal(response.statusCode, 303, response.body);
+  return String(response.headers.location);
+}
+
+function csrfOf(page: LightMyRequestResponse): string {
+  const token = /name="csrf_token" value="([^"]+)"/.exec(page.body)?.[1];
+  assert.ok(token, 'the page carries a CSRF token');
+  return token;
+}
+
+describe('the account page', () => {
+  let app: TestApp;
+  let smtp: TestSmtpServer;
+  let admin: string;
+  let project: TestProject;
+
+  before(async () => {
+    smtp = await startSmtpServer();
+    app = await createTestApp({
+      env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_LOGIN_FAILURES_PER_IP: '1000', GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT: '4', GATEHOUSE_MAIL_SENDS_PER_IP: '1000' },
+    });
+    admin = await adminToken(app);
+    project = await createProject(app, { registrationOpen: false });
+  });
+  after(async () => {
+    await app.close();
+    await smtp.close();
+  });
+
+  async function person(email: string, password = 'a fine passphrase'): Promise<string> {
+    return createUser(app, email, password, project.id);
+  }
+
+  /** GET /account without a session: the 303 to /authorize, the login page, the login, the callback. */
+  async function signIn(browser: Browser, email: string, password = 'a fine passphrase'): Promise<LightMyRequestResponse> {
+    const authorize = new URL(location(await browser.get('/account')), ISSUER);
+    assert.equal(authorize.pathname, '/authorize');
+    const loginPage = await browser.get(`${authorize.pathname}${authorize.search}`);
+    assert.equal(loginPage.statusCode, 200, loginPage.body);
+    const login = await browser.post('/login', { ...Object.fromEntries(authorize.searchParams), email, password });
+    const callback = location(login);
+    assert.ok(callback.startsWith(`${ISSUER}/account/callback?`), callback);
+    assert.equal(location(await browser.get(callback)), '/account');
+    const page = await browser.get('/account');
+    assert.equal(page.statusCode, 200, page.body);
+    return page;
+  }
+
+  async function audit(type: string, subject: string): Promise<AuditEntry[]> {
+    // A fresh token: the clock moves in some tests.
+    admin = await adminToken(app);
+    const listed = await call(app, admin, 'GET', `/admin/audit?type=${type}`);
+    return listed.json<{ events: AuditEntry[] }>().events.filter((e) => e.subject === subject);
+  }
+
+  async function assertEnded(tokens: Tokens, at: TestProject = project): Promise<void> {
+    const refreshed = await refresh(app, at, tokens.refresh_token);
+    assert.equal(refreshed.statusCode, 401, refreshed.body);
+    assert.equal(refreshed.json<{ error: string }>().error, 'Invalid refresh token');
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) });
+    assert.equal(userinfo.statusCode, 401);
+  }
+
+  async function assertLive(tokens: Tokens, at: TestProject = project): Promise<Tokens> {
+    const userinfo = await app.server.inject({ method: 'GET', url: '/userinfo', headers: bearer(tokens.access_token) });
+    assert.equal(userinfo.statusCode, 200, userinfo.body);
+    const refreshed = await refresh(app, at, tokens.refresh_token);
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    return refreshed.json<Tokens>();
+  }
+
+  it('the built-in account project is public, has <issuer>/account/callback, offers no PIN, and cannot be deleted or given a secret (409)', async () => {
+    const shown = await call(app, admin, 'GET', '/admin/projects/account');
+    assert.equal(shown.statusCode, 200);
+    const account = shown.json<{ confidential: boolean; redirect_uris: string[]; registration_open: boolean; login_methods: string[] }>();
+    assert.equal(account.confidential, false);
+    assert.deepEqual(account.redirect_uris, [`${ISSUER}/account/callback`]);
+    assert.equal(account.registration_open, false);
+    assert.deepEqual(account.login_methods, ['password', 'magic_link']);
+    const deleted = await call(app, admin, 'DELETE', '/admin/projects/account');
+    assert.equal(deleted.statusCode, 409);
+    assert.equal(deleted.json<{ error: string }>().error, 'The account project cannot be deleted or given a secret');
+    assert.equal((await call(app, admin, 'POST', '/admin/projects/account/secret')).statusCode, 409);
+    const moved = await call(app, admin, 'PATCH', '/admin/projects/account', { redirect_uris: ['https://evil.example.com/cb'] });
+    assert.equal(moved.statusCode, 409);
+    assert.equal((await call(app, admin, 'GET', '/admin/projects/account')).statusCode, 200);
+  });
+
+  it('without a browser session GET /account answers 303 to /authorize?client_id=account with S256 and a state bound to a cookie; the callback lands on /account signed in', async () => {
+    await person('dance@example.com');
+    const browser = new Browser(app);
+    const first = await browser.get('/account');
+    const target = new URL(location(first), ISSUER);
+    assert.equal(target.searchParams.get('client_id'), 'account');
+    assert.equal(target.searchParams.get('redirect_uri'), `${ISSUER}/account/callback`);
+    assert.equal(target.searchParams.get('code_challenge_method'), 'S256');
+    assert.match(target.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(target.searchParams.get('response_type'), 'code');
+    const state = target.searchParams.get('state') ?? '';
+    assert.ok(state.length >= 43);
+    assert.match(String(first.headers['set-cookie']), /^gatehouse_account_state=[^;]+; Max-Age=900; HttpOnly; SameSite=Lax; Path=\/account\/callback$/);
+    assert.equal(browser.cookie('gatehouse_account_state'), state);
+
+    const page = await signIn(browser, 'dance@example.com');
+    assert.match(page.body, /dance@example\.com/);
+    assert.match(page.body, /<h1>Your account<\/h1>/);
+    assert.equal(browser.cookie('gatehouse_account_state'), undefined, 'the state cookie is taken away');
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.match(String(page.headers['content-security-policy']), /script-src|default-src 'none'/);
+    // The account project lists the person as a member although its registration is closed.
+    const userId = (await app.services.users.findByEmail('dance@example.com'))?.user.id ?? '';
+    assert.deepEqual(await app.services.users.membership('account', userId), { blocked: false });
+  });
+
+  it('the callback refuses a wrong state, a replayed code, and a callback opened in another browser (400, nothing signed in)', async () => {
+    await person('callback@example.com');
+    const browser = new Browser(app);
+    const authorize = new URL(location(await browser.get('/account')), ISSUER);
+    const login = await browser.post('/login', { ...Object.fromEntries(authorize.searchParams), email: 'callback@example.com', password: 'a fine passphrase' });
+    const callback = new URL(location(login));
+    // Another browser with the same link: no state cookie, no browser session.
+    const other = new Browser(app);
+    const elsewhere = await other.get(`${callback.pathname}${callback.search}`);
+    assert.equal(elsewhere.statusCode, 400);
+    assert.match(elsewhere.body, /role="alert"/);
+    // A forged state in the right browser.
+    const forged = new URL(callback);
+    forged.searchParams.set('state', 'x'.repeat(43));
+    const wrong = await app.server.inject({
+      method: 'GET',
+      url: `${forged.pathname}${forged.search}`,
+      headers: { cookie: `gatehouse_account_state=${browser.cookie('gatehouse_account_state') ?? ''}; gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` },
+    });
+    assert.equal(wrong.statusCode, 400);
+    // The right browser still finishes (the refused tries spent nothing), once.
+    assert.equal(location(await browser.get(`${callback.pathname}${callback.search}`)), '/account');
+    const replayed = await app.server.inject({
+      method: 'GET',
+      url: `${callback.pathname}${callback.search}`,
+      headers: { cookie: `gatehouse_account_state=${callback.searchParams.get('state') ?? ''}; gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` },
+    });
+    assert.equal(replayed.statusCode, 400);
+    assert.equal((await browser.get('/account')).statusCode, 200);
+  });
+
+  it('the profile form changes name, given_name, family_name, picture and locale (303 with a notice, audit profile.updated); a bad value is 400 on the page', async () => {
+    const userId = await person('profile@example.com');
+    const browser = new Browser(app);
+    const page = await signIn(browser, 'profile@example.com');
+    for (const [name, autocomplete] of [['name', 'name'], ['given_name', 'given-name'], ['family_name', 'family-name'], ['picture', 'photo'], ['locale', 'language']]) {
+      assert.match(page.body, new RegExp(`<label for="profile-${name}">`));
+      assert.match(page.body, new RegExp(`id="profile-${name}" name="${name}" type="[a-z]+" autocomplete="${autocomplete}"`));
+    }
+    const saved = await browser.post('/account/profile', {
+      csrf_token: csrfOf(page),
+      name: 'Ada Lovelace',
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      picture: 'https://example.com/ada.png',
+      locale: 'en-GB',
+    });
+    assert.equal(location(saved), '/account?notice=profile_saved');
+    const after = await browser.get('/account?notice=profile_saved');
+    assert.match(after.body, /role="status">Your profile was saved\./);
+    assert.match(after.body, /value="Ada Lovelace"/);
+    const stored = await app.services.users.find(userId);
+    assert.equal(stored?.user.name, 'Ada Lovelace');
+    assert.equal(stored?.user.picture, 'https://example.com/ada.png');
+    assert.equal(stored?.user.locale, 'en-GB');
+    const events = await audit('profile.updated', userId);
+    assert.equal(events.length, 1);
+    assert.deepEqual((events[0]?.detail as { fields: string[] }).fields, ['name', 'given_name', 'family_name', 'picture', 'locale']);
+
+    // An empty field clears it; an http picture is refused with the admin API's rule, beside the form.
+    const refused = await browser.post('/account/profile', { csrf_token: csrfOf(after), name: 'Ada', given_name: '', family_name: 'Lovelace', picture: 'http://example.com/a.png', locale: 'en-GB' });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /<p class="error" role="alert" id="profile-error">Invalid request\. picture must be an https URL\./);
+    assert.match(refused.body, /value="http:\/\/example\.com\/a\.png"/, 'the form keeps what was typed');
+    assert.equal((await app.services.users.find(userId))?.user.given_name, 'Ada', 'nothing was changed');
+    const cleared = await browser.post('/account/profile', { csrf_token: csrfOf(after), name: 'Ada Lovelace', given_name: '', family_name: 'Lovelace', picture: 'https://example.com/ada.png', locale: 'en-GB' });
+    assert.equal(location(cleared), '/account?notice=profile_saved');
+    assert.equal((await app.services.users.find(userId))?.user.given_name, null);
+    // An unknown notice shows nothing (no text from the request reaches the page).
+    assert.doesNotMatch((await browser.get('/account?notice=%3Cb%3Ehi')).body, /class="notice"/);
+  });
+
+  it('every form refuses a missing or wrong CSRF token and a cross-site post with 403 Forbidden, and changes nothing', async () => {
+    const userId = await person('csrf@example.com');
+    const browser = new Browser(app);
+    const page = await signIn(browser, 'csrf@example.com');
+    const other = new Browser(app);
+    await person('csrf-other@example.com');
+    const otherToken = csrfOf(await signIn(other, 'csrf-other@example.com'));
+    const forms: Array<[string, Record<string, string>]> = [
+      ['/account/profile', { name: 'Mallory' }],
+      ['/account/password', { current_password: 'a fine passphrase', new_password: 'mallory was here 1' }],
+      ['/account/sessions/end', { session_id: 'x' }],
+      ['/account/browser-sessions/end', { browser_session_id: 'x' }],
+      ['/account/sign-out-everywhere', {}],
+    ];
+    for (const [url, fields] of forms) {
+      const missing = await browser.post(url, fields);
+      assert.equal(missing.statusCode, 403, `${url} without a token`);
+      assert.match(missing.body, /Forbidden/);
+      assert.equal((await browser.post(url, { ...fields, csrf_token: otherToken })).statusCode, 403, `${url} with another session's token`);
+      assert.equal((await browser.post(url, { ...fields, csrf_token: `${csrfOf(page)}x` })).statusCode, 403, `${url} with a wrong token`);
+      const crossSite = await browser.post(url, { ...fields, csrf_token: csrfOf(page) }, { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example.com' });
+      assert.equal(crossSite.statusCode, 403, `${url} cross-site`);
+    }
+    const user = await app.services.users.find(userId);
+    assert.equal(user?.user.name, null);
+    assert.equal((await browser.get('/account')).statusCode, 200, 'still signed in');
+    // Without a browser session a form changes nothing and goes back to /account (which signs in).
+    const stranger = new Browser(app);
+    assert.equal(location(await stranger.post('/account/profile', { csrf_token: csrfOf(page), name: 'Mallory' })), '/account');
+    assert.equal((await app.services.users.find(userId))?.user.name, null);
+  });
+
+  it('a password change: a wrong current one is 401 Invalid credentials, the policy 400 Invalid password; a change ends every other session, keeps this browser, and mails a notice', async () => {
+    const email = 'change@example.com';
+    const userId = await person(email);
+    const elsewhere = new Browser(app);
+    await signIn(elsewhere, email);
+    const appTokens = await passwordTokens(app, project, email, 'a fine passphrase');
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    assert.match(page.body, /autocomplete="current-password"/);
+    assert.match(page.body, /autocomplete="new-password"/);
+
+    const wrong = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'not it at all', new_password: 'a brand new passphrase' });
+    assert.equal(wrong.statusCode, 401);
+    assert.match(wrong.body, /<p class="error" role="alert" id="password-error">Invalid credentials\./);
+    const weak = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'short' });
+    assert.equal(weak.statusCode, 400);
+    assert.match(weak.body, /role="alert" id="password-error">Invalid password\. The password has fewer than 8 characters\./);
+    const common = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'password123' });
+    assert.equal(common.statusCode, 400);
+    assert.match(common.body, /a commonly used or breached password/);
+    await assertLive(appTokens).then((next) => Object.assign(appTokens, next));
+
+    const before = smtp.to(email).length;
+    const changed = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'a brand new passphrase' });
+    assert.equal(location(changed), '/account?notice=password_changed');
+    // This browser stays signed in; the other browser and the app's session do not.
+    assert.equal((await browser.get('/account?notice=password_changed')).statusCode, 200);
+    assert.equal(new URL(location(await elsewhere.get('/account')), ISSUER).pathname, '/authorize');
+    await assertEnded(appTokens);
+    // The new password signs in; the old one does not.
+    await passwordTokens(app, project, email, 'a brand new passphrase');
+    await assert.rejects(passwordTokens(app, project, email, 'a fine passphrase'));
+    // The notice, received by the SMTP server.
+    const mails = smtp.to(email);
+    assert.equal(mails.length, before + 1);
+    assert.equal(mails.at(-1)?.subject, 'Your password was changed');
+    assert.match(mails.at(-1)?.text ?? '', /password of your account \(change@example\.com\) was changed/);
+    assert.doesNotMatch(mails.at(-1)?.raw ?? '', /a brand new passphrase/);
+    const events = await audit('password.changed', userId);
+    assert.deepEqual(events.map((e) => e.outcome).sort(), ['failure', 'failure', 'failure', 'success']);
+  });
+
+  it('the current-password check spends the account\'s own failure budget, as at /login: once spent, even the right password answers 429', async () => {
+    const email = 'budget@example.com';
+    await person(email);
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    for (let i = 0; i < 4; i++) {
+      const wrong = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: `wrong ${i}`, new_password: 'a brand new passphrase' });
+      assert.equal(wrong.statusCode, 401);
+    }
+    const refused = await browser.post('/account/password', { csrf_token: csrfOf(page), current_password: 'a fine passphrase', new_password: 'a brand new passphrase' });
+    assert.equal(refused.statusCode, 429);
+    assert.match(refused.body, /role="alert" id="password-error">Rate limited\./);
+    // Nothing was hashed or changed: the old password is still the one.
+    const record = await app.services.users.findByEmail(email);
+    assert.ok(record?.passwordHash && (await app.services.hasher.verify(record.passwordHash, 'a fine passphrase')));
+    // The budget is the one /login spends: the account's sign-ins answer 429 too until the window passes.
+    const login = await app.server.inject({ method: 'POST', url: '/login', payload: { response_type: 'code', client_id: project.id, redirect_uri: 'https://app.example.com/callback', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', email, password: 'a fine passphrase' } });
+    assert.equal(login.statusCode, 429);
+  });
+
+  it('an account without a password sets one within 5 minutes of signing in by email link; later the page asks to sign in again', async () => {
+    const email = 'linkonly@example.com';
+    const user = await app.services.users.create({ email });
+    await app.services.users.addMember(project.id, user.id);
+    const browser = new Browser(app);
+    const authorize = new URL(location(await browser.get('/account')), ISSUER);
+    const sent = await browser.post('/magic-link', { ...Object.fromEntries(authorize.searchParams), email });
+    assert.equal(sent.statusCode, 200, sent.body);
+    assert.match(sent.body, /mail/i);
+    const token = magicLinkToken(smtp.to(email).at(-1) ?? assert.fail('no mail'));
+    const verified = await browser.post('/magic-link/verify', { token });
+    assert.equal(location(await browser.get(location(verified))), '/account');
+    const page = await browser.get('/account');
+    assert.match(page.body, /<h2 id="password-title">Set a password<\/h2>/);
+    assert.doesNotMatch(page.body, /autocomplete="current-password"/);
+
+    app.clock.advance(5 * 60 * 1000 + 1);
+    const late = await browser.post('/account/password', { csrf_token: csrfOf(page), new_password: 'my first passphrase' });
+    assert.equal(late.statusCode, 401);
+    assert.match(late.body, /role="alert" id="password-error">Sign in again to set a password\. <a href="\/account\/sign-in-again">Sign in again<\/a>/);
+    assert.equal((await app.services.users.find(user.id))?.passwordHash, null);
+    // "Sign in again" asks for a new sign-in even with a live browser session.
+    const again = new URL(location(await browser.get('/account/sign-in-again')), ISSUER);
+    assert.equal(again.searchParams.get('prompt'), 'login');
+    const resent = await browser.post('/magic-link', { ...Object.fromEntries(again.searchParams), email });
+    assert.equal(resent.statusCode, 200);
+    const fresh = await browser.post('/magic-link/verify', { token: magicLinkToken(smtp.to(email).at(-1) ?? assert.fail('no mail')) });
+    assert.equal(location(await browser.get(location(fresh))), '/account');
+    const now = await browser.get('/account');
+    const set = await browser.post('/account/password', { csrf_token: csrfOf(now), new_password: 'my first passphrase' });
+    assert.equal(location(set), '/account?notice=password_changed');
+    await passwordTokens(app, project, email, 'my first passphrase');
+  });
+
+  it('lists the person\'s projects (blocked ones marked) and sessions (project, method, started, last used, IP, user agent); "Sign out" ends one', async () => {
+    const email = 'sessions@example.com';
+    const userId = await person(email);
+    const second = await createProject(app, { registrationOpen: true });
+    await app.services.projects.update(second.id, { name: 'Blocked App' });
+    await app.services.users.addMember(second.id, userId);
+    await app.services.users.setBlocked(second.id, userId, true);
+    const appTokens = await passwordTokens(app, project, email, 'a fine passphrase');
+    const keep = await passwordTokens(app, project, email, 'a fine passphrase');
+    app.clock.advance(60_000);
+    await assertLive(keep).then((next) => Object.assign(keep, next));
+    const elsewhere = new Browser(app);
+    await signIn(elsewhere, email);
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    assert.match(page.body, /<li>Test App<\/li>/);
+    assert.match(page.body, /<li>Blocked App <strong>\(blocked\)<\/strong><\/li>/);
+    assert.doesNotMatch(page.body, /<li>Your account/, 'the account project is this page, not listed');
+    assert.match(page.body, /Test App: Password, started \d{4}-\d\d-\d\d \d\d:\d\d UTC; last used \d{4}-\d\d-\d\d \d\d:\d\d UTC; from 127\.0\.0\.1/);
+    assert.match(page.body, /<strong>This browser<\/strong>/);
+    assert.equal((page.body.match(/action="\/account\/sessions\/end"/g) ?? []).length, 2);
+    // Each password sign-in above started a browser session of its own (JSON logins too), and the two pages one each.
+    assert.equal((page.body.match(/action="\/account\/browser-sessions\/end"/g) ?? []).length, 4);
+
+    // The page lists sessions by their stored key (never the sid); end the one whose tokens are appTokens.
+    const appSession = await app.services.sessions.find(JSON.parse(Buffer.from(appTokens.access_token.split('.')[1] ?? '', 'base64url').toString()).sid as string);
+    assert.ok(appSession && page.body.includes(`name="session_id" value="${appSession.id}"`));
+    const ended = await browser.post('/account/sessions/end', { csrf_token: csrfOf(page), session_id: appSession.id });
+    assert.equal(location(ended), '/account?notice=session_ended');
+    await assertEnded(appTokens);
+    await assertLive(keep);
+    assert.equal((await audit('session.ended_by_user', userId)).length, 1);
+    // Someone else's session, or one already ended: nothing happens to it.
+    const strangerId = await person('stranger@example.com');
+    const strangerTokens = await passwordTokens(app, project, 'stranger@example.com', 'a fine passphrase');
+    const strangerSession = (await app.services.sessions.listForUser(strangerId))[0];
+    const notYours = await browser.post('/account/sessions/end', { csrf_token: csrfOf(page), session_id: strangerSession?.id ?? '' });
+    assert.equal(location(notYours), '/account?notice=already_ended');
+    await assertLive(strangerTokens);
+
+    // "Sign out" on the other browser: its cookie no longer opens the page; this one still does.
+    const current = (await app.services.browserSessions.use(browser.cookie('gatehouse_session') ?? ''))?.id;
+    const otherId = (await app.services.browserSessions.use(elsewhere.cookie('gatehouse_session') ?? ''))?.id ?? '';
+    assert.ok(current && otherId && page.body.includes(`value="${otherId}"`));
+    const signedOut = await browser.post('/account/browser-sessions/end', { csrf_token: csrfOf(page), browser_session_id: otherId });
+    assert.equal(location(signedOut), '/account?notice=browser_session_ended');
+    assert.equal(new URL(location(await elsewhere.get('/account')), ISSUER).pathname, '/authorize');
+    assert.equal((await browser.get('/account')).statusCode, 200);
+    // "Sign out" on this browser: it lands signed out.
+    const self = await browser.post('/account/browser-sessions/end', { csrf_token: csrfOf(page), browser_session_id: current ?? '' });
+    assert.equal(location(self), '/account/signed-out');
+    assert.equal(browser.cookie('gatehouse_session'), undefined);
+    assert.equal((await browser.get('/account/signed-out')).statusCode, 200);
+  });
+
+  it('"Sign out everywhere" ends every project session and every browser session of the account, this browser too', async () => {
+    const email = 'everywhere@example.com';
+    const userId = await person(email);
+    const a = await passwordTokens(app, project, email, 'a fine passphrase');
+    const b = await passwordTokens(app, project, email, 'a fine passphrase');
+    const elsewhere = new Browser(app);
+    await signIn(elsewhere, email);
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    const cookie = browser.cookie('gatehouse_session') ?? '';
+    const out = await browser.post('/account/sign-out-everywhere', { csrf_token: csrfOf(page) });
+    assert.equal(location(out), '/account/signed-out');
+    assert.match(String(out.headers['set-cookie']), /^gatehouse_session=; Max-Age=0;/);
+    await assertEnded(a);
+    await assertEnded(b);
+    assert.equal(await app.services.browserSessions.use(cookie), undefined);
+    assert.equal(new URL(location(await elsewhere.get('/account')), ISSUER).pathname, '/authorize');
+    assert.equal(new URL(location(await browser.get('/account')), ISSUER).pathname, '/authorize');
+    assert.deepEqual(await app.services.browserSessions.listForUser(userId), []);
+    const events = await audit('session.ended_by_user', userId);
+    assert.deepEqual(events.map((e) => e.detail), [{ everywhere: true }]);
+  });
+
+  it('speaks the person\'s profile language, else the browser\'s (Accept-Language), else English; the notice mail too', async () => {
+    const email = 'sprachen@example.com';
+    const userId = await person(email);
+    const browser = new Browser(app);
+    const english = await signIn(browser, email);
+    assert.match(english.body, /<html lang="en">/);
+    const german = await app.server.inject({ method: 'GET', url: '/account', headers: { accept: 'text/html', 'accept-language': 'de-DE,de;q=0.9,en;q=0.5', cookie: `gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` } });
+    assert.match(german.body, /<html lang="de">/);
+    assert.match(german.body, /<h1>Ihr Konto<\/h1>/);
+    assert.match(german.body, /Überall abmelden/);
+    // The profile's own language wins over the browser's.
+    await app.services.users.update(userId, { locale: 'es-MX' });
+    const spanish = await app.server.inject({ method: 'GET', url: '/account', headers: { accept: 'text/html', 'accept-language': 'de', cookie: `gatehouse_session=${browser.cookie('gatehouse_session') ?? ''}` } });
+    assert.match(spanish.body, /<html lang="es">/);
+    assert.match(spanish.body, /<h1>Su cuenta<\/h1>/);
+    const refused = await browser.post('/account/password', { csrf_token: csrfOf(spanish), current_password: 'not it', new_password: 'una contraseña nueva' });
+    assert.equal(refused.statusCode, 401);
+    assert.match(refused.body, /role="alert" id="password-error">Correo o contraseña incorrectos\./);
+    await browser.post('/account/password', { csrf_token: csrfOf(spanish), current_password: 'a fine passphrase', new_password: 'una contraseña nueva' });
+    const mail = smtp.to(email).at(-1);
+    assert.equal(mail?.subject, 'Se cambió su contraseña');
+    assert.match(mail?.html ?? '', /<html lang="es">/);
+  });
+
+  it('a member blocked in the account project is refused the page (403 Account blocked) and keeps their other applications', async () => {
+    const email = 'blocked-account@example.com';
+    const userId = await person(email);
+    const browser = new Browser(app);
+    await signIn(browser, email);
+    await app.services.users.setBlocked('account', userId, true);
+    const refused = await browser.get('/account');
+    assert.equal(refused.statusCode, 403);
+    assert.match(refused.body, /Account blocked/);
+    await passwordTokens(app, project, email, 'a fine passphrase');
+  });
+});

@@ -85,6 +85,8 @@ export const ConsoleProjectProtected = httpError(409, 'The console project canno
 export const ConsoleRedirectUriFixed = httpError(409, 'The console project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
 // Single sign-on (sso.md): a login endpoint of a method the project has switched off.
 export const LoginMethodNotAllowed = httpError(403, 'Login method not allowed');
+// accounts.md: a sign-in to a project that requires a verified email.
+export const EmailNotVerified = httpError(403, 'Email not verified');
 // Answers the server gives before any route sees the request (hardening, "the one error path").
 export const RequestTimeout = httpError(408, 'Request timeout');
 export const HeadersTooLarge = httpError(431, 'Request headers too large');
@@ -108,4 +110,5 @@ export const catalogue: readonly ErrorFactory[] = [
   ConsoleRedirectUriFixed, RequestTimeout, HeadersTooLarge,
   InvalidPostLogoutRedirectUri,
   LoginMethodNotAllowed,
+  EmailNotVerified,
 ];

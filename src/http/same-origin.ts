@@ -11,7 +11,10 @@ import { Forbidden } from '../errors.ts';
  * The endpoints a browser page posts to: the login endpoints of SPEC.md and every state-changing
  * hosted form. A new hosted form adds its path here, so the check stays in one place.
  */
-export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set(['/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', '/authorize', '/logout']);
+export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
+  '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', '/authorize', '/logout',
+  '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
+]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

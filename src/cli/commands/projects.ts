@@ -13,6 +13,7 @@ function describeProject(project: Project): string {
     `client:        ${project.confidential ? 'confidential (has a client secret)' : 'public'}`,
     `registration:  ${project.registration_open ? 'open' : 'closed'}`,
     `signing:       ${project.token_signing_alg}`,
+    ...(project.require_verified_email ? ['email:         must be verified to sign in'] : []),
     `redirect URIs: ${project.redirect_uris.join('\n               ')}`,
     ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join('\n               ')}`] : []),
     ...(project.access_token_ttl_seconds !== null ? [`access tokens: ${project.access_token_ttl_seconds} s`] : []),
@@ -25,7 +26,7 @@ function describeProject(project: Project): string {
 export const projectCreate: Command = {
   name: 'project create',
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
-  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …]',
+  usage: 'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed] [--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--require-verified-email]',
   details: [
     'Options:',
     '  --name NAME          display name',
@@ -35,6 +36,7 @@ export const projectCreate: Command = {
     '  --closed             registration closed: only existing members may log in',
     '  --signing-alg ALG               what its ID and access tokens are signed with: ES256 (default) or RS256',
     '  --post-logout-redirect-uri URI  where /logout may send the browser back to (exact match); repeat for more',
+    '  --require-verified-email        refuse sign-ins of accounts whose email is not verified (403 Email not verified)',
   ].join('\n'),
   required: ['name', 'redirect-uri'],
   options: {
@@ -45,6 +47,7 @@ export const projectCreate: Command = {
     closed: { type: 'boolean' },
     'signing-alg': { type: 'string' },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'require-verified-email': { type: 'boolean' },
   },
   async run({ values, out, services, audit }) {
     const redirectUris = stringList(values, 'redirect-uri');
@@ -71,6 +74,7 @@ export const projectCreate: Command = {
       registration_open: !flag(values, 'closed'),
       ...(signingAlg !== undefined ? { token_signing_alg: signingAlg } : {}),
       post_logout_redirect_uris: postLogoutRedirectUris,
+      require_verified_email: flag(values, 'require-verified-email'),
     })
       .catch(explain([ProjectAlreadyExists, `a project with id ${id ?? '(generated)'} already exists`]));
     const { project, clientSecret } = created;

@@ -56,6 +56,8 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
           const record = await users.findByEmail(email);
           if (!record) return;
           const { token, issued } = await tokens.issue({ purpose: 'password_reset', user: record.user, authorization, ttlMs: config.passwordResetTtlSeconds * 1000 });
+          // The newer request ends the older links, before its own is mailed.
+          await tokens.endOlder(issued);
           const link = `${config.issuer}/password-reset/verify?token=${encodeURIComponent(token)}`;
           try {
             await mailer.send(passwordResetMessage({ to: record.user.email, projectName: authorization.project.name, link, expiresInSeconds: config.passwordResetTtlSeconds }));
@@ -63,8 +65,6 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
             await tokens.withdraw(issued).catch(() => {});
             throw error;
           }
-          // Only once the new link is on its way: a failed send leaves the older ones working.
-          await tokens.endOlder(issued);
         });
         const page = renderMessagePage('Check your mail', [
           `If ${email} has an account, we sent it a link to choose a new password.`,

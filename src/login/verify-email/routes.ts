@@ -102,6 +102,7 @@ export async function requestEmailChange(services: Services, user: User, newEmai
   if (spent) throw await rateLimited(audit, ...spent, { ...client, subject: user.id });
   const tokens = accountTokens(services);
   const { token, issued } = await tokens.issue({ purpose: 'email_change', user, newEmail: email, ttlMs: config.emailVerificationTtlSeconds * 1000 });
+  await tokens.endOlder(issued);
   const link = `${config.issuer}/verify-email?token=${encodeURIComponent(token)}`;
   try {
     await mailer.send(emailChangeMessage({ to: email, link, expiresInSeconds: config.emailVerificationTtlSeconds }));
@@ -109,7 +110,6 @@ export async function requestEmailChange(services: Services, user: User, newEmai
     await tokens.withdraw(issued).catch(() => {});
     throw error;
   }
-  await tokens.endOlder(issued);
   await audit.record({ type: 'email.change_requested', outcome: 'success', projectId: null, subject: user.id, ...client, detail: { new_email: email } });
 }
 

@@ -246,6 +246,8 @@ describe('password reset', () => {
     assert.equal(typo.statusCode, 400);
     assert.match(typo.body, /Invalid password: fewer than 8 characters/);
     assert.match(typo.body, /action="\/password-reset\/verify"/);
+    // the form's post ends in a redirect to the app, which form-action must allow
+    assert.match(String(typo.headers['content-security-policy']), /form-action 'self' https:\/\/app\.example\.com/);
     const done = await postForm(app, '/password-reset/verify', { token, password: NEW_PASSWORD }, { accept: 'text/html' });
     assert.equal(done.statusCode, 303);
     const location = new URL(String(done.headers.location));

@@ -130,8 +130,10 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
     } catch (error) {
       if (!html || !(error instanceof HttpError)) throw error;
       // The form again for a refused password: the link still works.
-      if (isError(error, InvalidPassword) && token !== undefined && (await tokens.peek(token, RESET))) {
-        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error)));
+      const live = isError(error, InvalidPassword) && token !== undefined ? await tokens.peek(token, RESET) : undefined;
+      if (live && token !== undefined) {
+        // Its post is answered with a redirect to the app, which form-action must allow.
+        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error)), live.authorization?.redirectUri);
       }
       return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
     }

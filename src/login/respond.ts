@@ -2,7 +2,7 @@
 // then the method's own work; JSON by default, and for the hosted page's form posts a
 // 303 to the app on success or the page again, with the message, on failure.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EmailNotVerified, HttpError, isError, LoginMethodNotAllowed } from '../errors.ts';
+import { EmailNotVerified, HttpError, InvalidOrExpiredToken, isError, LoginMethodNotAllowed } from '../errors.ts';
 import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
@@ -74,4 +74,21 @@ export async function answerLogin(
 /** A successful login: JSON holds redirect_to/code/state, the page is sent on to the app. */
 export function loggedIn(response: AuthorizationResponse, status = 200): LoginOutcome {
   return { json: response, status, redirect: response.redirect_to };
+}
+
+/**
+ * The GET of a mailed link (a magic link, a reset, a verification), which never uses the token up:
+ * mail scanners open links. A live token answers the page whose form uses it (its post may
+ * redirect to `redirectUri`, which form-action must then allow), or `{"valid": true}` for JSON;
+ * anything else 400 Invalid or expired token.
+ */
+export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, link: { token: string; redirectUri?: string | undefined } | undefined, page: (token: string) => string): FastifyReply {
+  const html = prefersHtml(request);
+  reply.header('cache-control', 'no-store');
+  if (!link) {
+    if (!html) throw InvalidOrExpiredToken();
+    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
+  }
+  if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
+  return reply.code(200).send({ valid: true });
 }

@@ -9,6 +9,8 @@ interface MagicLinkMail {
   expiresInSeconds: number;
 }
 
+const NOT_YOU = 'If you did not ask for it, you can ignore this message.';
+
 /** A lifetime in words: "15 minutes", "1 hour", "90 seconds". */
 export function describeLifetime(seconds: number): string {
   if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
@@ -21,18 +23,7 @@ export function magicLinkMessage(input: MagicLinkMail): MailMessage {
   // A project name is one line of plain text in a header and in the body.
   const mail = { ...input, projectName: input.projectName.replace(/\p{Cc}+/gu, ' ').trim() };
   const expires = describeLifetime(mail.expiresInSeconds);
-  const text = [
-    'Hello,',
-    '',
-    `Someone asked to sign in to ${mail.projectName} with this email address.`,
-    'Open this link to continue:',
-    '',
-    mail.link,
-    '',
-    `The link works once and expires in ${expires}.`,
-    'If you did not ask for it, you can ignore this message.',
-    '',
-  ].join('\n');
+  const text = plainText([`Someone asked to sign in to ${mail.projectName} with this email address.`, 'Open this link to continue:'], { url: mail.link, expires }, NOT_YOU);
   const html = `<!doctype html>
 <html lang="en">
 <body>
@@ -58,20 +49,18 @@ interface AccountMail {
   closing: string;
 }
 
+/** The plain-text part every message shares: greeting, paragraphs, the link and its lifetime, closing. */
+function plainText(lines: string[], link: { url: string; expires: string } | undefined, closing: string): string {
+  return ['Hello,', '', ...lines, ...(link ? ['', link.url, '', `The link works once and expires in ${link.expires}.`] : []), closing, ''].join('\n');
+}
+
 function oneLine(text: string): string {
   return text.replace(/\p{Cc}+/gu, ' ').trim();
 }
 
 function accountMessage(mail: AccountMail): MailMessage {
   const expires = mail.link ? describeLifetime(mail.link.expiresInSeconds) : '';
-  const text = [
-    'Hello,',
-    '',
-    ...mail.lines,
-    ...(mail.link ? ['', mail.link.url, '', `The link works once and expires in ${expires}.`] : []),
-    mail.closing,
-    '',
-  ].join('\n');
+  const text = plainText(mail.lines, mail.link ? { url: mail.link.url, expires } : undefined, mail.closing);
   const html = `<!doctype html>
 <html lang="en">
 <body>
@@ -83,8 +72,6 @@ ${mail.link ? `<p><a href="${escapeHtml(mail.link.url)}">${escapeHtml(mail.link.
 `;
   return { to: mail.to, subject: oneLine(mail.subject), text, html };
 }
-
-const NOT_YOU = 'If you did not ask for it, you can ignore this message.';
 
 /** POST /password-reset, for an existing account only. */
 export function passwordResetMessage(input: { to: string; projectName: string; link: string; expiresInSeconds: number }): MailMessage {

@@ -89,9 +89,11 @@ export class AccountTokens {
   }
 
   /**
-   * Ends the unused tokens of the account and purpose that are older than `newest` (a newer reset
-   * request ends the older links). Ordered by (created_at, hash), so that of two requests racing
-   * on several instances exactly the newer link stays usable, whichever ends first.
+   * Ends the other unused tokens of the account and purpose, issued before `newest` or at the
+   * same instant (a newer reset request ends the older links), as long as `newest` itself is
+   * still live: of two requests racing, the one that ends first keeps its link and the other
+   * ends nothing (on SQLite exactly so; on PostgreSQL two statements at the very same moment may
+   * end each other's link, and the person asks again).
    */
   async endOlder(newest: AccountToken): Promise<void> {
     await this.db
@@ -99,9 +101,11 @@ export class AccountTokens {
       .set({ ended_at: this.clock.now() })
       .where('user_id', '=', newest.userId)
       .where('purpose', '=', newest.purpose)
+      .where('token_hash', '!=', newest.hash)
       .where('used_at', 'is', null)
       .where('ended_at', 'is', null)
-      .where((eb) => eb.or([eb('created_at', '<', newest.createdAt), eb.and([eb('created_at', '=', newest.createdAt), eb('token_hash', '<', newest.hash)])]))
+      .where('created_at', '<=', newest.createdAt)
+      .where(sql<boolean>`exists (select 1 from account_tokens newest where newest.token_hash = ${newest.hash} and newest.ended_at is null)`)
       .execute();
   }
 

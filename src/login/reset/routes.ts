@@ -20,7 +20,7 @@ import { mailboxProven } from '../../users/mailbox-proof.ts';
 import { PASSWORD_REJECTIONS, requireAcceptablePassword } from '../../users/password-policy.ts';
 import { admitMember } from '../admission.ts';
 import { beginBrowserSession } from '../browser-sign-in.ts';
-import { answerLogin } from '../respond.ts';
+import { answerLinkLook, answerLogin } from '../respond.ts';
 import { accountTokens } from '../verify-email/routes.ts';
 
 const RESET: ['password_reset'] = ['password_reset'];
@@ -79,13 +79,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
   server.get('/password-reset/verify', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, RESET);
-    reply.header('cache-control', 'no-store');
-    if (!live || token === undefined) {
-      if (!prefersHtml(request)) throw InvalidOrExpiredToken();
-      return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
-    }
-    if (prefersHtml(request)) return sendHtml(reply, 200, renderNewPasswordPage(token), live.authorization?.redirectUri);
-    return reply.code(200).send({ valid: true });
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderNewPasswordPage(t));
   });
 
   server.post('/password-reset/verify', async (request: FastifyRequest, reply: FastifyReply) => {

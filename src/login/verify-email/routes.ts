@@ -20,7 +20,7 @@ import { normalizeEmail, requireValidEmail } from '../../users/email.ts';
 import type { User } from '../../users/users.ts';
 import { admitMember } from '../admission.ts';
 import { beginBrowserSession } from '../browser-sign-in.ts';
-import { answerLogin } from '../respond.ts';
+import { answerLinkLook, answerLogin } from '../respond.ts';
 
 /** What a link at /verify-email can be. */
 const VERIFY_PURPOSES: readonly AccountTokenPurpose[] = ['verify_email', 'email_change'];
@@ -177,13 +177,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
   server.get('/verify-email', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, VERIFY_PURPOSES);
-    reply.header('cache-control', 'no-store');
-    if (!live || token === undefined) {
-      if (!prefersHtml(request)) throw InvalidOrExpiredToken();
-      return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
-    }
-    if (prefersHtml(request)) return sendHtml(reply, 200, renderVerifyEmailConfirmPage(token), live.authorization?.redirectUri);
-    return reply.code(200).send({ valid: true });
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, renderVerifyEmailConfirmPage);
   });
 
   server.post('/verify-email', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -159,6 +159,7 @@ describe('password reset', () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]?.project_id, project.id);
     assert.equal(events[0]?.outcome, 'success');
+    assert.ok((await app.services.audit.list({ type: 'password.reset_requested', subject: userId, limit: 10 })).length >= 1);
   });
 
   it('10 concurrent posts of one token: exactly one 200, the others 400 Invalid or expired token', async () => {

@@ -49,8 +49,9 @@ export const AUDIT_EVENT_TYPES = [
   'account.unverified_credentials_cleared',
   // signing keys: a rotation's keys withdrawn at once (rotate --immediately, for a leaked key)
   'keys.withdrawn',
-  // accounts.md: a password set with a reset link (every session of the account ended); an email
+  // accounts.md: a reset link mailed to an existing account; a password set with a reset link (every session of the account ended); an email
   // proven with a verification link; an email change asked for (link mailed to the new address), done
+  'password.reset_requested',
   'password.reset',
   'email.verified',
   'email.change_requested',

@@ -65,6 +65,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
             await tokens.withdraw(issued).catch(() => {});
             throw error;
           }
+          await audit.record({ type: 'password.reset_requested', outcome: 'info', projectId: authorization.project.id, subject: record.user.id, ip, userAgent });
         });
         const page = renderMessagePage('Check your mail', [
           `If ${email} has an account, we sent it a link to choose a new password.`,

@@ -10,7 +10,7 @@ import { answerLogin, loggedIn } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
-import { normalizeEmail, requireValidEmail } from '../../users/email.ts';
+import { requireValidEmail } from '../../users/email.ts';
 import { renderMessagePage } from '../../pages/render.ts';
 import { prefersHtml } from '../../http/negotiation.ts';
 import { mailVerificationLink } from '../verify-email/routes.ts';
@@ -39,17 +39,16 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         const user = await users.create({ email, password, email_verified: false, ...(name ? { name } : {}) });
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
-        // accounts.md: the verification link, which also signs in to this project (it counts
-        // towards the address's 3 verification mails an hour; signups are bounded per client address).
-        const mailed = (await limits.verificationMailsPerEmail.hit(normalizeEmail(user.email)))
-          ? await mailVerificationLink(services, user, authorization).then(
-              () => true,
-              (err: unknown) => {
-                request.log.error({ err }, 'verification mail could not be sent');
-                return false;
-              },
-            )
-          : false;
+        // accounts.md: the verification link, which also signs in to this project. Not held to the
+        // per-email limit: the address is new, and others may have spent that limit asking for it
+        // (signups are bounded per client address).
+        const mailed = await mailVerificationLink(services, user, authorization).then(
+          () => true,
+          (err: unknown) => {
+            request.log.error({ err }, 'verification mail could not be sent');
+            return false;
+          },
+        );
         if (project.require_verified_email) {
           // No code until the email is proven: the link signs the person in. Without the mail, say
           // so (a sign-in with the password mails a new link).

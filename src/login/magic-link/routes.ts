@@ -6,7 +6,7 @@ import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { giveBackOnError, reserve, type Limiter } from '../../storage/rate-limits.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { admitMember } from '../admission.ts';
-import { answerLinkLook, answerLogin } from '../respond.ts';
+import { answerLogin } from '../respond.ts';
 import { describeLifetime, magicLinkMessage } from '../../mail/templates.ts';
 import { beginBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
@@ -15,6 +15,7 @@ import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '
 import type { Services } from '../../services.ts';
 import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
 import { resumeAuthorization } from '../../oauth/authorization-request.ts';
+import { answerLinkLook } from '../respond.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { normalizeEmail } from '../../users/email.ts';

@@ -6,16 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { sendVerificationAgain, requestEmailChange } from '../src/login/verify-email/routes.ts';
 import type { User } from '../src/users/users.ts';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { browserCookie, linkToken, waitForMail } from './support/account-mail.ts';
+import { asForm, browserCookie, linkToken, waitForMail } from './support/account-mail.ts';
 import { adminToken, assertAuthorizationResponse, authParams, bearer, createProject, createUser, exchangeCode, post, postForm, type TestProject } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const PASSWORD = 'a long enough passphrase';
 const CLIENT = { ip: '192.0.2.1', userAgent: 'test' };
-
-function asForm(fields: object): Record<string, string> {
-  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
 
 describe('email verification', () => {
   let smtp: TestSmtpServer;
@@ -270,5 +266,49 @@ describe('email verification', () => {
       assertAuthorizationResponse(reset, ISSUER);
       assert.equal((await passwordLogin(strict, 'reset@example.com', 'another long passphrase')).statusCode, 200);
     });
+  });
+});
+
+describe('the registration\'s verification mail when the mail server does not answer', () => {
+  let smtp: TestSmtpServer;
+  let app: TestApp;
+  let project: TestProject;
+  let strict: TestProject;
+  before(async () => {
+    smtp = await startSmtpServer();
+    app = await createTestApp({ env: { GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_SMTP_TIMEOUT_MS: '300', GATEHOUSE_TRUST_PROXY: 'true' } });
+    project = await createProject(app);
+    strict = await createProject(app);
+    await app.services.projects.update(strict.id, { require_verified_email: true });
+  });
+  after(async () => {
+    await app.close();
+    await smtp.close();
+  });
+
+  const register = (target: TestProject, email: string, ip: string) =>
+    post(app, '/register', { ...authParams(target.id, pkcePair().challenge), email, password: PASSWORD }, { 'x-forwarded-for': ip });
+
+  it('an ordinary project: the registration stands (201 with a code), and no link was left behind', async () => {
+    smtp.silent = true;
+    const res = await register(project, 'lost-mail@example.com', '192.0.2.70');
+    smtp.silent = false;
+    assert.equal(res.statusCode, 201, res.body);
+    assert.ok(res.json<{ code: string }>().code);
+    const rows = await app.services.database.db.selectFrom('account_tokens').selectAll().execute();
+    assert.equal(rows.length, 0, 'the token of the unsent mail was withdrawn');
+  });
+
+  it('a project that requires a verified email: 503, and a password sign-in then mails the link, which signs in', async () => {
+    smtp.silent = true;
+    const res = await register(strict, 'strict-lost@example.com', '192.0.2.71');
+    smtp.silent = false;
+    assert.deepEqual([res.statusCode, res.json()], [503, { error: 'Service unavailable' }]);
+    const login = await post(app, '/login', { ...authParams(strict.id, pkcePair().challenge), email: 'strict-lost@example.com', password: PASSWORD }, { 'x-forwarded-for': '192.0.2.72' });
+    assert.deepEqual([login.statusCode, login.json()], [403, { error: 'Email not verified' }]);
+    const token = linkToken(await waitForMail(smtp, 'strict-lost@example.com', 1), '/verify-email');
+    const used = await post(app, '/verify-email', { token });
+    assert.equal(used.statusCode, 200, used.body);
+    assert.ok(used.json<{ code: string }>().code);
   });
 });

@@ -3,16 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../src/crypto/tokens.ts';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { browserCookie, linkToken, waitForMail } from './support/account-mail.ts';
+import { asForm, browserCookie, linkToken, waitForMail } from './support/account-mail.ts';
 import { assertAuthorizationResponse, authParams, createProject, createUser, exchangeCode, passwordTokens, post, postForm, refresh, type AuthParams, type TestProject } from './support/flow.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const OLD_PASSWORD = 'the old long passphrase';
 const NEW_PASSWORD = 'a brand new passphrase';
-
-function asForm(fields: object): Record<string, string> {
-  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
 
 describe('password reset', () => {
   let smtp: TestSmtpServer;

@@ -109,9 +109,14 @@ export class AccountTokens {
       .execute();
   }
 
-  /** Deletes a token whose mail could not be sent. */
-  async withdraw(token: AccountToken): Promise<void> {
-    await this.db.deleteFrom('account_tokens').where('token_hash', '=', token.hash).execute();
+  /** Sends the mail of a token just issued; a failed send withdraws the token (deletes it) and throws. */
+  async mail(issued: AccountToken, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      await this.db.deleteFrom('account_tokens').where('token_hash', '=', issued.hash).execute().catch(() => {});
+      throw error;
+    }
   }
 
   /** A live token of one of these purposes, without using it up (mail scanners open links). */

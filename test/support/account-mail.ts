@@ -29,3 +29,8 @@ export function browserCookie(response: LightMyRequestResponse): string {
   if (!match?.[1]) throw new Error(`no browser session cookie: ${String(header)}`);
   return match[1];
 }
+
+/** The string fields of a request, as a form (or query string) takes them. */
+export function asForm(fields: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}

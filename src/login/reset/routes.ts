@@ -60,12 +60,9 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
           // The newer request ends the older links, before its own is mailed.
           await tokens.endOlder(issued);
           const link = `${config.issuer}/password-reset/verify?token=${encodeURIComponent(token)}`;
-          try {
-            await mailer.send(passwordResetMessage({ to: record.user.email, projectName: authorization.project.name, link, expiresInSeconds: config.passwordResetTtlSeconds }));
-          } catch (error) {
-            await tokens.withdraw(issued).catch(() => {});
-            throw error;
-          }
+          await tokens.mail(issued, () =>
+            mailer.send(passwordResetMessage({ to: record.user.email, projectName: authorization.project.name, link, expiresInSeconds: config.passwordResetTtlSeconds })),
+          );
           await audit.record({ type: 'password.reset_requested', outcome: 'info', projectId: authorization.project.id, subject: record.user.id, ip, userAgent });
         });
         const page = renderMessagePage('Check your mail', [

@@ -58,14 +58,9 @@ export async function mailVerificationLink(services: Services, user: User, autho
     ...(authorization !== undefined ? { authorization } : {}),
   });
   const link = `${config.issuer}/verify-email?token=${encodeURIComponent(token)}`;
-  try {
-    await mailer.send(
-      emailVerificationMessage({ to: user.email, link, expiresInSeconds: config.emailVerificationTtlSeconds, ...(authorization ? { projectName: authorization.project.name } : {}) }),
-    );
-  } catch (error) {
-    await tokens.withdraw(issued).catch(() => {});
-    throw error;
-  }
+  await tokens.mail(issued, () =>
+    mailer.send(emailVerificationMessage({ to: user.email, link, expiresInSeconds: config.emailVerificationTtlSeconds, ...(authorization ? { projectName: authorization.project.name } : {}) })),
+  );
 }
 
 /**
@@ -105,12 +100,7 @@ export async function requestEmailChange(services: Services, user: User, newEmai
   const { token, issued } = await tokens.issue({ purpose: 'email_change', user, newEmail: email, ttlMs: config.emailVerificationTtlSeconds * 1000 });
   await tokens.endOlder(issued);
   const link = `${config.issuer}/verify-email?token=${encodeURIComponent(token)}`;
-  try {
-    await mailer.send(emailChangeMessage({ to: email, link, expiresInSeconds: config.emailVerificationTtlSeconds }));
-  } catch (error) {
-    await tokens.withdraw(issued).catch(() => {});
-    throw error;
-  }
+  await tokens.mail(issued, () => mailer.send(emailChangeMessage({ to: email, link, expiresInSeconds: config.emailVerificationTtlSeconds })));
   await audit.record({ type: 'email.change_requested', outcome: 'success', projectId: null, subject: user.id, ...client, detail: { new_email: email } });
 }
 

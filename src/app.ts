@@ -29,6 +29,8 @@ import { registerLoginRoutes } from './login/password/routes.ts';
 import { exposeRequestId, FoldedOutageLog, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
+import { registerPasswordResetRoutes } from './login/reset/routes.ts';
+import { registerVerifyEmailRoutes } from './login/verify-email/routes.ts';
 import { registerMetrics } from './metrics/routes.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
 import { registerOAuthRoutes } from './oauth/routes.ts';
@@ -196,7 +198,11 @@ const SECURITY_HEADERS: HelmetOptions = {
 };
 
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
-const BROWSER_ROUTES = new Set(['/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify', ...ACCOUNT_PAGE_ROUTES]);
+const BROWSER_ROUTES = new Set([
+  '/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify',
+  '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
+  ...ACCOUNT_PAGE_ROUTES,
+]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
   if (error instanceof HttpError) return error;
@@ -358,6 +364,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);
   registerPinLoginRoutes(server, services);
+  registerPasswordResetRoutes(server, services);
+  registerVerifyEmailRoutes(server, services);
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
   registerAccountRoutes(server, services);

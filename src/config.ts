@@ -30,6 +30,10 @@ export interface Config {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   magicLinkTtlSeconds: number;
+  /** how long a password-reset link works */
+  passwordResetTtlSeconds: number;
+  /** how long an email verification (or email change) link works */
+  emailVerificationTtlSeconds: number;
   /** failed PIN logins a project accepts per day before PIN login is refused */
   pinFailuresPerDay: number;
   /**
@@ -160,6 +164,8 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS', 900, 1),
     refreshTokenTtlSeconds: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL_SECONDS', 2592000, 1),
     magicLinkTtlSeconds: integer(env, 'GATEHOUSE_MAGIC_LINK_TTL_SECONDS', 900, 1),
+    passwordResetTtlSeconds: integer(env, 'GATEHOUSE_PASSWORD_RESET_TTL_SECONDS', 1800, 1),
+    emailVerificationTtlSeconds: integer(env, 'GATEHOUSE_EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 1),
     pinFailuresPerDay: integer(env, 'GATEHOUSE_PIN_FAILURES_PER_DAY', 100, 1),
     tokenRequestsPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 20, 1),
     loginFailuresPerIp: integer(env, 'GATEHOUSE_LOGIN_FAILURES_PER_IP', 5, 1),

@@ -88,6 +88,8 @@ export const AccountProjectProtected = httpError(409, 'The account project canno
 export const AccountRedirectUriFixed = httpError(409, 'The account project\'s redirect URI follows GATEHOUSE_ISSUER and cannot be changed');
 // Single sign-on (sso.md): a login endpoint of a method the project has switched off.
 export const LoginMethodNotAllowed = httpError(403, 'Login method not allowed');
+// accounts.md: a sign-in to a project that requires a verified email.
+export const EmailNotVerified = httpError(403, 'Email not verified');
 // Answers the server gives before any route sees the request (hardening, "the one error path").
 export const RequestTimeout = httpError(408, 'Request timeout');
 export const HeadersTooLarge = httpError(431, 'Request headers too large');
@@ -112,4 +114,5 @@ export const catalogue: readonly ErrorFactory[] = [
   AccountProjectProtected, AccountRedirectUriFixed,
   InvalidPostLogoutRedirectUri,
   LoginMethodNotAllowed,
+  EmailNotVerified,
 ];

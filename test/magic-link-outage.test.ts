@@ -6,50 +6,12 @@
 // write after the link was read gives up with SQLITE_BUSY.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
 import { testBackend } from './support/backend.ts';
+import { holdDatabaseDuringRequest } from './support/outage.ts';
 import { authParams, createProject, exchangeCode, post, type TestProject } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
-
-/**
- * Holds the database from another connection, from the moment the request under test first
- * reads the clock until released. On PostgreSQL the users table is locked before the request
- * (the link itself is in Redis). On SQLite the link is in the same file, and a lock taken before
- * the request would stop the link being taken at all; so the lock is taken when the request
- * first reads the injected clock, which it does once it has read the link and before it writes
- * anything (better-sqlite3 is synchronous, so the lock is held from that instant).
- */
-async function holdDatabaseDuringRequest(app: TestApp): Promise<() => Promise<void>> {
-  const url = app.config.databaseUrl;
-  if (url.startsWith('sqlite:')) {
-    const other = new Sqlite(url.slice('sqlite:'.length));
-    const clock = app.clock;
-    const now = clock.now.bind(clock);
-    let locked = false;
-    clock.now = () => {
-      if (!locked) {
-        other.exec('begin immediate');
-        locked = true;
-      }
-      return now();
-    };
-    return async () => {
-      clock.now = now;
-      if (locked) other.exec('rollback');
-      other.close();
-    };
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query('begin');
-  await client.query('lock table users in access exclusive mode');
-  return async () => {
-    await client.query('rollback');
-    await client.end();
-  };
-}
 
 describe('a magic link survives an outage of the database at POST /magic-link/verify', () => {
   let smtp: TestSmtpServer;

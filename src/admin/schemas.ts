@@ -37,6 +37,8 @@ const SsoProjectFields = {
   allowed_origins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ORIGIN_LENGTH }), { maxItems: MAX_ALLOWED_ORIGINS })),
   require_pkce: Type.Optional(Type.Boolean()),
   login_methods: Type.Optional(Type.Array(Type.Union(LOGIN_METHODS.map((method) => Type.Literal(method))), { minItems: 1, uniqueItems: true })),
+  // accounts.md: sign-ins need a verified email
+  require_verified_email: Type.Optional(Type.Boolean()),
 };
 
 export const NewProjectBody = Type.Object(

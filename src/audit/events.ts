@@ -53,6 +53,13 @@ export const AUDIT_EVENT_TYPES = [
   'profile.updated',
   'password.changed',
   'session.ended_by_user',
+  // accounts.md: a reset link mailed to an existing account; a password set with a reset link (every session of the account ended); an email
+  // proven with a verification link; an email change asked for (link mailed to the new address), done
+  'password.reset_requested',
+  'password.reset',
+  'email.verified',
+  'email.change_requested',
+  'email.changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

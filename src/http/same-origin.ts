@@ -19,6 +19,11 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/magic-link/verify',
   '/authorize',
   '/logout',
+  // password reset and email verification (src/login/reset/, src/login/verify-email/)
+  '/password-reset',
+  '/password-reset/verify',
+  '/verify-email',
+  '/verify-email/resend',
   // the account page's forms (src/account/routes.ts)
   '/account/profile',
   '/account/password',

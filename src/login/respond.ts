@@ -2,7 +2,7 @@
 // then the method's own work; JSON by default, and for the hosted page's form posts a
 // 303 to the app on success or the page again, with the message, on failure.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, LoginMethodNotAllowed } from '../errors.ts';
+import { EmailNotVerified, HttpError, InvalidOrExpiredToken, isError, LoginMethodNotAllowed } from '../errors.ts';
 import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
@@ -35,6 +35,8 @@ export async function answerLogin(
   services: Services,
   form: LoginForm,
   work: (authorization: AuthorizationRequest, fields: Fields) => Promise<LoginOutcome>,
+  /** the page a failed form post is answered with, when it is not the login page (the reset request) */
+  retryPage?: (authorization: AuthorizationRequest, fields: Fields, message: string) => string,
 ): Promise<FastifyReply> {
   const fields = bodyFields(request);
   const html = prefersHtml(request);
@@ -51,11 +53,19 @@ export async function answerLogin(
   } catch (error) {
     if (!html || !(error instanceof HttpError)) throw error;
     if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message), authorization.redirectUri);
     const email = field(fields, 'email');
     return sendHtml(
       reply,
       error.statusCode,
-      renderLoginPage({ authorization, fields, error: { form, message: error.message }, showPin: await showPinForm(services, authorization), ...(email !== undefined ? { email } : {}) }),
+      renderLoginPage({
+        authorization,
+        fields,
+        error: { form, message: error.message },
+        showPin: await showPinForm(services, authorization),
+        offerVerificationMail: isError(error, EmailNotVerified),
+        ...(email !== undefined ? { email } : {}),
+      }),
       authorization.redirectUri,
     );
   }
@@ -64,4 +74,21 @@ export async function answerLogin(
 /** A successful login: JSON holds redirect_to/code/state, the page is sent on to the app. */
 export function loggedIn(response: AuthorizationResponse, status = 200): LoginOutcome {
   return { json: response, status, redirect: response.redirect_to };
+}
+
+/**
+ * The GET of a mailed link (a magic link, a reset, a verification), which never uses the token up:
+ * mail scanners open links. A live token answers the page whose form uses it (its post may
+ * redirect to `redirectUri`, which form-action must then allow), or `{"valid": true}` for JSON;
+ * anything else 400 Invalid or expired token.
+ */
+export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, link: { token: string; redirectUri?: string | undefined } | undefined, page: (token: string) => string): FastifyReply {
+  const html = prefersHtml(request);
+  reply.header('cache-control', 'no-store');
+  if (!link) {
+    if (!html) throw InvalidOrExpiredToken();
+    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
+  }
+  if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
+  return reply.code(200).send({ valid: true });
 }

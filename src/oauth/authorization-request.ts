@@ -80,3 +80,44 @@ export async function checkAuthorizationRequest(
     ...(nonce !== undefined && nonce !== '' ? { nonce } : {}),
   };
 }
+
+/** An authorization request as kept beside a mailed token, to be finished when the link is used. */
+export interface StoredAuthorization {
+  projectId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scope: string;
+  state?: string;
+  nonce?: string;
+}
+
+export function storeAuthorization(authorization: AuthorizationRequest): StoredAuthorization {
+  const { redirectUri, codeChallenge, scope, state, nonce } = authorization;
+  return {
+    projectId: authorization.project.id,
+    redirectUri,
+    codeChallenge,
+    scope,
+    ...(state !== undefined ? { state } : {}),
+    ...(nonce !== undefined ? { nonce } : {}),
+  };
+}
+
+/**
+ * The stored request against the project as it is now: undefined when the project is gone or no
+ * longer allows the redirect URI (both may have changed since the link was mailed).
+ */
+export async function resumeAuthorization(stored: StoredAuthorization, projects: ProjectService): Promise<AuthorizationRequest | undefined> {
+  const record = await projects.find(stored.projectId);
+  if (!record || !record.project.redirect_uris.includes(stored.redirectUri)) return undefined;
+  const { redirectUri, codeChallenge, scope, state, nonce } = stored;
+  return {
+    project: record.project,
+    clientId: record.project.id,
+    redirectUri,
+    codeChallenge,
+    scope,
+    ...(state !== undefined ? { state } : {}),
+    ...(nonce !== undefined ? { nonce } : {}),
+  };
+}

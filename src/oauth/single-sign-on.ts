@@ -3,13 +3,14 @@
 // the ones every login applies (login/admission.ts) and the code is completeAuthorization's: one
 // path for "this user signs in to this project".
 import type { FastifyRequest } from 'fastify';
-import { AccountBlocked, HttpError, isError, NotAMember } from '../errors.ts';
+import { AccountBlocked, EmailNotVerified, HttpError, isError, NotAMember } from '../errors.ts';
 import { field, type Fields } from '../http/fields.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import { admitMember } from '../login/admission.ts';
 import { presentedBrowserSession } from '../login/browser-sign-in.ts';
 import type { Services } from '../services.ts';
 import type { BrowserSession } from '../sessions/browser-sessions.ts';
+import type { User } from '../users/users.ts';
 import type { LoginMethod } from '../sessions/subject.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from './authorization-response.ts';
@@ -23,6 +24,8 @@ export type SignOnOutcome =
   | { kind: 'select_account'; email: string }
   /** a project rule refused the person: its 403 page */
   | { kind: 'refused'; error: HttpError }
+  /** accounts.md: the project requires a verified email, and this person's is not (403 Email not verified) */
+  | { kind: 'unverified'; user: User }
   /** prompt=none could not sign in silently: back to the app with an error */
   | { kind: 'error_redirect'; location: string };
 
@@ -67,6 +70,10 @@ export async function signOn(
     if (!isError(error, AccountBlocked) && !isError(error, NotAMember)) throw error;
     await services.audit.record({ type: 'login.browser_session', outcome: 'failure', projectId, subject: session.userId, ip, userAgent, detail: { reason: error.message } });
     return silent ? fail('access_denied') : { kind: 'refused', error };
+  }
+  if (authorization.project.require_verified_email && !user.user.email_verified) {
+    await services.audit.record({ type: 'login.browser_session', outcome: 'failure', projectId, subject: session.userId, ip, userAgent, detail: { reason: EmailNotVerified.message } });
+    return silent ? fail('interaction_required') : { kind: 'unverified', user: user.user };
   }
   const method = LOGIN_METHODS.find((m) => session.amr.includes(m)) ?? 'pwd';
   const response = await completeAuthorization(services, authorization, { kind: 'user', userId: session.userId }, method, {

@@ -2,7 +2,7 @@
 // with the browser session, or the login page; and POST /authorize, the "Continue as" button of
 // the select_account page (a same-origin form, src/http/same-origin.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError } from '../errors.ts';
+import { EmailNotVerified, HttpError } from '../errors.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { prefersHtml } from '../http/negotiation.ts';
@@ -11,6 +11,7 @@ import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
 import { showPinForm } from '../login/respond.ts';
+import { offerVerificationMail } from '../login/verify-email/routes.ts';
 
 /** What GET /authorize (and the select_account page's post) answers after the four checks. */
 export async function answerAuthorization(
@@ -29,6 +30,19 @@ export async function answerAuthorization(
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.location).send();
     case 'refused':
       return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message));
+    case 'unverified': {
+      // The login page with the refusal beside the password form and "Send the link again"; a new link is mailed.
+      await offerVerificationMail(services, request, outcome.user, authorization);
+      const page = renderLoginPage({
+        authorization,
+        fields: fields ?? {},
+        showPin: await showPinForm(services, authorization),
+        error: { form: 'password', message: EmailNotVerified.message },
+        offerVerificationMail: true,
+        email: outcome.user.email,
+      });
+      return sendHtml(reply, EmailNotVerified.status, page, authorization.redirectUri);
+    }
     case 'select_account':
       return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email }), authorization.redirectUri);
     case 'login_page': {

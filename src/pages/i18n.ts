@@ -87,6 +87,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'Invalid password': 'error.invalid_password',
   'Registration closed': 'error.registration_closed',
   'Invalid or expired token': 'error.invalid_or_expired_token',
+  'Email not verified': 'error.email_not_verified',
   'Rate limited': 'error.rate_limited',
   'Invalid request': 'error.invalid_request',
   'Invalid post_logout_redirect_uri': 'error.invalid_post_logout_redirect_uri',

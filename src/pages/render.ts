@@ -43,6 +43,8 @@ interface LoginPageOptions {
   email?: string;
   /** the PIN form: `pin` allowed and an active PIN (showPinForm) */
   showPin?: boolean;
+  /** accounts.md: the password sign-in was refused for an unverified email; offer to mail the link again */
+  offerVerificationMail?: boolean;
 }
 
 function errorFor(options: LoginPageOptions, form: LoginForm, id: string): { html: string; describedBy: string } {
@@ -105,7 +107,8 @@ ${hidden}
 <input id="login-password" name="password" type="password" autocomplete="current-password" required${password.describedBy}>
 <button type="submit">Sign in</button>
 </form>
-</section>
+<p><a href="/password-reset?${escapeHtml(authorizationQuery(options.fields))}">Forgot password?</a></p>
+${options.offerVerificationMail ? resendVerificationForm(hidden, options.email ?? '') : ''}</section>
 ` : ''}${shown['magic-link'] ? `<section aria-labelledby="magic-title">
 <h2 id="magic-title">Email me a link</h2>
 ${magic.html}
@@ -179,6 +182,72 @@ export function renderMagicLinkConfirmPage(token: string): string {
 <form method="post" action="/magic-link/verify">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+function authorizationQuery(fields: Fields): string {
+  const query = new URLSearchParams();
+  for (const name of AUTHORIZATION_FIELDS) {
+    const value = field(fields, name);
+    if (value !== undefined) query.set(name, value);
+  }
+  return query.toString();
+}
+
+/** "Send the link again" beside the 403 Email not verified of a sign-in (accounts.md). */
+function resendVerificationForm(hidden: string, email: string): string {
+  return `<form method="post" action="/verify-email/resend">
+${hidden}
+<input type="hidden" name="email" value="${escapeHtml(email)}">
+<button type="submit">Send the link again</button>
+</form>
+`;
+}
+
+/** GET /password-reset: "Forgot password?" leads here, with the authorization parameters kept. */
+export function renderPasswordResetPage(options: { authorization: AuthorizationRequest; fields: Fields; error?: string; email?: string }): string {
+  const { project } = options.authorization;
+  const error = options.error !== undefined ? `<p class="error" role="alert" id="reset-error">${escapeHtml(options.error)}</p>\n` : '';
+  return layout(
+    `Reset your password for ${project.name}`,
+    `<h1>Reset your password for <span class="project">${escapeHtml(project.name)}</span></h1>
+<p>We will mail you a link to choose a new password.</p>
+${error}<form method="post" action="/password-reset">
+${hiddenFields(options.fields)}
+<label for="reset-email">Email</label>
+<input id="reset-email" name="email" type="email" autocomplete="email" required value="${escapeHtml(options.email ?? '')}"${error ? ' aria-describedby="reset-error"' : ''}>
+<button type="submit">Send me a reset link</button>
+</form>
+<p><a href="/authorize?${escapeHtml(authorizationQuery(options.fields))}">Back to sign in</a></p>`,
+  );
+}
+
+/** GET /password-reset/verify with a live token: the new-password form (the token is used by its post only). */
+export function renderNewPasswordPage(token: string, error?: string): string {
+  const shown = error !== undefined ? `<p class="error" role="alert" id="new-password-error">${escapeHtml(error)}</p>\n` : '';
+  return layout(
+    'Choose a new password',
+    `<h1>Choose a new password</h1>
+${shown}<form method="post" action="/password-reset/verify">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<label for="new-password">New password</label>
+<input id="new-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${shown ? ' aria-describedby="new-password-error"' : ''}>
+<p class="hint">At least 8 characters. Common passwords are refused. Every other sign-in of your account ends.</p>
+<button type="submit">Set password and sign in</button>
+</form>`,
+  );
+}
+
+/** GET /verify-email with a live token: a button, so that a mail scanner opening the link proves nothing. */
+export function renderVerifyEmailConfirmPage(token: string): string {
+  return layout(
+    'Verify your email address',
+    `<h1>Verify your email address</h1>
+<p>Press the button to confirm this address. This link works once.</p>
+<form method="post" action="/verify-email">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Verify my email address</button>
 </form>`,
   );
 }

@@ -68,6 +68,8 @@ export interface Project {
   post_logout_redirect_uris: string[];
   /** what the project's ID and access tokens are signed with */
   token_signing_alg: SigningAlg;
+  /** accounts.md: a sign-in of an account whose email is not verified is refused (403 Email not verified) */
+  require_verified_email: boolean;
 }
 
 export interface ProjectRecord {
@@ -86,6 +88,7 @@ interface ProjectSettings {
   allowed_origins?: string[];
   require_pkce?: boolean;
   login_methods?: LoginMethodName[];
+  require_verified_email?: boolean;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -118,6 +121,7 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.allowed_origins !== undefined ? { allowed_origins: JSON.stringify(changes.allowed_origins) } : {}),
     ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
     ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
+    ...(changes.require_verified_email !== undefined ? { require_verified_email: changes.require_verified_email ? 1 : 0 } : {}),
   };
 }
 
@@ -147,6 +151,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     updated_at: new Date(row.updated_at).toISOString(),
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
     token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
+    require_verified_email: row.require_verified_email === 1,
   };
 }
 
@@ -278,6 +283,7 @@ export class ProjectService {
           login_methods: JSON.stringify(LOGIN_METHODS),
           post_logout_redirect_uris: '[]',
           token_signing_alg: DEFAULT_SIGNING_ALG,
+          require_verified_email: 0,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

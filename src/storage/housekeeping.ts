@@ -10,6 +10,7 @@ interface PurgedRows {
   refreshTokens: number;
   sessions: number;
   kv: number;
+  accountTokens: number;
 }
 
 /**
@@ -27,6 +28,8 @@ export async function purgeExpiredState(db: Kysely<Database>, clock: Clock): Pro
     refreshTokens: await purgeRows(db, 'refresh_tokens', 'token_hash', sql`expires_at < ${now}`),
     sessions: await purgeRows(db, 'sessions', 'id', sql`expires_at < ${now}`),
     kv: await purgeRows(db, 'kv', 'key', sql`expires_at <= ${now}`),
+    // a mailed account token past its expiry can do nothing any more, used or not
+    accountTokens: await purgeRows(db, 'account_tokens', 'token_hash', sql`expires_at <= ${now}`),
   };
 }
 

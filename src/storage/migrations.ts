@@ -217,6 +217,31 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0010_account_tokens': {
+    // Every token mailed for an account (docs/accounts.md): a password reset, an email
+    // verification, an email change. Only the SHA-256 of the token is kept; `email` is the
+    // account's address when it was mailed (the token works only while it still is), `new_email`
+    // the address an email change switches to, `authorization` the request (JSON) a sign-in resumes.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('account_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('new_email', 'text')
+        .addColumn('authorization', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('account_tokens_user').on('account_tokens').columns(['user_id', 'purpose']).execute();
+      await db.schema.createIndex('account_tokens_expires').on('account_tokens').column('expires_at').execute();
+      // Sign-ins of an account whose email is not verified are refused (1) or not (0, default).
+      await db.schema.alterTable('projects').addColumn('require_verified_email', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 /** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */

@@ -50,6 +50,10 @@ export interface RateLimits {
   passwordFailuresPerAccount: Limiter;
   /** every mail sent on a visitor's request (links, resets, verifications): per client address per hour (GATEHOUSE_MAIL_SENDS_PER_IP) */
   mailSendsPerIp: Limiter;
+  /** POST /password-reset: 3 requests per hour per email (accounts.md) */
+  passwordResetsPerEmail: Limiter;
+  /** verification and email-change mails: 3 per hour per address mailed to (accounts.md) */
+  verificationMailsPerEmail: Limiter;
 }
 
 /**
@@ -105,6 +109,8 @@ function rateLimitRules(config: Config): Rule[] {
     { name: 'magicLinksPerEmail', points: 3, duration: 60 * 60 },
     { name: 'passwordFailuresPerAccount', points: config.loginFailuresPerAccount, duration: 60 * 60 },
     { name: 'mailSendsPerIp', points: config.mailSendsPerIp, duration: 60 * 60 },
+    { name: 'passwordResetsPerEmail', points: 3, duration: 60 * 60 },
+    { name: 'verificationMailsPerEmail', points: 3, duration: 60 * 60 },
   ];
 }
 

@@ -27,6 +27,8 @@ export interface ProjectsTable {
   updated_at: number;
   /** 'ES256' or 'RS256': what the project's tokens are signed with (default ES256) */
   token_signing_alg: ColumnType<string, string | undefined, string>;
+  /** 1: a sign-in needs a verified email (0010; default 0) */
+  require_verified_email: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -138,6 +140,25 @@ interface InstanceSecretsTable {
   created_at: number;
 }
 
+export interface AccountTokensTable {
+  /** SHA-256 of the mailed token; the token itself is never stored */
+  token_hash: string;
+  /** 'password_reset' | 'verify_email' | 'email_change' */
+  purpose: string;
+  user_id: string;
+  /** the account's address when the token was mailed: the token works only while it still is */
+  email: string;
+  /** email_change: the address the account switches to */
+  new_email: string | null;
+  /** JSON of the authorization request a sign-in with the token resumes; null: none */
+  authorization: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** a newer token of the same purpose ended this one */
+  ended_at: number | null;
+}
+
 export interface AuditEventsTable {
   id: string;
   at: number;
@@ -162,4 +183,5 @@ export interface Database {
   instance_secrets: InstanceSecretsTable;
   audit_events: AuditEventsTable;
   browser_sessions: BrowserSessionsTable;
+  account_tokens: AccountTokensTable;
 }

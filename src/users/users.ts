@@ -169,7 +169,13 @@ export class UserService {
       })
       .where('id', '=', id)
       .returningAll()
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .catch(async (error: unknown) => {
+        // The address was taken between the check above and this update (the unique key refused it).
+        const holder = email !== undefined ? await this.rowByKey(normalizeEmail(email)) : undefined;
+        if (holder && holder.id !== id) throw EmailAlreadyRegistered();
+        throw error;
+      });
     return row && toUser(row);
   }
 

@@ -185,6 +185,16 @@ describe('gatehouse command line', () => {
       assert.match(bad.stderr, /--signing-alg must be one of ES256, RS256/);
     });
 
+    it('project create --require-verified-email true sets require_verified_email (docs/accounts.md), shown by project show; without it the project has it false', async () => {
+      const strict = json<{ require_verified_email: boolean }>(
+        await cli('project', 'create', '--name', 'Strict', '--id', 'strict-app', '--redirect-uri', REDIRECT_URI, '--require-verified-email', 'true', '--json'),
+      );
+      assert.equal(strict.require_verified_email, true);
+      assert.match((await cli('project', 'show', 'strict-app')).stdout, /email: +must be verified to sign in/);
+      const plain = json<{ require_verified_email: boolean }>(await cli('project', 'create', '--name', 'Plain', '--id', 'plain-app', '--redirect-uri', REDIRECT_URI, '--json'));
+      assert.equal(plain.require_verified_email, false);
+    });
+
     it('a PIN created by the command line logs in through an app on the same file; pin list never shows it; after pin revoke it is refused', async () => {
       assert.equal((await cli('project', 'create', '--name', 'Kiosk', '--id', 'kiosk', '--redirect-uri', REDIRECT_URI)).code, 0);
       const pin = json<{ id: string; pin: string; label: string }>(await cli('pin', 'create', '--project', 'kiosk', '--label', 'front desk', '--json'));

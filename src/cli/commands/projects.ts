@@ -24,6 +24,7 @@ function describeProject(project: Project): string {
     `signing:       ${project.token_signing_alg}`,
     `PKCE:          ${project.require_pkce ? 'required' : 'optional (a confidential client)'}`,
     `sign-in:       ${project.login_methods.join(', ')}`,
+    ...(project.require_verified_email ? ['email:         must be verified to sign in'] : []),
     `redirect URIs: ${project.redirect_uris.join(INDENT)}`,
     ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join(INDENT)}`] : []),
     ...(project.allowed_origins.length > 0 ? [`origins:       ${project.allowed_origins.join(INDENT)}`] : []),
@@ -47,6 +48,7 @@ const OPTION_FIELDS = {
   'login-method': 'login_methods',
   'signing-alg': 'token_signing_alg',
   'require-pkce': 'require_pkce',
+  'require-verified-email': 'require_verified_email',
   'code-ttl': 'code_ttl_seconds',
   'access-token-ttl': 'access_token_ttl_seconds',
   'refresh-token-ttl': 'refresh_token_ttl_seconds',
@@ -63,6 +65,7 @@ const SETTING_OPTIONS = {
   'login-method': { type: 'string', multiple: true },
   'signing-alg': { type: 'string' },
   'require-pkce': { type: 'string' },
+  'require-verified-email': { type: 'string' },
   'session-max': { type: 'string' },
 } satisfies Options;
 
@@ -75,6 +78,8 @@ const SETTING_DETAILS = [
   '                                  more (default: all of them)',
   `  --signing-alg ALG               what its ID and access tokens are signed with: ${SIGNING_ALGS.join(' (default) or ')}`,
   '  --require-pkce true|false       false lets a confidential project leave out PKCE (default: true)',
+  '  --require-verified-email true|false  true refuses sign-ins of accounts whose email is not verified',
+  '                                  (403 Email not verified; default: false)',
   '  --session-max SECONDS|default   how long a session lasts at most, however often it is refreshed',
 ];
 
@@ -96,8 +101,8 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       continue;
     }
     const text = stringOption(values, option, true);
-    if (option === 'require-pkce') {
-      if (text !== 'true' && text !== 'false') throw new UsageError('--require-pkce must be true or false');
+    if (option === 'require-pkce' || option === 'require-verified-email') {
+      if (text !== 'true' && text !== 'false') throw new UsageError(`--${option} must be true or false`);
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
       fields[field] = lifetime(option, text);
@@ -136,7 +141,7 @@ export const projectCreate: Command = {
   usage: [
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
-    '[--login-method METHOD …] [--require-pkce true|false] [--session-max SECONDS]',
+    '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--session-max SECONDS]',
   ].join('\n'),
   details: [
     'Options:',
@@ -185,7 +190,7 @@ export const projectUpdate: Command = {
   usage: [
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
-    '[--require-pkce true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
+    '[--require-pkce true|false] [--require-verified-email true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S]',
   ].join('\n'),
   details: [

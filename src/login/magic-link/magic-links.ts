@@ -7,19 +7,12 @@
 // racing on several instances exactly one link stays usable.
 import type { Clock } from '../../clock.ts';
 import { constantTimeEqual, sha256 } from '../../crypto/tokens.ts';
-import type { AuthorizationRequest } from '../../oauth/authorization-request.ts';
-import type { Project } from '../../projects/projects.ts';
+import { storeAuthorization, type AuthorizationRequest, type StoredAuthorization } from '../../oauth/authorization-request.ts';
 import type { KeyValueStore } from '../../storage/kv.ts';
 import type { Ids } from '../../crypto/random.ts';
 
 /** What a token stands for: the authorization request, and the (normalised) address it was sent to. */
-export interface MagicLinkGrant {
-  projectId: string;
-  redirectUri: string;
-  codeChallenge: string;
-  scope: string;
-  state?: string;
-  nonce?: string;
+export interface MagicLinkGrant extends StoredAuthorization {
   email: string;
   /** epoch ms; lets a link taken by a request that then failed be given back with its own lifetime */
   expiresAt?: number;
@@ -50,20 +43,6 @@ function parseGrant(value: string | null): MagicLinkGrant | null {
   return typeof grant.projectId === 'string' && typeof grant.email === 'string' ? grant : null;
 }
 
-/** The authorization request a grant finishes, against the project as it is now. */
-export function authorizationOf(grant: MagicLinkGrant, project: Project): AuthorizationRequest {
-  const { redirectUri, codeChallenge, scope, state, nonce } = grant;
-  return {
-    project,
-    clientId: project.id,
-    redirectUri,
-    codeChallenge,
-    scope,
-    ...(state !== undefined ? { state } : {}),
-    ...(nonce !== undefined ? { nonce } : {}),
-  };
-}
-
 export class MagicLinks {
   constructor(
     private readonly kv: KeyValueStore,
@@ -77,16 +56,7 @@ export class MagicLinks {
    * links of the address for this project stop working. The token is to be mailed, never kept.
    */
   async create(authorization: AuthorizationRequest, email: string): Promise<NewMagicLink> {
-    const grant: MagicLinkGrant = {
-      projectId: authorization.project.id,
-      redirectUri: authorization.redirectUri,
-      codeChallenge: authorization.codeChallenge,
-      scope: authorization.scope,
-      ...(authorization.state !== undefined ? { state: authorization.state } : {}),
-      ...(authorization.nonce !== undefined ? { nonce: authorization.nonce } : {}),
-      email,
-      expiresAt: this.clock.now() + this.ttlMs,
-    };
+    const grant: MagicLinkGrant = { ...storeAuthorization(authorization), email, expiresAt: this.clock.now() + this.ttlMs };
     const token = this.ids.token();
     const newest = newestKey(grant.projectId, email);
     const previous = await this.kv.get(newest);

@@ -14,7 +14,9 @@ import { completeAuthorization, type AuthorizationResponse } from '../../oauth/a
 import type { Project } from '../../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
 import type { Services } from '../../services.ts';
-import { authorizationOf, MagicLinks, type MagicLinkGrant } from './magic-links.ts';
+import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
+import { resumeAuthorization } from '../../oauth/authorization-request.ts';
+import { answerLinkLook } from '../respond.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { normalizeEmail } from '../../users/email.ts';
@@ -61,10 +63,9 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
 
   async function useMagicLink(request: FastifyRequest, grant: MagicLinkGrant, client: { ip: string; userAgent: string | null }): Promise<SignedIn> {
     // The project or its redirect URIs may have changed since the link was sent.
-    const record = await projects.find(grant.projectId);
-    if (!record || !record.project.redirect_uris.includes(grant.redirectUri)) throw InvalidOrExpiredToken();
-    const authorization = authorizationOf(grant, record.project);
-    const userId = await accountFor(record.project, grant.email, client);
+    const authorization = await resumeAuthorization(grant, projects);
+    if (!authorization) throw InvalidOrExpiredToken();
+    const userId = await accountFor(authorization.project, grant.email, client);
     const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
     try {
       const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
@@ -143,16 +144,9 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
 
   server.get('/magic-link/verify', async (request, reply) => {
     const token = field(queryFields(request), 'token');
-    const html = prefersHtml(request);
     const grant = await links.peek(token);
-    reply.header('cache-control', 'no-store');
-    if (!grant || token === undefined) {
-      if (!html) throw InvalidOrExpiredToken();
-      return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
-    }
     // The button's post is answered with a redirect to the app, which form-action must allow.
-    if (html) return sendHtml(reply, 200, renderMagicLinkConfirmPage(token), grant.redirectUri);
-    return reply.code(200).send({ valid: true });
+    return answerLinkLook(request, reply, grant && token !== undefined ? { token, redirectUri: grant.redirectUri } : undefined, renderMagicLinkConfirmPage);
   });
 
   server.post('/magic-link/verify', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,6 +1,6 @@
 // POST /login (email + password).
 import type { FastifyInstance } from 'fastify';
-import { InvalidCredentials } from '../../errors.ts';
+import { EmailNotVerified, InvalidCredentials } from '../../errors.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
@@ -10,6 +10,7 @@ import { admitMember } from '../admission.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
+import { offerVerificationMail } from '../verify-email/routes.ts';
 
 const MAX_PASSWORD_INPUT = 1024;
 
@@ -67,6 +68,12 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
       } catch (error) {
         await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record.user.id, ip, userAgent, detail: { reason: (error as Error).message } });
         throw error;
+      }
+      // accounts.md: a project that requires a verified email refuses the sign-in, and mails a new link.
+      if (authorization.project.require_verified_email && !record.user.email_verified) {
+        await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record.user.id, ip, userAgent, detail: { reason: EmailNotVerified.message } });
+        await offerVerificationMail(services, request, record.user, authorization);
+        throw EmailNotVerified();
       }
       await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });
       const browserSessionId = await startBrowserSession(services, request, reply, record.user.id, ['pwd']);

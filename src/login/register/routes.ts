@@ -1,7 +1,7 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
 import { checkProfile } from '../../users/profile.ts';
 import type { FastifyInstance } from 'fastify';
-import { EmailAlreadyRegistered, HttpError, RegistrationClosed } from '../../errors.ts';
+import { EmailAlreadyRegistered, HttpError, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
@@ -11,6 +11,9 @@ import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
 import { requireValidEmail } from '../../users/email.ts';
+import { renderMessagePage } from '../../pages/render.ts';
+import { prefersHtml } from '../../http/negotiation.ts';
+import { mailVerificationLink } from '../verify-email/routes.ts';
 
 export function registerRegistrationRoutes(server: FastifyInstance, services: Services): void {
   const { users, limits, audit } = services;
@@ -36,6 +39,23 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         const user = await users.create({ email, password, email_verified: false, ...(name ? { name } : {}) });
         await users.addMember(project.id, user.id);
         await audit.record({ type: 'register', outcome: 'success', projectId: project.id, subject: user.id, ip, userAgent });
+        // accounts.md: the verification link, which also signs in to this project. Not held to the
+        // per-email limit: the address is new, and others may have spent that limit asking for it
+        // (signups are bounded per client address).
+        const mailed = await mailVerificationLink(services, user, authorization).then(
+          () => true,
+          (err: unknown) => {
+            request.log.error({ err }, 'verification mail could not be sent');
+            return false;
+          },
+        );
+        if (project.require_verified_email) {
+          // No code until the email is proven: the link signs the person in. Without the mail, say
+          // so (a sign-in with the password mails a new link).
+          if (!mailed) throw ServiceUnavailable();
+          const page = renderMessagePage('Check your mail', [`We sent a link to ${user.email}. Open it to verify your email and sign in to ${project.name}.`]);
+          return { json: { verification_sent: true }, status: prefersHtml(request) ? 200 : 202, page };
+        }
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);
         return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd', { browserSessionId }), 201);
       } catch (error) {

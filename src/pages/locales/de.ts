@@ -60,6 +60,7 @@ export const de: Catalogue = {
   'error.invalid_password': 'Ungültiges Passwort',
   'error.registration_closed': 'Registrierung geschlossen',
   'error.invalid_or_expired_token': 'Ungültiger oder abgelaufener Link',
+  'error.email_not_verified': 'E-Mail-Adresse nicht bestätigt',
   'error.rate_limited': 'Zu viele Versuche. Bitte warten Sie einen Moment.',
   'error.invalid_request': 'Ungültige Anfrage',
   'error.invalid_post_logout_redirect_uri': 'Ungültige post_logout_redirect_uri',

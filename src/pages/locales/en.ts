@@ -58,6 +58,7 @@ export const en = {
   'error.invalid_password': 'Invalid password',
   'error.registration_closed': 'Registration closed',
   'error.invalid_or_expired_token': 'Invalid or expired token',
+  'error.email_not_verified': 'Email not verified',
   'error.rate_limited': 'Rate limited',
   'error.invalid_request': 'Invalid request',
   'error.invalid_post_logout_redirect_uri': 'Invalid post_logout_redirect_uri',

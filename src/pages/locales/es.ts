@@ -60,6 +60,7 @@ export const es: Catalogue = {
   'error.invalid_password': 'Contraseña no válida',
   'error.registration_closed': 'Registro cerrado',
   'error.invalid_or_expired_token': 'Enlace no válido o caducado',
+  'error.email_not_verified': 'Correo electrónico no verificado',
   'error.rate_limited': 'Demasiados intentos. Espere un momento.',
   'error.invalid_request': 'Solicitud no válida',
   'error.invalid_post_logout_redirect_uri': 'post_logout_redirect_uri no válida',

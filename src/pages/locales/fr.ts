@@ -60,6 +60,7 @@ export const fr: Catalogue = {
   'error.invalid_password': 'Mot de passe invalide',
   'error.registration_closed': 'Inscriptions fermées',
   'error.invalid_or_expired_token': 'Lien invalide ou expiré',
+  'error.email_not_verified': 'Adresse e-mail non vérifiée',
   'error.rate_limited': 'Trop de tentatives. Veuillez patienter un moment.',
   'error.invalid_request': 'Requête invalide',
   'error.invalid_post_logout_redirect_uri': 'post_logout_redirect_uri invalide',

@@ -12,6 +12,24 @@ export function form(fields: Record<string, string>): string {
 
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
+/**
+ * fetch for the setup steps, tried a second time when the first never got an answer: a kept-alive
+ * connection from an earlier step may have been closed by the server meanwhile (its idle timeout),
+ * and fetch reports that as "fetch failed" without the request having been handled.
+ */
+export async function setupFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (first) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause ?? (first as { cause?: unknown }).cause;
+      throw new Error(`${init.method ?? 'GET'} ${url} failed: ${cause instanceof Error ? cause.message : String(cause ?? error)}`);
+    }
+  }
+}
+
 /** Runs `work` for 0..count-1 with at most `parallel` at once, in order of start. */
 export async function inParallel<T>(count: number, parallel: number, work: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array<T>(count);
@@ -28,7 +46,7 @@ export async function inParallel<T>(count: number, parallel: number, work: (i: n
 }
 
 async function exchange(baseUrl: string, code: MintedCode): Promise<string> {
-  const res = await fetch(`${baseUrl}/token`, {
+  const res = await setupFetch(`${baseUrl}/token`, {
     method: 'POST',
     headers: FORM,
     body: form({ grant_type: 'authorization_code', client_id: BENCH_PROJECT, code: code.code, code_verifier: code.verifier, redirect_uri: BENCH_REDIRECT_URI }),
@@ -101,7 +119,7 @@ async function peerSignIn(baseUrl: string): Promise<{ code: MintedCode; jar: Coo
   const jar = new CookieJar();
   let url = `${baseUrl}/auth?${authorizeQuery(challenge)}`;
   for (let hop = 0; hop < 8; hop++) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    const res = await setupFetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
     jar.take(res.headers.getSetCookie());
     await res.arrayBuffer();
     const location = res.headers.get('location');
@@ -131,7 +149,7 @@ export interface SignedInBrowser {
  */
 async function checkSignedIn(baseUrl: string, authorizePath: string, browser: SignedInBrowser): Promise<void> {
   const { verifier, challenge } = pkcePair();
-  const res = await fetch(`${baseUrl}${authorizePath}?${authorizeQuery(challenge)}`, { redirect: 'manual', headers: { cookie: browser.cookie } });
+  const res = await setupFetch(`${baseUrl}${authorizePath}?${authorizeQuery(challenge)}`, { redirect: 'manual', headers: { cookie: browser.cookie } });
   await res.arrayBuffer();
   const code = codeOf(res.headers.get('location'));
   if (!code) throw new Error(`${baseUrl}${authorizePath} with a session answered ${res.status} ${res.headers.get('location') ?? ''}, not a code`);
@@ -144,7 +162,7 @@ export async function gatehouseBrowsers(baseUrl: string, accounts: Account[], co
     const account = accounts[i % accounts.length];
     if (!account) throw new Error('no account to sign in with');
     const { challenge } = pkcePair();
-    const res = await fetch(`${baseUrl}/login`, {
+    const res = await setupFetch(`${baseUrl}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ...Object.fromEntries(new URLSearchParams(authorizeQuery(challenge))), email: account.email, password: account.password }),

@@ -416,6 +416,19 @@ try {
     await alternate('jwks', (server) => staticGet(server === gatehouse ? '/.well-known/jwks.json' : '/jwks'));
   }
 
+  if (wanted('authorize-sso')) {
+    // Before the refresh runs: right after them, on a crowded host, a sign-in's code exchange answered
+    // 408 (request timeout) twice (2026-12-02 16:18 and 16:28), likely behind the checkpoint of the
+    // large write-ahead log they leave.
+    // One signed-in browser per connection, each signed in through the server's own front door.
+    log(`signing in ${options.connections} browsers on each server…`);
+    const pkce = Array.from({ length: 256 }, () => pkcePair());
+    const accounts = (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
+    const browsers = new Map<ServerProcess, SignedInBrowser[]>([[gatehouse, await gatehouseBrowsers(gatehouse.url, accounts, options.connections)]]);
+    if (peer) browsers.set(peer, await peerBrowsers(peer.url, options.connections));
+    await alternate('authorize-sso', (server) => new SignedInBrowsers(browsers.get(server) as SignedInBrowser[], server === gatehouse ? '/authorize' : '/auth', pkce));
+  }
+
   const needsChains = wanted('refresh') || wanted('mixed') || wanted('refresh-c100');
   if (needsChains) {
     log(`minting ${fmt(options.sessions)} refresh chains on each server…`);
@@ -427,16 +440,6 @@ try {
 
   if (wanted('refresh')) {
     await alternate('refresh', (server) => chains.get(server) as RefreshChains);
-  }
-
-  if (wanted('authorize-sso')) {
-    // One signed-in browser per connection, each signed in through the server's own front door.
-    log(`signing in ${options.connections} browsers on each server…`);
-    const pkce = Array.from({ length: 256 }, () => pkcePair());
-    const accounts = (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
-    const browsers = new Map<ServerProcess, SignedInBrowser[]>([[gatehouse, await gatehouseBrowsers(gatehouse.url, accounts, options.connections)]]);
-    if (peer) browsers.set(peer, await peerBrowsers(peer.url, options.connections));
-    await alternate('authorize-sso', (server) => new SignedInBrowsers(browsers.get(server) as SignedInBrowser[], server === gatehouse ? '/authorize' : '/auth', pkce));
   }
 
   if (wanted('code-exchange')) {

@@ -23,19 +23,50 @@ export interface Workload<T = unknown> {
    * servers share (the GET scenarios saturate the generator first).
    */
   fixed?: HttpRequest;
-  done?(status: number, body: string, state: T | undefined): void;
+  done?(status: number, body: string, state: T | undefined, headers: AnswerHeaders): void;
   /** an upper bound of requests the workload can serve (pools of single-use codes) */
   limit?: number;
+  /**
+   * For a workload whose unit is more than one request (a redirect and the exchange that follows
+   * it): counted by the workload itself, from `begin` (called right before the run) to `end`.
+   * The run's rate, latencies and CPU per unit are then the workload's units, not 2xx answers.
+   */
+  units?: { begin(): void; end(): UnitTally };
+}
+
+/** The answer's headers as autocannon hands them over: names as the server wrote them, repeated ones in an array. */
+export type AnswerHeaders = Record<string, string | string[] | undefined>;
+
+/** A header of an answer, whatever the case of its name as sent. */
+export function answerHeader(headers: AnswerHeaders, name: string): string[] {
+  const found: string[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== name || value === undefined) continue;
+    found.push(...(Array.isArray(value) ? value : [value]));
+  }
+  return found;
+}
+
+export interface UnitTally {
+  /** units completed during the run */
+  completed: number;
+  /** each completed unit's time, first request sent to last answer read, in milliseconds */
+  latenciesMs: number[];
+  /** answers that were 2xx or 3xx yet not what the unit needed (a login page instead of a code) */
+  unexpected: number;
 }
 
 export interface LoadResult {
-  /** 2xx answers per second over the run */
+  /** 2xx answers per second over the run (for a workload with units: completed units per second) */
   rps: number;
   ok: number;
-  /** every answer that was not 2xx, plus socket errors and timeouts */
+  /**
+   * every answer that was neither 2xx nor 3xx, plus socket errors, timeouts and the answers a
+   * workload with units found wrong; a run with any fails (docs/performance.md)
+   */
   errors: number;
   statuses: Record<string, number>;
-  /** latency percentiles of the 2xx answers, in milliseconds */
+  /** latency percentiles of the 2xx answers (of the units, for a workload with units), in milliseconds */
   p50: number;
   p99: number;
   durationS: number;
@@ -143,6 +174,7 @@ export async function measure<T>(options: {
   interface Context {
     state?: T;
   }
+  workload.units?.begin();
   const first = workload.next();
   if (!first) throw new Error('the workload has nothing to send');
   let pending: { request: HttpRequest; state?: T } | undefined = first;
@@ -176,8 +208,8 @@ export async function measure<T>(options: {
         ...(item.request.body !== undefined ? { body: item.request.body } : { body: undefined }),
       };
     },
-    onResponse: (status, body, context) => {
-      workload.done?.(status, body, (context as Context).state);
+    onResponse: (status, body, context, headers) => {
+      workload.done?.(status, body, (context as Context).state, (headers ?? {}) as AnswerHeaders);
     },
   };
 
@@ -207,15 +239,20 @@ export async function measure<T>(options: {
     });
   });
   const peakRssMiB = watch.stop();
+  const tally = workload.units?.end();
   const cpuUs = processCpuUs(options.serverPid) - cpuBefore;
   const driver = process.cpuUsage(driverBefore);
   const driverCpuPct = ((driver.user + driver.system) / 1000 / (performance.now() - wallBefore)) * 100;
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
-  const ok = latencies.length;
-  const sorted = Float64Array.from(latencies).sort();
-  const notFoundFiller = exhausted ? statuses['404'] ?? 0 : 0;
-  const errors = result.non2xx - notFoundFiller + result.errors;
+  const ok = tally ? tally.completed : latencies.length;
+  const sorted = Float64Array.from(tally ? tally.latenciesMs : latencies).sort();
+  const notFoundFiller = exhausted ? (statuses['404'] ?? 0) : 0;
+  // Redirects are answers too (the authorization endpoint's 302/303): only what is neither 2xx
+  // nor 3xx, and what the workload found wrong, counts against a run.
+  let refused = 0;
+  for (const [code, count] of Object.entries(statuses)) if (!/^[23]\d\d$/.test(code)) refused += count;
+  const errors = refused - notFoundFiller + result.errors + (tally?.unexpected ?? 0);
   return {
     rps: ok / result.duration,
     ok,

@@ -23,3 +23,10 @@ declare module 'oidc-provider' {
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
   }
 }
+
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  /** oidc-provider's in-memory adapter; its second argument is the store (get, set, delete) it keeps entries in. */
+  export default class MemoryAdapter {
+    constructor(model: string, store?: { get(key: string): unknown; set(key: string, value: unknown, options?: { maxAge?: number }): unknown; delete(key: string): boolean });
+  }
+}

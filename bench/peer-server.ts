@@ -7,7 +7,11 @@
 // - lifetimes as Gatehouse's defaults: code 60 s, access token 900 s;
 // - ID tokens signed ES256 with one P-256 key, scope "openid email" (the same scope the bench
 //   asks Gatehouse for);
-// - its default in-memory adapter (Gatehouse writes to its SQLite file instead).
+// - its in-memory adapter (oidc-provider's own MemoryAdapter), on a store that keeps every entry
+//   until it expires: the default store is a development-only LRU of 1000 entries, which with 1000
+//   refresh chains dropped live grants and tokens (400 invalid_grant on chains still in use, 47
+//   in one round on 2026-12-02). That gives the peer more, never less (Gatehouse writes to its
+//   SQLite file instead).
 // Differences that remain are in the peer's favour: its access tokens are opaque (kept in
 // memory) where Gatehouse signs a JWT for each, and it has no rate limiter to consult.
 // With PEER_JWT_ACCESS_TOKENS=1 (`npm run bench -- --peer-jwt-access-tokens`) it issues JWT
@@ -23,6 +27,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, serveCommands } from './ipc.ts';
 
 const ACCOUNT = 'bench-user';
@@ -30,6 +35,36 @@ const BENCH_RESOURCE = 'https://api.bench.test';
 const JWT_ACCESS_TOKENS = process.env.PEER_JWT_ACCESS_TOKENS === '1';
 const port = Number(process.env.PORT ?? '0');
 const issuer = `http://127.0.0.1:${port}`;
+
+/** The store MemoryAdapter uses (get, set with a maxAge, delete), without the default's bound of 1000 entries. */
+class UnboundedStore {
+  private readonly entries = new Map<string, { value: unknown; expiry: number }>();
+  constructor() {
+    // Expired entries are also swept now and then, as the LRU's turnover dropped them.
+    setInterval(() => {
+      const now = Date.now();
+      for (const [key, entry] of this.entries) if (entry.expiry <= now) this.entries.delete(key);
+    }, 10_000).unref();
+  }
+  get(key: string): unknown {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiry <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+  set(key: string, value: unknown, options: { maxAge?: number } = {}): this {
+    const { maxAge } = options;
+    this.entries.set(key, { value, expiry: typeof maxAge === 'number' ? Date.now() + maxAge : Infinity });
+    return this;
+  }
+  delete(key: string): boolean {
+    return this.entries.delete(key);
+  }
+}
+const store = new UnboundedStore();
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' };
@@ -46,6 +81,7 @@ const provider = new Provider(issuer, {
     },
   ],
   jwks: { keys: [signingKey] },
+  adapter: (model: string) => new MemoryAdapter(model, store),
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   pkce: { required: () => true },
   features: {

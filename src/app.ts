@@ -26,7 +26,7 @@ import {
 } from './errors.ts';
 import { registerRegistrationRoutes } from './login/register/routes.ts';
 import { registerLoginRoutes } from './login/password/routes.ts';
-import { exposeRequestId, FoldedOutageLog, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
+import { FoldedOutageLog, lazyRequestLogger, logDevOutbox, secureLoggerOptions } from './logging.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer.ts';
 import { registerMagicLinkRoutes } from './login/magic-link/routes.ts';
 import { registerPasswordResetRoutes } from './login/reset/routes.ts';
@@ -39,7 +39,7 @@ import { registerLogoutRoutes } from './oauth/logout-routes.ts';
 import { TokenIssuer } from './oauth/token-issuer.ts';
 import { registerInputGuard } from './http/input-guard.ts';
 import { registerSameOriginCheck } from './http/same-origin.ts';
-import { everyAnswerHeaders, registerSecurityHeaders } from './http/security-headers.ts';
+import { everyAnswerHeaders, securityHeaderSteps } from './http/security-headers.ts';
 import { answerOnSocket, clientErrorAnswer, frameworkErrorAnswer, missingHost } from './http/early-answers.ts';
 import { bodyStillArriving, drainRefusedBody } from './http/refused-body.ts';
 import { registerOpenApi } from './openapi/routes.ts';
@@ -278,14 +278,47 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // answered instead (with Connection: close, below) while the process drains.
     return503OnClosing: false,
   });
-  exposeRequestId(server);
   // Instances starting together take turns, so they agree on one signing key, one console, one admin.
   const services = await database.withLock('start', () => buildServices(options, database, redis, server.log)).catch(abandon);
 
   await server.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  registerSecurityHeaders(server, SECURITY_HEADERS);
-  server.addHook('onRequest', (request, _reply, done) => {
-    done(missingHost(request) ? InvalidRequest({ detail: 'HTTP/1.1 requires a Host header' }) : undefined);
+  const securityHeaders = securityHeaderSteps(SECURITY_HEADERS);
+  // Requests whose body is still arriving, for shutdown: Node stops enforcing the request timeout
+  // once the server closes, so a slow client could otherwise hold the process past its grace.
+  const receiving = new Set<FastifyRequest>();
+  // What every request gets first, in one hook (each hook is a step of Fastify's hook runner on
+  // every request, the JWKS and discovery answers included): its id back as X-Request-Id, so that
+  // a client's report can be found in the log, and the security headers; then a request without
+  // Host is refused, and one whose body is still arriving is tracked for shutdown.
+  server.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    securityHeaders.everyAnswer(reply);
+    if (missingHost(request)) {
+      done(InvalidRequest({ detail: 'HTTP/1.1 requires a Host header' }));
+      return;
+    }
+    if (bodyStillArriving(request.raw) && request.method !== 'GET' && request.method !== 'HEAD') {
+      // Forgotten once answered or gone: listeners on these requests only, rather than an
+      // onResponse hook on every request.
+      const forget = () => receiving.delete(request);
+      receiving.add(request);
+      request.raw.once('close', forget);
+      reply.raw.once('finish', forget);
+    }
+    done();
+  });
+  // Once shutdown starts, every answer closes its connection: a keep-alive client must not
+  // hold the process open until its idle timeout.
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  // The one onSend hook of every answer: an HTML page gets helmet's page headers.
+  server.addHook('onSend', (_request, reply, payload, done) => {
+    securityHeaders.onPage(reply);
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   await registerOpenApi(server, config.issuer);
@@ -319,31 +352,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
     void reply.code(404).type('application/json').send({ error: NotFound.message });
   });
 
-  // Requests whose body is still arriving, for shutdown: Node stops enforcing the request timeout
-  // once the server closes, so a slow client could otherwise hold the process past its grace.
-  const receiving = new Set<FastifyRequest>();
-  server.addHook('onRequest', (request, _reply, done) => {
-    if (bodyStillArriving(request.raw) && request.method !== 'GET' && request.method !== 'HEAD') {
-      receiving.add(request);
-      request.raw.once('close', () => receiving.delete(request));
-    }
-    done();
-  });
-  server.addHook('onResponse', (request, _reply, done) => {
-    receiving.delete(request);
-    done();
-  });
-  // Once shutdown starts, every answer closes its connection: a keep-alive client must not
-  // hold the process open until its idle timeout.
-  let closing = false;
-  server.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  server.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) void reply.header('connection', 'close');
-    done(null, payload);
-  });
   registerMetrics(server, services);
   if (!config.smtpUrl && !options.mailer) server.log.warn('GATEHOUSE_SMTP_URL is not set: mail is written to this log (dev outbox), not sent');
   const { runningAtMost } = services.hasher;

@@ -2,7 +2,7 @@
 // never a password, PIN, code, token or secret. Secrets travel in bodies (never logged), in the
 // Authorization and Cookie headers (never logged) and in a few query strings (the magic-link
 // token): the request line keeps only the query parameters known to be harmless.
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { MailMessage } from './mail/mailer.ts';
 
 /** Query parameters whose values are logged; every other value is replaced by "~". */
@@ -141,14 +141,6 @@ class LazyRequestLogger implements FastifyBaseLogger {
 export function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   if (options.level !== undefined || !levelAware(logger)) return logger.child(bindings, options);
   return new LazyRequestLogger(logger, bindings, options);
-}
-
-/** Sends each request's id back as X-Request-Id so a client's report can be found in the log. */
-export function exposeRequestId(server: FastifyInstance): void {
-  server.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    done();
-  });
 }
 
 /**

@@ -8,7 +8,7 @@
 // only mean something to a document in a browser (COOP, Origin-Agent-Cluster, X-XSS-Protection,
 // …). JSON answers stay short: on the JWKS and discovery documents the header bytes were most of
 // what a client had to read (docs/decisions/0014-short-security-headers-on-json.md).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
 function securityHeaders(options: HelmetOptions): Record<string, string> {
@@ -52,22 +52,32 @@ export function everyAnswerHeaders(options: HelmetOptions): Record<string, strin
   return every;
 }
 
-export function registerSecurityHeaders(server: FastifyInstance, options: HelmetOptions): void {
+/** What the app's hooks put on a reply: the headers of every answer, and those of an HTML page. */
+export interface SecurityHeaders {
+  /** on every answer, from the app's one onRequest hook */
+  everyAnswer(reply: FastifyReply): void;
+  /** from the app's one onSend hook: helmet's page set when the answer is an HTML page */
+  onPage(reply: FastifyReply): void;
+}
+
+/**
+ * The two steps of the security headers, for the app's own onRequest and onSend hooks (src/app.ts):
+ * each hook is a step of Fastify's hook runner on every request, the JWKS and discovery answers
+ * included, so the app runs one of each rather than one per concern.
+ */
+export function securityHeaderSteps(options: HelmetOptions): SecurityHeaders {
   const page = securityHeaders(options);
   const every = everyAnswerHeaders(options);
   const pageOnly = Object.entries(page).filter(([name]) => !ON_EVERY_ANSWER.has(name));
   const pageCsp = page['content-security-policy'];
-
-  server.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(every);
-    done();
-  });
-  server.addHook('onSend', (_request, reply, payload, done) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+  return {
+    everyAnswer: (reply) => void reply.headers(every),
+    onPage(reply) {
+      const type = reply.getHeader('content-type');
+      if (typeof type !== 'string' || !type.startsWith('text/html')) return;
       for (const [name, value] of pageOnly) reply.header(name, value);
       // A page that set its own CSP (the login page's form-action) keeps it.
       if (pageCsp !== undefined && reply.getHeader('content-security-policy') === API_CSP) reply.header('content-security-policy', pageCsp);
-    }
-    done(null, payload);
-  });
+    },
+  };
 }

@@ -138,8 +138,9 @@ describe('gatehouse command line', () => {
       assert.deepEqual(created.redirect_uris, [REDIRECT_URI, 'https://app.example.com/other']);
       assert.match(created.client_secret, /^[A-Za-z0-9_-]{43}$/);
 
+      // the built-in projects (console, account) are there beside the one created here
       const list = json<{ projects: Array<{ id: string; client_secret?: string }> }>(await cli('project', 'list', '--json'));
-      assert.deepEqual(list.projects.map((p) => p.id).sort(), ['console', 'shop']);
+      assert.deepEqual(list.projects.map((p) => p.id).sort(), ['account', 'console', 'shop']);
       assert.ok(list.projects.every((p) => p.client_secret === undefined), 'the secret is never shown again');
       const shown = await cli('project', 'show', 'shop');
       assert.equal(shown.code, 0);

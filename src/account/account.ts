@@ -7,7 +7,6 @@ import type { Services } from '../services.ts';
 import type { BrowserSession, BrowserSessionSummary } from '../sessions/browser-sessions.ts';
 import type { OwnSessionSummary } from '../sessions/sessions.ts';
 import { giveBackOnError } from '../storage/rate-limits.ts';
-import { requestEmailChange } from '../login/verify-email/routes.ts';
 import { requireValidEmail } from '../users/email.ts';
 import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { checkProfile, PROFILE_FIELDS, type ProfileChanges } from '../users/profile.ts';
@@ -125,18 +124,19 @@ export async function changeOwnPassword(
 }
 
 /**
- * The email change form, in order: a plausible new address (400 Invalid request, before any
- * password attempt is spent); the current password of an account that has one, under the same
- * failure budget as the password form (429, then 401 Invalid credentials: audit
- * `email.change_requested` failure); then the link to the new address (login/verify-email:
- * 409 Email already registered when another account has it, 429 past 3 an hour per address,
- * audit `email.change_requested`). An account without a password gets here only within
- * RECENT_SIGN_IN_MS of its sign-in (the route asks the person to sign in again otherwise).
+ * The email change form's own checks, in order: a plausible new address (400 Invalid request,
+ * before any password attempt is spent); the current password of an account that has one, under
+ * the same failure budget as the password form (429, then 401 Invalid credentials: audit
+ * `email.change_requested` failure). Answers the address; the route then mails the link
+ * (login/verify-email's requestEmailChange: 409 Email already registered when another account has
+ * it, 429 past 3 an hour per address, audit `email.change_requested`). An account without a
+ * password gets here only within RECENT_SIGN_IN_MS of its sign-in (the route asks the person to
+ * sign in again otherwise).
  */
-export async function changeOwnEmail(
-  services: Services,
+export async function confirmEmailChange(
+  services: Pick<Services, 'hasher' | 'limits' | 'audit'>,
   input: { user: User; passwordHash: string | null; current: string; newEmail: string; asker: Asker },
-): Promise<void> {
+): Promise<string> {
   const { user, passwordHash, asker } = input;
   const email = requireValidEmail(input.newEmail);
   if (passwordHash !== null) {
@@ -144,7 +144,7 @@ export async function changeOwnEmail(
       services.audit.record({ type: 'email.change_requested', outcome: 'failure', projectId: null, subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { reason } });
     await confirmCurrentPassword(services, user, passwordHash, input.current, asker, fail);
   }
-  await requestEmailChange(services, user, email, asker);
+  return email;
 }
 
 /** "Sign out" on one project session of the person's; answers whether it was theirs and live. */

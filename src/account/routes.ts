@@ -8,7 +8,7 @@ import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import { clearedBrowserSessionCookie, presentedBrowserSession } from '../login/browser-sign-in.ts';
-import { sendVerificationAgain } from '../login/verify-email/routes.ts';
+import { requestEmailChange, sendVerificationAgain } from '../login/verify-email/routes.ts';
 import { passwordChangedMessage } from '../mail/templates.ts';
 import type { RouteDoc } from '../openapi/route-docs.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
@@ -18,7 +18,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-poli
 import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
-import { accountOverview, changeOwnEmail, changeOwnPassword, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { accountOverview, changeOwnPassword, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
@@ -187,7 +187,8 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     '/account/email',
     accountForm(services, 'email', async (who, fields, asker) => {
       if (who.passwordHash === null && !signedInRecently(services, who.session)) throw SignInAgainToChangeEmail();
-      await changeOwnEmail(services, { user: who.user, passwordHash: who.passwordHash, current: field(fields, 'current_password') ?? '', newEmail: field(fields, 'new_email') ?? '', asker });
+      const email = await confirmEmailChange(services, { user: who.user, passwordHash: who.passwordHash, current: field(fields, 'current_password') ?? '', newEmail: field(fields, 'new_email') ?? '', asker });
+      await requestEmailChange(services, who.user, email, asker);
       return { notice: 'email_change_sent' };
     }),
   );

@@ -119,6 +119,14 @@ describe('the account page', () => {
     return page;
   }
 
+  /** An account without a password (it signs in by email link), a member of the test project. */
+  async function passwordlessPerson(email: string): Promise<{ id: string }> {
+    const user = await app.services.users.create({ email });
+    assert.ok(user, 'email taken');
+    await app.services.users.addMember(project.id, user.id);
+    return user;
+  }
+
   /** The sign-in of an account without a password: from `start` (a 303 to /authorize) by email link, back on /account. */
   async function linkSignIn(browser: Browser, email: string, start = '/account'): Promise<LightMyRequestResponse> {
     const authorize = new URL(location(await browser.get(start)), ISSUER);
@@ -370,8 +378,7 @@ describe('the account page', () => {
 
   it('an account without a password sets one within 5 minutes of signing in by email link; later the page asks to sign in again', async () => {
     const email = 'linkonly@example.com';
-    const user = await app.services.users.create({ email });
-    await app.services.users.addMember(project.id, user.id);
+    const user = await passwordlessPerson(email);
     const browser = new Browser(app);
     const page = await linkSignIn(browser, email);
     assert.match(page.body, /<h2 id="password-title">Set a password<\/h2>/);
@@ -607,8 +614,7 @@ describe('the account page', () => {
 
   it('an account without a password changes its email within 5 minutes of signing in; later the page asks to sign in again', async () => {
     const email = 'nopass-mover@example.com';
-    const user = await app.services.users.create({ email });
-    await app.services.users.addMember(project.id, user.id);
+    const user = await passwordlessPerson(email);
     const browser = new Browser(app);
     const page = await linkSignIn(browser, email);
     assert.doesNotMatch(page.body, /id="email-current-password"/);

@@ -9,6 +9,7 @@ import type { AuditEntry } from '../src/audit/audit-log.ts';
 import { createTestApp, ISSUER, type TestApp } from './support/app.ts';
 import { call } from './support/admin.ts';
 import { adminToken, bearer, createProject, createUser, passwordTokens, refresh, type TestProject, type Tokens } from './support/flow.ts';
+import { linkToken, waitForMail } from './support/account-mail.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin', origin: ISSUER };
@@ -113,6 +114,27 @@ describe('the account page', () => {
     const callback = location(login);
     assert.ok(callback.startsWith(`${ISSUER}/account/callback?`), callback);
     assert.equal(location(await browser.get(callback)), '/account');
+    const page = await browser.get('/account');
+    assert.equal(page.statusCode, 200, page.body);
+    return page;
+  }
+
+  /** An account without a password (it signs in by email link), a member of the test project. */
+  async function passwordlessPerson(email: string): Promise<{ id: string }> {
+    const user = await app.services.users.create({ email });
+    assert.ok(user, 'email taken');
+    await app.services.users.addMember(project.id, user.id);
+    return user;
+  }
+
+  /** The sign-in of an account without a password: from `start` (a 303 to /authorize) by email link, back on /account. */
+  async function linkSignIn(browser: Browser, email: string, start = '/account'): Promise<LightMyRequestResponse> {
+    const authorize = new URL(location(await browser.get(start)), ISSUER);
+    const sent = await browser.post('/magic-link', { ...Object.fromEntries(authorize.searchParams), email });
+    assert.equal(sent.statusCode, 200, sent.body);
+    assert.match(sent.body, /mail/i);
+    const verified = await browser.post('/magic-link/verify', { token: magicLinkToken(smtp.to(email).at(-1) ?? assert.fail('no mail')) });
+    assert.equal(location(await browser.get(location(verified))), '/account');
     const page = await browser.get('/account');
     assert.equal(page.statusCode, 200, page.body);
     return page;
@@ -266,6 +288,8 @@ describe('the account page', () => {
     const forms: Array<[string, Record<string, string>]> = [
       ['/account/profile', { name: 'Mallory' }],
       ['/account/password', { current_password: 'a fine passphrase', new_password: 'mallory was here 1' }],
+      ['/account/email', { new_email: 'mallory@example.com', current_password: 'a fine passphrase' }],
+      ['/account/email/resend', {}],
       ['/account/sessions/end', { session_id: 'x' }],
       ['/account/browser-sessions/end', { browser_session_id: 'x' }],
       ['/account/sign-out-everywhere', {}],
@@ -281,6 +305,8 @@ describe('the account page', () => {
     }
     const user = await app.services.users.find(userId);
     assert.equal(user?.user.name, null);
+    assert.equal(user?.user.email, 'csrf@example.com');
+    assert.deepEqual([smtp.to('mallory@example.com').length, smtp.to('csrf@example.com').length], [0, 0], 'nothing mailed');
     assert.equal((await browser.get('/account')).statusCode, 200, 'still signed in');
     // Without a browser session a form changes nothing and goes back to /account (which signs in).
     const stranger = new Browser(app);
@@ -352,17 +378,9 @@ describe('the account page', () => {
 
   it('an account without a password sets one within 5 minutes of signing in by email link; later the page asks to sign in again', async () => {
     const email = 'linkonly@example.com';
-    const user = await app.services.users.create({ email });
-    await app.services.users.addMember(project.id, user.id);
+    const user = await passwordlessPerson(email);
     const browser = new Browser(app);
-    const authorize = new URL(location(await browser.get('/account')), ISSUER);
-    const sent = await browser.post('/magic-link', { ...Object.fromEntries(authorize.searchParams), email });
-    assert.equal(sent.statusCode, 200, sent.body);
-    assert.match(sent.body, /mail/i);
-    const token = magicLinkToken(smtp.to(email).at(-1) ?? assert.fail('no mail'));
-    const verified = await browser.post('/magic-link/verify', { token });
-    assert.equal(location(await browser.get(location(verified))), '/account');
-    const page = await browser.get('/account');
+    const page = await linkSignIn(browser, email);
     assert.match(page.body, /<h2 id="password-title">Set a password<\/h2>/);
     assert.doesNotMatch(page.body, /autocomplete="current-password"/);
 
@@ -372,13 +390,8 @@ describe('the account page', () => {
     assert.match(late.body, /role="alert" id="password-error">Sign in again to set a password\. <a href="\/account\/sign-in-again">Sign in again<\/a>/);
     assert.equal((await app.services.users.find(user.id))?.passwordHash, null);
     // "Sign in again" asks for a new sign-in even with a live browser session.
-    const again = new URL(location(await browser.get('/account/sign-in-again')), ISSUER);
-    assert.equal(again.searchParams.get('prompt'), 'login');
-    const resent = await browser.post('/magic-link', { ...Object.fromEntries(again.searchParams), email });
-    assert.equal(resent.statusCode, 200);
-    const fresh = await browser.post('/magic-link/verify', { token: magicLinkToken(smtp.to(email).at(-1) ?? assert.fail('no mail')) });
-    assert.equal(location(await browser.get(location(fresh))), '/account');
-    const now = await browser.get('/account');
+    assert.equal(new URL(location(await browser.get('/account/sign-in-again')), ISSUER).searchParams.get('prompt'), 'login');
+    const now = await linkSignIn(browser, email, '/account/sign-in-again');
     const set = await browser.post('/account/password', { csrf_token: csrfOf(now), new_password: 'my first passphrase' });
     assert.equal(location(set), '/account?notice=password_changed');
     await passwordTokens(app, project, email, 'my first passphrase');
@@ -496,5 +509,130 @@ describe('the account page', () => {
     assert.equal(refused.statusCode, 403);
     assert.match(refused.body, /Account blocked/);
     await passwordTokens(app, project, email, 'a fine passphrase');
+  });
+
+  it('"Send the link again" while the email is not verified: 303 with a notice, a link that only verifies, 3 an hour per address, then 429 on the page', async () => {
+    const email = 'resend@example.com';
+    const userId = await person(email);
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    assert.match(page.body, /resend@example\.com <strong>\(not verified\)<\/strong>/);
+    assert.match(page.body, /<form method="post" action="\/account\/email\/resend">/);
+    for (let i = 1; i <= 3; i++) {
+      const sent = await browser.post('/account/email/resend', { csrf_token: csrfOf(page) });
+      assert.equal(location(sent), '/account?notice=verification_sent');
+      await waitForMail(smtp, email, i);
+    }
+    assert.match((await browser.get('/account?notice=verification_sent')).body, /role="status">We sent a new verification link to your address\./);
+    const spent = await browser.post('/account/email/resend', { csrf_token: csrfOf(page) });
+    assert.equal(spent.statusCode, 429);
+    assert.match(spent.body, /<p class="error" role="alert" id="email-error">Rate limited\./);
+    // Each mail is sent before the answer (login/verify-email/routes.ts), so none can be on its way.
+    assert.equal(smtp.to(email).length, 3, 'no fourth mail');
+
+    // The link verifies and signs nothing in; then the page shows the address verified, without the button.
+    const used = await app.server.inject({ method: 'POST', url: '/verify-email', payload: { token: linkToken(smtp.to(email)[2] ?? assert.fail('no mail'), '/verify-email') } });
+    assert.deepEqual([used.statusCode, used.json()], [200, { verified: true }]);
+    assert.equal(used.headers['set-cookie'], undefined);
+    const verified = await browser.get('/account');
+    assert.match(verified.body, /resend@example\.com <strong>\(verified\)<\/strong>/);
+    assert.doesNotMatch(verified.body, /action="\/account\/email\/resend"/);
+    assert.equal((await app.services.users.find(userId))?.user.email_verified, true);
+    // An old tab's button: nothing to send.
+    assert.equal(location(await browser.post('/account/email/resend', { csrf_token: csrfOf(page) })), '/account?notice=already_verified');
+    assert.equal(smtp.to(email).length, 3);
+  });
+
+  it('an email change: an invalid address is 400 Invalid request, a wrong password 401 Invalid credentials (the account\'s failure budget, then 429), on the page; nothing is mailed', async () => {
+    const email = 'wrongpass@example.com';
+    const userId = await person(email);
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    assert.match(page.body, /id="new-email" name="new_email" type="email" autocomplete="email"/);
+    assert.match(page.body, /id="email-current-password" name="current_password" type="password" autocomplete="current-password"/);
+    const invalid = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'not an address', current_password: 'a fine passphrase' });
+    assert.equal(invalid.statusCode, 400);
+    assert.match(invalid.body, /role="alert" id="email-error">Invalid request\./);
+    assert.match(invalid.body, /value="not an address"/, 'the form keeps what was typed');
+    for (let i = 1; i <= 4; i++) {
+      const wrong = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'elsewhere@example.com', current_password: `not it ${i}` });
+      assert.equal(wrong.statusCode, 401, wrong.body);
+      assert.match(wrong.body, /role="alert" id="email-error">Invalid credentials\./);
+    }
+    // The budget is the one /login and the password form spend (GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT=4): spent, even the right password is refused.
+    const spent = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'elsewhere@example.com', current_password: 'a fine passphrase' });
+    assert.equal(spent.statusCode, 429);
+    assert.equal((await app.services.users.find(userId))?.user.email, email);
+    assert.equal(smtp.to('elsewhere@example.com').length, 0);
+    const failures = await audit('email.change_requested', userId);
+    assert.equal(failures.length, 4);
+    assert.ok(failures.every((e) => e.outcome === 'failure'));
+  });
+
+  it('an email change: the link goes to the new address; posting it switches the email, verified, mails the old address; audit once each; a taken address is 409', async () => {
+    const email = 'moving@example.com';
+    const userId = await person(email);
+    await person('taken@example.com');
+    const browser = new Browser(app);
+    const page = await signIn(browser, email);
+    const taken = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'taken@example.com', current_password: 'a fine passphrase' });
+    assert.equal(taken.statusCode, 409);
+    assert.match(taken.body, /role="alert" id="email-error">Email already registered\./);
+
+    const asked = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'Moved@example.com', current_password: 'a fine passphrase' });
+    assert.equal(location(asked), '/account?notice=email_change_sent');
+    assert.match((await browser.get('/account?notice=email_change_sent')).body, /role="status">We sent a link to your new address\./);
+    assert.equal((await app.services.users.find(userId))?.user.email, email, 'nothing changes before the link is used');
+    const token = linkToken(await waitForMail(smtp, 'Moved@example.com', 1), '/verify-email');
+    const used = await browser.post('/verify-email', { token });
+    assert.equal(used.statusCode, 200, used.body);
+    assert.match(used.body, /Email verified/);
+    const changed = await app.services.users.find(userId);
+    assert.equal(changed?.user.email, 'Moved@example.com');
+    assert.equal(changed?.user.email_verified, true);
+    const notice = await waitForMail(smtp, email, 1);
+    assert.equal(notice.subject, 'Your email address was changed');
+    assert.match(notice.text, /Moved@example\.com/);
+    assert.match((await browser.get('/account')).body, /Moved@example\.com <strong>\(verified\)<\/strong>/);
+    const requested = await audit('email.change_requested', userId);
+    assert.deepEqual(requested.map((e) => [e.outcome, (e.detail as { new_email?: string }).new_email]), [['success', 'Moved@example.com']]);
+    const switched = await audit('email.changed', userId);
+    assert.deepEqual(switched.map((e) => e.detail), [{ old_email: email, new_email: 'Moved@example.com' }]);
+    await passwordTokens(app, project, 'moved@example.com', 'a fine passphrase');
+
+    // Taken meanwhile: the link answers 409 and the account keeps its address.
+    const again = await browser.get('/account');
+    assert.equal(location(await browser.post('/account/email', { csrf_token: csrfOf(again), new_email: 'wanted-later@example.com', current_password: 'a fine passphrase' })), '/account?notice=email_change_sent');
+    const late = linkToken(await waitForMail(smtp, 'wanted-later@example.com', 1), '/verify-email');
+    await person('wanted-later@example.com');
+    const conflict = await browser.post('/verify-email', { token: late });
+    assert.equal(conflict.statusCode, 409);
+    assert.match(conflict.body, /Email already registered/);
+    assert.equal((await app.services.users.find(userId))?.user.email, 'Moved@example.com');
+    assert.equal((await audit('email.changed', userId)).length, 1);
+  });
+
+  it('an account without a password changes its email within 5 minutes of signing in; later the page asks to sign in again', async () => {
+    const email = 'nopass-mover@example.com';
+    const user = await passwordlessPerson(email);
+    const browser = new Browser(app);
+    const page = await linkSignIn(browser, email);
+    assert.doesNotMatch(page.body, /id="email-current-password"/);
+    assert.match(page.body, /you can change your email within five minutes of signing in/);
+    const early = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'nopass-first@example.com' });
+    assert.equal(location(early), '/account?notice=email_change_sent');
+    await waitForMail(smtp, 'nopass-first@example.com', 1);
+
+    app.clock.advance(5 * 60 * 1000 + 1);
+    const late = await browser.post('/account/email', { csrf_token: csrfOf(page), new_email: 'nopass-second@example.com' });
+    assert.equal(late.statusCode, 401);
+    assert.match(late.body, /role="alert" id="email-error">Sign in again to change your email\. <a href="\/account\/sign-in-again">Sign in again<\/a>/);
+    assert.match(late.body, /value="nopass-second@example\.com"/);
+    assert.equal(smtp.to('nopass-second@example.com').length, 0);
+    const fresh = await linkSignIn(browser, email, '/account/sign-in-again');
+    assert.equal(location(await browser.post('/account/email', { csrf_token: csrfOf(fresh), new_email: 'nopass-second@example.com' })), '/account?notice=email_change_sent');
+    const token = linkToken(await waitForMail(smtp, 'nopass-second@example.com', 1), '/verify-email');
+    assert.equal((await browser.post('/verify-email', { token })).statusCode, 200);
+    assert.equal((await app.services.users.find(user.id))?.user.email, 'nopass-second@example.com');
   });
 });

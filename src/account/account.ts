@@ -7,11 +7,15 @@ import type { Services } from '../services.ts';
 import type { BrowserSession, BrowserSessionSummary } from '../sessions/browser-sessions.ts';
 import type { OwnSessionSummary } from '../sessions/sessions.ts';
 import { giveBackOnError } from '../storage/rate-limits.ts';
+import { requireValidEmail } from '../users/email.ts';
 import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { checkProfile, PROFILE_FIELDS, type ProfileChanges } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
 
-/** How recent a sign-in must be to set a first password without one to confirm (accounts.md's rule for the email change). */
+/**
+ * How recent a sign-in must be to stand in for the password an account does not have: to change
+ * its email (accounts.md) or set a first password (docs/decisions/0078).
+ */
 export const RECENT_SIGN_IN_MS = 5 * 60 * 1000;
 
 /** Who is asking, for the audit log and the limits. */
@@ -65,6 +69,32 @@ export async function updateOwnProfile(services: Pick<Services, 'users' | 'audit
 const MAX_PASSWORD_INPUT = 1024;
 
 /**
+ * The current password of an account that has one, under the account's own failure budget, as at
+ * /login: a spent budget answers 429 without hashing; a wrong password records `fail` and answers
+ * 401 Invalid credentials; the right one gives its attempt back.
+ */
+async function confirmCurrentPassword(
+  services: Pick<Services, 'hasher' | 'limits' | 'audit'>,
+  user: User,
+  passwordHash: string,
+  current: string,
+  asker: Asker,
+  fail: (reason: string) => Promise<unknown>,
+): Promise<void> {
+  const { hasher, limits, audit } = services;
+  const account = limits.passwordFailuresPerAccount;
+  if (!(await account.hit(user.id))) throw await rateLimited(audit, account, user.id, { ip: asker.ip, userAgent: asker.userAgent, subject: user.id });
+  const valid = await (current.length > 0 && current.length <= MAX_PASSWORD_INPUT ? hasher.verify(passwordHash, current) : hasher.verifyNothing(current.slice(0, MAX_PASSWORD_INPUT))).catch(
+    giveBackOnError([account, user.id]),
+  );
+  if (!valid) {
+    await fail('invalid_credentials');
+    throw InvalidCredentials();
+  }
+  await account.refund(user.id);
+}
+
+/**
  * A password change (or a first password, for an account that has none), in order: the current
  * password under the account's own failure budget, as at /login (a spent budget: 429 without
  * hashing; a wrong one: 401 Invalid credentials); the policy (400 Invalid password with its
@@ -77,22 +107,10 @@ export async function changeOwnPassword(
   services: Pick<Services, 'users' | 'hasher' | 'limits' | 'audit' | 'sessions' | 'browserSessions'>,
   input: { user: User; passwordHash: string | null; browserSession: BrowserSession; current: string; next: string; asker: Asker },
 ): Promise<void> {
-  const { users, hasher, limits, audit } = services;
+  const { users, audit } = services;
   const { user, passwordHash, asker } = input;
   const fail = (reason: string) => audit.record({ type: 'password.changed', outcome: 'failure', subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { reason } });
-  if (passwordHash !== null) {
-    const account = limits.passwordFailuresPerAccount;
-    if (!(await account.hit(user.id))) throw await rateLimited(audit, account, user.id, { ip: asker.ip, userAgent: asker.userAgent, subject: user.id });
-    const current = input.current;
-    const valid = await (current.length > 0 && current.length <= MAX_PASSWORD_INPUT ? hasher.verify(passwordHash, current) : hasher.verifyNothing(current.slice(0, MAX_PASSWORD_INPUT))).catch(
-      giveBackOnError([account, user.id]),
-    );
-    if (!valid) {
-      await fail('invalid_credentials');
-      throw InvalidCredentials();
-    }
-    await account.refund(user.id);
-  }
+  if (passwordHash !== null) await confirmCurrentPassword(services, user, passwordHash, input.current, asker, fail);
   try {
     requireAcceptablePassword(input.next);
   } catch (error) {
@@ -103,6 +121,30 @@ export async function changeOwnPassword(
   await services.sessions.revokeWhere({ userId: user.id });
   await services.browserSessions.endForUser(user.id, input.browserSession.id);
   await audit.record({ type: 'password.changed', outcome: 'success', subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { first_password: passwordHash === null } });
+}
+
+/**
+ * The email change form's own checks, in order: a plausible new address (400 Invalid request,
+ * before any password attempt is spent); the current password of an account that has one, under
+ * the same failure budget as the password form (429, then 401 Invalid credentials: audit
+ * `email.change_requested` failure). Answers the address; the route then mails the link
+ * (login/verify-email's requestEmailChange: 409 Email already registered when another account has
+ * it, 429 past 3 an hour per address, audit `email.change_requested`). An account without a
+ * password gets here only within RECENT_SIGN_IN_MS of its sign-in (the route asks the person to
+ * sign in again otherwise).
+ */
+export async function confirmEmailChange(
+  services: Pick<Services, 'hasher' | 'limits' | 'audit'>,
+  input: { user: User; passwordHash: string | null; current: string; newEmail: string; asker: Asker },
+): Promise<string> {
+  const { user, passwordHash, asker } = input;
+  const email = requireValidEmail(input.newEmail);
+  if (passwordHash !== null) {
+    const fail = (reason: string) =>
+      services.audit.record({ type: 'email.change_requested', outcome: 'failure', projectId: null, subject: user.id, ip: asker.ip, userAgent: asker.userAgent, detail: { reason } });
+    await confirmCurrentPassword(services, user, passwordHash, input.current, asker, fail);
+  }
+  return email;
 }
 
 /** "Sign out" on one project session of the person's; answers whether it was theirs and live. */

@@ -8,13 +8,16 @@ import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
 
 /** The forms of the page, so that an error is shown beside the one it belongs to. */
-export type AccountForm = 'profile' | 'password' | 'sessions';
+export type AccountForm = 'email' | 'profile' | 'password' | 'sessions';
 
 /** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
 export const ACCOUNT_NOTICES = {
   profile_saved: 'account.notice.profile_saved',
   profile_unchanged: 'account.notice.profile_unchanged',
   password_changed: 'account.notice.password_changed',
+  verification_sent: 'account.notice.verification_sent',
+  already_verified: 'account.notice.already_verified',
+  email_change_sent: 'account.notice.email_change_sent',
   session_ended: 'account.notice.session_ended',
   browser_session_ended: 'account.notice.browser_session_ended',
   already_ended: 'account.notice.already_ended',
@@ -37,11 +40,8 @@ export interface AccountPageModel {
   error?: { form: AccountForm; message: string; detail?: string; signInAgain?: boolean };
   /** the profile form as sent, when it was refused */
   profileValues?: Partial<Record<ProfileField, string>>;
-  /**
-   * The email change and "send the link again" forms (accounts.md), rendered by the module that
-   * handles them; until then the section shows the address and whether it is verified, and no button.
-   */
-  emailForms?: string;
+  /** the email change form as sent, when it was refused */
+  newEmail?: string;
 }
 
 const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
@@ -64,9 +64,44 @@ function errorOf(tr: Translator, model: AccountPageModel, form: AccountForm, id:
   const error = model.error;
   if (error?.form !== form) return { html: '', describedBy: '' };
   const detail = error.detail !== undefined ? ` ${escapeHtml(error.detail)}` : '';
-  const message = error.signInAgain ? tr.t('account.sign_in_again_to_set') : tr.error(error.message);
+  const message = error.signInAgain ? tr.t(form === 'email' ? 'account.sign_in_again_to_change_email' : 'account.sign_in_again_to_set') : tr.error(error.message);
   const again = error.signInAgain ? ` <a href="/account/sign-in-again">${escapeHtml(tr.t('account.sign_in_again'))}</a>` : '';
   return { html: `<p class="error" role="alert" id="${id}">${escapeHtml(message)}.${detail}${again}</p>`, describedBy: ` aria-describedby="${id}"` };
+}
+
+/**
+ * The address and whether it is verified; "Send the link again" while it is not; the email change
+ * (new address, and the current password of an account that has one).
+ */
+function emailSection(tr: Translator, model: AccountPageModel): string {
+  const { user } = model.overview;
+  const error = errorOf(tr, model, 'email', 'email-error');
+  const resend = user.email_verified
+    ? ''
+    : `<form method="post" action="/account/email/resend">
+${csrfField(model.csrfToken)}
+<p class="hint">${escapeHtml(tr.t('account.resend_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.resend_submit'))}</button>
+</form>
+`;
+  const current = user.has_password
+    ? `<label for="email-current-password">${escapeHtml(tr.t('account.field.current_password'))}</label>
+<input id="email-current-password" name="current_password" type="password" autocomplete="current-password" required${error.describedBy}>`
+    : `<p class="hint">${escapeHtml(tr.t('account.email_change_no_password_hint'))}</p>`;
+  return `<section aria-labelledby="email-title">
+<h2 id="email-title">${escapeHtml(tr.t('account.email_heading'))}</h2>
+<p>${escapeHtml(user.email)} <strong>${escapeHtml(tr.t(user.email_verified ? 'account.verified' : 'account.not_verified'))}</strong></p>
+${resend}<h3>${escapeHtml(tr.t('account.email_change_heading'))}</h3>
+${error.html}
+<form method="post" action="/account/email">
+${csrfField(model.csrfToken)}
+<label for="new-email">${escapeHtml(tr.t('account.field.new_email'))}</label>
+<input id="new-email" name="new_email" type="email" autocomplete="email" maxlength="254" required value="${escapeHtml(model.newEmail ?? '')}"${error.describedBy}>
+${current}
+<p class="hint">${escapeHtml(tr.t('account.email_change_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.email_change_submit'))}</button>
+</form>
+</section>`;
 }
 
 const PROFILE_INPUTS: Array<{ name: ProfileField; label: MessageKey; autocomplete: string; type: string }> = [
@@ -185,16 +220,11 @@ ${csrfField(model.csrfToken)}
 
 export function renderAccountPage(model: AccountPageModel): string {
   const tr = translator(model.locale);
-  const { user } = model.overview;
   const notice = model.notice !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(ACCOUNT_NOTICES[model.notice]))}</p>\n` : '';
   return layout(
     tr.t('account.title'),
     `<h1>${escapeHtml(tr.t('account.title'))}</h1>
-${notice}<section aria-labelledby="email-title">
-<h2 id="email-title">${escapeHtml(tr.t('account.email_heading'))}</h2>
-<p>${escapeHtml(user.email)} <strong>${escapeHtml(tr.t(user.email_verified ? 'account.verified' : 'account.not_verified'))}</strong></p>
-${model.emailForms ?? ''}
-</section>
+${notice}${emailSection(tr, model)}
 ${profileSection(tr, model)}
 ${passwordSection(tr, model)}
 ${projectsSection(tr, model)}

@@ -3,11 +3,12 @@
 // (http/same-origin.ts) with a CSRF token bound to that browser session (account/csrf.ts), and
 // answers a 303 back to /account with a notice, or the page again with the error beside its form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccountBlocked, Forbidden, HttpError, InvalidCredentials, InvalidPassword, RateLimited } from '../errors.ts';
+import { AccountBlocked, EmailAlreadyRegistered, Forbidden, HttpError, InvalidCredentials, InvalidPassword, InvalidRequest, RateLimited } from '../errors.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import { clearedBrowserSessionCookie, presentedBrowserSession } from '../login/browser-sign-in.ts';
+import { requestEmailChange, sendVerificationAgain } from '../login/verify-email/routes.ts';
 import { passwordChangedMessage } from '../mail/templates.ts';
 import type { RouteDoc } from '../openapi/route-docs.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
@@ -17,7 +18,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-poli
 import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
-import { accountOverview, changeOwnPassword, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { accountOverview, changeOwnPassword, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
@@ -103,10 +104,12 @@ function accountForm(
     } catch (error) {
       if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
       const profileValues = form === 'profile' ? Object.fromEntries(PROFILE_FIELDS.map((name) => [name, field(fields, name) ?? ''])) : undefined;
+      const newEmail = form === 'email' ? field(fields, 'new_email') : undefined;
       const detail = describe(accountLocale(request, who.user), error);
       return sendAccountPage(services, request, reply, error.statusCode, who, {
         error: { form, message: error.message, ...(detail !== undefined ? { detail } : {}), ...(error.extra.signInAgain === true ? { signInAgain: true } : {}) },
         ...(profileValues ? { profileValues } : {}),
+        ...(newEmail !== undefined ? { newEmail } : {}),
       });
     }
   };
@@ -114,6 +117,8 @@ function accountForm(
 
 /** An account without a password sets one only soon after signing in (docs/decisions/0078-password-change-on-the-account-page.md). */
 const SignInAgainToSetPassword = (): HttpError => new HttpError(401, 'Sign in again to set a password', { signInAgain: true });
+/** … and changes its email only soon after signing in (accounts.md, docs/decisions/0088-the-email-change-on-the-account-page.md). */
+const SignInAgainToChangeEmail = (): HttpError => new HttpError(401, 'Sign in again to change your email', { signInAgain: true });
 
 export function registerAccountRoutes(server: FastifyInstance, services: Services): void {
   const { issuer } = services.config;
@@ -174,6 +179,21 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
   );
 
   server.post(
+    '/account/email/resend',
+    accountForm(services, 'email', async (who, _fields, asker) => ({ notice: (await sendVerificationAgain(services, who.user, asker)) ? 'verification_sent' : 'already_verified' })),
+  );
+
+  server.post(
+    '/account/email',
+    accountForm(services, 'email', async (who, fields, asker) => {
+      if (who.passwordHash === null && !signedInRecently(services, who.session)) throw SignInAgainToChangeEmail();
+      const email = await confirmEmailChange(services, { user: who.user, passwordHash: who.passwordHash, current: field(fields, 'current_password') ?? '', newEmail: field(fields, 'new_email') ?? '', asker });
+      await requestEmailChange(services, who.user, email, asker);
+      return { notice: 'email_change_sent' };
+    }),
+  );
+
+  server.post(
     '/account/sessions/end',
     accountForm(services, 'sessions', async (who, fields, asker) => {
       const ended = await endOwnSession(services, who.user.id, field(fields, 'session_id') ?? '', asker);
@@ -208,6 +228,8 @@ export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
   '/account/signed-out',
   '/account/profile',
   '/account/password',
+  '/account/email',
+  '/account/email/resend',
   '/account/sessions/end',
   '/account/browser-sessions/end',
   '/account/sign-out-everywhere',
@@ -225,6 +247,14 @@ export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /account/signed-out': { summary: 'The page after signing this browser out from the account page', tag: 'Pages', errors: [], success: PAGE },
   'POST /account/profile': { summary: 'Changes the profile (`name`, `given_name`, `family_name`, `picture`, `locale`; empty clears)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, name: 'full name', given_name: 'given name', family_name: 'family name', picture: 'an https URL', locale: 'a BCP 47 tag' }, success: FORM_DONE },
   'POST /account/password': { summary: 'Changes the password; every other session of the account ends and a notice is mailed', tag: 'Pages', errors: [Forbidden, InvalidCredentials, InvalidPassword, RateLimited], bodyFields: { ...CSRF_FIELD, current_password: 'the current password (an account without one: a sign-in within 5 minutes)', new_password: '8 to 256 characters, not a common password' }, success: FORM_DONE },
+  'POST /account/email/resend': { summary: 'Mails the verification link again (it only verifies); at most 3 an hour per address', tag: 'Pages', errors: [Forbidden, RateLimited], bodyFields: CSRF_FIELD, success: FORM_DONE },
+  'POST /account/email': {
+    summary: 'Mails a link to a new address; posting it at `/verify-email` switches the email, verified, and mails the old address a notice',
+    tag: 'Pages',
+    errors: [Forbidden, InvalidRequest, InvalidCredentials, EmailAlreadyRegistered, RateLimited],
+    bodyFields: { ...CSRF_FIELD, new_email: 'the new address', current_password: 'the current password (an account without one: a sign-in within 5 minutes)' },
+    success: FORM_DONE,
+  },
   'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
   'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
   'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },

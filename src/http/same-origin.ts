@@ -27,6 +27,8 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   // the account page's forms (src/account/routes.ts)
   '/account/profile',
   '/account/password',
+  '/account/email',
+  '/account/email/resend',
   '/account/sessions/end',
   '/account/browser-sessions/end',
   '/account/sign-out-everywhere',

@@ -27,7 +27,11 @@ export interface PagesSite {
   email(label: string): string;
 }
 
+/** Where a page belongs: the index of the screenshots groups by it (a console's screens add theirs). */
+export type PageArea = 'login' | 'account';
+
 export interface HostedPage {
+  area: PageArea;
   /** unique, file-name safe (a screenshot is named after it) */
   name: string;
   /** what the page is, for a person reading the screenshots index */
@@ -97,6 +101,14 @@ async function signedIn(page: Page, site: PagesSite, label: string): Promise<str
   return email;
 }
 
+/** The registration form: on the login page, or behind its "Create an account" link. */
+async function openRegistration(page: Page, site: PagesSite, clientId: string): Promise<void> {
+  await go(page, authorizeUrl(site, {}, clientId));
+  if ((await page.locator('#register-email').count()) === 0) {
+    await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Create an account' }).click()]);
+  }
+}
+
 async function submit(page: Page, button: string): Promise<void> {
   await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button, exact: true }).click()]);
 }
@@ -117,7 +129,8 @@ async function accountPage(page: Page, site: PagesSite): Promise<void> {
   await page.waitForURL(`${site.issuer}/account`);
 }
 
-export const HOSTED_PAGES: HostedPage[] = [
+/** The pages of a sign-in: the login page and everything an authorization request leads to. */
+const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
   {
     name: 'login',
     description: 'The login page: password, magic link, PIN and registration',
@@ -140,7 +153,7 @@ export const HOSTED_PAGES: HostedPage[] = [
     description: 'The registration form after a refused password',
     status: 400,
     async open(page, site) {
-      await go(page, authorizeUrl(site));
+      await openRegistration(page, site, 'pages-app');
       await page.locator('#register-email').fill(site.email('register'));
       await page.locator('#register-password').fill('password');
       await submit(page, 'Create account');
@@ -316,7 +329,7 @@ export const HOSTED_PAGES: HostedPage[] = [
     status: 200,
     async open(page, site) {
       const email = site.email('verify');
-      await go(page, authorizeUrl(site, {}, 'verified-app'));
+      await openRegistration(page, site, 'verified-app');
       await page.locator('#register-email').fill(email);
       await page.locator('#register-password').fill(PASSWORD);
       await submit(page, 'Create account');
@@ -329,7 +342,7 @@ export const HOSTED_PAGES: HostedPage[] = [
     description: 'Registered on a project that requires a verified email: check your mail',
     status: 200,
     async open(page, site) {
-      await go(page, authorizeUrl(site, {}, 'verified-app'));
+      await openRegistration(page, site, 'verified-app');
       await page.locator('#register-email').fill(site.email('register-verify'));
       await page.locator('#register-password').fill(PASSWORD);
       await submit(page, 'Create account');
@@ -353,6 +366,10 @@ export const HOSTED_PAGES: HostedPage[] = [
     status: 400,
     open: (page, site) => go(page, `${site.issuer}/verify-email?token=not-a-live-token`),
   },
+];
+
+/** The account page (/account) and its answers. */
+const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
   {
     name: 'account',
     description: 'The account page',
@@ -396,6 +413,12 @@ export const HOSTED_PAGES: HostedPage[] = [
     status: 400,
     open: (page, site) => go(page, `${site.issuer}/account/callback?code=stale&state=stale`),
   },
+];
+
+/** Every hosted page. A new group (the console's screens) is one more list joined here. */
+export const HOSTED_PAGES: HostedPage[] = [
+  ...LOGIN_PAGES.map((p) => ({ ...p, area: 'login' as const })),
+  ...ACCOUNT_PAGES.map((p) => ({ ...p, area: 'account' as const })),
 ];
 
 /** The widths every page is checked and photographed at (a phone, a laptop), and its colour schemes. */

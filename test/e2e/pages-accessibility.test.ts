@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { App } from '../../src/app.ts';
 import { waitForMail } from '../support/account-mail.ts';
 import { launchChromium } from '../support/browser.ts';
@@ -13,6 +13,7 @@ import {
   authorizeUrl,
   COLOR_SCHEMES,
   HOSTED_PAGES,
+  member,
   newPageContext,
   openHostedPage,
   PAGE_WIDTHS,
@@ -169,17 +170,16 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
       assert.fail(`Tab never reached ${selector}`);
     }
 
-    async function member(label: string): Promise<string> {
-      const email = site.email(label);
-      const user = await app.services.users.create({ email, password: PASSWORD, email_verified: true });
-      await app.services.users.addMember('pages-app', user.id);
-      return email;
+    /** A new member of pages-app and a fresh page on its login page. */
+    async function onLoginPage(label: string): Promise<{ email: string; context: BrowserContext; page: Page }> {
+      const email = await member(site, label);
+      const { context, page } = await newPageContext(browser);
+      await page.goto(authorizeUrl(site));
+      return { email, context, page };
     }
 
     it('signs in with email and password', async () => {
-      const email = await member('keyboard-password');
-      const { context, page } = await newPageContext(browser);
-      await page.goto(authorizeUrl(site));
+      const { email, context, page } = await onLoginPage('keyboard-password');
       await tabTo(page, '#login-email');
       await page.keyboard.type(email);
       await page.keyboard.press('Tab');
@@ -191,9 +191,7 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
     });
 
     it('asks for a magic link', async () => {
-      const email = await member('keyboard-magic');
-      const { context, page } = await newPageContext(browser);
-      await page.goto(authorizeUrl(site));
+      const { email, context, page } = await onLoginPage('keyboard-magic');
       await tabTo(page, '#magic-email');
       await page.keyboard.type(email);
       await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
@@ -203,9 +201,7 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
     });
 
     it('asks for a password reset from "Forgot password?"', async () => {
-      const email = await member('keyboard-reset');
-      const { context, page } = await newPageContext(browser);
-      await page.goto(authorizeUrl(site));
+      const { email, context, page } = await onLoginPage('keyboard-reset');
       await tabTo(page, 'a:text-is("Forgot password?")');
       await Promise.all([page.waitForURL((url) => url.pathname === '/password-reset'), page.keyboard.press('Enter')]);
       await tabTo(page, '#reset-email');

@@ -84,8 +84,8 @@ async function go(page: Page, url: string): Promise<void> {
   await page.goto(url);
 }
 
-/** A member of `projectId` with PASSWORD. */
-async function member(site: PagesSite, label: string, projectId = 'pages-app', verified = true): Promise<string> {
+/** A new member of `projectId` with PASSWORD; its email. */
+export async function member(site: PagesSite, label: string, projectId = 'pages-app', verified = true): Promise<string> {
   const email = site.email(label);
   const user = await site.app.services.users.create({ email, password: PASSWORD, ...(verified ? { email_verified: true } : {}) });
   await site.app.services.users.addMember(projectId, user.id);

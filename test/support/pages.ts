@@ -1,0 +1,458 @@
+// Every hosted page, in one list: its name and how a browser reaches it on a running Gatehouse.
+// The accessibility test (test/e2e/pages-accessibility.test.ts) and `npm run screenshots`
+// (scripts/screenshots.ts) both walk this list; a new page (the console's screens too) joins it
+// here, and is then checked and photographed with the others.
+//
+// A page is opened in a fresh browser context of its own (its own cookies), so the pages do not
+// depend on each other's order; each one that needs an account makes its own.
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { App } from '../../src/app.ts';
+import { accountTokens } from '../../src/login/verify-email/routes.ts';
+import { linkToken, waitForMail } from './account-mail.ts';
+import { pkcePair } from './app.ts';
+import { signInWithPassword } from './browser.ts';
+import { startAppServer, type AppServer } from './relying-party.ts';
+import { magicLinkToken, type TestSmtpServer } from './smtp.ts';
+
+/** The Gatehouse the pages are reached on, with the projects the list needs (preparePagesSite). */
+export interface PagesSite {
+  app: App;
+  issuer: string;
+  smtp: TestSmtpServer;
+  /** the app the browser lands on after a sign-in (the redirect URI of every project below) */
+  appServer: AppServer;
+  callback: string;
+  /** a fresh email address each call, so that no page meets another's account or rate limit */
+  email(label: string): string;
+}
+
+/** Where a page belongs: the index of the screenshots groups by it (a console's screens add theirs). */
+export type PageArea = 'login' | 'account';
+
+export interface HostedPage {
+  area: PageArea;
+  /** unique, file-name safe (a screenshot is named after it) */
+  name: string;
+  /** what the page is, for a person reading the screenshots index */
+  description: string;
+  /** the HTTP status the page is served with */
+  status: number;
+  /** brings `page` (in a context of its own) to this page */
+  open(page: Page, site: PagesSite): Promise<void>;
+}
+
+export const PASSWORD = 'a pages check passphrase';
+
+/** The projects of the list: `pages-app` (every method, registration open, a PIN) and `verified-app` (require_verified_email). */
+export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpServer): Promise<PagesSite> {
+  const appServer = await startAppServer();
+  const callback = `${appServer.origin}/callback`;
+  await app.services.projects.create({ id: 'pages-app', name: 'Pages App', redirect_uris: [callback] });
+  await app.services.pins.create('pages-app', 'kiosk');
+  await app.services.projects.create({ id: 'verified-app', name: 'Verified App', redirect_uris: [callback], require_verified_email: true });
+  let count = 0;
+  return { app, issuer, smtp, appServer, callback, email: (label) => `${label}-${++count}@example.com` };
+}
+
+/**
+ * A fresh context (no cookies) and a page in it; close the context when done. The pages' CSP is
+ * bypassed in it so that a checker (axe-core) can be injected; the pages themselves load nothing
+ * but their stylesheet either way.
+ */
+export async function newPageContext(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ bypassCSP: true });
+  return { context, page: await context.newPage() };
+}
+
+export function authorizeUrl(site: PagesSite, params: Record<string, string> = {}, clientId = 'pages-app'): string {
+  const url = new URL(`${site.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: site.callback,
+    code_challenge: pkcePair().challenge,
+    code_challenge_method: 'S256',
+    scope: 'openid email',
+    state: 'pages-state',
+    ...params,
+  }).toString();
+  return url.toString();
+}
+
+async function go(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+}
+
+/** A new member of `projectId` with PASSWORD; its email. */
+export async function member(site: PagesSite, label: string, projectId = 'pages-app', verified = true): Promise<string> {
+  const email = site.email(label);
+  const user = await site.app.services.users.create({ email, password: PASSWORD, ...(verified ? { email_verified: true } : {}) });
+  await site.app.services.users.addMember(projectId, user.id);
+  return email;
+}
+
+/** Signs in on the login page of `pages-app`, so the context holds a browser session; back on the app. */
+async function signedIn(page: Page, site: PagesSite, label: string): Promise<string> {
+  const email = await member(site, label);
+  await go(page, authorizeUrl(site));
+  await signInWithPassword(page, email, PASSWORD);
+  await page.waitForURL((url) => url.toString().startsWith(site.callback));
+  return email;
+}
+
+/** The registration form: on the login page, or behind its "Create an account" link. */
+async function openRegistration(page: Page, site: PagesSite, clientId: string): Promise<void> {
+  await go(page, authorizeUrl(site, {}, clientId));
+  if ((await page.locator('#register-email').count()) === 0) {
+    await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Create an account' }).click()]);
+  }
+}
+
+async function submit(page: Page, button: string): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button, exact: true }).click()]);
+}
+
+async function resetMailed(page: Page, site: PagesSite): Promise<string> {
+  const email = await member(site, 'reset');
+  await go(page, `${site.issuer}/password-reset?${new URL(authorizeUrl(site)).searchParams.toString()}`);
+  await page.locator('#reset-email').fill(email);
+  await submit(page, 'Send me a reset link');
+  const mail = await waitForMail(site.smtp, email, 1);
+  return `${site.issuer}/password-reset/verify?token=${encodeURIComponent(linkToken(mail, '/password-reset/verify'))}`;
+}
+
+async function accountPage(page: Page, site: PagesSite): Promise<void> {
+  const email = await member(site, 'account');
+  await go(page, `${site.issuer}/account`);
+  await signInWithPassword(page, email, PASSWORD);
+  await page.waitForURL(`${site.issuer}/account`);
+}
+
+/** The pages of a sign-in: the login page and everything an authorization request leads to. */
+const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
+  {
+    name: 'login',
+    description: 'The login page: password, magic link, PIN and registration',
+    status: 200,
+    open: (page, site) => go(page, authorizeUrl(site)),
+  },
+  {
+    name: 'login-error',
+    description: 'The login page after a wrong password',
+    status: 401,
+    async open(page, site) {
+      await go(page, authorizeUrl(site));
+      await signInWithPassword(page, site.email('nobody'), 'not the passphrase');
+      await page.waitForLoadState();
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
+    name: 'register-error',
+    description: 'The registration form after a refused password',
+    status: 400,
+    async open(page, site) {
+      await openRegistration(page, site, 'pages-app');
+      await page.locator('#register-email').fill(site.email('register'));
+      await page.locator('#register-password').fill('password');
+      await submit(page, 'Create account');
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
+    name: 'pin-error',
+    description: 'The login page after a wrong PIN',
+    status: 401,
+    async open(page, site) {
+      await go(page, authorizeUrl(site));
+      await page.locator('#pin-value').fill('00000000');
+      await submit(page, 'Sign in with PIN');
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
+    name: 'magic-link-sent',
+    description: 'After "Send me a sign-in link": check your mail',
+    status: 200,
+    async open(page, site) {
+      await go(page, authorizeUrl(site));
+      await page.locator('#magic-email').fill(await member(site, 'magic-sent'));
+      await submit(page, 'Send me a sign-in link');
+    },
+  },
+  {
+    name: 'magic-link-confirm',
+    description: 'The magic link opened: the button that signs in',
+    status: 200,
+    async open(page, site) {
+      const email = await member(site, 'magic-confirm');
+      await go(page, authorizeUrl(site));
+      await page.locator('#magic-email').fill(email);
+      await submit(page, 'Send me a sign-in link');
+      const mail = await waitForMail(site.smtp, email, 1);
+      await go(page, `${site.issuer}/magic-link/verify?token=${encodeURIComponent(magicLinkToken(mail))}`);
+    },
+  },
+  {
+    name: 'magic-link-invalid',
+    description: 'A used or unknown magic link',
+    status: 400,
+    open: (page, site) => go(page, `${site.issuer}/magic-link/verify?token=not-a-live-token`),
+  },
+  {
+    name: 'select-account',
+    description: 'prompt=select_account with a browser session',
+    status: 200,
+    async open(page, site) {
+      await signedIn(page, site, 'select');
+      await go(page, authorizeUrl(site, { prompt: 'select_account' }));
+    },
+  },
+  {
+    name: 'error-unknown-client',
+    description: 'An error page: an unknown client_id',
+    status: 400,
+    open: (page, site) => go(page, authorizeUrl(site, {}, 'no-such-app')),
+  },
+  {
+    name: 'error-pkce-hint',
+    description: 'An error page with a hint for the developer: no code_challenge',
+    status: 400,
+    async open(page, site) {
+      const url = new URL(authorizeUrl(site));
+      url.searchParams.delete('code_challenge');
+      url.searchParams.delete('code_challenge_method');
+      await go(page, url.toString());
+    },
+  },
+  {
+    name: 'error-blocked',
+    description: 'An error page: the browser session belongs to an account blocked in the project',
+    status: 403,
+    async open(page, site) {
+      const email = await signedIn(page, site, 'blocked');
+      const record = await site.app.services.users.findByEmail(email);
+      assert.ok(record);
+      await site.app.services.users.setBlocked('pages-app', record.user.id, true);
+      await go(page, authorizeUrl(site));
+    },
+  },
+  {
+    name: 'logout-confirm',
+    description: 'GET /logout without an id_token_hint: "Sign out?"',
+    status: 200,
+    async open(page, site) {
+      await signedIn(page, site, 'logout-confirm');
+      await go(page, `${site.issuer}/logout`);
+    },
+  },
+  {
+    name: 'signed-out',
+    description: 'After the sign-out button',
+    status: 200,
+    async open(page, site) {
+      await signedIn(page, site, 'signed-out');
+      await go(page, `${site.issuer}/logout`);
+      await submit(page, 'Sign out');
+    },
+  },
+  {
+    name: 'password-reset',
+    description: '"Forgot password?": the reset request form',
+    status: 200,
+    async open(page, site) {
+      await go(page, authorizeUrl(site));
+      await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Forgot password?' }).click()]);
+    },
+  },
+  {
+    name: 'password-reset-sent',
+    description: 'After "Send me a reset link": check your mail',
+    status: 200,
+    async open(page, site) {
+      await resetMailed(page, site);
+    },
+  },
+  {
+    name: 'password-reset-new-password',
+    description: 'The reset link opened: the new-password form',
+    status: 200,
+    async open(page, site) {
+      await go(page, await resetMailed(page, site));
+    },
+  },
+  {
+    name: 'password-reset-refused',
+    description: 'The new-password form after a refused password',
+    status: 400,
+    async open(page, site) {
+      await go(page, await resetMailed(page, site));
+      await page.locator('#new-password').fill('password');
+      await submit(page, 'Set password and sign in');
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
+    name: 'password-reset-invalid',
+    description: 'A used or unknown reset link',
+    status: 400,
+    open: (page, site) => go(page, `${site.issuer}/password-reset/verify?token=not-a-live-token`),
+  },
+  {
+    name: 'email-not-verified',
+    description: 'A password sign-in refused for an unverified email, with "Send the link again"',
+    status: 403,
+    async open(page, site) {
+      const email = await member(site, 'unverified', 'verified-app', false);
+      await go(page, authorizeUrl(site, {}, 'verified-app'));
+      await signInWithPassword(page, email, PASSWORD);
+      await page.waitForLoadState();
+      await page.getByRole('button', { name: 'Send the link again' }).waitFor();
+    },
+  },
+  {
+    name: 'verify-email-resent',
+    description: 'After "Send the link again": check your mail',
+    status: 200,
+    async open(page, site) {
+      const email = await member(site, 'resend', 'verified-app', false);
+      await go(page, authorizeUrl(site, {}, 'verified-app'));
+      await signInWithPassword(page, email, PASSWORD);
+      await page.waitForLoadState();
+      await submit(page, 'Send the link again');
+    },
+  },
+  {
+    name: 'verify-email-confirm',
+    description: 'The verification link opened: the button that verifies',
+    status: 200,
+    async open(page, site) {
+      const email = site.email('verify');
+      await openRegistration(page, site, 'verified-app');
+      await page.locator('#register-email').fill(email);
+      await page.locator('#register-password').fill(PASSWORD);
+      await submit(page, 'Create account');
+      const mail = await waitForMail(site.smtp, email, 1);
+      await go(page, `${site.issuer}/verify-email?token=${encodeURIComponent(linkToken(mail, '/verify-email'))}`);
+    },
+  },
+  {
+    name: 'register-check-mail',
+    description: 'Registered on a project that requires a verified email: check your mail',
+    status: 200,
+    async open(page, site) {
+      await openRegistration(page, site, 'verified-app');
+      await page.locator('#register-email').fill(site.email('register-verify'));
+      await page.locator('#register-password').fill(PASSWORD);
+      await submit(page, 'Create account');
+    },
+  },
+  {
+    name: 'email-verified',
+    description: 'A verification link without a sign-in to finish, pressed: email verified',
+    status: 200,
+    async open(page, site) {
+      // A link that carries no authorization request (as one for the account page does), issued as the mail would be.
+      const user = await site.app.services.users.create({ email: site.email('verified'), password: PASSWORD });
+      const { token } = await accountTokens(site.app.services).issue({ purpose: 'verify_email', user, ttlMs: 3_600_000 });
+      await go(page, `${site.issuer}/verify-email?token=${encodeURIComponent(token)}`);
+      await submit(page, 'Verify my email address');
+    },
+  },
+  {
+    name: 'verify-email-invalid',
+    description: 'A used or unknown verification link',
+    status: 400,
+    open: (page, site) => go(page, `${site.issuer}/verify-email?token=not-a-live-token`),
+  },
+];
+
+/** The account page (/account) and its answers. */
+const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
+  {
+    name: 'account',
+    description: 'The account page',
+    status: 200,
+    open: accountPage,
+  },
+  {
+    name: 'account-notice',
+    description: 'The account page with a notice (profile saved)',
+    status: 200,
+    async open(page, site) {
+      await accountPage(page, site);
+      await page.locator('#profile-name').fill('Ada Lovelace');
+      await Promise.all([page.waitForURL(/notice=profile_saved/), page.locator('#profile-name').press('Enter')]);
+    },
+  },
+  {
+    name: 'account-error',
+    description: 'The account page after a wrong current password',
+    status: 401,
+    async open(page, site) {
+      await accountPage(page, site);
+      await page.locator('#current-password').fill('not the passphrase');
+      await page.locator('#new-password').fill('another pages passphrase');
+      await Promise.all([page.waitForEvent('load'), page.locator('#new-password').press('Enter')]);
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
+    name: 'account-signed-out',
+    description: 'The account page after "Sign out everywhere"',
+    status: 200,
+    async open(page, site) {
+      await accountPage(page, site);
+      await Promise.all([page.waitForURL(/\/account\/signed-out$/), page.getByRole('button', { name: 'Sign out everywhere' }).click()]);
+    },
+  },
+  {
+    name: 'account-sign-in-problem',
+    description: 'The account sign-in could not finish (an old tab, another browser)',
+    status: 400,
+    open: (page, site) => go(page, `${site.issuer}/account/callback?code=stale&state=stale`),
+  },
+];
+
+/** Every hosted page. A new group (the console's screens) is one more list joined here. */
+export const HOSTED_PAGES: HostedPage[] = [
+  ...LOGIN_PAGES.map((p) => ({ ...p, area: 'login' as const })),
+  ...ACCOUNT_PAGES.map((p) => ({ ...p, area: 'account' as const })),
+];
+
+/** The widths every page is checked and photographed at (a phone, a laptop), and its colour schemes. */
+export const PAGE_WIDTHS = [390, 1280] as const;
+export const COLOR_SCHEMES = ['light', 'dark'] as const;
+export type ColorScheme = (typeof COLOR_SCHEMES)[number];
+
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+  /** the status of the last document the main frame was served */
+  status: number | undefined;
+}
+
+/** Opens `hosted` in a fresh context; close `context` when done. */
+export async function openHostedPage(browser: Browser, site: PagesSite, hosted: HostedPage): Promise<OpenedPage> {
+  const { context, page } = await newPageContext(browser);
+  const opened: OpenedPage = { context, page, status: undefined };
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) opened.status = response.status();
+  });
+  try {
+    await hosted.open(page, site);
+    await page.waitForLoadState();
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
+  return opened;
+}
+
+/** Shows the page at `width` in `scheme` (the height follows the width, as on a device). */
+export async function showAs(page: Page, width: number, scheme: ColorScheme): Promise<void> {
+  await page.setViewportSize({ width, height: width < 600 ? 844 : 800 });
+  await page.emulateMedia({ colorScheme: scheme });
+}

@@ -8,7 +8,7 @@ import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
 import { backToAppUrl, renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
-import { localeOf, type Locale } from '../pages/i18n.ts';
+import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
@@ -102,7 +102,7 @@ export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, lin
   reply.header('cache-control', 'no-store');
   if (!link) {
     if (!html) throw InvalidOrExpiredToken();
-    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
+    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message, undefined, requestLocale(request)));
   }
   if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
   return reply.code(200).send({ valid: true });

@@ -1,4 +1,5 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
+import { localeOf, translator } from '../../pages/i18n.ts';
 import { checkProfile } from '../../users/profile.ts';
 import type { FastifyInstance } from 'fastify';
 import { EmailAlreadyRegistered, HttpError, LoginMethodNotAllowed, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
@@ -69,7 +70,8 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
           // No code until the email is proven: the link signs the person in. Without the mail, say
           // so (a sign-in with the password mails a new link).
           if (!mailed) throw ServiceUnavailable();
-          const page = renderMessagePage('Check your mail', [`We sent a link to ${user.email}. Open it to verify your email and sign in to ${project.name}.`]);
+          const { t, locale } = translator(localeOf(fields, request.headers));
+          const page = renderMessagePage(t('magic.check_mail_title'), [t('register.check_mail', { email: user.email, app: project.name })], locale, { name: project.name });
           return { json: { verification_sent: true }, status: prefersHtml(request) ? 200 : 202, page };
         }
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);

@@ -1,5 +1,6 @@
 // The composition root: opens storage, builds the services, registers the routes.
 // The only place that picks SQLite or PostgreSQL, Redis or SQL.
+import { requestLocale } from './pages/i18n.ts';
 import { randomBytes } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { HelmetOptions } from 'helmet';
@@ -342,7 +343,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
     // A person on one of the hosted pages gets the message as a page, like every other error there.
     if (BROWSER_ROUTES.has(request.routeOptions.url ?? '') && prefersHtml(request)) {
-      return sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message));
+      return sendHtml(reply, httpError.statusCode, renderErrorPage(httpError.statusCode, httpError.message, undefined, requestLocale(request)));
     }
     return reply.code(httpError.statusCode).type('application/json').send({ error: httpError.message, ...httpError.extra });
   });

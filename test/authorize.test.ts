@@ -29,11 +29,12 @@ describe('GET /authorize', () => {
     const res = await get({ ...authParams(project.id, challenge) }, 'text/html');
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /text\/html/);
-    assert.match(res.body, /Sign in to <span class="project">Test App<\/span>/);
+    assert.match(res.body, /<h1>Sign in to Test App<\/h1>/);
     assert.match(res.body, /action="\/login"/);
     assert.match(res.body, /action="\/magic-link"/);
     assert.match(res.body, /action="\/login\/pin"/);
-    assert.match(res.body, /action="\/register"/);
+    // "Create an account" is a page of its own (accounts.md), linked with the authorization parameters.
+    assert.match(res.body, new RegExp(`href="/register\\?[^"]*client_id=${project.id}`));
   });
 
   it('the page of a closed project offers no registration', async () => {

@@ -22,7 +22,8 @@ describe('the registration form: an optional name', () => {
   }
 
   it('the form has a name field, optional, with autocomplete="name", between the email and the password', async () => {
-    const page = await app.server.inject({ method: 'GET', url: `/authorize?${new URLSearchParams(authorizationFields()).toString()}`, headers: { accept: 'text/html' } });
+    const query = new URLSearchParams(authorizationFields()).toString();
+    const page = await app.server.inject({ method: 'GET', url: `/register?${query}`, headers: { accept: 'text/html' } });
     assert.equal(page.statusCode, 200, page.body);
     const form = /<form method="post" action="\/register">([\s\S]*?)<\/form>/.exec(page.body)?.[1] ?? '';
     const input = /<input id="register-name"[^>]*>/.exec(form)?.[0] ?? '';

@@ -7,7 +7,8 @@ import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
-import { renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
+import { backToAppUrl, renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
+import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
@@ -35,8 +36,8 @@ export async function answerLogin(
   services: Services,
   form: LoginForm,
   work: (authorization: AuthorizationRequest, fields: Fields) => Promise<LoginOutcome>,
-  /** the page a failed form post is answered with, when it is not the login page (the reset request) */
-  retryPage?: (authorization: AuthorizationRequest, fields: Fields, message: string) => string,
+  /** the page a failed form post is answered with, when it is not the login page (the reset request, the register page) */
+  retryPage?: (authorization: AuthorizationRequest, fields: Fields, message: string, page: PageContext) => string,
 ): Promise<FastifyReply> {
   const fields = bodyFields(request);
   const html = prefersHtml(request);
@@ -52,8 +53,10 @@ export async function answerLogin(
     return sendHtml(reply, outcome.status, outcome.page ?? '');
   } catch (error) {
     if (!html || !(error instanceof HttpError)) throw error;
-    if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
-    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message), authorization.redirectUri);
+    const locale = localeOf(fields, request.headers);
+    if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
+    const page = pageContext(services, authorization, fields, request);
+    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri);
     const email = field(fields, 'email');
     return sendHtml(
       reply,
@@ -64,11 +67,23 @@ export async function answerLogin(
         error: { form, message: error.message },
         showPin: await showPinForm(services, authorization),
         offerVerificationMail: isError(error, EmailNotVerified),
+        ...page,
         ...(email !== undefined ? { email } : {}),
       }),
       authorization.redirectUri,
     );
   }
+}
+
+/** What every page of an authorization request shows besides its form: its language and "Back to <app>". */
+export interface PageContext {
+  locale: Locale;
+  backTo: string;
+}
+
+/** Only for an authorization request that passed the four checks: backTo is its registered redirect_uri. */
+export function pageContext(services: Pick<Services, 'config'>, authorization: AuthorizationRequest, fields: Fields | undefined, request: FastifyRequest): PageContext {
+  return { locale: localeOf(fields, request.headers), backTo: backToAppUrl(authorization, services.config.issuer) };
 }
 
 /** A successful login: JSON holds redirect_to/code/state, the page is sent on to the app. */
@@ -87,7 +102,7 @@ export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, lin
   reply.header('cache-control', 'no-store');
   if (!link) {
     if (!html) throw InvalidOrExpiredToken();
-    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message));
+    return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message, undefined, requestLocale(request)));
   }
   if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
   return reply.code(200).send({ valid: true });

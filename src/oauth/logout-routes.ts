@@ -1,5 +1,6 @@
 // GET|POST /logout (OpenID Connect RP-Initiated Logout 1.0; docs/sso.md, "Logout"). The POST is
 // the confirmation page's form: a hosted form, refused cross-site (src/http/same-origin.ts).
+import { requestLocale, translator } from '../pages/i18n.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../errors.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
@@ -27,15 +28,16 @@ export function registerLogoutRoutes(server: FastifyInstance, services: Services
           const value = field(fields, name);
           if (value !== undefined) carried[name] = value;
         }
-        return sendHtml(reply, 200, renderLogoutConfirmPage(carried), logout.postLogoutRedirectUri);
+        return sendHtml(reply, 200, renderLogoutConfirmPage(carried, requestLocale(request)), logout.postLogoutRedirectUri);
       }
       await signOut(services, logout, browserSession, clientInfo(request));
       if (cookie !== undefined) reply.header('set-cookie', clearedBrowserSessionCookie(config.issuer));
       const target = afterLogout(logout);
       if (target !== undefined) return reply.code(302).header('location', target).send();
-      return sendHtml(reply, 200, renderMessagePage('You are signed out', ['You are signed out of every application in this browser.']));
+      const { t, locale } = translator(requestLocale(request));
+      return sendHtml(reply, 200, renderMessagePage(t('logout.done_title'), [t('logout.done_text')], locale));
     } catch (error) {
-      if (error instanceof HttpError && prefersHtml(request)) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+      if (error instanceof HttpError && prefersHtml(request)) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
       throw error;
     }
   }

@@ -1,4 +1,5 @@
 // GET /authorize, POST /token, POST /revoke, discovery, JWKS and user info.
+import { localeOf } from '../pages/i18n.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidClientId,
@@ -217,7 +218,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       return await answerAuthorization(services, request, reply, authorization, fields);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
-        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, pkceHint(error, fields)));
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, pkceHint(error, fields), localeOf(fields, request.headers)));
       }
       throw error;
     }

@@ -10,7 +10,8 @@ import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pa
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
-import { showPinForm } from '../login/respond.ts';
+import { pageContext, showPinForm } from '../login/respond.ts';
+import { localeOf } from '../pages/i18n.ts';
 import { offerVerificationMail } from '../login/verify-email/routes.ts';
 
 /** What GET /authorize (and the select_account page's post) answers after the four checks. */
@@ -23,13 +24,14 @@ export async function answerAuthorization(
   continuing = false,
 ): Promise<FastifyReply> {
   const outcome = await signOn(services, request, authorization, fields, continuing);
+  const context = pageContext(services, authorization, fields, request);
   switch (outcome.kind) {
     case 'signed_in':
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.response.redirect_to).send();
     case 'error_redirect':
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.location).send();
     case 'refused':
-      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message));
+      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale));
     case 'unverified': {
       // The login page with the refusal beside the password form and "Send the link again"; a new link is mailed.
       await offerVerificationMail(services, request, outcome.user, authorization);
@@ -40,11 +42,12 @@ export async function answerAuthorization(
         error: { form: 'password', message: EmailNotVerified.message },
         offerVerificationMail: true,
         email: outcome.user.email,
+        ...context,
       });
       return sendHtml(reply, EmailNotVerified.status, page, authorization.redirectUri);
     }
     case 'select_account':
-      return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email }), authorization.redirectUri);
+      return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email, ...context }), authorization.redirectUri);
     case 'login_page': {
       // login_hint prefills the email fields, and nothing else.
       const hint = field(fields, 'login_hint');
@@ -53,6 +56,7 @@ export async function answerAuthorization(
         fields: fields ?? {},
         showPin: await showPinForm(services, authorization),
         ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}),
+        ...context,
       });
       return sendHtml(reply, 200, page, authorization.redirectUri);
     }
@@ -67,7 +71,7 @@ export function registerSingleSignOnRoutes(server: FastifyInstance, services: Se
       return await answerAuthorization(services, request, reply, authorization, fields, true);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) {
-        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+        return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, localeOf(fields, request.headers)));
       }
       throw error;
     }

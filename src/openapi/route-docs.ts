@@ -88,6 +88,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     bodyFields: { ...AUTHORIZATION_FIELDS, pin: 'a PIN of the project' },
     success: LOGIN_SUCCESS,
   },
+  'GET /register': {
+    summary: 'The page "Create an account" leads to: the registration form, keeping the authorization parameters',
+    tag: 'Login',
+    errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.RegistrationClosed],
+    queryFields: { ...AUTHORIZATION_FIELDS, login_hint: 'optional: prefills the email' },
+    success: { status: 200, description: 'the page', contentType: 'text/html' },
+  },
   'POST /register': {
     summary: 'Creates an account and its membership, then signs in',
     tag: 'Login',

@@ -120,3 +120,10 @@ export function translator(locale: Locale): Translator {
 
 /** The keys that name an error message: test/i18n.test.ts checks each maps to a message of src/errors.ts. */
 export const TRANSLATED_ERRORS: readonly string[] = Object.keys(ERROR_KEYS);
+
+/** The language of a page answering this request: its fields' `ui_locales` (query or form), then `Accept-Language`. */
+export function requestLocale(request: { method: string; query: unknown; body: unknown; headers: Record<string, string | string[] | undefined> }): Locale {
+  const source = request.method === 'GET' || request.method === 'HEAD' ? request.query : request.body;
+  const fields = source !== null && typeof source === 'object' && !Array.isArray(source) ? (source as Fields) : undefined;
+  return localeOf(fields, request.headers);
+}

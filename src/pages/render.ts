@@ -3,23 +3,37 @@
 import { AUTHORIZATION_FIELDS, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import { field, type Fields } from '../http/fields.ts';
 import { escapeHtml } from '../http/html.ts';
-import type { Locale } from './i18n.ts';
+import { translator, type Locale, type MessageKey, type Translator } from './i18n.ts';
 import { MAX_NAME_LENGTH } from '../users/profile.ts';
 
-/** The frame every hosted page shares (the account page's too). */
-export function layout(title: string, body: string, locale: Locale = 'en'): string {
+/** What the card shows above a page: the project's name, and its logo when set. */
+export interface PageBrand {
+  name: string;
+  logoUrl?: string | undefined;
+}
+
+/**
+ * The frame every hosted page shares (the account page's too): one centred card, with the
+ * project's name and logo on top when the page belongs to a project.
+ */
+export function layout(title: string, body: string, locale: Locale = 'en', brand?: PageBrand): string {
+  const header =
+    brand === undefined
+      ? ''
+      : `<header class="brand">${brand.logoUrl ? `<img class="logo" src="${escapeHtml(brand.logoUrl)}" alt="" width="40" height="40">` : ''}<span class="brand-name">${escapeHtml(brand.name)}</span></header>\n`;
   return `<!doctype html>
 <html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
+<meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
 </head>
 <body>
-<main>
-${body}
+<main class="card">
+${header}${body}
 </main>
 </body>
 </html>`;
@@ -30,6 +44,10 @@ function hiddenFields(fields: Fields): string {
     const value = field(fields, name);
     return value === undefined ? '' : `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
   }).join('\n');
+}
+
+function brandOf(authorization: AuthorizationRequest): PageBrand {
+  return { name: authorization.project.name };
 }
 
 /** Which form an error belongs to, so it is shown next to that form. */
@@ -45,24 +63,46 @@ interface LoginPageOptions {
   showPin?: boolean;
   /** accounts.md: the password sign-in was refused for an unverified email; offer to mail the link again */
   offerVerificationMail?: boolean;
+  /** the page's language (localeOf); English when not given */
+  locale?: Locale;
+  /** "Back to <app>": the app's redirect_uri with error=access_denied (backToAppUrl) */
+  backTo?: string;
 }
 
-function errorFor(options: LoginPageOptions, form: LoginForm, id: string): { html: string; describedBy: string } {
-  if (options.error?.form !== form) return { html: '', describedBy: '' };
+function errorHtml(message: string | undefined, id: string, tr: Translator): { html: string; describedBy: string } {
+  if (message === undefined) return { html: '', describedBy: '' };
   return {
-    html: `<p class="error" role="alert" id="${id}">${escapeHtml(options.error.message)}</p>`,
+    html: `<p class="error" role="alert" id="${id}">${escapeHtml(tr.error(message))}</p>\n`,
     describedBy: ` aria-describedby="${id}"`,
   };
 }
 
+function errorFor(options: LoginPageOptions, form: LoginForm, id: string, tr: Translator): { html: string; describedBy: string } {
+  return errorHtml(options.error?.form === form ? options.error.message : undefined, id, tr);
+}
+
+/** The app's redirect_uri with error=access_denied, state and iss (RFC 6749 §4.1.2.1, RFC 9207): "Back to <app>". */
+export function backToAppUrl(authorization: AuthorizationRequest, issuer: string): string {
+  const target = new URL(authorization.redirectUri);
+  target.searchParams.set('error', 'access_denied');
+  if (authorization.state !== undefined) target.searchParams.set('state', authorization.state);
+  target.searchParams.set('iss', issuer);
+  return target.toString();
+}
+
+function backLink(backTo: string | undefined, app: string, tr: Translator): string {
+  return backTo === undefined ? '' : `<p class="back"><a href="${escapeHtml(backTo)}">${escapeHtml(tr.t('page.back_to_app', { app }))}</a></p>\n`;
+}
+
 export function renderLoginPage(options: LoginPageOptions): string {
   const { project } = options.authorization;
+  const tr = translator(options.locale ?? 'en');
   const hidden = hiddenFields(options.fields);
   const email = escapeHtml(options.email ?? '');
-  const password = errorFor(options, 'password', 'password-error');
-  const magic = errorFor(options, 'magic-link', 'magic-error');
-  const pin = errorFor(options, 'pin', 'pin-error');
-  const register = errorFor(options, 'register', 'register-error');
+  const password = errorFor(options, 'password', 'password-error', tr);
+  const magic = errorFor(options, 'magic-link', 'magic-error', tr);
+  const pin = errorFor(options, 'pin', 'pin-error', tr);
+  const query = escapeHtml(authorizationQuery(options.fields));
 
   const methods = project.login_methods;
   const showPin = options.showPin === true || (options.error?.form === 'pin' && methods.includes('pin'));
@@ -72,118 +112,175 @@ export function renderLoginPage(options: LoginPageOptions): string {
     pin: showPin,
     register: project.registration_open && methods.includes('password'),
   };
-  // An error of a form that is not on the page (a method switched off) is shown at the top.
-  const orphanError = options.error && !shown[options.error.form] ? `<p class="error" role="alert">${escapeHtml(options.error.message)}</p>\n` : '';
-  // Registration sets a password: offered with the password method.
-  const registration = shown.register
-    ? `<section aria-labelledby="register-title">
-<h2 id="register-title">Create an account</h2>
-${register.html}
-<form method="post" action="/register">
+  // An error of a form that is not on the page (a method switched off, or the register page's) is shown at the top.
+  const orphan = options.error && (options.error.form === 'register' || !shown[options.error.form]) ? errorHtml(options.error.message, 'page-error', tr).html : '';
+  const sections: Array<{ form: LoginForm; html: string }> = [];
+  if (shown.password) {
+    sections.push({
+      form: 'password',
+      html: `<section id="password" aria-labelledby="password-title">
+<h2 id="password-title">${escapeHtml(tr.t('login.password_heading'))}</h2>
+${password.html}<form method="post" action="/login">
 ${hidden}
-<label for="register-email">Email</label>
-<input id="register-email" name="email" type="email" autocomplete="email" required value="${email}"${register.describedBy}>
-<label for="register-name">Name (optional)</label>
-<input id="register-name" name="name" type="text" autocomplete="name" maxlength="${MAX_NAME_LENGTH}">
-<label for="register-password">Password</label>
-<input id="register-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${register.describedBy}>
-<p class="hint">At least 8 characters. Common passwords are refused.</p>
-<button type="submit">Create account</button>
-</form>
-</section>`
-    : '';
-
-  return layout(
-    `Sign in to ${project.name}`,
-    `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
-${orphanError}${shown.password ? `<section aria-labelledby="password-title">
-<h2 id="password-title">Email and password</h2>
-${password.html}
-<form method="post" action="/login">
-${hidden}
-<label for="login-email">Email</label>
+<label for="login-email">${escapeHtml(tr.t('field.email'))}</label>
 <input id="login-email" name="email" type="email" autocomplete="username" required value="${email}"${password.describedBy}>
-<label for="login-password">Password</label>
+<label for="login-password">${escapeHtml(tr.t('field.password'))}</label>
 <input id="login-password" name="password" type="password" autocomplete="current-password" required${password.describedBy}>
-<button type="submit">Sign in</button>
+<p class="aside"><a href="/password-reset?${query}">${escapeHtml(tr.t('login.forgot_password'))}</a></p>
+<button type="submit" class="primary">${escapeHtml(tr.t('login.password_submit'))}</button>
 </form>
-<p><a href="/password-reset?${escapeHtml(authorizationQuery(options.fields))}">Forgot password?</a></p>
-${options.offerVerificationMail ? resendVerificationForm(hidden, options.email ?? '') : ''}</section>
-` : ''}${shown['magic-link'] ? `<section aria-labelledby="magic-title">
-<h2 id="magic-title">Email me a link</h2>
-${magic.html}
-<form method="post" action="/magic-link">
+${options.offerVerificationMail ? resendVerificationForm(hidden, options.email ?? '', tr) : ''}</section>
+`,
+    });
+  }
+  if (shown['magic-link']) {
+    sections.push({
+      form: 'magic-link',
+      html: `<section id="magic-link" aria-labelledby="magic-title">
+<h2 id="magic-title">${escapeHtml(tr.t('login.magic_heading'))}</h2>
+${magic.html}<form method="post" action="/magic-link">
 ${hidden}
-<label for="magic-email">Email</label>
+<label for="magic-email">${escapeHtml(tr.t('field.email'))}</label>
 <input id="magic-email" name="email" type="email" autocomplete="email" required value="${email}"${magic.describedBy}>
-<button type="submit">Send me a sign-in link</button>
+<button type="submit" class="secondary">${escapeHtml(tr.t('login.magic_submit'))}</button>
 </form>
 </section>
-` : ''}${shown.pin ? `<section aria-labelledby="pin-title">
-<h2 id="pin-title">Device PIN</h2>
-${pin.html}
-<form method="post" action="/login/pin">
+`,
+    });
+  }
+  if (shown.pin) {
+    sections.push({
+      form: 'pin',
+      html: `<section id="pin" aria-labelledby="pin-title">
+<h2 id="pin-title">${escapeHtml(tr.t('login.pin_heading'))}</h2>
+${pin.html}<form method="post" action="/login/pin">
 ${hidden}
-<label for="pin-value">PIN</label>
+<label for="pin-value">${escapeHtml(tr.t('field.pin'))}</label>
 <input id="pin-value" name="pin" type="password" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" required${pin.describedBy}>
-<button type="submit">Sign in with PIN</button>
+<button type="submit" class="secondary">${escapeHtml(tr.t('login.pin_submit'))}</button>
 </form>
 </section>
-` : ''}${registration}`,
+`,
+    });
+  }
+  // After a reload with an error, its form comes first in the card, so that it is in view on a phone.
+  const failed = options.error?.form;
+  sections.sort((a, b) => Number(b.form === failed) - Number(a.form === failed));
+  const registration = shown.register ? `<p class="register-link">${escapeHtml(tr.t('login.no_account'))} <a href="/register?${query}">${escapeHtml(tr.t('register.heading'))}</a></p>\n` : '';
+  const title = tr.t('page.sign_in_to', { app: project.name });
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${orphan}${sections.map((section) => section.html).join('')}${registration}${backLink(options.backTo, project.name, tr)}`,
+    tr.locale,
+    brandOf(options.authorization),
+  );
+}
+
+interface RegisterPageOptions {
+  authorization: AuthorizationRequest;
+  fields: Fields;
+  error?: string;
+  email?: string;
+  locale?: Locale;
+  backTo?: string;
+}
+
+/** GET /register: "Create an account" of the login page, a page of its own with the authorization parameters kept. */
+export function renderRegisterPage(options: RegisterPageOptions): string {
+  const { project } = options.authorization;
+  const tr = translator(options.locale ?? 'en');
+  const error = errorHtml(options.error, 'register-error', tr);
+  const title = tr.t('register.title', { app: project.name });
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<section id="register" aria-labelledby="register-title">
+<h2 id="register-title" class="visually-hidden">${escapeHtml(tr.t('register.heading'))}</h2>
+${error.html}<form method="post" action="/register">
+${hiddenFields(options.fields)}
+<label for="register-email">${escapeHtml(tr.t('field.email'))}</label>
+<input id="register-email" name="email" type="email" autocomplete="email" required value="${escapeHtml(options.email ?? '')}"${error.describedBy}>
+<label for="register-name">${escapeHtml(tr.t('field.name'))}</label>
+<input id="register-name" name="name" type="text" autocomplete="name" maxlength="${MAX_NAME_LENGTH}">
+<label for="register-password">${escapeHtml(tr.t('field.password'))}</label>
+<input id="register-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required aria-describedby="register-password-hint${options.error !== undefined ? ' register-error' : ''}">
+<p class="hint" id="register-password-hint">${escapeHtml(tr.t('register.password_hint'))}</p>
+<button type="submit" class="primary">${escapeHtml(tr.t('register.submit'))}</button>
+</form>
+</section>
+<p class="register-link">${escapeHtml(tr.t('register.have_account'))} <a href="/authorize?${escapeHtml(authorizationQuery(options.fields))}">${escapeHtml(tr.t('register.sign_in_link'))}</a></p>
+${backLink(options.backTo, project.name, tr)}`,
+    tr.locale,
+    brandOf(options.authorization),
   );
 }
 
 /** prompt=select_account with a browser session (docs/sso.md): go on as its person, or sign in as another. */
-export function renderSelectAccountPage(options: { authorization: AuthorizationRequest; fields: Fields; email: string }): string {
+export function renderSelectAccountPage(options: { authorization: AuthorizationRequest; fields: Fields; email: string; locale?: Locale; backTo?: string }): string {
   const { project } = options.authorization;
+  const tr = translator(options.locale ?? 'en');
   const hidden = hiddenFields(options.fields);
+  const title = tr.t('page.sign_in_to', { app: project.name });
   return layout(
-    `Sign in to ${project.name}`,
-    `<h1>Sign in to <span class="project">${escapeHtml(project.name)}</span></h1>
+    title,
+    `<h1>${escapeHtml(title)}</h1>
 <form method="post" action="/authorize">
 ${hidden}
-<button type="submit">Continue as ${escapeHtml(options.email)}</button>
+<button type="submit" class="primary">${escapeHtml(tr.t('select_account.continue_as', { email: options.email }))}</button>
 </form>
 <form method="get" action="/authorize">
 ${hidden}
 <input type="hidden" name="prompt" value="login">
-<button type="submit">Use another account</button>
-</form>`,
+<button type="submit" class="secondary">${escapeHtml(tr.t('select_account.other'))}</button>
+</form>
+${backLink(options.backTo, project.name, tr)}`,
+    tr.locale,
+    brandOf(options.authorization),
   );
 }
 
-export function renderErrorPage(status: number, message: string, hint?: string): string {
-  // With a hint for the developer, the message is the heading (sso.md "PKCE").
+export function renderErrorPage(status: number, message: string, hint?: string, locale: Locale = 'en'): string {
+  const tr = translator(locale);
+  // With a hint for the developer, the message is the heading (sso.md "PKCE"); the hint stays as written.
   if (hint !== undefined) {
     return layout(
-      'Sign-in problem',
-      `<h1 class="error" role="alert">${escapeHtml(message)}</h1>
+      tr.t('page.problem_title'),
+      `<h1 class="error" role="alert">${escapeHtml(tr.error(message))}</h1>
 <p class="hint">${escapeHtml(hint)}</p>
-<p class="status">Error ${status}.</p>`,
+<p class="status">${escapeHtml(tr.t('page.status', { status }))}</p>`,
+      locale,
     );
   }
   return layout(
-    'Sign-in problem',
-    `<h1>We could not continue</h1>
-<p class="error" role="alert">${escapeHtml(message)}</p>
-<p class="status">Error ${status}. Go back to the application and try again.</p>`,
+    tr.t('page.problem_title'),
+    `<h1>${escapeHtml(tr.t('page.problem_heading'))}</h1>
+<p class="error" role="alert">${escapeHtml(tr.error(message))}</p>
+<p class="status">${escapeHtml(tr.t('page.problem_status', { status }))}</p>`,
+    locale,
   );
 }
 
-export function renderMessagePage(title: string, paragraphs: string[], locale: Locale = 'en'): string {
-  return layout(title, `<h1>${escapeHtml(title)}</h1>\n${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}`, locale);
+export function renderMessagePage(title: string, paragraphs: string[], locale: Locale = 'en', brand?: PageBrand): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1>\n${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}`, locale, brand);
 }
 
-export function renderMagicLinkConfirmPage(token: string): string {
+/** A page with one button that posts a mailed link's token (a scanner opening the link proves nothing). */
+function tokenButtonPage(tr: Translator, keys: { title: MessageKey; text: MessageKey; submit: MessageKey }, action: string, token: string): string {
   return layout(
-    'Finish signing in',
-    `<h1>Finish signing in</h1>
-<p>Press the button to sign in. This link works once.</p>
-<form method="post" action="/magic-link/verify">
+    tr.t(keys.title),
+    `<h1>${escapeHtml(tr.t(keys.title))}</h1>
+<p>${escapeHtml(tr.t(keys.text))}</p>
+<form method="post" action="${action}">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit">Sign in</button>
+<button type="submit" class="primary">${escapeHtml(tr.t(keys.submit))}</button>
 </form>`,
+    tr.locale,
   );
+}
+
+export function renderMagicLinkConfirmPage(token: string, locale: Locale = 'en'): string {
+  return tokenButtonPage(translator(locale), { title: 'magic.confirm_title', text: 'magic.confirm_text', submit: 'magic.confirm_submit' }, '/magic-link/verify', token);
 }
 
 function authorizationQuery(fields: Fields): string {
@@ -196,89 +293,125 @@ function authorizationQuery(fields: Fields): string {
 }
 
 /** "Send the link again" beside the 403 Email not verified of a sign-in (accounts.md). */
-function resendVerificationForm(hidden: string, email: string): string {
+function resendVerificationForm(hidden: string, email: string, tr: Translator): string {
   return `<form method="post" action="/verify-email/resend">
 ${hidden}
 <input type="hidden" name="email" value="${escapeHtml(email)}">
-<button type="submit">Send the link again</button>
+<button type="submit" class="secondary">${escapeHtml(tr.t('verify.resend_submit'))}</button>
 </form>
 `;
 }
 
 /** GET /password-reset: "Forgot password?" leads here, with the authorization parameters kept. */
-export function renderPasswordResetPage(options: { authorization: AuthorizationRequest; fields: Fields; error?: string; email?: string }): string {
+export function renderPasswordResetPage(options: { authorization: AuthorizationRequest; fields: Fields; error?: string; email?: string; locale?: Locale }): string {
   const { project } = options.authorization;
-  const error = options.error !== undefined ? `<p class="error" role="alert" id="reset-error">${escapeHtml(options.error)}</p>\n` : '';
+  const tr = translator(options.locale ?? 'en');
+  const error = errorHtml(options.error, 'reset-error', tr);
+  const title = tr.t('reset.title', { app: project.name });
   return layout(
-    `Reset your password for ${project.name}`,
-    `<h1>Reset your password for <span class="project">${escapeHtml(project.name)}</span></h1>
-<p>We will mail you a link to choose a new password.</p>
-${error}<form method="post" action="/password-reset">
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(tr.t('reset.intro'))}</p>
+${error.html}<form method="post" action="/password-reset">
 ${hiddenFields(options.fields)}
-<label for="reset-email">Email</label>
-<input id="reset-email" name="email" type="email" autocomplete="email" required value="${escapeHtml(options.email ?? '')}"${error ? ' aria-describedby="reset-error"' : ''}>
-<button type="submit">Send me a reset link</button>
+<label for="reset-email">${escapeHtml(tr.t('field.email'))}</label>
+<input id="reset-email" name="email" type="email" autocomplete="email" required value="${escapeHtml(options.email ?? '')}"${error.describedBy}>
+<button type="submit" class="primary">${escapeHtml(tr.t('reset.submit'))}</button>
 </form>
-<p><a href="/authorize?${escapeHtml(authorizationQuery(options.fields))}">Back to sign in</a></p>`,
+<p class="back"><a href="/authorize?${escapeHtml(authorizationQuery(options.fields))}">${escapeHtml(tr.t('reset.back_to_sign_in'))}</a></p>`,
+    tr.locale,
+    brandOf(options.authorization),
   );
 }
 
 /** GET /password-reset/verify with a live token: the new-password form (the token is used by its post only). */
-export function renderNewPasswordPage(token: string, error?: string): string {
-  const shown = error !== undefined ? `<p class="error" role="alert" id="new-password-error">${escapeHtml(error)}</p>\n` : '';
+export function renderNewPasswordPage(token: string, error?: string, locale: Locale = 'en'): string {
+  const tr = translator(locale);
+  const shown = errorHtml(error, 'new-password-error', tr);
   return layout(
-    'Choose a new password',
-    `<h1>Choose a new password</h1>
-${shown}<form method="post" action="/password-reset/verify">
+    tr.t('reset.new_title'),
+    `<h1>${escapeHtml(tr.t('reset.new_title'))}</h1>
+${shown.html}<form method="post" action="/password-reset/verify">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<label for="new-password">New password</label>
-<input id="new-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required${shown ? ' aria-describedby="new-password-error"' : ''}>
-<p class="hint">At least 8 characters. Common passwords are refused. Every other sign-in of your account ends.</p>
-<button type="submit">Set password and sign in</button>
+<label for="new-password">${escapeHtml(tr.t('account.field.new_password'))}</label>
+<input id="new-password" name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required aria-describedby="new-password-hint${error !== undefined ? ' new-password-error' : ''}">
+<p class="hint" id="new-password-hint">${escapeHtml(tr.t('reset.new_hint'))}</p>
+<button type="submit" class="primary">${escapeHtml(tr.t('reset.new_submit'))}</button>
 </form>`,
+    locale,
   );
 }
 
 /** GET /verify-email with a live token: a button, so that a mail scanner opening the link proves nothing. */
-export function renderVerifyEmailConfirmPage(token: string): string {
-  return layout(
-    'Verify your email address',
-    `<h1>Verify your email address</h1>
-<p>Press the button to confirm this address. This link works once.</p>
-<form method="post" action="/verify-email">
-<input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit">Verify my email address</button>
-</form>`,
-  );
+export function renderVerifyEmailConfirmPage(token: string, locale: Locale = 'en'): string {
+  return tokenButtonPage(translator(locale), { title: 'verify.confirm_title', text: 'verify.confirm_text', submit: 'verify.confirm_submit' }, '/verify-email', token);
 }
 
 /** GET /logout when the request does not show it is this browser's person asking (docs/sso.md). */
-export function renderLogoutConfirmPage(fields: Record<string, string>): string {
+export function renderLogoutConfirmPage(fields: Record<string, string>, locale: Locale = 'en'): string {
+  const tr = translator(locale);
   const hidden = Object.entries(fields)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n');
   return layout(
-    'Sign out',
-    `<h1>Sign out?</h1>
-<p>Press the button to sign out of every application in this browser.</p>
+    tr.t('logout.confirm_title'),
+    `<h1>${escapeHtml(tr.t('logout.confirm_heading'))}</h1>
+<p>${escapeHtml(tr.t('logout.confirm_text'))}</p>
 <form method="post" action="/logout">
 ${hidden}
-<button type="submit">Sign out</button>
+<button type="submit" class="primary">${escapeHtml(tr.t('logout.confirm_submit'))}</button>
 </form>`,
+    locale,
   );
 }
 
-export const STYLESHEET = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
-body { margin: 0; display: flex; justify-content: center; }
-main { max-width: 28rem; width: 100%; padding: 1.5rem; }
-section { border-top: 1px solid #8884; padding: 0.5rem 0 1rem; }
-label { display: block; margin-top: 0.75rem; font-weight: 600; }
-input { width: 100%; box-sizing: border-box; padding: 0.5rem; font-size: 1rem; }
-button { margin-top: 1rem; padding: 0.5rem 1rem; font-size: 1rem; }
-.error { color: #b00020; font-weight: 600; }
-.hint, .status { color: #666; font-size: 0.9rem; }
-.notice { border-left: 4px solid #2e7d32; padding: 0.25rem 0.75rem; font-weight: 600; }
+/**
+ * The one stylesheet of the hosted pages (docs/decisions/0082): light and dark by
+ * prefers-color-scheme, each pair of colours at least 4.5:1 (text) or 3:1 (borders, focus
+ * rings) as test/pages-design.test.ts computes. --accent / --on-accent are the brand colour
+ * and its button text; a project's brand stylesheet overrides them.
+ */
+export const STYLESHEET = `:root {
+  color-scheme: light dark;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  line-height: 1.5;
+  --page: #f3f4f6; --card: #ffffff; --text: #111827; --muted: #4b5563; --border: #6b7280; --rule: #e5e7eb;
+  --accent: #1d4ed8; --on-accent: #ffffff; --link: #1d4ed8; --error: #b91c1c; --ok: #166534; --focus: #1d4ed8;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --page: #0b0f17; --card: #161b26; --text: #e5e7eb; --muted: #a7afbd; --border: #8b93a3; --rule: #2a3140;
+    --accent: #93b4fd; --on-accent: #0b0f17; --link: #93b4fd; --error: #fca5a5; --ok: #86efac; --focus: #93b4fd;
+  }
+}
+*, *::before, *::after { box-sizing: border-box; }
+html { background: var(--page); color: var(--text); }
+body { margin: 0; min-height: 100vh; display: flex; justify-content: center; align-items: flex-start; padding: 2rem 1rem; background: var(--page); overflow-wrap: anywhere; }
+main.card { width: 100%; max-width: 26rem; min-width: 0; background: var(--card); border: 1px solid var(--rule); border-radius: 0.75rem; padding: 1.75rem 1.5rem; box-shadow: 0 1px 3px rgb(0 0 0 / 0.08); }
+.brand { display: flex; align-items: center; gap: 0.75rem; margin-bottom: 1rem; font-weight: 600; color: var(--muted); }
+.logo { width: 2.5rem; height: 2.5rem; object-fit: contain; border-radius: 0.375rem; }
+h1 { font-size: 1.375rem; line-height: 1.3; margin: 0 0 1rem; }
+h2 { font-size: 1rem; margin: 0 0 0.5rem; }
+p { margin: 0.5rem 0; }
+section { border-top: 1px solid var(--rule); padding: 1rem 0 1.25rem; }
+h1 + section { border-top: 0; padding-top: 0; }
+label { display: block; margin-top: 0.75rem; margin-bottom: 0.25rem; font-weight: 600; font-size: 0.9375rem; }
+input, select, textarea { display: block; width: 100%; max-width: 100%; padding: 0.625rem 0.75rem; font: inherit; font-size: 1rem; color: var(--text); background: var(--card); border: 1px solid var(--border); border-radius: 0.5rem; }
+button { display: block; width: 100%; margin-top: 1rem; padding: 0.6875rem 1rem; font: inherit; font-size: 1rem; font-weight: 600; color: var(--on-accent); background: var(--accent); border: 1px solid var(--accent); border-radius: 0.5rem; cursor: pointer; }
+button.secondary { color: var(--link); background: transparent; border-color: var(--border); }
+a { color: var(--link); text-underline-offset: 0.15em; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.error { color: var(--error); font-weight: 600; }
+.hint, .status { color: var(--muted); font-size: 0.9375rem; }
+.aside { margin: 0.5rem 0 0; text-align: right; font-size: 0.9375rem; }
+.register-link, .back { margin-top: 1.25rem; text-align: center; }
+.notice { border-left: 4px solid var(--ok); padding: 0.25rem 0.75rem; font-weight: 600; }
 .sessions { list-style: none; padding: 0; }
-.sessions li { border-top: 1px solid #8884; padding: 0.5rem 0; }
+.sessions li { border-top: 1px solid var(--rule); padding: 0.5rem 0; }
 .inline { display: inline; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+@media (max-width: 30rem) {
+  body { padding: 0; }
+  main.card { max-width: none; min-height: 100vh; border: 0; border-radius: 0; box-shadow: none; padding: 1.25rem 1rem; }
+}
 `;

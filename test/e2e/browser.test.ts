@@ -78,6 +78,9 @@ describe('the hosted login page in a real browser', () => {
 
   it('signs up through the registration form', async () => {
     const { page, verifier } = await openLoginPage();
+    // "Create an account" is a link to a page of its own that keeps the authorization request.
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.waitForURL((url) => url.pathname === '/register');
     await page.locator('#register-email').fill('browser@example.com');
     await page.locator('#register-password').fill('a browser made this passphrase');
     await page.getByRole('button', { name: 'Create account' }).click();

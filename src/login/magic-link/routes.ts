@@ -1,5 +1,6 @@
 // POST /magic-link (send a sign-in link), GET /magic-link/verify (look, never use),
 // POST /magic-link/verify (use the link once).
+import { requestLocale } from '../../pages/i18n.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, InvalidOrExpiredToken, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
@@ -146,7 +147,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const token = field(queryFields(request), 'token');
     const grant = await links.peek(token);
     // The button's post is answered with a redirect to the app, which form-action must allow.
-    return answerLinkLook(request, reply, grant && token !== undefined ? { token, redirectUri: grant.redirectUri } : undefined, renderMagicLinkConfirmPage);
+    return answerLinkLook(request, reply, grant && token !== undefined ? { token, redirectUri: grant.redirectUri } : undefined, (t) => renderMagicLinkConfirmPage(t, requestLocale(request)));
   });
 
   server.post('/magic-link/verify', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -174,7 +175,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
         detail: { reason: error.message, ...(grant ? { email: grant.email } : {}) },
       });
       if (!html) throw error;
-      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }
   });
 }

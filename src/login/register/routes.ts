@@ -1,22 +1,39 @@
 // POST /register (email + password): a new account, a member of the project it signed up to.
+import { localeOf, translator } from '../../pages/i18n.ts';
 import { checkProfile } from '../../users/profile.ts';
 import type { FastifyInstance } from 'fastify';
-import { EmailAlreadyRegistered, HttpError, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
+import { EmailAlreadyRegistered, HttpError, LoginMethodNotAllowed, RegistrationClosed, ServiceUnavailable } from '../../errors.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
-import { answerLogin, loggedIn } from '../respond.ts';
+import { answerLogin, loggedIn, pageContext } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
-import { field } from '../../http/fields.ts';
+import { field, queryFields } from '../../http/fields.ts';
+import { sendHtml } from '../../http/html.ts';
+import { checkAuthorizationRequest } from '../../oauth/authorization-request.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
 import { requireValidEmail } from '../../users/email.ts';
-import { renderMessagePage } from '../../pages/render.ts';
+import { renderMessagePage, renderRegisterPage } from '../../pages/render.ts';
 import { prefersHtml } from '../../http/negotiation.ts';
 import { mailVerificationLink } from '../verify-email/routes.ts';
 
 export function registerRegistrationRoutes(server: FastifyInstance, services: Services): void {
   const { users, limits, audit } = services;
+
+  // The page of "Create an account" (accounts.md "The hosted pages"): the authorization request's
+  // four checks first, then what the post would refuse before anything else (a method switched
+  // off, registration closed). The JSON POST /register is unchanged.
+  server.get('/register', async (request, reply) => {
+    const fields = queryFields(request);
+    const authorization = await checkAuthorizationRequest(fields, services.projects);
+    if (!authorization.project.login_methods.includes('password')) throw LoginMethodNotAllowed();
+    if (!authorization.project.registration_open) throw RegistrationClosed();
+    reply.header('cache-control', 'no-store');
+    const email = field(fields, 'login_hint');
+    const page = renderRegisterPage({ authorization, fields, ...pageContext(services, authorization, fields, request), ...(email !== undefined && email.length <= 320 ? { email } : {}) });
+    return sendHtml(reply, 200, page, authorization.redirectUri);
+  });
 
   server.post('/register', (request, reply) =>
     answerLogin(request, reply, services, 'register', async (authorization, fields) => {
@@ -53,7 +70,8 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
           // No code until the email is proven: the link signs the person in. Without the mail, say
           // so (a sign-in with the password mails a new link).
           if (!mailed) throw ServiceUnavailable();
-          const page = renderMessagePage('Check your mail', [`We sent a link to ${user.email}. Open it to verify your email and sign in to ${project.name}.`]);
+          const { t, locale } = translator(localeOf(fields, request.headers));
+          const page = renderMessagePage(t('magic.check_mail_title'), [t('register.check_mail', { email: user.email, app: project.name })], locale, { name: project.name });
           return { json: { verification_sent: true }, status: prefersHtml(request) ? 200 : 202, page };
         }
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);
@@ -62,6 +80,9 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         if (error instanceof HttpError) await failed(error.message);
         throw error;
       }
+    }, (authorization, fields, message, page) => {
+      const email = field(fields, 'email');
+      return renderRegisterPage({ authorization, fields, error: message, ...page, ...(email !== undefined ? { email } : {}) });
     }),
   );
 }

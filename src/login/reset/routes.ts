@@ -1,6 +1,7 @@
 // GET /password-reset (the page "Forgot password?" leads to), POST /password-reset (mail a reset
 // link), GET /password-reset/verify (look, never use), POST /password-reset/verify (set the new
 // password with the link, once, and sign in to the app the request came from).
+import { localeOf, requestLocale, translator } from '../../pages/i18n.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { HttpError, InvalidOrExpiredToken, InvalidPassword, isError } from '../../errors.ts';
@@ -8,7 +9,6 @@ import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
-import { describeLifetime } from '../../mail/templates.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
@@ -36,7 +36,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
     const fields = queryFields(request);
     const authorization = await checkAuthorizationRequest(fields, projects);
     const email = field(fields, 'login_hint');
-    const page = renderPasswordResetPage({ authorization, fields, ...(email !== undefined && email.length <= 320 ? { email } : {}) });
+    const page = renderPasswordResetPage({ authorization, fields, locale: localeOf(fields, request.headers), ...(email !== undefined && email.length <= 320 ? { email } : {}) });
     return sendHtml(reply, 200, page, authorization.redirectUri);
   });
 
@@ -65,20 +65,18 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
           );
           await audit.record({ type: 'password.reset_requested', outcome: 'info', projectId: authorization.project.id, subject: record.user.id, ip, userAgent });
         });
-        const page = renderMessagePage('Check your mail', [
-          `If ${email} has an account, we sent it a link to choose a new password.`,
-          `Open it within ${describeLifetime(config.passwordResetTtlSeconds)}. It works once.`,
-        ]);
+        const { t, lifetime } = translator(localeOf(fields, request.headers));
+        const page = renderMessagePage(t('magic.check_mail_title'), [t('reset.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.passwordResetTtlSeconds) })], localeOf(fields, request.headers), { name: authorization.project.name });
         return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
       },
-      (authorization, fields, message) => renderPasswordResetPage({ authorization, fields, error: message, ...(field(fields, 'email') !== undefined ? { email: field(fields, 'email') } : {}) }),
+      (authorization, fields, message, page) => renderPasswordResetPage({ authorization, fields, error: message, locale: page.locale, ...(field(fields, 'email') !== undefined ? { email: field(fields, 'email') } : {}) }),
     ),
   );
 
   server.get('/password-reset/verify', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, RESET);
-    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderNewPasswordPage(t));
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderNewPasswordPage(t, undefined, requestLocale(request)));
   });
 
   server.post('/password-reset/verify', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -126,9 +124,9 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       const live = isError(error, InvalidPassword) && token !== undefined ? await tokens.peek(token, RESET) : undefined;
       if (live && token !== undefined) {
         // Its post is answered with a redirect to the app, which form-action must allow.
-        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error)), live.authorization?.redirectUri);
+        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error), requestLocale(request)), live.authorization?.redirectUri);
       }
-      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }
   });
 }

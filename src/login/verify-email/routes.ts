@@ -1,6 +1,7 @@
 // POST /verify-email/resend (mail the link again), GET /verify-email (look, never use),
 // POST /verify-email (use the link once); and the verification and email-change mails that the
 // other front doors send: registration, a sign-in refused for an unverified email, the account page.
+import { localeOf, requestLocale, translator } from '../../pages/i18n.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { EmailAlreadyRegistered, HttpError, InvalidOrExpiredToken } from '../../errors.ts';
@@ -8,7 +9,6 @@ import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
-import { describeLifetime } from '../../mail/templates.ts';
 import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from '../../mail/account-messages.ts';
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
@@ -157,10 +157,8 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
         const record = await users.findByEmail(email);
         if (record && !record.user.email_verified) await mailVerificationLink(services, record.user, authorization);
       });
-      const page = renderMessagePage('Check your mail', [
-        `If ${email} has an account waiting for verification, we sent it a new link.`,
-        `Open it within ${describeLifetime(config.emailVerificationTtlSeconds)}. It works once.`,
-      ]);
+      const { t, lifetime, locale } = translator(localeOf(fields, request.headers));
+      const page = renderMessagePage(t('magic.check_mail_title'), [t('verify.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.emailVerificationTtlSeconds) })], locale, { name: authorization.project.name });
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
     }),
   );
@@ -168,7 +166,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
   server.get('/verify-email', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, VERIFY_PURPOSES);
-    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, renderVerifyEmailConfirmPage);
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderVerifyEmailConfirmPage(t, requestLocale(request)));
   });
 
   server.post('/verify-email', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -191,11 +189,14 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
         if (html) return reply.code(303).header('location', signedIn.response.redirect_to).send();
         return reply.code(200).send({ verified: true, ...signedIn.response });
       }
-      if (html) return sendHtml(reply, 200, renderMessagePage('Email verified', ['Thank you: your email address is verified. You can close this page.']));
+      if (html) {
+        const { t, locale } = translator(requestLocale(request));
+        return sendHtml(reply, 200, renderMessagePage(t('verify.done_title'), [t('verify.done_text')], locale));
+      }
       return reply.code(200).send({ verified: true });
     } catch (error) {
       if (!html || !(error instanceof HttpError)) throw error;
-      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message));
+      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }
   });
 }

@@ -386,6 +386,7 @@ export const STYLESHEET = `:root {
 }
 *, *::before, *::after { box-sizing: border-box; }
 html { background: var(--page); color: var(--text); }
+[hidden] { display: none !important; }
 body { margin: 0; min-height: 100vh; display: flex; justify-content: center; align-items: flex-start; padding: 2rem 1rem; background: var(--page); overflow-wrap: anywhere; }
 main.card { width: 100%; max-width: 26rem; min-width: 0; background: var(--card); border: 1px solid var(--rule); border-radius: 0.75rem; padding: 1.75rem 1.5rem; box-shadow: 0 1px 3px rgb(0 0 0 / 0.08); }
 .brand { display: flex; align-items: center; gap: 0.75rem; margin-bottom: 1rem; font-weight: 600; color: var(--muted); }

@@ -29,20 +29,6 @@ import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 
-/**
- * Checks that fail on the current pages for what the pages' redesign is to fix, each naming the
- * rule: `<page>/<width>/<scheme>` → the axe rule. They run as node:test todos (reported, not
- * hidden) until the redesign lands; then they pass and are removed from here.
- *
- * color-contrast in dark: the stylesheet sets `color-scheme: light dark` but no colours, so a link
- * takes Chromium's dark link colour (#9e9eff) over a background the page never declares (axe
- * measures it against white: 2.38:1). The redesign gives both schemes their own colours.
- */
-const DARK_LINK_CONTRAST = ['login', 'login-error', 'register-error', 'pin-error', 'password-reset', 'email-not-verified', 'account-signed-out', 'account-sign-in-problem'];
-const REDESIGN_TODO: Record<string, string> = Object.fromEntries(
-  DARK_LINK_CONTRAST.flatMap((name) => PAGE_WIDTHS.map((width) => [`${name}/${width}/dark`, 'color-contrast'])),
-);
-
 interface Violation {
   id: string;
   impact: string | null;
@@ -132,8 +118,7 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
       for (const width of PAGE_WIDTHS) {
         for (const scheme of COLOR_SCHEMES) {
           const key = `${width}/${scheme}`;
-          const todo = REDESIGN_TODO[`${hosted.name}/${key}`];
-          it(`no WCAG A/AA violation at ${width} px, ${scheme}`, todo ? { todo: `axe rule ${todo}, for the redesign of the pages` } : {}, () => {
+          it(`no WCAG A/AA violation at ${width} px, ${scheme}`, () => {
             const violations = results.get(key);
             assert.ok(violations, 'the page was checked');
             assert.equal(violations.length, 0, `${hosted.name} at ${width} px, ${scheme as ColorScheme}:\n${describeViolations(violations)}`);
@@ -144,14 +129,10 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
       // axe-core measures text against the backgrounds the page declares, and against white where
       // there is none; in dark the browser paints its own dark canvas, so a page that declares no
       // background in dark would have its contrast measured against a colour it is not shown on.
-      it(
-        'declares its background in dark, so that color-contrast measures what is shown',
-        { todo: 'color-contrast: the stylesheet declares no background, for the redesign of the pages' },
-        () => {
-          assert.ok(darkBackground !== undefined, 'the page was measured');
-          assert.notEqual(darkBackground, 'rgba(0, 0, 0, 0)', `${hosted.name} declares no background in dark`);
-        },
-      );
+      it('declares its background in dark, so that color-contrast measures what is shown', () => {
+        assert.ok(darkBackground !== undefined, 'the page was measured');
+        assert.notEqual(darkBackground, 'rgba(0, 0, 0, 0)', `${hosted.name} declares no background in dark`);
+      });
 
       it('does not scroll sideways at 320 px', () => {
         assert.ok(overflow, 'the page was measured');

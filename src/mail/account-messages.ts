@@ -2,7 +2,7 @@
 // change and its notice. Every value placed in HTML is escaped.
 import type { MailMessage } from './mailer.ts';
 import { escapeHtml } from '../http/html.ts';
-import { describeLifetime } from './templates.ts';
+import { describeLifetime, oneLine } from './templates.ts';
 
 const NOT_YOU = 'If you did not ask for it, you can ignore this message.';
 
@@ -21,10 +21,6 @@ interface AccountMail {
   link?: { url: string; label: string; expiresInSeconds: number };
   /** the closing paragraph */
   closing: string;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\p{Cc}+/gu, ' ').trim();
 }
 
 function accountMessage(mail: AccountMail): MailMessage {

@@ -18,7 +18,7 @@ export function describeLifetime(seconds: number): string {
 }
 
 /** A name as one line of plain text, for a header and a body. */
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(/\p{Cc}+/gu, ' ').trim();
 }
 

@@ -244,8 +244,11 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-/** undefined_table, invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock */
-const CONCURRENT_CATALOG_CHANGE = new Set(['42P01', '3F000', 'XX000', '40001', '40P01']);
+/**
+ * undefined_table, undefined_column (a table of another schema read while it is dropped),
+ * invalid_schema_name, internal error ("cache lookup failed"), serialization failure, deadlock
+ */
+const CONCURRENT_CATALOG_CHANGE = new Set(['42P01', '42703', '3F000', 'XX000', '40001', '40P01']);
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

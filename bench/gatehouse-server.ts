@@ -31,6 +31,10 @@ async function counts(): Promise<StorageCounts> {
   const db = services.database.db;
   const count = async (table: 'projects' | 'users' | 'sessions' | 'refresh_tokens') =>
     Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  if (services.database.kind === 'postgres') {
+    const { rows } = await sql<{ bytes: string }>`select coalesce(sum(pg_total_relation_size(c.oid)), 0)::text as bytes from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = current_schema() and c.relkind = 'r'`.execute(db);
+    return { projects: await count('projects'), users: await count('users'), sessions: await count('sessions'), refreshTokens: await count('refresh_tokens'), fileBytes: Number(rows[0]?.bytes ?? 0), store: 'PostgreSQL' };
+  }
   const path = config.databaseUrl.slice('sqlite:'.length);
   const size = (file: string) => {
     try {
@@ -45,6 +49,7 @@ async function counts(): Promise<StorageCounts> {
     sessions: await count('sessions'),
     refreshTokens: await count('refresh_tokens'),
     fileBytes: size(path) + size(`${path}-wal`),
+    store: 'SQLite',
   };
 }
 

@@ -43,7 +43,9 @@ export interface StorageCounts {
   sessions: number;
   refreshTokens: number;
   /** bytes of the SQLite file and its write-ahead log */
+  /** the database file and its log on SQLite; the schema's tables with their indexes on PostgreSQL */
   fileBytes: number;
+  store: 'SQLite' | 'PostgreSQL';
 }
 
 /** The setup steps a Gatehouse bench server answers, by name: [argument, answer]. */

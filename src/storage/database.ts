@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
-import { otherConnectionsCommitted, registerSqlite } from './prepared.ts';
+import { otherConnectionsCommitted, registerSqlite, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenedDatabase {
@@ -183,7 +183,8 @@ function withinOneBudget(pool: pg.Pool, timeoutMs: number): PostgresPool {
         waited = undefined;
         try {
           // pg reads a per-query query_timeout, which its types do not list.
-          const config: pg.QueryConfig & { query_timeout: number } = { text, values: [...values], query_timeout: budget };
+          const name = statementName(text);
+          const config: pg.QueryConfig & { query_timeout: number } = { text, values: [...values], query_timeout: budget, ...(name !== undefined ? { name } : {}) };
           return (await client.query(config)) as unknown as PostgresQueryResult<R>;
         } catch (error) {
           if (error instanceof Error && error.message === 'Query read timeout') hung = true;

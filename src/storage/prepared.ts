@@ -26,11 +26,28 @@ interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
+/**
+ * The SQL of every prepared query, with the name PostgreSQL keeps it under. The pool's query
+ * function (database.ts) sends such a text as a named statement, which PostgreSQL parses and
+ * plans once per connection instead of on every execution
+ * (docs/decisions/0121-postgresql-hot-paths-in-fewer-round-trips.md).
+ */
+const statementNames = new Map<string, string>();
+
+export function statementName(sql: string): string | undefined {
+  return statementNames.get(sql);
+}
+
 /** Kysely instances over SQLite, with their connection (registered by openDatabase). */
 const sqliteHandles = new WeakMap<object, SqliteDatabase.Database>();
 
 export function registerSqlite(db: object, sqlite: SqliteDatabase.Database): void {
   sqliteHandles.set(db, sqlite);
+}
+
+/** Whether a Kysely instance is over SQLite (opened by openDatabase). */
+export function onSqlite(db: object): boolean {
+  return sqliteHandles.has(db);
 }
 
 /**
@@ -90,6 +107,7 @@ export class PreparedQuery<P extends Record<string, unknown>, R> {
       return { value };
     });
     if (names.size === 0) throw new Error(`a prepared query without placeholders: ${this.compiled.sql}`);
+    if (!statementNames.has(this.compiled.sql)) statementNames.set(this.compiled.sql, `gatehouse_${statementNames.size + 1}`);
   }
 
   /** The compiled query with these values in its placeholders. */

@@ -11,7 +11,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { sendVerificationAgain } from '../src/login/verify-email/routes.ts';
 import type { User } from '../src/users/users.ts';
 import { createTestApp, ISSUER, pkcePair, type TestApp } from './support/app.ts';
-import { linkToken, waitForMail } from './support/account-mail.ts';
+import { browserCookie, linkToken, waitForMail } from './support/account-mail.ts';
 import { authParams, createProject, createUser, post, type AuthParams, type TestProject } from './support/flow.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './support/smtp.ts';
 
@@ -217,6 +217,19 @@ describe('the languages of the account mails', () => {
       assert.ok(mail.text.includes('Veuillez confirmer que cette adresse est bien la vôtre, pour continuer vers Zürich Öffentlich.'), mail.text);
       assert.ok(mail.text.includes('Le lien ne fonctionne qu’une fois et expire dans 24 heures.'), mail.text);
       assert.ok(mail.html.includes('>Vérifier mon adresse e-mail</a>'), mail.html);
+      assertUtf8Mime(mail);
+    });
+
+    it('GET /authorize with a browser session, refused for an unverified email, with ui_locales=es: the new link in Spanish', async () => {
+      await createUser(app, 'sesion@example.com', PASSWORD, project.id);
+      const login = await post(app, '/login', { ...params(project), email: 'sesion@example.com', password: PASSWORD }, from());
+      assert.equal(login.statusCode, 200, login.body);
+      const query = new URLSearchParams({ ...params(strict, { ui_locales: 'es' }) });
+      const refused = await app.server.inject({ method: 'GET', url: `/authorize?${query}`, headers: { accept: 'text/html', cookie: browserCookie(login), 'accept-language': 'de', ...from() } });
+      assert.equal(refused.statusCode, 403, refused.body);
+      const mail = await waitForMail(smtp, 'sesion@example.com', 1);
+      assert.equal(mail.subject, 'Verifique su dirección de correo');
+      assert.ok(mail.text.includes('Confirme que esta dirección es suya para continuar en Zürich Öffentlich.'), mail.text);
       assertUtf8Mime(mail);
     });
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as errors from '../src/errors.ts';
+import { describeLifetime } from '../src/mail/templates.ts';
 import { CATALOGUES, chooseLocale, LOCALES, translator, TRANSLATED_ERRORS } from '../src/pages/i18n.ts';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -69,5 +70,18 @@ describe('translations', () => {
     assert.equal(translator('de').lifetime(7200), '2 Stunden');
     assert.equal(translator('fr').lifetime(60), '1 minute');
     assert.equal(translator('es').lifetime(45), '45 segundos');
+  });
+
+  it('every mail text is translated, and a mail says its lifetimes in its language', () => {
+    const mailKeys = Object.keys(CATALOGUES.en).filter((key) => key.startsWith('mail.'));
+    assert.ok(mailKeys.length >= 20, 'the account mails have their keys');
+    for (const locale of LOCALES.filter((l) => l !== 'en')) {
+      const catalogue: Record<string, string> = CATALOGUES[locale];
+      for (const key of mailKeys) assert.notEqual(catalogue[key], (CATALOGUES.en as Record<string, string>)[key], `${locale}: ${key} is English`);
+    }
+    assert.equal(describeLifetime(1800, 'en'), '30 minutes');
+    assert.equal(describeLifetime(1800, 'de'), '30 Minuten');
+    assert.equal(describeLifetime(86_400, 'fr'), '24 heures');
+    assert.equal(describeLifetime(3600, 'es'), '1 hora');
   });
 });

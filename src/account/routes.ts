@@ -180,15 +180,17 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
 
   server.post(
     '/account/email/resend',
-    accountForm(services, 'email', async (who, _fields, asker) => ({ notice: (await sendVerificationAgain(services, who.user, asker)) ? 'verification_sent' : 'already_verified' })),
+    accountForm(services, 'email', async (who, _fields, asker, request) => ({
+      notice: (await sendVerificationAgain(services, who.user, asker, accountLocale(request, who.user))) ? 'verification_sent' : 'already_verified',
+    })),
   );
 
   server.post(
     '/account/email',
-    accountForm(services, 'email', async (who, fields, asker) => {
+    accountForm(services, 'email', async (who, fields, asker, request) => {
       if (who.passwordHash === null && !signedInRecently(services, who.session)) throw SignInAgainToChangeEmail();
       const email = await confirmEmailChange(services, { user: who.user, passwordHash: who.passwordHash, current: field(fields, 'current_password') ?? '', newEmail: field(fields, 'new_email') ?? '', asker });
-      await requestEmailChange(services, who.user, email, asker);
+      await requestEmailChange(services, who.user, email, asker, accountLocale(request, who.user));
       return { notice: 'email_change_sent' };
     }),
   );

@@ -12,9 +12,9 @@ interface MagicLinkMail {
   locale: Locale;
 }
 
-/** A lifetime in words, in English ("15 minutes", "1 hour"). */
-export function describeLifetime(seconds: number): string {
-  return translator('en').lifetime(seconds);
+/** A lifetime in words, in the mail's language ("15 minutes", "1 Stunde"): the translator's lifetime keys. */
+export function describeLifetime(seconds: number, locale: Locale): string {
+  return translator(locale).lifetime(seconds);
 }
 
 /** A name as one line of plain text, for a header and a body. */

@@ -34,7 +34,7 @@ export async function answerAuthorization(
       return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale));
     case 'unverified': {
       // The login page with the refusal beside the password form and "Send the link again"; a new link is mailed.
-      await offerVerificationMail(services, request, outcome.user, authorization);
+      await offerVerificationMail(services, request, outcome.user, authorization, context.locale);
       const page = renderLoginPage({
         authorization,
         fields: fields ?? {},

@@ -11,6 +11,7 @@ import { answerLogin, loggedIn } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 import { offerVerificationMail } from '../verify-email/routes.ts';
+import { localeOf } from '../../pages/i18n.ts';
 
 const MAX_PASSWORD_INPUT = 1024;
 
@@ -72,7 +73,7 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
       // accounts.md: a project that requires a verified email refuses the sign-in, and mails a new link.
       if (authorization.project.require_verified_email && !record.user.email_verified) {
         await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record.user.id, ip, userAgent, detail: { reason: EmailNotVerified.message } });
-        await offerVerificationMail(services, request, record.user, authorization);
+        await offerVerificationMail(services, request, record.user, authorization, localeOf(fields, request.headers));
         throw EmailNotVerified();
       }
       await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });

@@ -59,7 +59,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
         // accounts.md: the verification link, which also signs in to this project. Not held to the
         // per-email limit: the address is new, and others may have spent that limit asking for it
         // (signups are bounded per client address).
-        const mailed = await mailVerificationLink(services, user, authorization).then(
+        const mailed = await mailVerificationLink(services, user, localeOf(fields, request.headers), authorization).then(
           () => true,
           (err: unknown) => {
             request.log.error({ err }, 'verification mail could not be sent');

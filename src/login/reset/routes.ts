@@ -53,6 +53,8 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
         // mail goes after the answer, so that neither the answer nor its timing tells.
         const spent = await reserve([limits.passwordResetsPerEmail, normalizeEmail(email)], [limits.mailSendsPerIp, ip]);
         if (spent) throw await rateLimited(audit, ...spent, { ip, userAgent, projectId: authorization.project.id });
+        // The mail and the page are in the request's language (ui_locales, then Accept-Language).
+        const locale = localeOf(fields, request.headers);
         later.run('password reset mail', async () => {
           const record = await users.findByEmail(email);
           if (!record) return;
@@ -61,12 +63,12 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
           await tokens.endOlder(issued);
           const link = `${config.issuer}/password-reset/verify?token=${encodeURIComponent(token)}`;
           await tokens.mail(issued, () =>
-            mailer.send(passwordResetMessage({ to: record.user.email, projectName: authorization.project.name, link, expiresInSeconds: config.passwordResetTtlSeconds })),
+            mailer.send(passwordResetMessage({ to: record.user.email, projectName: authorization.project.name, link, expiresInSeconds: config.passwordResetTtlSeconds, locale })),
           );
           await audit.record({ type: 'password.reset_requested', outcome: 'info', projectId: authorization.project.id, subject: record.user.id, ip, userAgent });
         });
-        const { t, lifetime } = translator(localeOf(fields, request.headers));
-        const page = renderMessagePage(t('magic.check_mail_title'), [t('reset.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.passwordResetTtlSeconds) })], localeOf(fields, request.headers), { name: authorization.project.name });
+        const { t, lifetime } = translator(locale);
+        const page = renderMessagePage(t('magic.check_mail_title'), [t('reset.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.passwordResetTtlSeconds) })], locale, { name: authorization.project.name });
         return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
       },
       (authorization, fields, message, page) => renderPasswordResetPage({ authorization, fields, error: message, locale: page.locale, ...(field(fields, 'email') !== undefined ? { email: field(fields, 'email') } : {}) }),

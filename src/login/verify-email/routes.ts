@@ -1,7 +1,7 @@
 // POST /verify-email/resend (mail the link again), GET /verify-email (look, never use),
 // POST /verify-email (use the link once); and the verification and email-change mails that the
 // other front doors send: registration, a sign-in refused for an unverified email, the account page.
-import { localeOf, requestLocale, translator } from '../../pages/i18n.ts';
+import { chooseLocale, localeOf, requestLocale, translator, type Locale } from '../../pages/i18n.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { EmailAlreadyRegistered, HttpError, InvalidOrExpiredToken } from '../../errors.ts';
@@ -36,6 +36,20 @@ export function accountTokens(services: Pick<Services, 'database' | 'clock' | 'i
 }
 
 /**
+ * The language of an account mail with no request of the person at hand (decision 0089): the
+ * account's own `locale` claim when it is one of ours, else English. Nothing is stored with a link.
+ */
+export function accountMailLocale(user: Pick<User, 'locale'>): Locale {
+  return chooseLocale({ uiLocales: user.locale ?? undefined });
+}
+
+/** The language of a mail about the account sent while answering this request: the account's `locale` claim, then the request's Accept-Language. */
+function accountRequestLocale(request: FastifyRequest, user: Pick<User, 'locale'>): Locale {
+  const accept = request.headers['accept-language'];
+  return chooseLocale({ uiLocales: user.locale ?? undefined, acceptLanguage: Array.isArray(accept) ? accept.join(',') : accept });
+}
+
+/**
  * Counts one verification mail to `email` (at most 3 an hour per address) and one mail sent at
  * this client address's request; answers the spent limit, if one is.
  */
@@ -46,9 +60,10 @@ function reserveVerificationMail(services: Services, email: string, ip: string):
 /**
  * Mails a verification link for the account. With an authorization request (a registration, a
  * refused sign-in), using the link also signs the person in to it; without, it only verifies.
- * A failed send withdraws the token and throws.
+ * The mail is in `locale`, the language of the request that caused it. A failed send withdraws
+ * the token and throws.
  */
-export async function mailVerificationLink(services: Services, user: User, authorization?: AuthorizationRequest): Promise<void> {
+export async function mailVerificationLink(services: Services, user: User, locale: Locale, authorization?: AuthorizationRequest): Promise<void> {
   const { config, mailer } = services;
   const tokens = accountTokens(services);
   const { token, issued } = await tokens.issue({
@@ -59,28 +74,30 @@ export async function mailVerificationLink(services: Services, user: User, autho
   });
   const link = `${config.issuer}/verify-email?token=${encodeURIComponent(token)}`;
   await tokens.mail(issued, () =>
-    mailer.send(emailVerificationMessage({ to: user.email, link, expiresInSeconds: config.emailVerificationTtlSeconds, ...(authorization ? { projectName: authorization.project.name } : {}) })),
+    mailer.send(emailVerificationMessage({ to: user.email, link, expiresInSeconds: config.emailVerificationTtlSeconds, locale, ...(authorization ? { projectName: authorization.project.name } : {}) })),
   );
 }
 
 /**
  * A sign-in refused with 403 Email not verified mails a new link (accounts.md), within the limit
- * of 3 an hour per address; past it, or when the mail cannot be sent (logged), the refusal stands alone.
+ * of 3 an hour per address; past it, or when the mail cannot be sent (logged), the refusal stands
+ * alone. The mail is in the sign-in's language (`locale`).
  */
-export async function offerVerificationMail(services: Services, request: FastifyRequest, user: User, authorization: AuthorizationRequest): Promise<void> {
+export async function offerVerificationMail(services: Services, request: FastifyRequest, user: User, authorization: AuthorizationRequest, locale: Locale): Promise<void> {
   if (await reserveVerificationMail(services, user.email, request.ip)) return;
-  await mailVerificationLink(services, user, authorization).catch((err: unknown) => request.log.error({ err }, 'verification mail could not be sent'));
+  await mailVerificationLink(services, user, locale, authorization).catch((err: unknown) => request.log.error({ err }, 'verification mail could not be sent'));
 }
 
 /**
  * The account page's "send the link again": a link that only verifies. 429 Rate limited past 3
  * an hour per address. Answers false (and mails nothing) when the email is verified already.
+ * The mail is in `locale` (the account page's language), or accountMailLocale's without a request.
  */
-export async function sendVerificationAgain(services: Services, user: User, client: Client): Promise<boolean> {
+export async function sendVerificationAgain(services: Services, user: User, client: Client, locale: Locale = accountMailLocale(user)): Promise<boolean> {
   if (user.email_verified) return false;
   const spent = await reserveVerificationMail(services, user.email, client.ip);
   if (spent) throw await rateLimited(services.audit, ...spent, { ...client, subject: user.id });
-  await mailVerificationLink(services, user);
+  await mailVerificationLink(services, user, locale);
   return true;
 }
 
@@ -88,8 +105,9 @@ export async function sendVerificationAgain(services: Services, user: User, clie
  * The account page's email change: a link to the new address (400 Invalid request for an
  * implausible one, 409 Email already registered when another account has it, 429 past 3 an hour
  * per address). Posting it at /verify-email switches the email; a newer request ends older links.
+ * The mail is in `locale` (the account page's language), or accountMailLocale's without a request.
  */
-export async function requestEmailChange(services: Services, user: User, newEmail: string, client: Client): Promise<void> {
+export async function requestEmailChange(services: Services, user: User, newEmail: string, client: Client, locale: Locale = accountMailLocale(user)): Promise<void> {
   const { config, users, mailer, audit } = services;
   const email = requireValidEmail(newEmail);
   const holder = await users.findByEmail(email);
@@ -100,7 +118,7 @@ export async function requestEmailChange(services: Services, user: User, newEmai
   const { token, issued } = await tokens.issue({ purpose: 'email_change', user, newEmail: email, ttlMs: config.emailVerificationTtlSeconds * 1000 });
   await tokens.endOlder(issued);
   const link = `${config.issuer}/verify-email?token=${encodeURIComponent(token)}`;
-  await tokens.mail(issued, () => mailer.send(emailChangeMessage({ to: email, link, expiresInSeconds: config.emailVerificationTtlSeconds })));
+  await tokens.mail(issued, () => mailer.send(emailChangeMessage({ to: email, link, expiresInSeconds: config.emailVerificationTtlSeconds, locale })));
   await audit.record({ type: 'email.change_requested', outcome: 'success', projectId: null, subject: user.id, ...client, detail: { new_email: email } });
 }
 
@@ -133,7 +151,10 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
     return { signedIn: { response, cookie: browserSession.cookie } };
   }
 
-  /** An email-change link: the account switches to the new address, verified; the old one hears of it. */
+  /**
+   * An email-change link: the account switches to the new address, verified; the old one hears of
+   * it, in the account's `locale` claim, else the language of the browser that used the link.
+   */
   async function changeEmail(request: FastifyRequest, taken: AccountToken, client: Client): Promise<Verified> {
     const record = await users.find(taken.userId);
     if (!record || taken.newEmail === null) throw InvalidOrExpiredToken();
@@ -142,7 +163,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
     const updated = await users.update(record.user.id, { email: taken.newEmail, email_verified: true });
     if (!updated) throw InvalidOrExpiredToken();
     await audit.record({ type: 'email.changed', outcome: 'success', projectId: null, subject: updated.id, ...client, detail: { old_email: oldEmail, new_email: updated.email } });
-    await mailer.send(emailChangedNotice({ to: oldEmail, newEmail: updated.email })).catch((err: unknown) => request.log.error({ err }, 'email change notice could not be sent'));
+    await mailer.send(emailChangedNotice({ to: oldEmail, newEmail: updated.email, locale: accountRequestLocale(request, record.user) })).catch((err: unknown) => request.log.error({ err }, 'email change notice could not be sent'));
     return {};
   }
 
@@ -153,11 +174,11 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
       // The answer, the limit and the timing are the same whether or not an unverified account has the address.
       const spent = await reserveVerificationMail(services, email, client.ip);
       if (spent) throw await rateLimited(audit, ...spent, { ...client, projectId: authorization.project.id });
+      const { t, lifetime, locale } = translator(localeOf(fields, request.headers));
       later.run('verification mail', async () => {
         const record = await users.findByEmail(email);
-        if (record && !record.user.email_verified) await mailVerificationLink(services, record.user, authorization);
+        if (record && !record.user.email_verified) await mailVerificationLink(services, record.user, locale, authorization);
       });
-      const { t, lifetime, locale } = translator(localeOf(fields, request.headers));
       const page = renderMessagePage(t('magic.check_mail_title'), [t('verify.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.emailVerificationTtlSeconds) })], locale, { name: authorization.project.name });
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
     }),

@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
-import { otherConnectionsCommitted, registerSqlite, statementName } from './prepared.ts';
+import { forgetStatementName, otherConnectionsCommitted, registerSqlite, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenedDatabase {
@@ -161,6 +161,11 @@ function newPool(url: string, options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/** PostgreSQL refusing a prepared statement whose tables changed shape since it was planned (feature_not_supported). */
+function planChanged(error: unknown): boolean {
+  return (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test(String((error as Error).message));
+}
+
 /**
  * The pool the requests' queries go through: a request's wait for PostgreSQL (for a connection
  * from the pool, then for its first query on it) comes out of one budget, the store timeout, plus
@@ -180,14 +185,22 @@ function withinOneBudget(pool: pg.Pool, timeoutMs: number): PostgresPool {
       const query = async <R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> => {
         // Only the first query pays for the wait: later ones (in a transaction) each have the timeout.
         const budget = Math.max(timeoutMs - (waited ?? 0), 0) + CLIENT_TIMEOUT_MARGIN_MS;
+        // The first query of a checkout is never inside a transaction (Kysely's begins with BEGIN).
+        const outsideTransaction = waited !== undefined;
         waited = undefined;
+        const name = statementName(text);
+        // pg reads a per-query query_timeout, which its types do not list.
+        const config: pg.QueryConfig & { query_timeout: number } = { text, values: [...values], query_timeout: budget, ...(name !== undefined ? { name } : {}) };
         try {
-          // pg reads a per-query query_timeout, which its types do not list.
-          const name = statementName(text);
-          const config: pg.QueryConfig & { query_timeout: number } = { text, values: [...values], query_timeout: budget, ...(name !== undefined ? { name } : {}) };
           return (await client.query(config)) as unknown as PostgresQueryResult<R>;
         } catch (error) {
           if (error instanceof Error && error.message === 'Query read timeout') hung = true;
+          // Another instance migrated a table under a named statement (its rows changed shape):
+          // the text goes unnamed from now on, and this query is asked again when it can be.
+          if (name !== undefined && planChanged(error)) {
+            forgetStatementName(text);
+            if (outsideTransaction) return (await client.query({ text, values: [...values], query_timeout: budget } as pg.QueryConfig)) as unknown as PostgresQueryResult<R>;
+          }
           throw error;
         }
       };

@@ -35,7 +35,12 @@ interface QueryRunner {
 const statementNames = new Map<string, string>();
 
 export function statementName(sql: string): string | undefined {
-  return statementNames.get(sql);
+  return statementNames.get(sql) || undefined;
+}
+
+/** The text is sent unnamed from now on (its named statement no longer fits its tables). */
+export function forgetStatementName(sql: string): void {
+  statementNames.set(sql, '');
 }
 
 /** Kysely instances over SQLite, with their connection (registered by openDatabase). */

@@ -50,6 +50,7 @@ import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { loadPinKey } from './pins/pin-key.ts';
 import { SecretBox } from './crypto/sealed.ts';
+import { SecondFactors } from './users/second-factors.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
@@ -174,6 +175,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     mailer,
     secretBox,
     browserSessions,
+    secondFactors: new SecondFactors(db, clock, ids, secretBox),
     async healthy() {
       try {
         await sql`select 1`.execute(db);

@@ -18,6 +18,7 @@ import type { UserService } from './users/users.ts';
 import type { Ids } from './crypto/random.ts';
 import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
+import type { MfaChallenges } from './login/mfa/challenges.ts';
 
 export interface Services {
   config: Config;
@@ -44,6 +45,8 @@ export interface Services {
   browserSessions: BrowserSessionService;
   /** mfa.md: TOTP and recovery codes */
   secondFactors: SecondFactors;
+  /** mfa.md: the mfa_tokens of second steps under way */
+  mfaChallenges: MfaChallenges;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

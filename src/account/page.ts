@@ -6,6 +6,7 @@ import { translator, type Locale, type MessageKey, type Translator } from '../pa
 import { layout } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
+import { amrOf } from '../sessions/subject.ts';
 
 /** The forms of the page, so that an error is shown beside the one it belongs to. */
 export type AccountForm = 'email' | 'profile' | 'password' | 'sessions';
@@ -44,11 +45,22 @@ export interface AccountPageModel {
   newEmail?: string;
 }
 
-const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
+const METHOD_NAMES: Record<string, MessageKey> = {
+  pwd: 'account.method.pwd',
+  magic_link: 'account.method.magic_link',
+  pin: 'account.method.pin',
+  otp: 'account.method.otp',
+  mfa: 'account.method.mfa',
+};
 
+/** A session's method text names every amr value (sessions/subject.ts: 'pwd otp mfa'). */
 function methodName(tr: Translator, method: string): string {
-  const key = METHOD_NAMES[method];
-  return key === undefined ? method : tr.t(key);
+  return amrOf(method)
+    .map((value) => {
+      const key = METHOD_NAMES[value];
+      return key === undefined ? value : tr.t(key);
+    })
+    .join(', ');
 }
 
 function when(ms: number | string): string {

@@ -14,6 +14,8 @@ import { Forbidden } from '../errors.ts';
 export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/login',
   '/login/pin',
+  // the second step (mfa.md, src/login/mfa/)
+  '/login/mfa',
   '/register',
   '/magic-link',
   '/magic-link/verify',

@@ -43,7 +43,11 @@ const AUTHORIZATION_FIELDS: Record<string, string> = {
   scope: 'optional, space-separated: `openid`, `email`, `profile`, `offline_access`',
   nonce: 'optional; put into the ID token',
 };
-const LOGIN_SUCCESS = { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' };
+const LOGIN_SUCCESS = {
+  status: 200,
+  description:
+    '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`. A person with a second factor gets `{"mfa_required": true, "mfa_token", "methods"}` and no code (docs/mfa.md): `POST /login/mfa` finishes',
+};
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /authorize': {
@@ -80,6 +84,17 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.RateLimited, E.Forbidden],
     bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the account\'s email', password: 'its password' },
     success: LOGIN_SUCCESS,
+  },
+  'POST /login/mfa': {
+    summary: 'The second step (docs/mfa.md): the `mfa_token` of the first factor with a TOTP code or a recovery code',
+    tag: 'Login',
+    errors: [E.MissingRequiredFields, E.InvalidOrExpiredToken, E.InvalidCode, E.RateLimited, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    bodyFields: {
+      mfa_token: 'the `mfa_token` of the first factor\'s answer (5 minutes, single use; 5 wrong codes end it)',
+      totp_code: 'the 6-digit code of the authenticator app',
+      recovery_code: 'instead of totp_code: one of the recovery codes (each works once)',
+    },
+    success: { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' },
   },
   'POST /login/pin': {
     summary: 'Signs a device in with a project PIN',

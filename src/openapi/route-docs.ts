@@ -81,7 +81,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /login': {
     summary: 'Signs in with email and password',
     tag: 'Login',
-    errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.RateLimited, E.Forbidden],
+    errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.MfaEnrollmentRequired, E.RateLimited, E.Forbidden],
     bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the account\'s email', password: 'its password' },
     success: LOGIN_SUCCESS,
   },
@@ -134,7 +134,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /magic-link/verify': {
     summary: 'Uses a magic-link token (once) and signs in',
     tag: 'Login',
-    errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.NotAMember, E.AccountBlocked, E.Forbidden],
+    errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.NotAMember, E.AccountBlocked, E.MfaEnrollmentRequired, E.Forbidden],
     bodyFields: { token: 'the token from the mail' },
     success: LOGIN_SUCCESS,
   },
@@ -162,7 +162,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /password-reset/verify': {
     summary: 'Sets a new password with a reset token (once), ends every session of the account and signs in to the app the request came from',
     tag: 'Login',
-    errors: [E.InvalidPassword, E.InvalidOrExpiredToken, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    errors: [E.InvalidPassword, E.InvalidOrExpiredToken, E.AccountBlocked, E.NotAMember, E.MfaEnrollmentRequired, E.Forbidden],
     bodyFields: { token: 'the token from the mail', password: 'the new password: 8 to 256 characters, not a common one (checked first: a refused one leaves the token usable)' },
     success: LOGIN_SUCCESS,
   },

@@ -50,7 +50,10 @@ import { registerPageRoutes } from './pages/routes.ts';
 import { PinService } from './pins/pins.ts';
 import { loadPinKey } from './pins/pin-key.ts';
 import { SecretBox } from './crypto/sealed.ts';
+import { SecondFactors } from './users/second-factors.ts';
+import { MfaChallenges } from './login/mfa/challenges.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
+import { registerMfaLoginRoutes } from './login/mfa/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
@@ -174,6 +177,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     mailer,
     secretBox,
     browserSessions,
+    secondFactors: new SecondFactors(db, clock, ids, secretBox),
+    mfaChallenges: new MfaChallenges(kv, ids, clock),
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -200,7 +205,7 @@ const SECURITY_HEADERS: HelmetOptions = {
 
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
 const BROWSER_ROUTES = new Set([
-  '/authorize', '/login', '/login/pin', '/register', '/magic-link', '/magic-link/verify',
+  '/authorize', '/login', '/login/pin', '/login/mfa', '/register', '/magic-link', '/magic-link/verify',
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
 ]);
@@ -373,6 +378,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerRegistrationRoutes(server, services);
   registerMagicLinkRoutes(server, services);
   registerPinLoginRoutes(server, services);
+  registerMfaLoginRoutes(server, services);
   registerPasswordResetRoutes(server, services);
   registerVerifyEmailRoutes(server, services);
   registerAdminRoutes(server, services);

@@ -90,6 +90,9 @@ export const AccountRedirectUriFixed = httpError(409, 'The account project\'s re
 export const LoginMethodNotAllowed = httpError(403, 'Login method not allowed');
 // accounts.md: a sign-in to a project that requires a verified email.
 export const EmailNotVerified = httpError(403, 'Email not verified');
+// mfa.md: a wrong TOTP or recovery code; a JSON sign-in to a project that requires a second factor, by a person with none.
+export const InvalidCode = httpError(401, 'Invalid code');
+export const MfaEnrollmentRequired = httpError(403, 'MFA enrollment required');
 // Answers the server gives before any route sees the request (hardening, "the one error path").
 export const RequestTimeout = httpError(408, 'Request timeout');
 export const HeadersTooLarge = httpError(431, 'Request headers too large');
@@ -115,4 +118,6 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidPostLogoutRedirectUri,
   LoginMethodNotAllowed,
   EmailNotVerified,
+  InvalidCode,
+  MfaEnrollmentRequired,
 ];

@@ -17,6 +17,8 @@ import type { RateLimits } from './storage/rate-limits.ts';
 import type { UserService } from './users/users.ts';
 import type { Ids } from './crypto/random.ts';
 import type { SecretBox } from './crypto/sealed.ts';
+import type { SecondFactors } from './users/second-factors.ts';
+import type { MfaChallenges } from './login/mfa/challenges.ts';
 
 export interface Services {
   config: Config;
@@ -41,6 +43,10 @@ export interface Services {
   secretBox: SecretBox;
   /** one signed-in person in one browser (docs/sso.md) */
   browserSessions: BrowserSessionService;
+  /** mfa.md: TOTP and recovery codes */
+  secondFactors: SecondFactors;
+  /** mfa.md: the mfa_tokens of second steps under way */
+  mfaChallenges: MfaChallenges;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

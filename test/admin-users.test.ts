@@ -98,7 +98,8 @@ describe('admin API: users', () => {
     const user = await createUserViaApi({ email: 'shown@example.com' });
     const shown = await call(app, admin, 'GET', `/admin/users/${user.id}`);
     assert.equal(shown.statusCode, 200);
-    assert.deepEqual(shown.json(), user);
+    // mfa.md: the one user also shows their second factors.
+    assert.deepEqual(shown.json(), { ...user, mfa: { totp: false, passkeys: 0, recovery_codes_left: 0 } });
     const cases: Array<['GET' | 'PATCH' | 'DELETE', string, object?]> = [
       ['GET', '/admin/users/no-such-user'],
       ['PATCH', '/admin/users/no-such-user', { is_admin: true }],
@@ -120,7 +121,7 @@ describe('admin API: users', () => {
     assert.equal(changed.email, 'new@example.com');
     assert.equal(changed.email_verified, false);
     assert.notEqual(changed.updated_at, user.updated_at);
-    assert.deepEqual((await call(app, admin, 'GET', `/admin/users/${user.id}`)).json(), changed);
+    assert.deepEqual((await call(app, admin, 'GET', `/admin/users/${user.id}`)).json(), { ...changed, mfa: { totp: false, passkeys: 0, recovery_codes_left: 0 } });
     assert.equal((await login('new@example.com', 'second password here')).statusCode, 200);
     const oldPassword = await login('new@example.com', 'first password here');
     assert.equal(oldPassword.statusCode, 401);

@@ -1,6 +1,6 @@
 // What a person may do on their own account page (accounts.md "The account page"): each rule once,
 // given the services it needs, for the routes of account/routes.ts.
-import { InvalidCredentials } from '../errors.ts';
+import { InvalidCode, InvalidCredentials } from '../errors.ts';
 import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
@@ -178,4 +178,54 @@ export async function signOutEverywhere(services: Pick<Services, 'sessions' | 'b
   await services.sessions.revokeWhere({ userId });
   await services.browserSessions.endForUser(userId);
   await services.audit.record({ type: 'session.ended_by_user', outcome: 'success', subject: userId, ip: asker.ip, userAgent: asker.userAgent, detail: { everywhere: true } });
+}
+
+/**
+ * mfa.md: a code typed on the account page (confirming or removing the authenticator app) counts
+ * against the account's second-step pool, as at /login/mfa: counted up front, given back when right.
+ */
+async function checkedCode<T>(
+  services: Pick<Services, 'limits' | 'audit'>,
+  user: User,
+  asker: Asker,
+  check: () => Promise<T | undefined>,
+  failure: string,
+): Promise<T> {
+  const { limits, audit } = services;
+  const pool = limits.mfaFailuresPerAccount;
+  if (!(await pool.hit(user.id))) throw await rateLimited(audit, pool, user.id, { ip: asker.ip, userAgent: asker.userAgent, subject: user.id });
+  const right = await check().catch(giveBackOnError([pool, user.id]));
+  if (right === undefined) {
+    await audit.record({ type: 'mfa.failed', outcome: 'failure', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { on: failure } });
+    throw InvalidCode();
+  }
+  await pool.refund(user.id);
+  return right;
+}
+
+/** "Add an authenticator app": a new secret waits for its first code. */
+export async function beginOwnTotp(services: Pick<Services, 'secondFactors'>, user: User): Promise<void> {
+  const { totp } = await services.secondFactors.summary(user.id);
+  if (!totp) await services.secondFactors.beginTotp(user.id);
+}
+
+/** The app's first code makes the secret count; answers the recovery codes made with it (shown once). */
+export async function confirmOwnTotp(services: Pick<Services, 'secondFactors' | 'limits' | 'audit'>, user: User, code: string, asker: Asker): Promise<string[]> {
+  const codes = await checkedCode(services, user, asker, async () => (await services.secondFactors.confirmTotp(user.id, code.slice(0, 64))) || undefined, 'confirm');
+  await services.audit.record({ type: 'mfa.added', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { kind: 'totp' } });
+  return codes.recoveryCodes ?? (await services.secondFactors.newRecoveryCodes(user.id));
+}
+
+/** Removing the authenticator app needs a current code of it or a recovery code; the recovery codes go with it. */
+export async function removeOwnTotp(services: Pick<Services, 'secondFactors' | 'limits' | 'audit'>, user: User, code: string, asker: Asker): Promise<void> {
+  const used = await checkedCode(services, user, asker, async () => (code.length <= 64 ? services.secondFactors.verifyAny(user.id, code) : undefined), 'remove');
+  if (used === 'recovery_code') await services.audit.record({ type: 'mfa.recovery_code_used', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker });
+  await services.secondFactors.removeTotp(user.id);
+  await services.audit.record({ type: 'mfa.removed', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { kind: 'totp', with: used } });
+}
+
+/** "Make new recovery codes": the old ones end; only a person with a factor has codes. */
+export async function newOwnRecoveryCodes(services: Pick<Services, 'secondFactors'>, user: User): Promise<string[] | undefined> {
+  const { totp } = await services.secondFactors.summary(user.id);
+  return totp ? services.secondFactors.newRecoveryCodes(user.id) : undefined;
 }

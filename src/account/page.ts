@@ -6,9 +6,10 @@ import { translator, type Locale, type MessageKey, type Translator } from '../pa
 import { layout } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
+import { amrOf } from '../sessions/subject.ts';
 
 /** The forms of the page, so that an error is shown beside the one it belongs to. */
-export type AccountForm = 'email' | 'profile' | 'password' | 'sessions';
+export type AccountForm = 'email' | 'profile' | 'password' | 'sessions' | 'mfa';
 
 /** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
 export const ACCOUNT_NOTICES = {
@@ -21,6 +22,8 @@ export const ACCOUNT_NOTICES = {
   session_ended: 'account.notice.session_ended',
   browser_session_ended: 'account.notice.browser_session_ended',
   already_ended: 'account.notice.already_ended',
+  mfa_started: 'account.mfa_scan',
+  mfa_removed: 'account.notice.mfa_removed',
 } as const satisfies Record<string, MessageKey>;
 export type AccountNotice = keyof typeof ACCOUNT_NOTICES;
 
@@ -42,13 +45,30 @@ export interface AccountPageModel {
   profileValues?: Partial<Record<ProfileField, string>>;
   /** the email change form as sent, when it was refused */
   newEmail?: string;
+  /** mfa.md: the person's second factors, and a TOTP secret waiting for its first code */
+  mfa: { totp: boolean; recoveryCodesLeft: number; pending?: { secret: string; qrDataUri: string } };
+  /** recovery codes just made: shown this once */
+  recoveryCodes?: string[];
+  /** the notice of a page answered directly (the recovery codes cannot travel in a URL) */
+  shownNotice?: 'mfa_added';
 }
 
-const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
+const METHOD_NAMES: Record<string, MessageKey> = {
+  pwd: 'account.method.pwd',
+  magic_link: 'account.method.magic_link',
+  pin: 'account.method.pin',
+  otp: 'account.method.otp',
+  mfa: 'account.method.mfa',
+};
 
+/** A session's method text names every amr value (sessions/subject.ts: 'pwd otp mfa'). */
 function methodName(tr: Translator, method: string): string {
-  const key = METHOD_NAMES[method];
-  return key === undefined ? method : tr.t(key);
+  return amrOf(method)
+    .map((value) => {
+      const key = METHOD_NAMES[value];
+      return key === undefined ? value : tr.t(key);
+    })
+    .join(', ');
 }
 
 function when(ms: number | string): string {
@@ -154,6 +174,65 @@ ${current}
 </section>`;
 }
 
+/**
+ * mfa.md: the authenticator app (TOTP) and the recovery codes. Adding shows a QR code (an SVG
+ * Gatehouse drew, as a data: image, which img-src allows) and the key as text; the app's first
+ * code confirms it. Removing asks for a current code or a recovery code.
+ */
+function mfaSection(tr: Translator, model: AccountPageModel): string {
+  const { mfa } = model;
+  const error = errorOf(tr, model, 'mfa', 'mfa-error');
+  const codes = model.recoveryCodes
+    ? `<h3 id="recovery-title">${escapeHtml(tr.t('account.recovery_heading'))}</h3>
+<p role="status">${escapeHtml(tr.t('account.recovery_shown_once'))}</p>
+<ul class="recovery-codes" aria-labelledby="recovery-title">
+${model.recoveryCodes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join('\n')}
+</ul>
+`
+    : '';
+  let body: string;
+  if (mfa.totp) {
+    body = `<p>${escapeHtml(tr.t('account.mfa_on'))}</p>
+<p>${escapeHtml(tr.t('account.recovery_left', { count: mfa.recoveryCodesLeft }))}</p>
+${codes}<form method="post" action="/account/mfa/recovery-codes">
+${csrfField(model.csrfToken)}
+<p class="hint">${escapeHtml(tr.t('account.recovery_new_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.recovery_new'))}</button>
+</form>
+<h3>${escapeHtml(tr.t('account.mfa_remove'))}</h3>
+${error.html}
+<form method="post" action="/account/mfa/totp/remove">
+${csrfField(model.csrfToken)}
+<label for="mfa-remove-code">${escapeHtml(tr.t('account.field.mfa_code'))}</label>
+<input id="mfa-remove-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="32" required aria-describedby="mfa-remove-hint${error.describedBy ? ' mfa-error' : ''}">
+<p class="hint" id="mfa-remove-hint">${escapeHtml(tr.t('account.mfa_remove_hint'))}</p>
+<button type="submit">${escapeHtml(tr.t('account.mfa_remove'))}</button>
+</form>`;
+  } else if (mfa.pending) {
+    body = `<p id="mfa-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
+<p><img class="qr" src="${escapeHtml(mfa.pending.qrDataUri)}" alt="${escapeHtml(tr.t('account.mfa_qr_alt'))}" width="200" height="200"></p>
+<p><code class="totp-key">${escapeHtml(tr.t('account.mfa_key', { key: mfa.pending.secret.replace(/(.{4})/g, '$1 ').trim() }))}</code></p>
+${error.html}
+<form method="post" action="/account/mfa/totp/confirm">
+${csrfField(model.csrfToken)}
+<label for="mfa-confirm-code">${escapeHtml(tr.t('mfa.field.code'))}</label>
+<input id="mfa-confirm-code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required aria-describedby="mfa-scan${error.describedBy ? ' mfa-error' : ''}">
+<button type="submit" class="primary">${escapeHtml(tr.t('account.mfa_confirm'))}</button>
+</form>`;
+  } else {
+    body = `<p>${escapeHtml(tr.t('account.mfa_off'))}</p>
+${error.html}
+<form method="post" action="/account/mfa/totp">
+${csrfField(model.csrfToken)}
+<button type="submit">${escapeHtml(tr.t('account.mfa_add'))}</button>
+</form>`;
+  }
+  return `<section aria-labelledby="mfa-title" id="mfa">
+<h2 id="mfa-title">${escapeHtml(tr.t('account.mfa_heading'))}</h2>
+${body}
+</section>`;
+}
+
 function projectsSection(tr: Translator, model: AccountPageModel): string {
   const { projects } = model.overview;
   const items = projects.map((p) => `<li>${escapeHtml(p.name)}${p.blocked ? ` <strong>${escapeHtml(tr.t('account.blocked'))}</strong>` : ''}</li>`).join('\n');
@@ -220,13 +299,15 @@ ${csrfField(model.csrfToken)}
 
 export function renderAccountPage(model: AccountPageModel): string {
   const tr = translator(model.locale);
-  const notice = model.notice !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(ACCOUNT_NOTICES[model.notice]))}</p>\n` : '';
+  const noticeKey = model.shownNotice === 'mfa_added' ? 'account.notice.mfa_added' : model.notice !== undefined ? ACCOUNT_NOTICES[model.notice] : undefined;
+  const notice = noticeKey !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(noticeKey))}</p>\n` : '';
   return layout(
     tr.t('account.title'),
     `<h1>${escapeHtml(tr.t('account.title'))}</h1>
 ${notice}${emailSection(tr, model)}
 ${profileSection(tr, model)}
 ${passwordSection(tr, model)}
+${mfaSection(tr, model)}
 ${projectsSection(tr, model)}
 ${sessionsSection(tr, model)}`,
     model.locale,

@@ -3,7 +3,9 @@
 // (http/same-origin.ts) with a CSRF token bound to that browser session (account/csrf.ts), and
 // answers a 303 back to /account with a notice, or the page again with the error beside its form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccountBlocked, EmailAlreadyRegistered, Forbidden, HttpError, InvalidCredentials, InvalidPassword, InvalidRequest, RateLimited } from '../errors.ts';
+import { AccountBlocked, EmailAlreadyRegistered, Forbidden, HttpError, InvalidCode, InvalidCredentials, InvalidPassword, InvalidRequest, RateLimited } from '../errors.ts';
+import QRCode from 'qrcode';
+import { otpauthUri } from '../login/mfa/totp.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo } from '../http/negotiation.ts';
@@ -18,7 +20,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-poli
 import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
-import { accountOverview, changeOwnPassword, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { accountOverview, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
@@ -49,9 +51,23 @@ function accountLocale(request: FastifyRequest, user?: User): Locale {
   return chooseLocale({ uiLocales: user?.locale ?? undefined, acceptLanguage: Array.isArray(accept) ? accept.join(',') : accept });
 }
 
+/**
+ * mfa.md: the second factors as the page shows them. A waiting TOTP secret comes with its QR code,
+ * drawn here as SVG (no outside service) and shown as a data: image, which the CSP's img-src allows.
+ */
+async function mfaModel(services: Services, user: User): Promise<AccountPageModel['mfa']> {
+  const summary = await services.secondFactors.summary(user.id);
+  const pending = summary.totp ? undefined : await services.secondFactors.pendingTotp(user.id);
+  if (!pending) return { totp: summary.totp, recoveryCodesLeft: summary.recovery_codes_left };
+  const issuer = new URL(services.config.issuer).host;
+  const svg = await QRCode.toString(otpauthUri({ issuer, account: user.email, secret: pending.secret }), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` } };
+}
+
 async function sendAccountPage(services: Services, request: FastifyRequest, reply: FastifyReply, status: number, who: SignedIn, extra: Partial<AccountPageModel> = {}): Promise<FastifyReply> {
   const model: AccountPageModel = {
     overview: await accountOverview(services, who.user),
+    mfa: await mfaModel(services, who.user),
     locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
@@ -65,8 +81,11 @@ function seeOther(reply: FastifyReply, location: string, cookie?: string): Fasti
   return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
 }
 
-/** What a form's work comes to: back to the page with a notice, or to the signed-out page. */
-type FormOutcome = { notice: AccountNotice } | { signedOut: true };
+/**
+ * What a form's work comes to: back to the page with a notice, or to the signed-out page; or the
+ * page itself, for what must not travel in a URL (recovery codes, shown once).
+ */
+type FormOutcome = { notice: AccountNotice } | { signedOut: true } | { show: Partial<AccountPageModel> };
 
 const PASSWORD_REASONS: Record<string, MessageKey> = {
   too_short: 'account.password_reason.too_short',
@@ -100,6 +119,7 @@ function accountForm(
     try {
       const outcome = await work(who, fields, clientInfo(request), request);
       if ('signedOut' in outcome) return seeOther(reply, '/account/signed-out', clearedBrowserSessionCookie(services.config.issuer));
+      if ('show' in outcome) return sendAccountPage(services, request, reply, 200, who, outcome.show);
       return seeOther(reply, `/account?notice=${outcome.notice}`);
     } catch (error) {
       if (!(error instanceof HttpError) || error.statusCode >= 500) throw error;
@@ -195,6 +215,39 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     }),
   );
 
+  // mfa.md: the authenticator app and the recovery codes.
+  server.post(
+    '/account/mfa/totp',
+    accountForm(services, 'mfa', async (who) => {
+      await beginOwnTotp(services, who.user);
+      return { notice: 'mfa_started' };
+    }),
+  );
+
+  server.post(
+    '/account/mfa/totp/confirm',
+    accountForm(services, 'mfa', async (who, fields, asker) => {
+      const recoveryCodes = await confirmOwnTotp(services, who.user, field(fields, 'code') ?? '', asker);
+      return { show: { recoveryCodes, shownNotice: 'mfa_added' } };
+    }),
+  );
+
+  server.post(
+    '/account/mfa/totp/remove',
+    accountForm(services, 'mfa', async (who, fields, asker) => {
+      await removeOwnTotp(services, who.user, field(fields, 'code') ?? '', asker);
+      return { notice: 'mfa_removed' };
+    }),
+  );
+
+  server.post(
+    '/account/mfa/recovery-codes',
+    accountForm(services, 'mfa', async (who) => {
+      const recoveryCodes = await newOwnRecoveryCodes(services, who.user);
+      return recoveryCodes ? { show: { recoveryCodes } } : { notice: 'already_ended' };
+    }),
+  );
+
   server.post(
     '/account/sessions/end',
     accountForm(services, 'sessions', async (who, fields, asker) => {
@@ -235,6 +288,10 @@ export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
   '/account/sessions/end',
   '/account/browser-sessions/end',
   '/account/sign-out-everywhere',
+  '/account/mfa/totp',
+  '/account/mfa/totp/confirm',
+  '/account/mfa/totp/remove',
+  '/account/mfa/recovery-codes',
 ];
 
 const PAGE = { status: 200, description: 'HTML', contentType: 'text/html' } as const;
@@ -257,6 +314,10 @@ export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
     bodyFields: { ...CSRF_FIELD, new_email: 'the new address', current_password: 'the current password (an account without one: a sign-in within 5 minutes)' },
     success: FORM_DONE,
   },
+  'POST /account/mfa/totp': { summary: 'Starts adding an authenticator app: the page then shows a new TOTP secret as a QR code and as text (docs/mfa.md)', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: FORM_DONE },
+  'POST /account/mfa/totp/confirm': { summary: 'The app\'s first code confirms the secret; the page answers the 10 recovery codes, shown once', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'the 6-digit code the app shows' }, success: { status: 200, description: 'the account page with the recovery codes; a wrong code answers 401 with the page' } },
+  'POST /account/mfa/totp/remove': { summary: 'Removes the authenticator app and the recovery codes', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'a current code of the app, or a recovery code' }, success: FORM_DONE },
+  'POST /account/mfa/recovery-codes': { summary: 'Makes 10 new recovery codes (the old ones end), shown once', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 200, description: 'the account page with the new codes' } },
   'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
   'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
   'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },

@@ -39,6 +39,8 @@ const SsoProjectFields = {
   login_methods: Type.Optional(Type.Array(Type.Union(LOGIN_METHODS.map((method) => Type.Literal(method))), { minItems: 1, uniqueItems: true })),
   // accounts.md: sign-ins need a verified email
   require_verified_email: Type.Optional(Type.Boolean()),
+  // mfa.md: sign-ins need a second factor
+  require_mfa: Type.Optional(Type.Boolean()),
 };
 
 export const NewProjectBody = Type.Object(

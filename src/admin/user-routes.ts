@@ -9,7 +9,7 @@ import { requireValidEmail } from '../users/email.ts';
 import { checkProfile } from '../users/profile.ts';
 
 export function registerUserRoutes(server: AdminServer, context: AdminContext): void {
-  const { users, sessions, browserSessions } = context.services;
+  const { users, sessions, browserSessions, secondFactors } = context.services;
 
   server.get('/admin/users', { schema: { querystring: UserQuery } }, async (request) =>
     pagedAnswer('users', await users.listPage(pageRequest(request.query), request.query.email)),
@@ -28,7 +28,19 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
   server.get('/admin/users/:id', { schema: { params: IdParams } }, async (request) => {
     const record = await users.find(request.params.id);
     if (!record) throw NotFound();
-    return record.user;
+    // mfa.md: which second factors the person has (passkeys come with their own table).
+    const { totp, recovery_codes_left } = await secondFactors.summary(record.user.id);
+    return { ...record.user, mfa: { totp, passkeys: 0, recovery_codes_left } };
+  });
+
+  // mfa.md: every second factor of the person goes (a lost phone); where a project requires one,
+  // they are led through adding one again at their next sign-in.
+  server.delete('/admin/users/:id/mfa', { schema: { params: IdParams } }, async (request, reply) => {
+    const { id } = request.params;
+    if (!(await users.find(id))) throw NotFound();
+    const removed = await secondFactors.removeAll(id);
+    await context.recordChange(request, 'mfa.reset_by_admin', { detail: { user_id: id, removed } });
+    return reply.code(204).send();
   });
 
   server.patch('/admin/users/:id', { schema: { params: IdParams, body: UserChangesBody } }, async (request) => {

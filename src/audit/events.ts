@@ -60,6 +60,13 @@ export const AUDIT_EVENT_TYPES = [
   'email.verified',
   'email.change_requested',
   'email.changed',
+  // mfa.md: a second factor added or removed by its person (the account page); a wrong code at the second step or on
+  // the account page; a recovery code used; every second factor of a person removed through the admin API
+  'mfa.added',
+  'mfa.removed',
+  'mfa.failed',
+  'mfa.recovery_code_used',
+  'mfa.reset_by_admin',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

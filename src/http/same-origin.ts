@@ -14,6 +14,8 @@ import { Forbidden } from '../errors.ts';
 export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/login',
   '/login/pin',
+  // the second step (mfa.md, src/login/mfa/)
+  '/login/mfa',
   '/register',
   '/magic-link',
   '/magic-link/verify',
@@ -32,6 +34,10 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/account/sessions/end',
   '/account/browser-sessions/end',
   '/account/sign-out-everywhere',
+  '/account/mfa/totp',
+  '/account/mfa/totp/confirm',
+  '/account/mfa/totp/remove',
+  '/account/mfa/recovery-codes',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -7,11 +7,12 @@ import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
-import { backToAppUrl, renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
+import { backToAppUrl, renderErrorPage, renderLoginPage, renderSecondStepPage, type LoginForm } from '../pages/render.ts';
 import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import type { SecondStepRequired } from './mfa/second-step.ts';
 
 interface LoginOutcome {
   /** JSON body on success */
@@ -20,6 +21,8 @@ interface LoginOutcome {
   /** for the page: a redirect target, or a page to show */
   redirect?: string;
   page?: string;
+  /** where the page's own form post may redirect to (form-action), when it does */
+  formTarget?: string;
 }
 
 /** The sign-in method each login form is (registration sets a password). */
@@ -50,7 +53,7 @@ export async function answerLogin(
     reply.header('cache-control', 'no-store');
     if (!html) return reply.code(outcome.status).send(outcome.json);
     if (outcome.redirect !== undefined) return reply.code(303).header('location', outcome.redirect).send();
-    return sendHtml(reply, outcome.status, outcome.page ?? '');
+    return sendHtml(reply, outcome.status, outcome.page ?? '', outcome.formTarget);
   } catch (error) {
     if (!html || !(error instanceof HttpError)) throw error;
     const locale = localeOf(fields, request.headers);
@@ -84,6 +87,20 @@ export interface PageContext {
 /** Only for an authorization request that passed the four checks: backTo is its registered redirect_uri. */
 export function pageContext(services: Pick<Services, 'config'>, authorization: AuthorizationRequest, fields: Fields | undefined, request: FastifyRequest): PageContext {
   return { locale: localeOf(fields, request.headers), backTo: backToAppUrl(authorization, services.config.issuer) };
+}
+
+/**
+ * A first factor that needs a second step (mfa.md): JSON gets the mfa_token and the methods, no
+ * code; the page shows the second step, whose post redirects to the app.
+ */
+export function secondStepNeeded(step: SecondStepRequired, authorization: AuthorizationRequest, fields: Fields | undefined, request: FastifyRequest): LoginOutcome {
+  return {
+    json: { ...step },
+    status: 200,
+    // its forms post to /login/mfa, which redirects to the app
+    page: renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: localeOf(fields, request.headers), uiLocales: field(fields, 'ui_locales') }),
+    formTarget: authorization.redirectUri,
+  };
 }
 
 /** A successful login: JSON holds redirect_to/code/state, the page is sent on to the app. */

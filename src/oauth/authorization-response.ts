@@ -1,7 +1,7 @@
 // The end of every successful login: a code for the app, and where to send the browser.
 import type { Services } from '../services.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
-import type { LoginMethod, Subject } from '../sessions/subject.ts';
+import { methodText, type AmrValue, type LoginMethod, type Subject } from '../sessions/subject.ts';
 
 export interface AuthorizationResponse {
   redirect_to: string;
@@ -13,7 +13,8 @@ export async function completeAuthorization(
   services: Pick<Services, 'codes' | 'projects' | 'clock' | 'config'>,
   request: AuthorizationRequest,
   subject: Subject,
-  method: LoginMethod,
+  /** the first factor, or every value of the `amr` (mfa.md: `pwd otp mfa` after a second step) */
+  method: LoginMethod | readonly AmrValue[],
   /**
    * the browser session of the sign-in (the project session it starts remembers it); for a
    * single sign-on, with the browser session's own sign-in time
@@ -28,7 +29,7 @@ export async function completeAuthorization(
       scope: request.scope,
       ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
       subject,
-      method,
+      method: methodText(method),
       authTime: from?.authTime ?? services.clock.now(),
       ...(from !== undefined ? { browserSessionId: from.browserSessionId } : {}),
     },

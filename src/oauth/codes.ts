@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { constantTimeEqual, sha256 } from '../crypto/tokens.ts';
 import type { KeyValueStore } from '../storage/kv.ts';
-import type { LoginMethod, Subject } from '../sessions/subject.ts';
+import type { Subject } from '../sessions/subject.ts';
 import type { Ids } from '../crypto/random.ts';
 
 interface CodeGrant {
@@ -12,7 +12,8 @@ interface CodeGrant {
   scope: string;
   nonce?: string;
   subject: Subject;
-  method: LoginMethod;
+  /** the amr, as methodText joins it */
+  method: string;
   authTime: number;
   /** the browser session the sign-in started or used (docs/sso.md), for logout */
   browserSessionId?: string;

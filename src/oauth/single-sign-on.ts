@@ -3,7 +3,7 @@
 // the ones every login applies (login/admission.ts) and the code is completeAuthorization's: one
 // path for "this user signs in to this project".
 import type { FastifyRequest } from 'fastify';
-import { AccountBlocked, EmailNotVerified, HttpError, isError, NotAMember } from '../errors.ts';
+import { AccountBlocked, EmailNotVerified, HttpError, isError, MfaEnrollmentRequired, NotAMember } from '../errors.ts';
 import { field, type Fields } from '../http/fields.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import { admitMember } from '../login/admission.ts';
@@ -11,7 +11,8 @@ import { presentedBrowserSession } from '../login/browser-sign-in.ts';
 import type { Services } from '../services.ts';
 import type { BrowserSession } from '../sessions/browser-sessions.ts';
 import type { User } from '../users/users.ts';
-import type { LoginMethod } from '../sessions/subject.ts';
+import type { AmrValue } from '../sessions/subject.ts';
+import { secondStepFor, type SecondStepRequired } from '../login/mfa/second-step.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from './authorization-response.ts';
 
@@ -26,10 +27,12 @@ export type SignOnOutcome =
   | { kind: 'refused'; error: HttpError }
   /** accounts.md: the project requires a verified email, and this person's is not (403 Email not verified) */
   | { kind: 'unverified'; user: User }
+  /** mfa.md: the project requires a second factor the browser session has not had: the second step alone */
+  | { kind: 'second_step'; step: SecondStepRequired }
   /** prompt=none could not sign in silently: back to the app with an error */
   | { kind: 'error_redirect'; location: string };
 
-const LOGIN_METHODS: readonly LoginMethod[] = ['pwd', 'magic_link'];
+const AMR_VALUES: readonly AmrValue[] = ['pwd', 'magic_link', 'otp', 'mfa'];
 
 /** The prompt values of a request (OIDC Core §3.1.2.1: space-separated). */
 export function promptsOf(fields: Fields | undefined): Set<string> {
@@ -75,8 +78,23 @@ export async function signOn(
     await services.audit.record({ type: 'login.browser_session', outcome: 'failure', projectId, subject: session.userId, ip, userAgent, detail: { reason: EmailNotVerified.message } });
     return silent ? fail('interaction_required') : { kind: 'unverified', user: user.user };
   }
-  const method = LOGIN_METHODS.find((m) => session.amr.includes(m)) ?? 'pwd';
-  const response = await completeAuthorization(services, authorization, { kind: 'user', userId: session.userId }, method, {
+  // mfa.md: a project that requires a second factor gets a code only for a browser session that had
+  // one; any other is stepped up (the second step alone), or refused when the person has none.
+  if (authorization.project.require_mfa && !session.amr.includes('mfa')) {
+    const done = session.amr.filter((value): value is AmrValue => AMR_VALUES.includes(value as AmrValue));
+    let step: SecondStepRequired | undefined;
+    try {
+      step = silent ? undefined : await secondStepFor(services, authorization, session.userId, done);
+    } catch (error) {
+      if (!isError(error, MfaEnrollmentRequired)) throw error;
+      await services.audit.record({ type: 'login.browser_session', outcome: 'failure', projectId, subject: session.userId, ip, userAgent, detail: { reason: error.message } });
+      return { kind: 'refused', error };
+    }
+    if (!step) return fail('interaction_required');
+    return { kind: 'second_step', step };
+  }
+  const amr = session.amr.filter((value): value is AmrValue => AMR_VALUES.includes(value as AmrValue));
+  const response = await completeAuthorization(services, authorization, { kind: 'user', userId: session.userId }, amr.length > 0 ? amr : 'pwd', {
     browserSessionId: session.id,
     authTime: session.authTime,
   });

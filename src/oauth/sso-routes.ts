@@ -6,7 +6,7 @@ import { EmailNotVerified, HttpError } from '../errors.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { prefersHtml } from '../http/negotiation.ts';
-import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pages/render.ts';
+import { renderErrorPage, renderLoginPage, renderSecondStepPage, renderSelectAccountPage } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
@@ -45,6 +45,12 @@ export async function answerAuthorization(
         ...context,
       });
       return sendHtml(reply, EmailNotVerified.status, page, authorization.redirectUri);
+    }
+    case 'second_step': {
+      // Its post redirects to the app, which form-action must allow.
+      const { step } = outcome;
+      const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: context.locale, uiLocales: field(fields, 'ui_locales') });
+      return sendHtml(reply, 200, page, authorization.redirectUri);
     }
     case 'select_account':
       return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email, ...context }), authorization.redirectUri);

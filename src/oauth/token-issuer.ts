@@ -4,6 +4,7 @@ import type { KeyRing } from '../crypto/keys.ts';
 import type { Project } from '../projects/projects.ts';
 import type { Session, UserClaims } from '../sessions/sessions.ts';
 import type { Ids } from '../crypto/random.ts';
+import { amrOf } from '../sessions/subject.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -36,7 +37,7 @@ export class TokenIssuer {
     const { session, project, sid } = input;
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + input.accessTokenSeconds;
-    const amr = [session.method];
+    const amr = amrOf(session.method);
     const accessToken = this.keys.signJwt(
       {
         iss: this.issuer,

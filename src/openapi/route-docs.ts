@@ -43,7 +43,11 @@ const AUTHORIZATION_FIELDS: Record<string, string> = {
   scope: 'optional, space-separated: `openid`, `email`, `profile`, `offline_access`',
   nonce: 'optional; put into the ID token',
 };
-const LOGIN_SUCCESS = { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' };
+const LOGIN_SUCCESS = {
+  status: 200,
+  description:
+    '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`. A person with a second factor gets `{"mfa_required": true, "mfa_token", "methods"}` and no code (docs/mfa.md): `POST /login/mfa` finishes',
+};
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /authorize': {
@@ -77,9 +81,20 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /login': {
     summary: 'Signs in with email and password',
     tag: 'Login',
-    errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.RateLimited, E.Forbidden],
+    errors: [...AUTHORIZATION_ERRORS, E.LoginMethodNotAllowed, E.InvalidCredentials, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.MfaEnrollmentRequired, E.RateLimited, E.Forbidden],
     bodyFields: { ...AUTHORIZATION_FIELDS, email: 'the account\'s email', password: 'its password' },
     success: LOGIN_SUCCESS,
+  },
+  'POST /login/mfa': {
+    summary: 'The second step (docs/mfa.md): the `mfa_token` of the first factor with a TOTP code or a recovery code',
+    tag: 'Login',
+    errors: [E.MissingRequiredFields, E.InvalidOrExpiredToken, E.InvalidCode, E.RateLimited, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    bodyFields: {
+      mfa_token: 'the `mfa_token` of the first factor\'s answer (5 minutes, single use; 5 wrong codes end it)',
+      totp_code: 'the 6-digit code of the authenticator app',
+      recovery_code: 'instead of totp_code: one of the recovery codes (each works once)',
+    },
+    success: { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' },
   },
   'POST /login/pin': {
     summary: 'Signs a device in with a project PIN',
@@ -119,7 +134,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /magic-link/verify': {
     summary: 'Uses a magic-link token (once) and signs in',
     tag: 'Login',
-    errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.NotAMember, E.AccountBlocked, E.Forbidden],
+    errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.NotAMember, E.AccountBlocked, E.MfaEnrollmentRequired, E.Forbidden],
     bodyFields: { token: 'the token from the mail' },
     success: LOGIN_SUCCESS,
   },
@@ -147,7 +162,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /password-reset/verify': {
     summary: 'Sets a new password with a reset token (once), ends every session of the account and signs in to the app the request came from',
     tag: 'Login',
-    errors: [E.InvalidPassword, E.InvalidOrExpiredToken, E.AccountBlocked, E.NotAMember, E.Forbidden],
+    errors: [E.InvalidPassword, E.InvalidOrExpiredToken, E.AccountBlocked, E.NotAMember, E.MfaEnrollmentRequired, E.Forbidden],
     bodyFields: { token: 'the token from the mail', password: 'the new password: 8 to 256 characters, not a common one (checked first: a refused one leaves the token usable)' },
     success: LOGIN_SUCCESS,
   },
@@ -237,7 +252,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'DELETE /admin/projects/:id/pins/:pin_id': { summary: 'Revokes a PIN; its refresh tokens answer `PIN revoked`', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'revoked' } },
   'GET /admin/users': { summary: 'Lists users, optionally by `email` (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"users": [...], "next_cursor"}`' } },
   'POST /admin/users': { summary: 'Creates a user', tag: 'Admin', admin: true, errors: [E.EmailAlreadyRegistered, E.InvalidPassword], success: { status: 201, description: 'the user' } },
-  'GET /admin/users/:id': { summary: 'One user', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'GET /admin/users/:id': { summary: 'One user, with `"mfa": {"totp", "passkeys", "recovery_codes_left"}` (docs/mfa.md)', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'DELETE /admin/users/:id/mfa': { summary: 'Removes every second factor of a user and their recovery codes (docs/mfa.md)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'removed (also when there was none)' } },
   'PATCH /admin/users/:id': { summary: 'Changes a user', tag: 'Admin', admin: true, errors: [E.NotFound, E.EmailAlreadyRegistered, E.InvalidPassword] },
   'DELETE /admin/users/:id': { summary: 'Deletes a user (their refresh tokens then answer `User not found`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
   'GET /admin/projects/:id/sessions': { summary: 'Live sessions of a project, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "subject", "method", "created_at", "expires_at"}], "next_cursor"}`; a session\'s `id` is the `sid` claim of its tokens' } },

@@ -95,6 +95,8 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'Forbidden': 'error.forbidden',
   'Service unavailable': 'error.service_unavailable',
   'Internal error': 'error.internal_error',
+  'Invalid code': 'error.invalid_code',
+  'MFA enrollment required': 'error.mfa_enrollment_required',
 };
 
 export function translator(locale: Locale): Translator {

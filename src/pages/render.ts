@@ -416,3 +416,48 @@ a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible
   main.card { max-width: none; min-height: 100vh; border: 0; border-radius: 0; box-shadow: none; padding: 1.25rem 1rem; }
 }
 `;
+
+/**
+ * mfa.md: the second step after the first factor. A code field for the authenticator app and,
+ * behind "Use a recovery code" (a <details>, so no script is needed), one for a recovery code.
+ * Both post the mfa_token to /login/mfa, which answers a redirect to the app.
+ */
+export function renderSecondStepPage(options: {
+  mfaToken: string;
+  methods: readonly string[];
+  appName: string;
+  locale: Locale;
+  /** ui_locales as received, carried so that the answer keeps the language */
+  uiLocales?: string | undefined;
+  error?: { message: string; form: 'totp' | 'recovery_code' };
+}): string {
+  const tr = translator(options.locale);
+  const hidden = `<input type="hidden" name="mfa_token" value="${escapeHtml(options.mfaToken)}">${options.uiLocales !== undefined ? `\n<input type="hidden" name="ui_locales" value="${escapeHtml(options.uiLocales)}">` : ''}`;
+  const totpError = errorHtml(options.error?.form === 'totp' ? options.error.message : undefined, 'totp-error', tr);
+  const recoveryError = errorHtml(options.error?.form === 'recovery_code' ? options.error.message : undefined, 'recovery-error', tr);
+  const recovery = options.methods.includes('recovery_code')
+    ? `<details${options.error?.form === 'recovery_code' ? ' open' : ''}>
+<summary>${escapeHtml(tr.t('mfa.use_recovery'))}</summary>
+${recoveryError.html}<form method="post" action="/login/mfa">
+${hidden}
+<label for="recovery-code">${escapeHtml(tr.t('mfa.field.recovery_code'))}</label>
+<input id="recovery-code" name="recovery_code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="32" required${recoveryError.describedBy}>
+<button type="submit">${escapeHtml(tr.t('mfa.recovery_submit'))}</button>
+</form>
+</details>`
+    : '';
+  return layout(
+    tr.t('mfa.title'),
+    `<h1>${escapeHtml(tr.t('mfa.title'))}</h1>
+${totpError.html}<form method="post" action="/login/mfa">
+${hidden}
+<label for="totp-code">${escapeHtml(tr.t('mfa.field.code'))}</label>
+<input id="totp-code" name="totp_code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required autofocus aria-describedby="totp-hint${totpError.describedBy ? ' totp-error' : ''}">
+<p class="hint" id="totp-hint">${escapeHtml(tr.t('mfa.text'))}</p>
+<button type="submit" class="primary">${escapeHtml(tr.t('mfa.submit'))}</button>
+</form>
+${recovery}`,
+    tr.locale,
+    { name: options.appName },
+  );
+}

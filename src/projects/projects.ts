@@ -70,6 +70,8 @@ export interface Project {
   token_signing_alg: SigningAlg;
   /** accounts.md: a sign-in of an account whose email is not verified is refused (403 Email not verified) */
   require_verified_email: boolean;
+  /** mfa.md: every sign-in needs a second factor (403 MFA enrollment required for a person with none) */
+  require_mfa: boolean;
 }
 
 export interface ProjectRecord {
@@ -89,6 +91,7 @@ interface ProjectSettings {
   require_pkce?: boolean;
   login_methods?: LoginMethodName[];
   require_verified_email?: boolean;
+  require_mfa?: boolean;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -122,6 +125,7 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
     ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
     ...(changes.require_verified_email !== undefined ? { require_verified_email: changes.require_verified_email ? 1 : 0 } : {}),
+    ...(changes.require_mfa !== undefined ? { require_mfa: changes.require_mfa ? 1 : 0 } : {}),
   };
 }
 
@@ -152,6 +156,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
     token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
     require_verified_email: row.require_verified_email === 1,
+    require_mfa: row.require_mfa === 1,
   };
 }
 
@@ -284,6 +289,7 @@ export class ProjectService {
           post_logout_redirect_uris: '[]',
           token_signing_alg: DEFAULT_SIGNING_ALG,
           require_verified_email: 0,
+          require_mfa: 0,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

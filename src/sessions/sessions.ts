@@ -23,7 +23,7 @@ import {
 import { onSqlite, param, prepare, step, writeAtomically, type WriteStep } from '../storage/prepared.ts';
 import { profileClaims } from '../users/profile.ts';
 import type { Database, SessionsTable } from '../storage/schema.ts';
-import { type LoginMethod, type Subject, subjectId } from './subject.ts';
+import { type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
 import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
@@ -361,7 +361,8 @@ export class SessionService {
   async start(input: {
     projectId: string;
     subject: Subject;
-    method: LoginMethod;
+    /** the amr, as methodText joins it */
+    method: string;
     scope: string;
     authTime: number;
     refreshTtlMs: number;

@@ -7,6 +7,23 @@ export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: s
 /** How the person signed in, as an `amr` value (RFC 8176 where one fits). */
 export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
 
+/** What a sign-in may have used besides its first factor (mfa.md): a one-time code, and `mfa` for two factors. */
+export type AmrValue = LoginMethod | 'otp' | 'mfa';
+
+/**
+ * The `amr` of a sign-in as a code and a session keep it: the values joined by spaces in the one
+ * `method` text ('pwd', 'pwd otp mfa'), so that sessions from before second factors read as they
+ * were (docs/decisions/0091-amr-in-the-method-column.md).
+ */
+export function methodText(amr: LoginMethod | readonly AmrValue[]): string {
+  return typeof amr === 'string' ? amr : amr.join(' ');
+}
+
+/** The `amr` claim of a session's `method` text. */
+export function amrOf(method: string): string[] {
+  return method.split(' ').filter(Boolean);
+}
+
 const PIN_SUBJECT_PREFIX = 'pin:';
 
 /** The subject as a token's `sub` and the audit log's `subject`. */

@@ -242,6 +242,34 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('require_verified_email', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0012_second_factors': {
+    async up(db: Kysely<unknown>) {
+      // One row per factor of a person (kind 'totp' now; passkeys later in a table of their own).
+      // The TOTP secret is sealed (crypto/sealed.ts): it must be read back to check a code.
+      await db.schema
+        .createTable('second_factors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('confirmed_at', 'bigint')
+        // the last 30-second step a code was accepted for: a code is accepted once (RFC 6238 §5.2)
+        .addColumn('last_step', 'bigint')
+        .execute();
+      await db.schema.createIndex('second_factors_user').on('second_factors').columns(['user_id', 'kind']).execute();
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute();
+      // A project whose people must have a second factor (1) or not (0, default).
+      await db.schema.alterTable('projects').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 /**

@@ -54,6 +54,8 @@ export interface RateLimits {
   passwordResetsPerEmail: Limiter;
   /** verification and email-change mails: 3 per hour per address mailed to (accounts.md) */
   verificationMailsPerEmail: Limiter;
+  /** POST /login/mfa: 10 wrong codes per account per 15 min (mfa.md), keyed by the account id; a pool of its own, apart from the password's */
+  mfaFailuresPerAccount: Limiter;
 }
 
 /**
@@ -111,6 +113,7 @@ function rateLimitRules(config: Config): Rule[] {
     { name: 'mailSendsPerIp', points: config.mailSendsPerIp, duration: 60 * 60 },
     { name: 'passwordResetsPerEmail', points: 3, duration: 60 * 60 },
     { name: 'verificationMailsPerEmail', points: 3, duration: 60 * 60 },
+    { name: 'mfaFailuresPerAccount', points: 10, duration: 15 * 60 },
   ];
 }
 

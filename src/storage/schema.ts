@@ -29,6 +29,8 @@ export interface ProjectsTable {
   token_signing_alg: ColumnType<string, string | undefined, string>;
   /** 1: a sign-in needs a verified email (0010; default 0) */
   require_verified_email: ColumnType<number, number | undefined, number>;
+  /** 1: every sign-in needs a second factor (0012; default 0) */
+  require_mfa: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -171,6 +173,28 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+export interface SecondFactorsTable {
+  id: string;
+  user_id: string;
+  /** 'totp' */
+  kind: string;
+  /** the secret, sealed (crypto/sealed.ts) with `second_factors:<id>` as associated data */
+  secret_sealed: string;
+  created_at: number;
+  /** null until the person typed a valid code: an unconfirmed factor counts for nothing */
+  confirmed_at: number | null;
+  /** the last time step a code was accepted for */
+  last_step: number | null;
+}
+
+export interface RecoveryCodesTable {
+  /** SHA-256 of the code; the code itself is shown once and never stored */
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   users: UsersTable;
@@ -184,4 +208,6 @@ export interface Database {
   audit_events: AuditEventsTable;
   browser_sessions: BrowserSessionsTable;
   account_tokens: AccountTokensTable;
+  second_factors: SecondFactorsTable;
+  recovery_codes: RecoveryCodesTable;
 }

@@ -188,6 +188,9 @@ export class UserService {
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await trx.deleteFrom('memberships').where('user_id', '=', id).execute();
+      // mfa.md: the account's second factors go with it.
+      await trx.deleteFrom('second_factors').where('user_id', '=', id).execute();
+      await trx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
       return true;
     });
   }

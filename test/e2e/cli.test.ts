@@ -196,6 +196,19 @@ describe('gatehouse command line', () => {
       assert.equal(plain.require_verified_email, false);
     });
 
+    it('project create --require-mfa true sets require_mfa (docs/mfa.md), shown by project show; project update --require-mfa false clears it', async () => {
+      const strict = json<{ require_mfa: boolean }>(
+        await cli('project', 'create', '--name', 'Two Steps', '--id', 'mfa-app', '--redirect-uri', REDIRECT_URI, '--require-mfa', 'true', '--json'),
+      );
+      assert.equal(strict.require_mfa, true);
+      assert.match((await cli('project', 'show', 'mfa-app')).stdout, /second factor: required to sign in/);
+      const cleared = json<{ require_mfa: boolean }>(await cli('project', 'update', 'mfa-app', '--require-mfa', 'false', '--json'));
+      assert.equal(cleared.require_mfa, false);
+      const bad = await cli('project', 'update', 'mfa-app', '--require-mfa', 'maybe');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--require-mfa must be true or false/);
+    });
+
     it('a PIN created by the command line logs in through an app on the same file; pin list never shows it; after pin revoke it is refused', async () => {
       assert.equal((await cli('project', 'create', '--name', 'Kiosk', '--id', 'kiosk', '--redirect-uri', REDIRECT_URI)).code, 0);
       const pin = json<{ id: string; pin: string; label: string }>(await cli('pin', 'create', '--project', 'kiosk', '--label', 'front desk', '--json'));

@@ -14,6 +14,7 @@ import { pkcePair } from './app.ts';
 import { signInWithPassword } from './browser.ts';
 import { startAppServer, type AppServer } from './relying-party.ts';
 import { magicLinkToken, type TestSmtpServer } from './smtp.ts';
+import { totpNow } from './totp.ts';
 
 /** The Gatehouse the pages are reached on, with the projects the list needs (preparePagesSite). */
 export interface PagesSite {
@@ -99,6 +100,35 @@ async function signedIn(page: Page, site: PagesSite, label: string): Promise<str
   await signInWithPassword(page, email, PASSWORD);
   await page.waitForURL((url) => url.toString().startsWith(site.callback));
   return email;
+}
+
+/**
+ * A member with a confirmed authenticator app (mfa.md), confirmed with the code of the step before
+ * now, so that the current code is still unused; its email and base32 secret.
+ */
+export async function memberWithTotp(site: PagesSite, label: string): Promise<{ email: string; secret: string }> {
+  const email = await member(site, label);
+  const record = await site.app.services.users.findByEmail(email);
+  assert.ok(record);
+  const { secret } = await site.app.services.secondFactors.beginTotp(record.user.id);
+  assert.ok(await site.app.services.secondFactors.confirmTotp(record.user.id, totpNow(secret, Date.now(), -1)));
+  return { email, secret };
+}
+
+/** The second step after the password, on the login page of `pages-app`. */
+async function secondStep(page: Page, site: PagesSite): Promise<{ email: string; secret: string }> {
+  const person = await memberWithTotp(site, 'mfa');
+  await go(page, authorizeUrl(site));
+  await Promise.all([page.waitForEvent('load'), signInWithPassword(page, person.email, PASSWORD)]);
+  await page.locator('#totp-code').waitFor();
+  return person;
+}
+
+/** The account page after "Add an authenticator app": the QR code and the key. */
+async function accountTotpSetup(page: Page, site: PagesSite): Promise<void> {
+  await accountPage(page, site);
+  await submit(page, 'Add an authenticator app');
+  await page.locator('img.qr').waitFor();
 }
 
 /** The registration form: on the login page, or behind its "Create an account" link. */
@@ -361,6 +391,26 @@ const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
     },
   },
   {
+    name: 'mfa-second-step',
+    description: 'The second step after the password (mfa.md): the authenticator code, or a recovery code',
+    status: 200,
+    open: async (page, site) => {
+      await secondStep(page, site);
+    },
+  },
+  {
+    name: 'mfa-second-step-error',
+    description: 'The second step after a wrong code',
+    status: 401,
+    async open(page, site) {
+      const { secret } = await secondStep(page, site);
+      const right = totpNow(secret, Date.now());
+      await page.locator('#totp-code').fill(right === '000000' ? '111111' : '000000');
+      await submit(page, 'Verify');
+      await page.getByRole('alert').waitFor();
+    },
+  },
+  {
     name: 'verify-email-invalid',
     description: 'A used or unknown verification link',
     status: 400,
@@ -405,6 +455,24 @@ const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
     async open(page, site) {
       await accountPage(page, site);
       await Promise.all([page.waitForURL(/\/account\/signed-out$/), page.getByRole('button', { name: 'Sign out everywhere' }).click()]);
+    },
+  },
+  {
+    name: 'account-mfa-setup',
+    description: 'Adding an authenticator app: the QR code, the key and the code field',
+    status: 200,
+    open: accountTotpSetup,
+  },
+  {
+    name: 'account-mfa-recovery-codes',
+    description: 'The authenticator app confirmed: the recovery codes, shown once',
+    status: 200,
+    async open(page, site) {
+      await accountTotpSetup(page, site);
+      const key = (await page.locator('code.totp-key').innerText()).replace(/^Key: /, '').replace(/ /g, '');
+      await page.locator('#mfa-confirm-code').fill(totpNow(key, Date.now()));
+      await submit(page, 'Confirm');
+      await page.locator('ul.recovery-codes').waitFor();
     },
   },
   {

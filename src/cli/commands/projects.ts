@@ -25,6 +25,7 @@ function describeProject(project: Project): string {
     `PKCE:          ${project.require_pkce ? 'required' : 'optional (a confidential client)'}`,
     `sign-in:       ${project.login_methods.join(', ')}`,
     ...(project.require_verified_email ? ['email:         must be verified to sign in'] : []),
+    ...(project.require_mfa ? ['second factor: required to sign in'] : []),
     `redirect URIs: ${project.redirect_uris.join(INDENT)}`,
     ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join(INDENT)}`] : []),
     ...(project.allowed_origins.length > 0 ? [`origins:       ${project.allowed_origins.join(INDENT)}`] : []),
@@ -49,6 +50,7 @@ const OPTION_FIELDS = {
   'signing-alg': 'token_signing_alg',
   'require-pkce': 'require_pkce',
   'require-verified-email': 'require_verified_email',
+  'require-mfa': 'require_mfa',
   'code-ttl': 'code_ttl_seconds',
   'access-token-ttl': 'access_token_ttl_seconds',
   'refresh-token-ttl': 'refresh_token_ttl_seconds',
@@ -66,6 +68,7 @@ const SETTING_OPTIONS = {
   'signing-alg': { type: 'string' },
   'require-pkce': { type: 'string' },
   'require-verified-email': { type: 'string' },
+  'require-mfa': { type: 'string' },
   'session-max': { type: 'string' },
 } satisfies Options;
 
@@ -80,6 +83,7 @@ const SETTING_DETAILS = [
   '  --require-pkce true|false       false lets a confidential project leave out PKCE (default: true)',
   '  --require-verified-email true|false  true refuses sign-ins of accounts whose email is not verified',
   '                                  (403 Email not verified; default: false)',
+  '  --require-mfa true|false        true makes every sign-in need a second factor (default: false)',
   '  --session-max SECONDS|default   how long a session lasts at most, however often it is refreshed',
 ];
 
@@ -101,7 +105,7 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       continue;
     }
     const text = stringOption(values, option, true);
-    if (option === 'require-pkce' || option === 'require-verified-email') {
+    if (option === 'require-pkce' || option === 'require-verified-email' || option === 'require-mfa') {
       if (text !== 'true' && text !== 'false') throw new UsageError(`--${option} must be true or false`);
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
@@ -141,7 +145,7 @@ export const projectCreate: Command = {
   usage: [
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
-    '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--session-max SECONDS]',
+    '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
   ].join('\n'),
   details: [
     'Options:',
@@ -190,7 +194,7 @@ export const projectUpdate: Command = {
   usage: [
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
-    '[--require-pkce true|false] [--require-verified-email true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
+    '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S]',
   ].join('\n'),
   details: [

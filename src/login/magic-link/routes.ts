@@ -13,10 +13,11 @@ import { localeOf, translator } from '../../pages/i18n.ts';
 import { beginBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
-import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
+import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage, renderSecondStepPage } from '../../pages/render.ts';
+import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
-import { resumeAuthorization } from '../../oauth/authorization-request.ts';
+import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import { answerLinkLook } from '../respond.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
@@ -26,11 +27,10 @@ import { EmailAlreadyRegistered, isError } from '../../errors.ts';
 import { mailboxProven } from '../../users/mailbox-proof.ts';
 import { isOutage } from '../../storage/outage.ts';
 
-interface SignedIn {
-  response: AuthorizationResponse;
-  userId: string;
-  browserSession: StartedBrowserSession;
-}
+type SignedIn =
+  | { kind: 'signed_in'; response: AuthorizationResponse; userId: string; browserSession: StartedBrowserSession }
+  /** mfa.md: the person has a second factor; the link took them to it */
+  | { kind: 'second_step'; step: SecondStepRequired; userId: string; authorization: AuthorizationRequest };
 
 export function registerMagicLinkRoutes(server: FastifyInstance, services: Services): void {
   const { config, users, projects, limits, audit, mailer, codes } = services;
@@ -67,10 +67,12 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const authorization = await resumeAuthorization(grant, projects);
     if (!authorization) throw InvalidOrExpiredToken();
     const userId = await accountFor(authorization.project, grant.email, client);
+    const step = await secondStepFor(services, authorization, userId, ['magic_link']);
+    if (step) return { kind: 'second_step', step, userId, authorization };
     const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
     try {
       const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
-      return { response, userId, browserSession };
+      return { kind: 'signed_in', response, userId, browserSession };
     } catch (error) {
       await services.browserSessions.end(browserSession.id).catch(() => {});
       throw error;
@@ -92,7 +94,10 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       throw error;
     }
     // Of a sign-in that does not happen, neither the code nor the browser session is ever seen.
-    const withdraw = () => Promise.all([codes.consume(signedIn.response.code), services.browserSessions.end(signedIn.browserSession.id)]);
+    const withdraw = () =>
+      signedIn.kind === 'second_step'
+        ? services.mfaChallenges.discard(signedIn.step.mfa_token)
+        : Promise.all([codes.consume(signedIn.response.code), services.browserSessions.end(signedIn.browserSession.id)]);
     if (!(await links.consume(token))) {
       await withdraw();
       throw InvalidOrExpiredToken();
@@ -159,8 +164,16 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       const token = field(bodyFields(request), 'token');
       grant = await links.peek(token);
       if (!grant || token === undefined) throw InvalidOrExpiredToken();
-      const { response, browserSession } = await redeem(request, token, grant, client);
+      const signedIn = await redeem(request, token, grant, client);
       reply.header('cache-control', 'no-store');
+      if (signedIn.kind === 'second_step') {
+        const { step, authorization } = signedIn;
+        if (!html) return reply.code(200).send(step);
+        // The second step's post redirects to the app, which form-action must allow.
+        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
+        return sendHtml(reply, 200, page, authorization.redirectUri);
+      }
+      const { response, browserSession } = signedIn;
       reply.header('set-cookie', browserSession.cookie);
       if (html) return reply.code(303).header('location', response.redirect_to).send();
       return reply.code(200).send(response);

@@ -1,13 +1,14 @@
 // POST /login (email + password).
 import type { FastifyInstance } from 'fastify';
-import { EmailNotVerified, InvalidCredentials } from '../../errors.ts';
+import { EmailNotVerified, InvalidCredentials, isError, MfaEnrollmentRequired } from '../../errors.ts';
+import { secondStepFor } from '../mfa/second-step.ts';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import type { Services } from '../../services.ts';
 import { giveBackOnError, type Limiter } from '../../storage/rate-limits.ts';
 import { admitMember } from '../admission.ts';
-import { answerLogin, loggedIn } from '../respond.ts';
+import { answerLogin, loggedIn, secondStepNeeded } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field } from '../../http/fields.ts';
 import { offerVerificationMail } from '../verify-email/routes.ts';
@@ -76,7 +77,16 @@ export function registerLoginRoutes(server: FastifyInstance, services: Services)
         await offerVerificationMail(services, request, record.user, authorization, localeOf(fields, request.headers));
         throw EmailNotVerified();
       }
-      await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent });
+      // mfa.md: a person with a second factor goes on to it; one without, to a project that requires one, is refused.
+      let secondStep;
+      try {
+        secondStep = await secondStepFor(services, authorization, record.user.id, ['pwd']);
+      } catch (error) {
+        if (isError(error, MfaEnrollmentRequired)) await audit.record({ type: 'login.password', outcome: 'failure', projectId, subject: record.user.id, ip, userAgent, detail: { reason: MfaEnrollmentRequired.message } });
+        throw error;
+      }
+      await audit.record({ type: 'login.password', outcome: 'success', projectId, subject: record.user.id, ip, userAgent, ...(secondStep ? { detail: { mfa_required: true } } : {}) });
+      if (secondStep) return secondStepNeeded(secondStep, authorization, fields, request);
       const browserSessionId = await startBrowserSession(services, request, reply, record.user.id, ['pwd']);
       return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: record.user.id }, 'pwd', { browserSessionId }));
     }),

@@ -12,7 +12,8 @@ import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
-import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage } from '../../pages/render.ts';
+import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage, renderSecondStepPage } from '../../pages/render.ts';
+import { secondStepFor } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { isOutage } from '../../storage/outage.ts';
 import { reserve } from '../../storage/rate-limits.ts';
@@ -114,6 +115,14 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       }
       // The usual project rules; the password stays changed either way.
       await admitMember(users, authorization.project, userId);
+      // mfa.md: a reset is a first factor; a person with a second factor takes it before signing in.
+      const step = await secondStepFor(services, authorization, userId, ['magic_link']);
+      if (step) {
+        reply.header('cache-control', 'no-store');
+        if (!html) return reply.code(200).send(step);
+        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
+        return sendHtml(reply, 200, page, authorization.redirectUri);
+      }
       const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
       const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
       reply.header('cache-control', 'no-store');

@@ -1,0 +1,106 @@
+// POST /login/mfa: the second step (mfa.md). The mfa_token is taken first, so that of racing
+// requests exactly one goes on; a wrong code gives it back with one failure more (5 end it), and
+// counts against the account's own pool (10 per 15 minutes), apart from the password's.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
+import { HttpError, InvalidCode, InvalidOrExpiredToken, MissingRequiredFields } from '../../errors.ts';
+import { bodyFields, field } from '../../http/fields.ts';
+import { sendHtml } from '../../http/html.ts';
+import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
+import { resumeAuthorization } from '../../oauth/authorization-request.ts';
+import { completeAuthorization } from '../../oauth/authorization-response.ts';
+import { localeOf } from '../../pages/i18n.ts';
+import { renderErrorPage, renderSecondStepPage } from '../../pages/render.ts';
+import type { Services } from '../../services.ts';
+import type { AmrValue } from '../../sessions/subject.ts';
+import { isOutage } from '../../storage/outage.ts';
+import { admitMember } from '../admission.ts';
+import { beginBrowserSession } from '../browser-sign-in.ts';
+import type { MfaChallenge } from './challenges.ts';
+
+const MAX_CODE_INPUT = 64;
+
+/** The amr of a sign-in finished with a second step: what was done before, a one-time code, and `mfa`. */
+function withSecondStep(amr: readonly AmrValue[]): AmrValue[] {
+  return [...amr.filter((value) => value !== 'otp' && value !== 'mfa'), 'otp', 'mfa'];
+}
+
+export function registerMfaLoginRoutes(server: FastifyInstance, services: Services): void {
+  const { audit, limits, secondFactors, mfaChallenges, projects } = services;
+
+  server.post('/login/mfa', async (request: FastifyRequest, reply: FastifyReply) => {
+    const html = prefersHtml(request);
+    const fields = bodyFields(request);
+    const client = clientInfo(request);
+    const token = field(fields, 'mfa_token');
+    const totpCode = field(fields, 'totp_code');
+    const recoveryCode = field(fields, 'recovery_code');
+    const form = totpCode !== undefined && totpCode !== '' ? 'totp' : 'recovery_code';
+    const code = form === 'totp' ? totpCode : recoveryCode;
+    let challenge: MfaChallenge | undefined;
+    try {
+      if (!token || !code) throw MissingRequiredFields();
+      challenge = await mfaChallenges.take(token);
+      if (!challenge) throw InvalidOrExpiredToken();
+      const taken = challenge;
+      const projectId = taken.authorization.projectId;
+      const facts = { ...client, projectId, subject: taken.userId };
+      // Counted before the code is looked at and given back when it is right, like the password.
+      const allowed = await limits.mfaFailuresPerAccount.hit(taken.userId).catch(async (error: unknown) => {
+        await mfaChallenges.giveBack(token, taken).catch(() => {});
+        throw error;
+      });
+      if (!allowed) {
+        await mfaChallenges.giveBack(token, taken);
+        throw await rateLimited(audit, limits.mfaFailuresPerAccount, taken.userId, facts);
+      }
+      let valid: boolean;
+      try {
+        valid = code.length <= MAX_CODE_INPUT && (form === 'totp' ? await secondFactors.verifyTotp(taken.userId, code) : await secondFactors.useRecoveryCode(taken.userId, code));
+      } catch (error) {
+        if (isOutage(error)) await Promise.allSettled([mfaChallenges.giveBack(token, taken), limits.mfaFailuresPerAccount.refund(taken.userId)]);
+        throw error;
+      }
+      if (!valid) {
+        const lives = await mfaChallenges.countFailure(token, taken);
+        if (!lives) challenge = undefined;
+        await audit.record({ type: 'mfa.failed', outcome: 'failure', projectId, subject: taken.userId, ...client, detail: { method: form, ...(lives ? {} : { mfa_token: 'ended' }) } });
+        throw InvalidCode();
+      }
+      await limits.mfaFailuresPerAccount.refund(taken.userId);
+      if (form === 'recovery_code') {
+        await audit.record({ type: 'mfa.recovery_code_used', outcome: 'success', projectId, subject: taken.userId, ...client, detail: { recovery_codes_left: (await secondFactors.summary(taken.userId)).recovery_codes_left } });
+      }
+      challenge = undefined;
+      // The project or its redirect URIs may have changed during the second step.
+      const authorization = await resumeAuthorization(taken.authorization, projects);
+      if (!authorization) throw InvalidOrExpiredToken();
+      await admitMember(services.users, authorization.project, taken.userId);
+      const amr = withSecondStep(taken.amr);
+      const browserSession = await beginBrowserSession(services, request, taken.userId, amr);
+      const response = await completeAuthorization(services, authorization, { kind: 'user', userId: taken.userId }, amr, { browserSessionId: browserSession.id });
+      reply.header('cache-control', 'no-store');
+      reply.header('set-cookie', browserSession.cookie);
+      if (html) return reply.code(303).header('location', response.redirect_to).send();
+      return reply.code(200).send(response);
+    } catch (error) {
+      if (!html || !(error instanceof HttpError)) throw error;
+      const locale = localeOf(fields, request.headers);
+      // The form again while the mfa_token lives (a wrong code, a limit): its post may redirect to the app.
+      const live = challenge && token ? await mfaChallenges.peek(token) : undefined;
+      const authorization = live ? await resumeAuthorization(live.authorization, projects) : undefined;
+      if (live && authorization && token) {
+        const page = renderSecondStepPage({
+          mfaToken: token,
+          methods: await secondFactors.methods(live.userId),
+          appName: authorization.project.name,
+          locale,
+          uiLocales: field(fields, 'ui_locales'),
+          error: { message: error.message, form },
+        });
+        return sendHtml(reply, error.statusCode, page, authorization.redirectUri);
+      }
+      return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
+    }
+  });
+}

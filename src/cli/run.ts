@@ -23,6 +23,7 @@ import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow, projectUpdate } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
 import { usersExport, usersImport } from './commands/accounts-io.ts';
+import { backup, restore } from './commands/backup.ts';
 import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -45,6 +46,8 @@ export const COMMANDS: readonly Command[] = [
   userProfile,
   usersImport,
   usersExport,
+  backup,
+  restore,
 ];
 
 interface CliIo {

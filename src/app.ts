@@ -67,6 +67,7 @@ import { connectRedis, createRedis } from './storage/redis.ts';
 import { createRateLimits } from './storage/rate-limits.ts';
 import { isOutage, outageSource } from './storage/outage.ts';
 import { UserService } from './users/users.ts';
+import { AccountsIo } from './users/accounts-io.ts';
 import { isValidEmail } from './users/email.ts';
 import { requireAcceptableAdminPassword } from './users/password-policy.ts';
 import { sendHtml } from './http/html.ts';
@@ -169,6 +170,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     keys,
     projects,
     users,
+    accountsIo: new AccountsIo(db, clock, ids),
     pins,
     codes: new AuthorizationCodes(kv, ids),
     sessions,

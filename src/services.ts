@@ -15,6 +15,7 @@ import type { OpenedDatabase } from './storage/database.ts';
 import type { KeyValueStore } from './storage/kv.ts';
 import type { RateLimits } from './storage/rate-limits.ts';
 import type { UserService } from './users/users.ts';
+import type { AccountsIo } from './users/accounts-io.ts';
 import type { Ids } from './crypto/random.ts';
 import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
@@ -33,6 +34,8 @@ export interface Services {
   keys: KeyRing;
   projects: ProjectService;
   users: UserService;
+  /** accounts in and out in bulk (gatehouse users import | export) */
+  accountsIo: AccountsIo;
   pins: PinService;
   codes: AuthorizationCodes;
   sessions: SessionService;

@@ -1,5 +1,6 @@
 // /admin/users: accounts, their passwords and the admin flag.
-import { NotFound } from '../errors.ts';
+import { InvalidRequest, NotFound } from '../errors.ts';
+import { requireImportableHash } from '../crypto/foreign-hashes.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewUserBody, UserChangesBody, UserQuery } from './schemas.ts';
 import { pagedAnswer, pageRequest } from './paging.ts';
@@ -19,6 +20,10 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
     const body = { ...request.body, email: requireValidEmail(request.body.email) };
     // Admin-set passwords meet the same policy as the ones people choose at registration.
     if (body.password !== undefined) requireAcceptablePassword(body.password);
+    if (body.password_hash !== undefined) {
+      if (body.password !== undefined) throw InvalidRequest({ detail: 'give password or password_hash, not both' });
+      requireImportableHash(body.password_hash);
+    }
     checkProfile(body);
     const user = await users.create(body);
     await context.recordChange(request, 'admin.user.created', { detail: { user_id: user.id, is_admin: user.is_admin } });

@@ -26,6 +26,8 @@ export const AUDIT_EVENT_TYPES = [
   'admin.user.created',
   'admin.user.updated',
   'admin.user.deleted',
+  // gatehouse users import: one summary event per run (docs/accounts-import.md)
+  'admin.users.imported',
   'admin.session.ended',
   'admin.browser_session.ended',
   'pin.created',

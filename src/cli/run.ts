@@ -22,6 +22,8 @@ import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
 import { projectCreate, projectList, projectShow, projectUpdate } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
+import { usersExport, usersImport } from './commands/accounts-io.ts';
+import { backup, restore } from './commands/backup.ts';
 import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -42,6 +44,10 @@ export const COMMANDS: readonly Command[] = [
   userUnblock,
   userRemove,
   userProfile,
+  usersImport,
+  usersExport,
+  backup,
+  restore,
 ];
 
 interface CliIo {

@@ -5,6 +5,7 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import type { Argon2Params } from '../config.ts';
 import { ServiceUnavailable } from '../errors.ts';
+import { parseForeignHash, verifyForeign } from './foreign-hashes.ts';
 
 /**
  * Lets at most `limit` calls of `run` work at once; at most `queue` others wait, in order, and
@@ -92,10 +93,16 @@ export class PasswordHasher {
     );
   }
 
+  /**
+   * Checks a password against a stored hash: Argon2id as this server makes them, or one imported
+   * from elsewhere (foreign-hashes.ts: bcrypt, Argon2i, scrypt, PBKDF2-SHA256), through the same gate.
+   */
   async verify(storedHash: string, password: string): Promise<boolean> {
     return this.gate.run(async () => {
       try {
-        return await verify(storedHash, password);
+        if (storedHash.startsWith('$argon2id$')) return await verify(storedHash, password);
+        const foreign = parseForeignHash(storedHash);
+        return foreign !== undefined && (await verifyForeign(foreign, password));
       } catch {
         return false;
       }

@@ -33,6 +33,8 @@ export interface Membership {
 interface NewUser extends ProfileChanges {
   email: string;
   password?: string;
+  /** a hash made elsewhere, already read by requireImportableHash (instead of password) */
+  password_hash?: string;
   is_admin?: boolean;
   email_verified?: boolean;
 }
@@ -127,7 +129,7 @@ export class UserService {
   async create(input: NewUser): Promise<User> {
     const email = requireValidEmail(input.email);
     const now = this.clock.now();
-    const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : null;
+    const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : (input.password_hash ?? null);
     const row = await this.db
       .insertInto('users')
       .values({

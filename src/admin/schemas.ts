@@ -5,6 +5,7 @@ import { InvalidRequest } from '../errors.ts';
 import { LOGIN_METHODS, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
+import { MAX_LOGO_URL_LENGTH } from '../projects/branding.ts';
 import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
 import { MAX_LOCALE_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_LENGTH } from '../users/profile.ts';
 
@@ -39,6 +40,9 @@ const SsoProjectFields = {
   login_methods: Type.Optional(Type.Array(Type.Union(LOGIN_METHODS.map((method) => Type.Literal(method))), { minItems: 1, uniqueItems: true })),
   // accounts.md: sign-ins need a verified email
   require_verified_email: Type.Optional(Type.Boolean()),
+  // accounts.md: the hosted pages' branding; null clears. What a good value is, is checkBranding's to say.
+  logo_url: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_LOGO_URL_LENGTH }), Type.Null()])),
+  brand_color: Type.Optional(Type.Union([Type.String({ minLength: 7, maxLength: 7 }), Type.Null()])),
 };
 
 export const NewProjectBody = Type.Object(

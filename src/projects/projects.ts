@@ -70,6 +70,11 @@ export interface Project {
   token_signing_alg: SigningAlg;
   /** accounts.md: a sign-in of an account whose email is not verified is refused (403 Email not verified) */
   require_verified_email: boolean;
+  // Branding of the hosted pages (accounts.md "The hosted pages, redesigned").
+  /** an https URL of the logo shown on the project's pages; null: none */
+  logo_url: string | null;
+  /** `#rrggbb` (lower case): the primary button and links where it contrasts enough; null: the default colours */
+  brand_color: string | null;
 }
 
 export interface ProjectRecord {
@@ -89,6 +94,8 @@ interface ProjectSettings {
   require_pkce?: boolean;
   login_methods?: LoginMethodName[];
   require_verified_email?: boolean;
+  logo_url?: string | null;
+  brand_color?: string | null;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -122,6 +129,8 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
     ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
     ...(changes.require_verified_email !== undefined ? { require_verified_email: changes.require_verified_email ? 1 : 0 } : {}),
+    ...(changes.logo_url !== undefined ? { logo_url: changes.logo_url } : {}),
+    ...(changes.brand_color !== undefined ? { brand_color: changes.brand_color } : {}),
   };
 }
 
@@ -152,6 +161,8 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
     token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
     require_verified_email: row.require_verified_email === 1,
+    logo_url: row.logo_url,
+    brand_color: row.brand_color,
   };
 }
 
@@ -284,6 +295,8 @@ export class ProjectService {
           post_logout_redirect_uris: '[]',
           token_signing_alg: DEFAULT_SIGNING_ALG,
           require_verified_email: 0,
+          logo_url: null,
+          brand_color: null,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

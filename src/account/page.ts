@@ -3,7 +3,7 @@
 // carrying the CSRF token; every value is escaped.
 import { escapeHtml } from '../http/html.ts';
 import { translator, type Locale, type MessageKey, type Translator } from '../pages/i18n.ts';
-import { layout } from '../pages/render.ts';
+import { layout, type PageBrand } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
 
@@ -42,6 +42,8 @@ export interface AccountPageModel {
   profileValues?: Partial<Record<ProfileField, string>>;
   /** the email change form as sent, when it was refused */
   newEmail?: string;
+  /** the account project's branding, when it has any (accountBrand) */
+  brand?: PageBrand | undefined;
 }
 
 const METHOD_NAMES: Record<string, MessageKey> = { pwd: 'account.method.pwd', magic_link: 'account.method.magic_link', pin: 'account.method.pin' };
@@ -230,11 +232,12 @@ ${passwordSection(tr, model)}
 ${projectsSection(tr, model)}
 ${sessionsSection(tr, model)}`,
     model.locale,
+    model.brand,
   );
 }
 
 /** The callback could not finish (an old tab, another browser, a refused sign-in): start again. */
-export function renderAccountSignInProblem(locale: Locale): string {
+export function renderAccountSignInProblem(locale: Locale, brand?: PageBrand): string {
   const { t } = translator(locale);
   return layout(
     t('page.problem_title'),
@@ -242,11 +245,12 @@ export function renderAccountSignInProblem(locale: Locale): string {
 <p class="error" role="alert">${escapeHtml(t('account.problem_text'))}</p>
 <p><a href="/account">${escapeHtml(t('account.open_again'))}</a></p>`,
     locale,
+    brand,
   );
 }
 
 /** After "Sign out everywhere", or signing out this browser. */
-export function renderAccountSignedOut(locale: Locale): string {
+export function renderAccountSignedOut(locale: Locale, brand?: PageBrand): string {
   const { t } = translator(locale);
   return layout(
     t('logout.done_title'),
@@ -254,5 +258,6 @@ export function renderAccountSignedOut(locale: Locale): string {
 <p role="status">${escapeHtml(t('account.signed_out_text'))}</p>
 <p><a href="/account">${escapeHtml(t('account.sign_in_link'))}</a></p>`,
     locale,
+    brand,
   );
 }

@@ -12,6 +12,8 @@ import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import { projectBrand } from '../pages/brand.ts';
+import type { PageBrand } from '../pages/render.ts';
 
 interface LoginOutcome {
   /** JSON body on success */
@@ -50,13 +52,14 @@ export async function answerLogin(
     reply.header('cache-control', 'no-store');
     if (!html) return reply.code(outcome.status).send(outcome.json);
     if (outcome.redirect !== undefined) return reply.code(303).header('location', outcome.redirect).send();
-    return sendHtml(reply, outcome.status, outcome.page ?? '');
+    return sendHtml(reply, outcome.status, outcome.page ?? '', undefined, projectBrand(authorization.project));
   } catch (error) {
     if (!html || !(error instanceof HttpError)) throw error;
     const locale = localeOf(fields, request.headers);
     if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
     const page = pageContext(services, authorization, fields, request);
-    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri);
+    const brand = projectBrand(authorization.project);
+    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri, brand);
     const email = field(fields, 'email');
     return sendHtml(
       reply,
@@ -71,6 +74,7 @@ export async function answerLogin(
         ...(email !== undefined ? { email } : {}),
       }),
       authorization.redirectUri,
+      brand,
     );
   }
 }
@@ -97,13 +101,18 @@ export function loggedIn(response: AuthorizationResponse, status = 200): LoginOu
  * redirect to `redirectUri`, which form-action must then allow), or `{"valid": true}` for JSON;
  * anything else 400 Invalid or expired token.
  */
-export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, link: { token: string; redirectUri?: string | undefined } | undefined, page: (token: string) => string): FastifyReply {
+export function answerLinkLook(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  link: { token: string; redirectUri?: string | undefined; brand?: PageBrand | undefined } | undefined,
+  page: (token: string, brand: PageBrand | undefined) => string,
+): FastifyReply {
   const html = prefersHtml(request);
   reply.header('cache-control', 'no-store');
   if (!link) {
     if (!html) throw InvalidOrExpiredToken();
     return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message, undefined, requestLocale(request)));
   }
-  if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
+  if (html) return sendHtml(reply, 200, page(link.token, link.brand), link.redirectUri, link.brand);
   return reply.code(200).send({ valid: true });
 }

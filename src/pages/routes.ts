@@ -8,7 +8,7 @@ import { NotFound } from '../errors.ts';
 import { BRAND_HEX, brandStylesheet } from './brand.ts';
 
 /** `<rrggbb>.css`; anything else is no stylesheet of ours (404). */
-const BrandStylesheetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
+const BrandStylesheetParams = Type.Object({ file: Type.String() });
 const BRAND_FILE = /^([0-9a-f]{6})\.css$/;
 /** A colour's stylesheet never changes: a year, immutable (docs/decisions/0084). */
 const BRAND_CACHE = 'public, max-age=31536000, immutable';

@@ -3,7 +3,7 @@
 // carrying the CSRF token; every value is escaped.
 import { escapeHtml } from '../http/html.ts';
 import { translator, type Locale, type MessageKey, type Translator } from '../pages/i18n.ts';
-import { layout } from '../pages/render.ts';
+import { layout, type PageBrand } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
 import { amrOf } from '../sessions/subject.ts';
@@ -51,6 +51,8 @@ export interface AccountPageModel {
   recoveryCodes?: string[];
   /** the notice of a page answered directly (the recovery codes cannot travel in a URL) */
   shownNotice?: 'mfa_added';
+  /** the account project's branding, when it has any (accountBrand) */
+  brand?: PageBrand | undefined;
 }
 
 const METHOD_NAMES: Record<string, MessageKey> = {
@@ -311,11 +313,12 @@ ${mfaSection(tr, model)}
 ${projectsSection(tr, model)}
 ${sessionsSection(tr, model)}`,
     model.locale,
+    model.brand,
   );
 }
 
 /** The callback could not finish (an old tab, another browser, a refused sign-in): start again. */
-export function renderAccountSignInProblem(locale: Locale): string {
+export function renderAccountSignInProblem(locale: Locale, brand?: PageBrand): string {
   const { t } = translator(locale);
   return layout(
     t('page.problem_title'),
@@ -323,11 +326,12 @@ export function renderAccountSignInProblem(locale: Locale): string {
 <p class="error" role="alert">${escapeHtml(t('account.problem_text'))}</p>
 <p><a href="/account">${escapeHtml(t('account.open_again'))}</a></p>`,
     locale,
+    brand,
   );
 }
 
 /** After "Sign out everywhere", or signing out this browser. */
-export function renderAccountSignedOut(locale: Locale): string {
+export function renderAccountSignedOut(locale: Locale, brand?: PageBrand): string {
   const { t } = translator(locale);
   return layout(
     t('logout.done_title'),
@@ -335,5 +339,6 @@ export function renderAccountSignedOut(locale: Locale): string {
 <p role="status">${escapeHtml(t('account.signed_out_text'))}</p>
 <p><a href="/account">${escapeHtml(t('account.sign_in_link'))}</a></p>`,
     locale,
+    brand,
   );
 }

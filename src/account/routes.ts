@@ -18,6 +18,8 @@ import type { Services } from '../services.ts';
 import type { BrowserSession } from '../sessions/browser-sessions.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password-policy.ts';
 import { chooseLocale, translator, type Locale, type MessageKey } from '../pages/i18n.ts';
+import { projectBrand } from '../pages/brand.ts';
+import type { PageBrand } from '../pages/render.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
 import { accountOverview, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
@@ -64,6 +66,15 @@ async function mfaModel(services: Services, user: User): Promise<AccountPageMode
   return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` } };
 }
 
+/**
+ * The account pages wear the built-in account project's branding, when an operator gave it any
+ * (docs/decisions/0087): the page is every project's, so no one app's brand fits it.
+ */
+async function accountBrand(services: Services): Promise<PageBrand | undefined> {
+  const project = (await services.projects.find(ACCOUNT_PROJECT_ID))?.project;
+  return project && (project.logo_url !== null || project.brand_color !== null) ? projectBrand(project) : undefined;
+}
+
 async function sendAccountPage(services: Services, request: FastifyRequest, reply: FastifyReply, status: number, who: SignedIn, extra: Partial<AccountPageModel> = {}): Promise<FastifyReply> {
   const model: AccountPageModel = {
     overview: await accountOverview(services, who.user),
@@ -71,9 +82,10 @@ async function sendAccountPage(services: Services, request: FastifyRequest, repl
     locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
+    brand: await accountBrand(services),
     ...extra,
   };
-  return sendHtml(reply, status, renderAccountPage(model));
+  return sendHtml(reply, status, renderAccountPage(model), undefined, model.brand);
 }
 
 function seeOther(reply: FastifyReply, location: string, cookie?: string): FastifyReply {
@@ -157,7 +169,10 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
   server.get('/account/callback', async (request, reply) => {
     const session = await finishAccountSignIn(services, request, queryFields(request));
     reply.header('set-cookie', clearedStateCookie(issuer));
-    if (!session) return sendHtml(reply, 400, renderAccountSignInProblem(accountLocale(request)));
+    if (!session) {
+      const brand = await accountBrand(services);
+      return sendHtml(reply, 400, renderAccountSignInProblem(accountLocale(request), brand), undefined, brand);
+    }
     return seeOther(reply, '/account');
   });
 
@@ -167,7 +182,10 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     return seeOther(reply, started.location, started.cookie);
   });
 
-  server.get('/account/signed-out', (request, reply) => sendHtml(reply, 200, renderAccountSignedOut(accountLocale(request))));
+  server.get('/account/signed-out', async (request, reply) => {
+    const brand = await accountBrand(services);
+    return sendHtml(reply, 200, renderAccountSignedOut(accountLocale(request), brand), undefined, brand);
+  });
 
   server.post(
     '/account/profile',

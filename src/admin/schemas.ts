@@ -5,6 +5,7 @@ import { InvalidRequest } from '../errors.ts';
 import { LOGIN_METHODS, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../projects/projects.ts';
 import { MAX_REDIRECT_URI_LENGTH, MAX_REDIRECT_URIS } from '../projects/redirect-uris.ts';
 import { PagingQuery } from './paging.ts';
+import { MAX_LOGO_URL_LENGTH } from '../projects/branding.ts';
 import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
 import { MAX_LOCALE_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_LENGTH } from '../users/profile.ts';
 
@@ -41,6 +42,9 @@ const SsoProjectFields = {
   require_verified_email: Type.Optional(Type.Boolean()),
   // mfa.md: sign-ins need a second factor
   require_mfa: Type.Optional(Type.Boolean()),
+  // accounts.md: the hosted pages' branding; null clears. What a good value is, is checkBranding's to say.
+  logo_url: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_LOGO_URL_LENGTH }), Type.Null()])),
+  brand_color: Type.Optional(Type.Union([Type.String({ minLength: 7, maxLength: 7 }), Type.Null()])),
 };
 
 export const NewProjectBody = Type.Object(

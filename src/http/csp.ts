@@ -1,6 +1,7 @@
 // The Content-Security-Policy of every page: nothing but our own stylesheet, no scripts,
 // no framing. form-action also governs the redirect after a form post, so a login page
-// allows its own origin plus the one app origin its form will send the browser on to.
+// allows its own origin plus the one app origin its form will send the browser on to. A page
+// that shows a project's logo allows images from exactly that logo's origin as well.
 
 export const CSP_DIRECTIVES: Record<string, string[]> = {
   defaultSrc: ["'none'"],
@@ -27,11 +28,23 @@ function sourceOf(redirectUri: string): string | undefined {
   }
 }
 
-export function pageCsp(redirectUri?: string): string {
+/** The origin of a stored logo URL (https, or http on loopback: src/projects/branding.ts). */
+function imageSourceOf(logoUrl: string): string | undefined {
+  try {
+    const url = new URL(logoUrl);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function pageCsp(redirectUri?: string, logoUrl?: string): string {
   const target = redirectUri === undefined ? undefined : sourceOf(redirectUri);
+  const image = logoUrl === undefined ? undefined : imageSourceOf(logoUrl);
   return Object.entries(CSP_DIRECTIVES)
     .map(([name, values]) => {
-      const sources = name === 'formAction' && target ? [...values, target] : values;
+      const extra = name === 'formAction' ? target : name === 'imgSrc' ? image : undefined;
+      const sources = extra !== undefined && !values.includes(extra) ? [...values, extra] : values;
       return `${kebab(name)} ${sources.join(' ')}`;
     })
     .join('; ');

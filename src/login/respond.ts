@@ -13,6 +13,8 @@ import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import type { SecondStepRequired } from './mfa/second-step.ts';
+import { projectBrand } from '../pages/brand.ts';
+import type { PageBrand } from '../pages/render.ts';
 
 interface LoginOutcome {
   /** JSON body on success */
@@ -53,13 +55,14 @@ export async function answerLogin(
     reply.header('cache-control', 'no-store');
     if (!html) return reply.code(outcome.status).send(outcome.json);
     if (outcome.redirect !== undefined) return reply.code(303).header('location', outcome.redirect).send();
-    return sendHtml(reply, outcome.status, outcome.page ?? '', outcome.formTarget);
+    return sendHtml(reply, outcome.status, outcome.page ?? '', outcome.formTarget, projectBrand(authorization.project));
   } catch (error) {
     if (!html || !(error instanceof HttpError)) throw error;
     const locale = localeOf(fields, request.headers);
     if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
     const page = pageContext(services, authorization, fields, request);
-    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri);
+    const brand = projectBrand(authorization.project);
+    if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri, brand);
     const email = field(fields, 'email');
     return sendHtml(
       reply,
@@ -74,6 +77,7 @@ export async function answerLogin(
         ...(email !== undefined ? { email } : {}),
       }),
       authorization.redirectUri,
+      brand,
     );
   }
 }
@@ -114,13 +118,18 @@ export function loggedIn(response: AuthorizationResponse, status = 200): LoginOu
  * redirect to `redirectUri`, which form-action must then allow), or `{"valid": true}` for JSON;
  * anything else 400 Invalid or expired token.
  */
-export function answerLinkLook(request: FastifyRequest, reply: FastifyReply, link: { token: string; redirectUri?: string | undefined } | undefined, page: (token: string) => string): FastifyReply {
+export function answerLinkLook(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  link: { token: string; redirectUri?: string | undefined; brand?: PageBrand | undefined } | undefined,
+  page: (token: string, brand: PageBrand | undefined) => string,
+): FastifyReply {
   const html = prefersHtml(request);
   reply.header('cache-control', 'no-store');
   if (!link) {
     if (!html) throw InvalidOrExpiredToken();
     return sendHtml(reply, InvalidOrExpiredToken.status, renderErrorPage(InvalidOrExpiredToken.status, InvalidOrExpiredToken.message, undefined, requestLocale(request)));
   }
-  if (html) return sendHtml(reply, 200, page(link.token), link.redirectUri);
+  if (html) return sendHtml(reply, 200, page(link.token, link.brand), link.redirectUri, link.brand);
   return reply.code(200).send({ valid: true });
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../errors.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import { projectBrand } from '../pages/brand.ts';
 import { clientInfo, prefersHtml } from '../http/negotiation.ts';
 import { clearedBrowserSessionCookie, presentedBrowserSession } from '../login/browser-sign-in.ts';
 import { renderErrorPage, renderLogoutConfirmPage, renderMessagePage } from '../pages/render.ts';
@@ -20,6 +21,8 @@ export function registerLogoutRoutes(server: FastifyInstance, services: Services
     reply.header('cache-control', 'no-store');
     try {
       const logout = await checkLogoutRequest(services, fields);
+      // The pages of a logout a project asked for wear its brand.
+      const brand = logout.project ? projectBrand(logout.project) : undefined;
       const cookie = presentedBrowserSession(request, config.issuer);
       const browserSession = cookie !== undefined ? await services.browserSessions.use(cookie) : undefined;
       if (!confirmed && !signsOutAtOnce(logout, browserSession)) {
@@ -28,14 +31,14 @@ export function registerLogoutRoutes(server: FastifyInstance, services: Services
           const value = field(fields, name);
           if (value !== undefined) carried[name] = value;
         }
-        return sendHtml(reply, 200, renderLogoutConfirmPage(carried, requestLocale(request)), logout.postLogoutRedirectUri);
+        return sendHtml(reply, 200, renderLogoutConfirmPage(carried, requestLocale(request), brand), logout.postLogoutRedirectUri, brand);
       }
       await signOut(services, logout, browserSession, clientInfo(request));
       if (cookie !== undefined) reply.header('set-cookie', clearedBrowserSessionCookie(config.issuer));
       const target = afterLogout(logout);
       if (target !== undefined) return reply.code(302).header('location', target).send();
       const { t, locale } = translator(requestLocale(request));
-      return sendHtml(reply, 200, renderMessagePage(t('logout.done_title'), [t('logout.done_text')], locale));
+      return sendHtml(reply, 200, renderMessagePage(t('logout.done_title'), [t('logout.done_text')], locale, brand), undefined, brand);
     } catch (error) {
       if (error instanceof HttpError && prefersHtml(request)) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
       throw error;

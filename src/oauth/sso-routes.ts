@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EmailNotVerified, HttpError } from '../errors.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
+import { projectBrand } from '../pages/brand.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { renderErrorPage, renderLoginPage, renderSecondStepPage, renderSelectAccountPage } from '../pages/render.ts';
 import type { Services } from '../services.ts';
@@ -25,13 +26,14 @@ export async function answerAuthorization(
 ): Promise<FastifyReply> {
   const outcome = await signOn(services, request, authorization, fields, continuing);
   const context = pageContext(services, authorization, fields, request);
+  const brand = projectBrand(authorization.project);
   switch (outcome.kind) {
     case 'signed_in':
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.response.redirect_to).send();
     case 'error_redirect':
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.location).send();
     case 'refused':
-      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale));
+      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale, brand), undefined, brand);
     case 'unverified': {
       // The login page with the refusal beside the password form and "Send the link again"; a new link is mailed.
       await offerVerificationMail(services, request, outcome.user, authorization, context.locale);
@@ -44,7 +46,7 @@ export async function answerAuthorization(
         email: outcome.user.email,
         ...context,
       });
-      return sendHtml(reply, EmailNotVerified.status, page, authorization.redirectUri);
+      return sendHtml(reply, EmailNotVerified.status, page, authorization.redirectUri, brand);
     }
     case 'second_step': {
       // Its post redirects to the app, which form-action must allow.
@@ -53,7 +55,7 @@ export async function answerAuthorization(
       return sendHtml(reply, 200, page, authorization.redirectUri);
     }
     case 'select_account':
-      return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email, ...context }), authorization.redirectUri);
+      return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email, ...context }), authorization.redirectUri, brand);
     case 'login_page': {
       // login_hint prefills the email fields, and nothing else.
       const hint = field(fields, 'login_hint');
@@ -64,7 +66,7 @@ export async function answerAuthorization(
         ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}),
         ...context,
       });
-      return sendHtml(reply, 200, page, authorization.redirectUri);
+      return sendHtml(reply, 200, page, authorization.redirectUri, brand);
     }
   }
 }

@@ -267,6 +267,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /openapi.json': { summary: 'This document', tag: 'Operations', errors: [], success: { status: 200, description: 'OpenAPI 3.1' } },
   'GET /docs': { summary: 'This reference as a page', tag: 'Operations', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
   'GET /assets/gatehouse.css': { summary: 'Stylesheet of the hosted pages', tag: 'Pages', errors: [], success: { status: 200, description: 'CSS', contentType: 'text/css' } },
+  'GET /assets/brand/:file': {
+    summary: "Stylesheet of a project's brand colour: `<rrggbb>.css` (lower case), the button and link colours per colour scheme where they contrast enough",
+    tag: 'Pages',
+    errors: [E.NotFound],
+    success: { status: 200, description: 'CSS', contentType: 'text/css' },
+  },
   'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
   ...ACCOUNT_ROUTE_DOCS,
 };

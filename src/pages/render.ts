@@ -5,11 +5,16 @@ import { field, type Fields } from '../http/fields.ts';
 import { escapeHtml } from '../http/html.ts';
 import { translator, type Locale, type MessageKey, type Translator } from './i18n.ts';
 import { MAX_NAME_LENGTH } from '../users/profile.ts';
+import { brandStylesheetPath, projectBrand } from './brand.ts';
 
-/** What the card shows above a page: the project's name, and its logo when set. */
+export { STYLESHEET } from './stylesheet.ts';
+
+/** What the card shows above a page: the project's name, and its logo when set; its colour, when set, restyles the button and links. */
 export interface PageBrand {
   name: string;
   logoUrl?: string | undefined;
+  /** `#rrggbb`: its stylesheet (src/pages/brand.ts) is linked after the main one */
+  color?: string | undefined;
 }
 
 /**
@@ -30,7 +35,7 @@ export function layout(title: string, body: string, locale: Locale = 'en', brand
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
-</head>
+${brand?.color ? `<link rel="stylesheet" href="${escapeHtml(brandStylesheetPath(brand.color))}">\n` : ''}</head>
 <body>
 <main class="card">
 ${header}${body}
@@ -47,7 +52,7 @@ function hiddenFields(fields: Fields): string {
 }
 
 function brandOf(authorization: AuthorizationRequest): PageBrand {
-  return { name: authorization.project.name };
+  return projectBrand(authorization.project);
 }
 
 /** Which form an error belongs to, so it is shown next to that form. */
@@ -240,7 +245,7 @@ ${backLink(options.backTo, project.name, tr)}`,
   );
 }
 
-export function renderErrorPage(status: number, message: string, hint?: string, locale: Locale = 'en'): string {
+export function renderErrorPage(status: number, message: string, hint?: string, locale: Locale = 'en', brand?: PageBrand): string {
   const tr = translator(locale);
   // With a hint for the developer, the message is the heading (sso.md "PKCE"); the hint stays as written.
   if (hint !== undefined) {
@@ -250,6 +255,7 @@ export function renderErrorPage(status: number, message: string, hint?: string, 
 <p class="hint">${escapeHtml(hint)}</p>
 <p class="status">${escapeHtml(tr.t('page.status', { status }))}</p>`,
       locale,
+      brand,
     );
   }
   return layout(
@@ -258,6 +264,7 @@ export function renderErrorPage(status: number, message: string, hint?: string, 
 <p class="error" role="alert">${escapeHtml(tr.error(message))}</p>
 <p class="status">${escapeHtml(tr.t('page.problem_status', { status }))}</p>`,
     locale,
+    brand,
   );
 }
 
@@ -266,7 +273,7 @@ export function renderMessagePage(title: string, paragraphs: string[], locale: L
 }
 
 /** A page with one button that posts a mailed link's token (a scanner opening the link proves nothing). */
-function tokenButtonPage(tr: Translator, keys: { title: MessageKey; text: MessageKey; submit: MessageKey }, action: string, token: string): string {
+function tokenButtonPage(tr: Translator, keys: { title: MessageKey; text: MessageKey; submit: MessageKey }, action: string, token: string, brand?: PageBrand): string {
   return layout(
     tr.t(keys.title),
     `<h1>${escapeHtml(tr.t(keys.title))}</h1>
@@ -276,11 +283,12 @@ function tokenButtonPage(tr: Translator, keys: { title: MessageKey; text: Messag
 <button type="submit" class="primary">${escapeHtml(tr.t(keys.submit))}</button>
 </form>`,
     tr.locale,
+    brand,
   );
 }
 
-export function renderMagicLinkConfirmPage(token: string, locale: Locale = 'en'): string {
-  return tokenButtonPage(translator(locale), { title: 'magic.confirm_title', text: 'magic.confirm_text', submit: 'magic.confirm_submit' }, '/magic-link/verify', token);
+export function renderMagicLinkConfirmPage(token: string, locale: Locale = 'en', brand?: PageBrand): string {
+  return tokenButtonPage(translator(locale), { title: 'magic.confirm_title', text: 'magic.confirm_text', submit: 'magic.confirm_submit' }, '/magic-link/verify', token, brand);
 }
 
 function authorizationQuery(fields: Fields): string {
@@ -325,7 +333,7 @@ ${hiddenFields(options.fields)}
 }
 
 /** GET /password-reset/verify with a live token: the new-password form (the token is used by its post only). */
-export function renderNewPasswordPage(token: string, error?: string, locale: Locale = 'en'): string {
+export function renderNewPasswordPage(token: string, error?: string, locale: Locale = 'en', brand?: PageBrand): string {
   const tr = translator(locale);
   const shown = errorHtml(error, 'new-password-error', tr);
   return layout(
@@ -339,16 +347,17 @@ ${shown.html}<form method="post" action="/password-reset/verify">
 <button type="submit" class="primary">${escapeHtml(tr.t('reset.new_submit'))}</button>
 </form>`,
     locale,
+    brand,
   );
 }
 
 /** GET /verify-email with a live token: a button, so that a mail scanner opening the link proves nothing. */
-export function renderVerifyEmailConfirmPage(token: string, locale: Locale = 'en'): string {
-  return tokenButtonPage(translator(locale), { title: 'verify.confirm_title', text: 'verify.confirm_text', submit: 'verify.confirm_submit' }, '/verify-email', token);
+export function renderVerifyEmailConfirmPage(token: string, locale: Locale = 'en', brand?: PageBrand): string {
+  return tokenButtonPage(translator(locale), { title: 'verify.confirm_title', text: 'verify.confirm_text', submit: 'verify.confirm_submit' }, '/verify-email', token, brand);
 }
 
 /** GET /logout when the request does not show it is this browser's person asking (docs/sso.md). */
-export function renderLogoutConfirmPage(fields: Record<string, string>, locale: Locale = 'en'): string {
+export function renderLogoutConfirmPage(fields: Record<string, string>, locale: Locale = 'en', brand?: PageBrand): string {
   const tr = translator(locale);
   const hidden = Object.entries(fields)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
@@ -362,60 +371,9 @@ ${hidden}
 <button type="submit" class="primary">${escapeHtml(tr.t('logout.confirm_submit'))}</button>
 </form>`,
     locale,
+    brand,
   );
 }
-
-/**
- * The one stylesheet of the hosted pages (docs/decisions/0082): light and dark by
- * prefers-color-scheme, each pair of colours at least 4.5:1 (text) or 3:1 (borders, focus
- * rings) as test/pages-design.test.ts computes. --accent / --on-accent are the brand colour
- * and its button text; a project's brand stylesheet overrides them.
- */
-export const STYLESHEET = `:root {
-  color-scheme: light dark;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  line-height: 1.5;
-  --page: #f3f4f6; --card: #ffffff; --text: #111827; --muted: #4b5563; --border: #6b7280; --rule: #e5e7eb;
-  --accent: #1d4ed8; --on-accent: #ffffff; --link: #1d4ed8; --error: #b91c1c; --ok: #166534; --focus: #1d4ed8;
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --page: #0b0f17; --card: #161b26; --text: #e5e7eb; --muted: #a7afbd; --border: #8b93a3; --rule: #2a3140;
-    --accent: #93b4fd; --on-accent: #0b0f17; --link: #93b4fd; --error: #fca5a5; --ok: #86efac; --focus: #93b4fd;
-  }
-}
-*, *::before, *::after { box-sizing: border-box; }
-html { background: var(--page); color: var(--text); }
-[hidden] { display: none !important; }
-body { margin: 0; min-height: 100vh; display: flex; justify-content: center; align-items: flex-start; padding: 2rem 1rem; background: var(--page); overflow-wrap: anywhere; }
-main.card { width: 100%; max-width: 26rem; min-width: 0; background: var(--card); border: 1px solid var(--rule); border-radius: 0.75rem; padding: 1.75rem 1.5rem; box-shadow: 0 1px 3px rgb(0 0 0 / 0.08); }
-.brand { display: flex; align-items: center; gap: 0.75rem; margin-bottom: 1rem; font-weight: 600; color: var(--muted); }
-.logo { width: 2.5rem; height: 2.5rem; object-fit: contain; border-radius: 0.375rem; }
-h1 { font-size: 1.375rem; line-height: 1.3; margin: 0 0 1rem; }
-h2 { font-size: 1rem; margin: 0 0 0.5rem; }
-p { margin: 0.5rem 0; }
-section { border-top: 1px solid var(--rule); padding: 1rem 0 1.25rem; }
-h1 + section { border-top: 0; padding-top: 0; }
-label { display: block; margin-top: 0.75rem; margin-bottom: 0.25rem; font-weight: 600; font-size: 0.9375rem; }
-input, select, textarea { display: block; width: 100%; max-width: 100%; padding: 0.625rem 0.75rem; font: inherit; font-size: 1rem; color: var(--text); background: var(--card); border: 1px solid var(--border); border-radius: 0.5rem; }
-button { display: block; width: 100%; margin-top: 1rem; padding: 0.6875rem 1rem; font: inherit; font-size: 1rem; font-weight: 600; color: var(--on-accent); background: var(--accent); border: 1px solid var(--accent); border-radius: 0.5rem; cursor: pointer; }
-button.secondary { color: var(--link); background: transparent; border-color: var(--border); }
-a { color: var(--link); text-underline-offset: 0.15em; }
-a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-.error { color: var(--error); font-weight: 600; }
-.hint, .status { color: var(--muted); font-size: 0.9375rem; }
-.aside { margin: 0.5rem 0 0; text-align: right; font-size: 0.9375rem; }
-.register-link, .back { margin-top: 1.25rem; text-align: center; }
-.notice { border-left: 4px solid var(--ok); padding: 0.25rem 0.75rem; font-weight: 600; }
-.sessions { list-style: none; padding: 0; }
-.sessions li { border-top: 1px solid var(--rule); padding: 0.5rem 0; }
-.inline { display: inline; }
-.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-@media (max-width: 30rem) {
-  body { padding: 0; }
-  main.card { max-width: none; min-height: 100vh; border: 0; border-radius: 0; box-shadow: none; padding: 1.25rem 1rem; }
-}
-`;
 
 /**
  * mfa.md: the second step after the first factor. A code field for the authenticator app and,

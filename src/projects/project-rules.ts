@@ -2,6 +2,7 @@
 // front door applies (the admin API, the command line) before ProjectService stores anything.
 import { InvalidRequest, NotFound } from '../errors.ts';
 import { checkAllowedOrigins } from './allowed-origins.ts';
+import { checkBranding } from './branding.ts';
 import { ACCOUNT_PROJECT_ID, checkProjectName, CONSOLE_PROJECT_ID, type NewProject, type ProjectChanges, type ProjectService } from './projects.ts';
 import { checkRedirectUris } from './redirect-uris.ts';
 
@@ -19,7 +20,7 @@ export function checkNewProject<T extends NewProject>(input: T): T {
   checkRedirectUris(input.redirect_uris);
   checkLists(input);
   if (input.require_pkce === false && input.confidential !== true) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
-  return { ...input, name };
+  return { ...checkBranding(input), name };
 }
 
 /**
@@ -35,5 +36,6 @@ export async function checkProjectChanges<T extends ProjectChanges>(projects: Pr
     if (!current) throw NotFound();
     if (!current.project.confidential) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
   }
-  return changes.name !== undefined ? { ...changes, name: checkProjectName(changes.name) } : changes;
+  const branded = checkBranding(changes);
+  return branded.name !== undefined ? { ...branded, name: checkProjectName(branded.name) } : branded;
 }

@@ -72,6 +72,11 @@ export interface Project {
   require_verified_email: boolean;
   /** mfa.md: every sign-in needs a second factor (403 MFA enrollment required for a person with none) */
   require_mfa: boolean;
+  // Branding of the hosted pages (accounts.md "The hosted pages, redesigned").
+  /** an https URL of the logo shown on the project's pages; null: none */
+  logo_url: string | null;
+  /** `#rrggbb` (lower case): the primary button and links where it contrasts enough; null: the default colours */
+  brand_color: string | null;
 }
 
 export interface ProjectRecord {
@@ -92,6 +97,8 @@ interface ProjectSettings {
   login_methods?: LoginMethodName[];
   require_verified_email?: boolean;
   require_mfa?: boolean;
+  logo_url?: string | null;
+  brand_color?: string | null;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -126,6 +133,8 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
     ...(changes.require_verified_email !== undefined ? { require_verified_email: changes.require_verified_email ? 1 : 0 } : {}),
     ...(changes.require_mfa !== undefined ? { require_mfa: changes.require_mfa ? 1 : 0 } : {}),
+    ...(changes.logo_url !== undefined ? { logo_url: changes.logo_url } : {}),
+    ...(changes.brand_color !== undefined ? { brand_color: changes.brand_color } : {}),
   };
 }
 
@@ -157,6 +166,8 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
     require_verified_email: row.require_verified_email === 1,
     require_mfa: row.require_mfa === 1,
+    logo_url: row.logo_url,
+    brand_color: row.brand_color,
   };
 }
 
@@ -290,6 +301,8 @@ export class ProjectService {
           token_signing_alg: DEFAULT_SIGNING_ALG,
           require_verified_email: 0,
           require_mfa: 0,
+          logo_url: null,
+          brand_color: null,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

@@ -242,6 +242,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('require_verified_email', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0011_branding': {
+    // A project's branding on the hosted pages (docs/accounts.md "Branding"): an https logo URL and a
+    // `#rrggbb` colour, both optional (null: the default look).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('logo_url', 'text').execute();
+      await db.schema.alterTable('projects').addColumn('brand_color', 'text').execute();
+    },
+  },
   '0012_second_factors': {
     async up(db: Kysely<unknown>) {
       // One row per factor of a person (kind 'totp' now; passkeys later in a table of their own).

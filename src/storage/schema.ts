@@ -31,6 +31,10 @@ export interface ProjectsTable {
   require_verified_email: ColumnType<number, number | undefined, number>;
   /** 1: every sign-in needs a second factor (0012; default 0) */
   require_mfa: ColumnType<number, number | undefined, number>;
+  /** an https URL of the logo the hosted pages show (0011; null: none) */
+  logo_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `#rrggbb`, lower case: the hosted pages' button and link colour where it contrasts enough (0011; null: the default) */
+  brand_color: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UsersTable {

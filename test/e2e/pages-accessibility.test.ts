@@ -11,6 +11,7 @@ import { waitForMail } from '../support/account-mail.ts';
 import { launchChromium } from '../support/browser.ts';
 import {
   authorizeUrl,
+  BRAND_COLORS,
   COLOR_SCHEMES,
   HOSTED_PAGES,
   member,
@@ -89,6 +90,27 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
     const names = HOSTED_PAGES.map((p) => p.name);
     assert.equal(new Set(names).size, names.length);
     for (const name of names) assert.match(name, /^[a-z0-9-]+$/);
+  });
+
+  // The branded pages are checked with their brand stylesheet applied: axe measures the brand colours.
+  it('checks two branded pages, with their logo and brand colour in effect', async () => {
+    for (const [name, scheme, color] of [
+      ['branded-login', 'light', BRAND_COLORS.dark],
+      ['branded-password-reset', 'dark', BRAND_COLORS.light],
+    ] as const) {
+      const hosted = HOSTED_PAGES.find((p) => p.name === name);
+      assert.ok(hosted, `${name} is in the list`);
+      const { context, page } = await openHostedPage(browser, site, hosted);
+      try {
+        await showAs(page, 1280, scheme);
+        assert.equal(await page.locator('img.logo').count(), 1, `${name} shows the logo`);
+        const [r, g, b] = [1, 3, 5].map((at) => Number.parseInt(color.slice(at, at + 2), 16));
+        const background = await page.locator('button.primary').first().evaluate((button) => getComputedStyle(button).backgroundColor);
+        assert.equal(background, `rgb(${r}, ${g}, ${b})`, `${name}: the brand colour on the button in ${scheme}`);
+      } finally {
+        await context.close();
+      }
+    }
   });
 
   for (const hosted of HOSTED_PAGES) {

@@ -45,13 +45,24 @@ export interface HostedPage {
 
 export const PASSWORD = 'a pages check passphrase';
 
-/** The projects of the list: `pages-app` (every method, registration open, a PIN) and `verified-app` (require_verified_email). */
+/** A square logo, served by the app server (a loopback origin of its own) for the branded projects. */
+export const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#0f5132"/><circle cx="20" cy="20" r="10" fill="#ffd166"/></svg>';
+/** The branded projects' colours: a dark one (kept in light mode) and a light one (kept in dark mode). */
+export const BRAND_COLORS = { dark: '#0f5132', light: '#ffd166' } as const;
+
+/**
+ * The projects of the list: `pages-app` (every method, registration open, a PIN), `verified-app`
+ * (require_verified_email), and `brand-dark-app` / `brand-light-app` with a logo and a colour.
+ */
 export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpServer): Promise<PagesSite> {
-  const appServer = await startAppServer();
+  const appServer = await startAppServer({ '/logo.svg': { contentType: 'image/svg+xml', body: LOGO_SVG } });
   const callback = `${appServer.origin}/callback`;
   await app.services.projects.create({ id: 'pages-app', name: 'Pages App', redirect_uris: [callback] });
   await app.services.pins.create('pages-app', 'kiosk');
   await app.services.projects.create({ id: 'verified-app', name: 'Verified App', redirect_uris: [callback], require_verified_email: true });
+  for (const [tone, color] of Object.entries(BRAND_COLORS)) {
+    await app.services.projects.create({ id: `brand-${tone}-app`, name: `Brand ${tone} App`, redirect_uris: [callback], logo_url: `${appServer.origin}/logo.svg`, brand_color: color });
+  }
   let count = 0;
   return { app, issuer, smtp, appServer, callback, email: (label) => `${label}-${++count}@example.com` };
 }
@@ -295,6 +306,18 @@ const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
       await go(page, authorizeUrl(site));
       await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Forgot password?' }).click()]);
     },
+  },
+  {
+    name: 'branded-login',
+    description: "The login page of a project with a logo and a dark brand colour (its button and links in light mode)",
+    status: 200,
+    open: (page, site) => go(page, authorizeUrl(site, {}, 'brand-dark-app')),
+  },
+  {
+    name: 'branded-password-reset',
+    description: 'The reset request form of a project with a logo and a light brand colour (its button and links in dark mode)',
+    status: 200,
+    open: (page, site) => go(page, `${site.issuer}/password-reset?${new URL(authorizeUrl(site, {}, 'brand-light-app')).searchParams.toString()}`),
   },
   {
     name: 'password-reset-sent',

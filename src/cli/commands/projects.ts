@@ -33,6 +33,8 @@ function describeProject(project: Project): string {
     ...(project.refresh_token_ttl_seconds !== null ? [`refresh tokens: ${project.refresh_token_ttl_seconds} s`] : []),
     ...(project.code_ttl_seconds !== null ? [`codes:         ${project.code_ttl_seconds} s`] : []),
     ...(project.session_max_seconds !== null ? [`sessions:      at most ${project.session_max_seconds} s`] : []),
+    ...(project.logo_url !== null ? [`logo:          ${project.logo_url}`] : []),
+    ...(project.brand_color !== null ? [`colour:        ${project.brand_color}`] : []),
     `created:       ${project.created_at}`,
     `updated:       ${project.updated_at}`,
   ].join('\n');
@@ -55,6 +57,8 @@ const OPTION_FIELDS = {
   'access-token-ttl': 'access_token_ttl_seconds',
   'refresh-token-ttl': 'refresh_token_ttl_seconds',
   'session-max': 'session_max_seconds',
+  'logo-url': 'logo_url',
+  'brand-color': 'brand_color',
 } as const satisfies Record<string, Field>;
 
 type SettingOption = keyof typeof OPTION_FIELDS;
@@ -70,6 +74,8 @@ const SETTING_OPTIONS = {
   'require-verified-email': { type: 'string' },
   'require-mfa': { type: 'string' },
   'session-max': { type: 'string' },
+  'logo-url': { type: 'string' },
+  'brand-color': { type: 'string' },
 } satisfies Options;
 
 const SETTING_DETAILS = [
@@ -85,6 +91,10 @@ const SETTING_DETAILS = [
   '                                  (403 Email not verified; default: false)',
   '  --require-mfa true|false        true makes every sign-in need a second factor (default: false)',
   '  --session-max SECONDS|default   how long a session lasts at most, however often it is refreshed',
+  '  --logo-url URL|none             the logo the hosted pages show (https; http only for localhost or',
+  '                                  127.0.0.1); none removes it',
+  '  --brand-color #RRGGBB|none      the colour of the pages\' primary button and links, where it contrasts',
+  '                                  enough (else the default colour); none removes it',
 ];
 
 /** A lifetime option: whole seconds, or `default` for the instance default (null). */
@@ -110,6 +120,8 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
       fields[field] = lifetime(option, text);
+    } else if (option === 'logo-url' || option === 'brand-color') {
+      fields[field] = text === 'none' ? null : text;
     } else {
       fields[field] = text;
     }
@@ -146,6 +158,7 @@ export const projectCreate: Command = {
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
+    '[--logo-url URL] [--brand-color #RRGGBB]',
   ].join('\n'),
   details: [
     'Options:',
@@ -195,7 +208,7 @@ export const projectUpdate: Command = {
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
-    '[--refresh-token-ttl S] [--session-max S]',
+    '[--refresh-token-ttl S] [--session-max S] [--logo-url URL|none] [--brand-color #RRGGBB|none]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',

@@ -21,6 +21,7 @@ import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/auth
 import { answerLinkLook } from '../respond.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
+import { brandOfProject, projectBrand } from '../../pages/brand.ts';
 import { normalizeEmail } from '../../users/email.ts';
 import { requireValidEmail } from '../../users/email.ts';
 import { EmailAlreadyRegistered, isError } from '../../errors.ts';
@@ -142,7 +143,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
       const page = renderMessagePage(t('magic.check_mail_title'), [
         t('magic.sent', { app: project.name, email }),
         t('magic.open_within', { lifetime: lifetime(config.magicLinkTtlSeconds) }),
-      ], locale);
+      ], locale, projectBrand(project));
       // The page's form post is answered with a page (200); JSON clients get 202 Accepted.
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
     }),
@@ -152,7 +153,8 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const token = field(queryFields(request), 'token');
     const grant = await links.peek(token);
     // The button's post is answered with a redirect to the app, which form-action must allow.
-    return answerLinkLook(request, reply, grant && token !== undefined ? { token, redirectUri: grant.redirectUri } : undefined, (t) => renderMagicLinkConfirmPage(t, requestLocale(request)));
+    const brand = await brandOfProject(services.projects, grant?.projectId);
+    return answerLinkLook(request, reply, grant && token !== undefined ? { token, redirectUri: grant.redirectUri, brand } : undefined, (t, b) => renderMagicLinkConfirmPage(t, requestLocale(request), b));
   });
 
   server.post('/magic-link/verify', async (request: FastifyRequest, reply: FastifyReply) => {

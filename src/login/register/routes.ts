@@ -11,6 +11,7 @@ import { answerLogin, loggedIn, pageContext } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
+import { projectBrand } from '../../pages/brand.ts';
 import { checkAuthorizationRequest } from '../../oauth/authorization-request.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
 import { requireValidEmail } from '../../users/email.ts';
@@ -32,7 +33,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
     reply.header('cache-control', 'no-store');
     const email = field(fields, 'login_hint');
     const page = renderRegisterPage({ authorization, fields, ...pageContext(services, authorization, fields, request), ...(email !== undefined && email.length <= 320 ? { email } : {}) });
-    return sendHtml(reply, 200, page, authorization.redirectUri);
+    return sendHtml(reply, 200, page, authorization.redirectUri, projectBrand(authorization.project));
   });
 
   server.post('/register', (request, reply) =>
@@ -71,7 +72,7 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
           // so (a sign-in with the password mails a new link).
           if (!mailed) throw ServiceUnavailable();
           const { t, locale } = translator(localeOf(fields, request.headers));
-          const page = renderMessagePage(t('magic.check_mail_title'), [t('register.check_mail', { email: user.email, app: project.name })], locale, { name: project.name });
+          const page = renderMessagePage(t('magic.check_mail_title'), [t('register.check_mail', { email: user.email, app: project.name })], locale, projectBrand(project));
           return { json: { verification_sent: true }, status: prefersHtml(request) ? 200 : 202, page };
         }
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);

@@ -7,6 +7,7 @@ import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { HttpError, InvalidOrExpiredToken, InvalidPassword, isError } from '../../errors.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
+import { brandOfProject, projectBrand } from '../../pages/brand.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
@@ -38,7 +39,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
     const authorization = await checkAuthorizationRequest(fields, projects);
     const email = field(fields, 'login_hint');
     const page = renderPasswordResetPage({ authorization, fields, locale: localeOf(fields, request.headers), ...(email !== undefined && email.length <= 320 ? { email } : {}) });
-    return sendHtml(reply, 200, page, authorization.redirectUri);
+    return sendHtml(reply, 200, page, authorization.redirectUri, projectBrand(authorization.project));
   });
 
   server.post('/password-reset', (request, reply) =>
@@ -69,7 +70,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
           await audit.record({ type: 'password.reset_requested', outcome: 'info', projectId: authorization.project.id, subject: record.user.id, ip, userAgent });
         });
         const { t, lifetime } = translator(locale);
-        const page = renderMessagePage(t('magic.check_mail_title'), [t('reset.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.passwordResetTtlSeconds) })], locale, { name: authorization.project.name });
+        const page = renderMessagePage(t('magic.check_mail_title'), [t('reset.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.passwordResetTtlSeconds) })], locale, projectBrand(authorization.project));
         return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
       },
       (authorization, fields, message, page) => renderPasswordResetPage({ authorization, fields, error: message, locale: page.locale, ...(field(fields, 'email') !== undefined ? { email: field(fields, 'email') } : {}) }),
@@ -79,7 +80,10 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
   server.get('/password-reset/verify', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, RESET);
-    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderNewPasswordPage(t, undefined, requestLocale(request)));
+    const brand = await brandOfProject(projects, live?.authorization?.projectId);
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri, brand } : undefined, (t, b) =>
+      renderNewPasswordPage(t, undefined, requestLocale(request), b),
+    );
   });
 
   server.post('/password-reset/verify', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -135,7 +139,8 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       const live = isError(error, InvalidPassword) && token !== undefined ? await tokens.peek(token, RESET) : undefined;
       if (live && token !== undefined) {
         // Its post is answered with a redirect to the app, which form-action must allow.
-        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error), requestLocale(request)), live.authorization?.redirectUri);
+        const brand = await brandOfProject(projects, live.authorization?.projectId);
+        return sendHtml(reply, error.statusCode, renderNewPasswordPage(token, passwordAdvice(error), requestLocale(request), brand), live.authorization?.redirectUri, brand);
       }
       return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }

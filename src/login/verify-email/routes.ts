@@ -7,6 +7,7 @@ import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { EmailAlreadyRegistered, HttpError, InvalidOrExpiredToken } from '../../errors.ts';
 import { bodyFields, field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
+import { brandOfProject, projectBrand } from '../../pages/brand.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
 import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from '../../mail/account-messages.ts';
@@ -179,7 +180,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
         const record = await users.findByEmail(email);
         if (record && !record.user.email_verified) await mailVerificationLink(services, record.user, locale, authorization);
       });
-      const page = renderMessagePage(t('magic.check_mail_title'), [t('verify.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.emailVerificationTtlSeconds) })], locale, { name: authorization.project.name });
+      const page = renderMessagePage(t('magic.check_mail_title'), [t('verify.check_mail', { email }), t('page.open_within', { lifetime: lifetime(config.emailVerificationTtlSeconds) })], locale, projectBrand(authorization.project));
       return { json: { sent: true }, status: prefersHtml(request) ? 200 : 202, page };
     }),
   );
@@ -187,7 +188,10 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
   server.get('/verify-email', async (request, reply) => {
     const token = field(queryFields(request), 'token');
     const live = await tokens.peek(token, VERIFY_PURPOSES);
-    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri } : undefined, (t) => renderVerifyEmailConfirmPage(t, requestLocale(request)));
+    const brand = await brandOfProject(services.projects, live?.authorization?.projectId);
+    return answerLinkLook(request, reply, live && token !== undefined ? { token, redirectUri: live.authorization?.redirectUri, brand } : undefined, (t, b) =>
+      renderVerifyEmailConfirmPage(t, requestLocale(request), b),
+    );
   });
 
   server.post('/verify-email', async (request: FastifyRequest, reply: FastifyReply) => {

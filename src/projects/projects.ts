@@ -70,6 +70,13 @@ export interface Project {
   token_signing_alg: SigningAlg;
   /** accounts.md: a sign-in of an account whose email is not verified is refused (403 Email not verified) */
   require_verified_email: boolean;
+  // Machines (docs/machines.md)
+  /** the project may use the client_credentials grant (a confidential project only) */
+  client_credentials: boolean;
+  /** the scopes its client_credentials tokens may carry */
+  service_scopes: string[];
+  /** its client_credentials tokens with the scope `admin` may use the admin API */
+  admin_api: boolean;
 }
 
 export interface ProjectRecord {
@@ -89,6 +96,9 @@ interface ProjectSettings {
   require_pkce?: boolean;
   login_methods?: LoginMethodName[];
   require_verified_email?: boolean;
+  client_credentials?: boolean;
+  service_scopes?: string[];
+  admin_api?: boolean;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -122,6 +132,9 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.require_pkce !== undefined ? { require_pkce: changes.require_pkce ? 1 : 0 } : {}),
     ...(changes.login_methods !== undefined ? { login_methods: JSON.stringify(changes.login_methods) } : {}),
     ...(changes.require_verified_email !== undefined ? { require_verified_email: changes.require_verified_email ? 1 : 0 } : {}),
+    ...(changes.client_credentials !== undefined ? { client_credentials: changes.client_credentials ? 1 : 0 } : {}),
+    ...(changes.service_scopes !== undefined ? { service_scopes: JSON.stringify(changes.service_scopes) } : {}),
+    ...(changes.admin_api !== undefined ? { admin_api: changes.admin_api ? 1 : 0 } : {}),
   };
 }
 
@@ -152,6 +165,9 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
     token_signing_alg: isSigningAlg(row.token_signing_alg) ? row.token_signing_alg : DEFAULT_SIGNING_ALG,
     require_verified_email: row.require_verified_email === 1,
+    client_credentials: row.client_credentials === 1,
+    service_scopes: JSON.parse(row.service_scopes) as string[],
+    admin_api: row.admin_api === 1,
   };
 }
 
@@ -236,6 +252,7 @@ export class ProjectService {
     Object.freeze(project.redirect_uris);
     Object.freeze(project.allowed_origins);
     Object.freeze(project.login_methods);
+    Object.freeze(project.service_scopes);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -284,6 +301,9 @@ export class ProjectService {
           post_logout_redirect_uris: '[]',
           token_signing_alg: DEFAULT_SIGNING_ALG,
           require_verified_email: 0,
+          client_credentials: 0,
+          service_scopes: '[]',
+          admin_api: 0,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

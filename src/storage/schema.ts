@@ -29,6 +29,12 @@ export interface ProjectsTable {
   token_signing_alg: ColumnType<string, string | undefined, string>;
   /** 1: a sign-in needs a verified email (0010; default 0) */
   require_verified_email: ColumnType<number, number | undefined, number>;
+  /** 1: the project may use the client_credentials grant (0014; default 0) */
+  client_credentials: ColumnType<number, number | undefined, number>;
+  /** JSON array of the scopes a client_credentials token may carry (0014; default `[]`) */
+  service_scopes: ColumnType<string, string | undefined, string>;
+  /** 1: its client_credentials tokens with the scope `admin` may use the admin API (0014; default 0) */
+  admin_api: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {

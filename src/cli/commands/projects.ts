@@ -25,6 +25,8 @@ function describeProject(project: Project): string {
     `PKCE:          ${project.require_pkce ? 'required' : 'optional (a confidential client)'}`,
     `sign-in:       ${project.login_methods.join(', ')}`,
     ...(project.require_verified_email ? ['email:         must be verified to sign in'] : []),
+    ...(project.client_credentials ? [`service:       client_credentials, scopes: ${project.service_scopes.join(' ') || '(none)'}`] : []),
+    ...(project.admin_api ? ['admin API:     its client_credentials tokens with the scope admin may use it'] : []),
     `redirect URIs: ${project.redirect_uris.join(INDENT)}`,
     ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join(INDENT)}`] : []),
     ...(project.allowed_origins.length > 0 ? [`origins:       ${project.allowed_origins.join(INDENT)}`] : []),
@@ -49,6 +51,9 @@ const OPTION_FIELDS = {
   'signing-alg': 'token_signing_alg',
   'require-pkce': 'require_pkce',
   'require-verified-email': 'require_verified_email',
+  'client-credentials': 'client_credentials',
+  'service-scopes': 'service_scopes',
+  'admin-api': 'admin_api',
   'code-ttl': 'code_ttl_seconds',
   'access-token-ttl': 'access_token_ttl_seconds',
   'refresh-token-ttl': 'refresh_token_ttl_seconds',
@@ -66,6 +71,9 @@ const SETTING_OPTIONS = {
   'signing-alg': { type: 'string' },
   'require-pkce': { type: 'string' },
   'require-verified-email': { type: 'string' },
+  'client-credentials': { type: 'string' },
+  'service-scopes': { type: 'string' },
+  'admin-api': { type: 'string' },
   'session-max': { type: 'string' },
 } satisfies Options;
 
@@ -81,6 +89,11 @@ const SETTING_DETAILS = [
   '  --require-verified-email true|false  true refuses sign-ins of accounts whose email is not verified',
   '                                  (403 Email not verified; default: false)',
   '  --session-max SECONDS|default   how long a session lasts at most, however often it is refreshed',
+  '  --client-credentials true|false true lets a confidential project get tokens of its own (grant_type=',
+  '                                  client_credentials; default: false)',
+  '  --service-scopes A,B            the scopes such a token may carry, comma-separated ("" for none)',
+  '  --admin-api true|false          true lets its client_credentials tokens with the scope admin use the',
+  '                                  admin API (default: false)',
 ];
 
 /** A lifetime option: whole seconds, or `default` for the instance default (null). */
@@ -100,8 +113,13 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       fields[field] = stringList(values, option);
       continue;
     }
+    if (option === 'service-scopes') {
+      // Comma-separated; "" clears the list.
+      fields[field] = String(value).split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
+      continue;
+    }
     const text = stringOption(values, option, true);
-    if (option === 'require-pkce' || option === 'require-verified-email') {
+    if (option === 'require-pkce' || option === 'require-verified-email' || option === 'client-credentials' || option === 'admin-api') {
       if (text !== 'true' && text !== 'false') throw new UsageError(`--${option} must be true or false`);
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
@@ -142,6 +160,7 @@ export const projectCreate: Command = {
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--session-max SECONDS]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
   ].join('\n'),
   details: [
     'Options:',
@@ -191,7 +210,7 @@ export const projectUpdate: Command = {
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
-    '[--refresh-token-ttl S] [--session-max S]',
+    '[--refresh-token-ttl S] [--session-max S] [--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',

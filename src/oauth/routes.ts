@@ -28,6 +28,7 @@ import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
 import { checkAuthorizationRequest, NO_CHALLENGE, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
+import { clientCredentialsGrant } from './client-credentials.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
 import type { TokenResponse } from './token-issuer.ts';
@@ -50,7 +51,7 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
@@ -240,6 +241,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const grantType = field(fields, 'grant_type');
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
+    if (grantType === 'client_credentials') return clientCredentialsGrant(services, record, fields, clientInfo(request));
     throw UnsupportedGrantType();
   });
 

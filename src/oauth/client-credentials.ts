@@ -41,3 +41,20 @@ export async function clientCredentialsGrant(services: Services, record: Project
   });
   return response;
 }
+
+/**
+ * Whether a project's own token (sub `client:<id>`) still works: checked against the project at
+ * each use, so deleting the project, switching the grant off or taking admin_api away stops its
+ * tokens at once, without a revocation list (docs/decisions/0102).
+ */
+export function clientTokenStillGood(record: ProjectRecord | undefined, scope: string): record is ProjectRecord {
+  if (!record || !record.project.client_credentials || !record.project.confidential) return false;
+  return record.project.admin_api || !scope.split(' ').includes(ADMIN_SCOPE);
+}
+
+/** The project a `client:<id>` subject names, or undefined for any other subject. */
+export function clientOfSubject(sub: string): string | undefined {
+  return sub.startsWith(CLIENT_SUBJECT_PREFIX) ? sub.slice(CLIENT_SUBJECT_PREFIX.length) : undefined;
+}
+
+const CLIENT_SUBJECT_PREFIX = 'client:';

@@ -211,6 +211,15 @@ describe('grant_type=client_credentials', () => {
     assert.deepEqual([event.subject, event.outcome, event.detail.scope], [`client:${svc.id}`, 'success', 'jobs:run']);
   });
 
+  it('/revoke of a client token answers 200 {} and ends nothing (it has no session, docs/decisions/0102)', async () => {
+    const svc = await service();
+    const { access_token } = (await grant(svc)).json<{ access_token: string }>();
+    const res = await post(app, '/revoke', { token: access_token, client_id: svc.id, client_secret: svc.secret });
+    assert.deepEqual([res.statusCode, res.json()], [200, {}]);
+    const introspected = await post(app, '/introspect', { token: access_token, client_id: svc.id, client_secret: svc.secret });
+    assert.equal(introspected.json().active, true);
+  });
+
   it('discovery lists the grant', async () => {
     const doc = (await app.server.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json<{ grant_types_supported: string[] }>();
     assert.ok(doc.grant_types_supported.includes('client_credentials'));

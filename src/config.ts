@@ -41,6 +41,8 @@ export interface Config {
    * raises it so that it measures grants rather than 429s; the limiter is still consulted.
    */
   tokenRequestsPerMinute: number;
+  /** POST /introspect requests per project and client address per 60 s (docs/machines.md) */
+  introspectionRequestsPerMinute: number;
   /** failed logins (password, PIN) one address may make per 15 min (SPEC: 5); ops/benchmark knob like the one above */
   loginFailuresPerIp: number;
   pinDigits: number;
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailVerificationTtlSeconds: integer(env, 'GATEHOUSE_EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 1),
     pinFailuresPerDay: integer(env, 'GATEHOUSE_PIN_FAILURES_PER_DAY', 100, 1),
     tokenRequestsPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 20, 1),
+    introspectionRequestsPerMinute: integer(env, 'GATEHOUSE_INTROSPECTION_RATE_LIMIT', 600, 1),
     loginFailuresPerIp: integer(env, 'GATEHOUSE_LOGIN_FAILURES_PER_IP', 5, 1),
     pinDigits,
     pinSecret: env.GATEHOUSE_PIN_SECRET || undefined,

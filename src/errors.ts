@@ -53,6 +53,8 @@ export const AccountBlocked = httpError(403, 'Account blocked');
 export const PinRevoked = httpError(403, 'PIN revoked');
 export const UserNotFound = httpError(401, 'User not found');
 export const UnsupportedGrantType = httpError(400, 'Unsupported grant_type');
+// machines.md: client_credentials asking for a scope the project may not have.
+export const InvalidScope = httpError(400, 'Invalid scope');
 
 // POST /revoke
 export const MissingTokenOrClientId = httpError(400, 'Missing token or client_id');
@@ -120,4 +122,5 @@ export const catalogue: readonly ErrorFactory[] = [
   EmailNotVerified,
   InvalidCode,
   MfaEnrollmentRequired,
+  InvalidScope,
 ];

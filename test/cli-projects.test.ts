@@ -186,6 +186,36 @@ describe('gatehouse project update, and project create with the single sign-on o
     assert.deepEqual((await viaApi('console')).redirect_uris, [`${app.config.issuer}/console/callback`]);
   });
 
+  it('project create and update take --client-credentials, --service-scopes and --admin-api, by the API rules', async () => {
+    const created = await cliJson(
+      'project', 'create', '--name', 'CI', '--id', 'ci-job', '--redirect-uri', REDIRECT_URI, '--confidential',
+      '--client-credentials', 'true', '--service-scopes', 'reports:read,jobs:run', '--admin-api', 'true',
+    );
+    assert.deepEqual([created.client_credentials, created.service_scopes, created.admin_api], [true, ['reports:read', 'jobs:run'], true]);
+    assert.deepEqual(await viaApi('ci-job'), (({ client_secret: _secret, ...project }) => project)(created));
+    const grant = await post(app, '/token', { grant_type: 'client_credentials', client_id: 'ci-job', client_secret: created.client_secret ?? '', scope: 'admin jobs:run' });
+    assert.equal(grant.statusCode, 200, grant.body);
+
+    const changed = await cliJson('project', 'update', 'ci-job', '--service-scopes', '', '--admin-api', 'false');
+    assert.deepEqual([changed.client_credentials, changed.service_scopes, changed.admin_api], [true, [], false]);
+
+    const publicGrant = await cli('project', 'create', '--name', 'Spa', '--redirect-uri', REDIRECT_URI, '--client-credentials', 'true');
+    assert.equal(publicGrant.code, 2);
+    assert.match(publicGrant.stderr, /client_credentials: only a confidential project may set true/);
+    for (const [args, message] of [
+      [['--client-credentials', 'yes'], /--client-credentials must be true or false/],
+      [['--admin-api', 'on'], /--admin-api must be true or false/],
+      [['--service-scopes', 'admin'], /service_scopes/],
+      [['--service-scopes', 'a,a'], /service_scopes/],
+    ] as const) {
+      const run = await cli('project', 'update', 'ci-job', ...args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message, args.join(' '));
+    }
+    const help = await cli('project', 'create', '--help');
+    for (const option of ['--client-credentials', '--service-scopes', '--admin-api']) assert.ok(help.stdout.includes(option), option);
+  });
+
   it('--help lists the options and touches nothing', async () => {
     const help = await cli('project', 'update', '--help');
     assert.equal(help.code, 0);

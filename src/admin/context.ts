@@ -1,4 +1,4 @@
-// What every admin route shares: the typed Fastify instance, the admin behind the request
+// What every admin route shares: the typed Fastify instance, the admin (or service) behind the request
 // (set by the guard hook in routes.ts) and the audit record of each change they make.
 import type {
   FastifyBaseLogger,
@@ -12,7 +12,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AuditEventType } from '../audit/events.ts';
 import { clientInfo } from '../http/negotiation.ts';
 import type { Services } from '../services.ts';
-import type { User } from '../users/users.ts';
 
 export type AdminServer = FastifyInstance<
   RawServerDefault,
@@ -22,17 +21,22 @@ export type AdminServer = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+/** Who makes an admin request: an admin's user id, or `client:<project id>` for a service (docs/machines.md). */
+export interface AdminActor {
+  subject: string;
+}
+
 export class AdminContext {
-  private readonly admins = new WeakMap<FastifyRequest, User>();
+  private readonly admins = new WeakMap<FastifyRequest, AdminActor>();
 
   constructor(readonly services: Services) {}
 
-  admitted(request: FastifyRequest, admin: User): void {
+  admitted(request: FastifyRequest, admin: AdminActor): void {
     this.admins.set(request, admin);
   }
 
-  /** The admin making this request; the guard hook has already checked them. */
-  actor(request: FastifyRequest): User {
+  /** The admin or service making this request; the guard hook has already checked them. */
+  actor(request: FastifyRequest): AdminActor {
     const admin = this.admins.get(request);
     if (!admin) throw new Error('admin route reached without the guard');
     return admin;
@@ -48,7 +52,7 @@ export class AdminContext {
     await this.services.audit.record({
       type,
       outcome: 'success',
-      subject: this.actor(request).id,
+      subject: this.actor(request).subject,
       projectId: facts.projectId ?? null,
       ip,
       userAgent,

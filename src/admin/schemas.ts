@@ -47,6 +47,14 @@ const SsoProjectFields = {
   brand_color: Type.Optional(Type.Union([Type.String({ minLength: 7, maxLength: 7 }), Type.Null()])),
 };
 
+// Machines (docs/machines.md): what a good scope is, is checkServiceScopes' to say.
+const MAX_SERVICE_SCOPES = 50;
+const MachineProjectFields = {
+  client_credentials: Type.Optional(Type.Boolean()),
+  service_scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_SERVICE_SCOPES })),
+  admin_api: Type.Optional(Type.Boolean()),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -60,6 +68,7 @@ export const NewProjectBody = Type.Object(
     // Signing keys and algorithms
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
+    ...MachineProjectFields,
   },
   { additionalProperties: false },
 );
@@ -78,6 +87,7 @@ export const ProjectChangesBody = Type.Object(
     // Signing keys and algorithms
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
+    ...MachineProjectFields,
   },
   { additionalProperties: false },
 );

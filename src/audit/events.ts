@@ -45,6 +45,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.code_replayed',
   'token.revoked',
   'token.refreshed',
+  // machines.md: a project got a token of its own (grant_type=client_credentials)
+  'token.client_credentials',
   // signing keys and the PIN key sealed under GATEHOUSE_SECRET_KEY (`gatehouse keys encrypt`)
   'keys.encrypted',
   // the mailbox of an unverified account was proven another way: its password and sessions went (H1)

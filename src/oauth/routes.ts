@@ -1,4 +1,4 @@
-// GET /authorize, POST /token, POST /revoke, discovery, JWKS and user info.
+// GET /authorize, POST /token, POST /revoke, POST /introspect, discovery, JWKS and user info.
 import { localeOf } from '../pages/i18n.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -28,6 +28,8 @@ import type { Services } from '../services.ts';
 import { tokenRequestKey } from '../storage/rate-limits.ts';
 import { checkAuthorizationRequest, NO_CHALLENGE, SUPPORTED_SCOPES } from './authorization-request.ts';
 import { clientCredentials } from './client-auth.ts';
+import { clientCredentialsGrant } from './client-credentials.ts';
+import { introspect } from './introspection.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
 import type { TokenResponse } from './token-issuer.ts';
@@ -50,10 +52,13 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+    // Introspection (RFC 7662, docs/machines.md): a caller authenticates as at /token.
+    introspection_endpoint: `${issuer}/introspect`,
+    introspection_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
     scopes_supported: [...SUPPORTED_SCOPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...SIGNING_ALGS],
@@ -240,6 +245,7 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const grantType = field(fields, 'grant_type');
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
+    if (grantType === 'client_credentials') return clientCredentialsGrant(services, record, fields, clientInfo(request));
     throw UnsupportedGrantType();
   });
 
@@ -271,6 +277,23 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
       });
     }
     return {};
+  });
+
+  // RFC 7662: the checks in the order of /token's (missing fields, the limit, the client), then the answer.
+  server.post('/introspect', { onError: challengeClient }, async (request, reply) => {
+    noStore(reply);
+    const fields = bodyFields(request);
+    const token = field(fields, 'token');
+    const { clientId, clientSecret } = clientCredentials(request, fields);
+    if (!token || !clientId) throw MissingTokenOrClientId();
+    // As at /token: an id no project can have makes no counter.
+    if (!isProjectId(clientId)) throw InvalidClientId();
+    const { ip, userAgent } = clientInfo(request);
+    const limitKey = `${clientId}|${ip}`;
+    const limit = services.limits.introspectionRequests;
+    if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
+    return introspect(services, record, token);
   });
 
   const discovery = JSON.stringify(discoveryDocument(config.issuer));
@@ -316,5 +339,6 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
 
   server.options('/token', preflight(services, 'POST'));
   server.options('/revoke', preflight(services, 'POST'));
+  server.options('/introspect', preflight(services, 'POST'));
   server.options('/userinfo', preflight(services, 'GET, POST'));
 }

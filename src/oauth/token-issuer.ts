@@ -15,6 +15,19 @@ export interface TokenResponse {
   id_token?: string;
 }
 
+/** A client_credentials answer (machines.md): no refresh token, no ID token. */
+export interface ClientTokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** The subject of a project's own tokens (machines.md): never a user id, which has no colon. */
+export function clientSubject(projectId: string): string {
+  return `client:${projectId}`;
+}
+
 export class TokenIssuer {
   constructor(
     private readonly issuer: string,
@@ -22,6 +35,29 @@ export class TokenIssuer {
     private readonly clock: Clock,
     private readonly ids: Ids,
   ) {}
+
+  /**
+   * A project's own access token (client_credentials): no session, so no `sid` and no `amr`;
+   * whether it still works is the project's settings' to say at each use (docs/decisions/0102).
+   */
+  issueForClient(project: Project, scope: string, accessTokenSeconds: number): ClientTokenResponse {
+    const iat = Math.floor(this.clock.now() / 1000);
+    const accessToken = this.keys.signJwt(
+      {
+        iss: this.issuer,
+        sub: clientSubject(project.id),
+        aud: project.id,
+        client_id: project.id,
+        exp: iat + accessTokenSeconds,
+        iat,
+        jti: this.ids.id(),
+        scope,
+      },
+      'at+jwt',
+      project.token_signing_alg,
+    );
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenSeconds, scope };
+  }
 
   async issue(input: {
     session: Session;

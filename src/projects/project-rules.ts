@@ -8,6 +8,21 @@ import { checkRedirectUris } from './redirect-uris.ts';
 
 /** sso.md: only a client that keeps a secret may do without PKCE. */
 const PUBLIC_NEEDS_PKCE = 'require_pkce: only a confidential project may set false';
+/** machines.md: a client that authenticates with nothing but its id is no service. */
+const PUBLIC_NO_CLIENT_CREDENTIALS = 'client_credentials: only a confidential project may set true';
+/** RFC 6749 §3.3: a scope-token is printable ASCII without space, `"` or `\\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** The scope of service access to the admin API: granted by `admin_api`, never listed (docs/decisions/0101). */
+export const ADMIN_SCOPE = 'admin';
+
+function checkServiceScopes(scopes: string[] | undefined): void {
+  if (!scopes) return;
+  for (const scope of scopes) {
+    if (!SCOPE_TOKEN.test(scope)) throw InvalidRequest({ detail: 'service_scopes: each scope is printable ASCII without spaces, quotes or backslashes' });
+    if (scope === ADMIN_SCOPE) throw InvalidRequest({ detail: 'service_scopes: `admin` is granted by admin_api, not listed' });
+  }
+  if (new Set(scopes).size !== scopes.length) throw InvalidRequest({ detail: 'service_scopes: each scope once' });
+}
 
 function checkLists(input: { post_logout_redirect_uris?: string[] | undefined; allowed_origins?: string[] | undefined }): void {
   if (input.post_logout_redirect_uris) checkRedirectUris(input.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
@@ -20,6 +35,8 @@ export function checkNewProject<T extends NewProject>(input: T): T {
   checkRedirectUris(input.redirect_uris);
   checkLists(input);
   if (input.require_pkce === false && input.confidential !== true) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
+  if (input.client_credentials === true && input.confidential !== true) throw InvalidRequest({ detail: PUBLIC_NO_CLIENT_CREDENTIALS });
+  checkServiceScopes(input.service_scopes);
   return { ...checkBranding(input), name };
 }
 
@@ -31,10 +48,11 @@ export function checkNewProject<T extends NewProject>(input: T): T {
 export async function checkProjectChanges<T extends ProjectChanges>(projects: ProjectService, id: string, changes: T): Promise<T> {
   if (changes.redirect_uris && id !== CONSOLE_PROJECT_ID && id !== ACCOUNT_PROJECT_ID) checkRedirectUris(changes.redirect_uris);
   checkLists(changes);
-  if (changes.require_pkce === false) {
+  checkServiceScopes(changes.service_scopes);
+  if (changes.require_pkce === false || changes.client_credentials === true) {
     const current = await projects.find(id);
     if (!current) throw NotFound();
-    if (!current.project.confidential) throw InvalidRequest({ detail: PUBLIC_NEEDS_PKCE });
+    if (!current.project.confidential) throw InvalidRequest({ detail: changes.require_pkce === false ? PUBLIC_NEEDS_PKCE : PUBLIC_NO_CLIENT_CREDENTIALS });
   }
   const branded = checkBranding(changes);
   return branded.name !== undefined ? { ...branded, name: checkProjectName(branded.name) } : branded;

@@ -77,6 +77,13 @@ export interface Project {
   logo_url: string | null;
   /** `#rrggbb` (lower case): the primary button and links where it contrasts enough; null: the default colours */
   brand_color: string | null;
+  // Machines (docs/machines.md)
+  /** the project may use the client_credentials grant (a confidential project only) */
+  client_credentials: boolean;
+  /** the scopes its client_credentials tokens may carry */
+  service_scopes: string[];
+  /** its client_credentials tokens with the scope `admin` may use the admin API */
+  admin_api: boolean;
 }
 
 export interface ProjectRecord {
@@ -99,6 +106,9 @@ interface ProjectSettings {
   require_mfa?: boolean;
   logo_url?: string | null;
   brand_color?: string | null;
+  client_credentials?: boolean;
+  service_scopes?: string[];
+  admin_api?: boolean;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -135,6 +145,9 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.require_mfa !== undefined ? { require_mfa: changes.require_mfa ? 1 : 0 } : {}),
     ...(changes.logo_url !== undefined ? { logo_url: changes.logo_url } : {}),
     ...(changes.brand_color !== undefined ? { brand_color: changes.brand_color } : {}),
+    ...(changes.client_credentials !== undefined ? { client_credentials: changes.client_credentials ? 1 : 0 } : {}),
+    ...(changes.service_scopes !== undefined ? { service_scopes: JSON.stringify(changes.service_scopes) } : {}),
+    ...(changes.admin_api !== undefined ? { admin_api: changes.admin_api ? 1 : 0 } : {}),
   };
 }
 
@@ -168,6 +181,9 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     require_mfa: row.require_mfa === 1,
     logo_url: row.logo_url,
     brand_color: row.brand_color,
+    client_credentials: row.client_credentials === 1,
+    service_scopes: JSON.parse(row.service_scopes) as string[],
+    admin_api: row.admin_api === 1,
   };
 }
 
@@ -252,6 +268,7 @@ export class ProjectService {
     Object.freeze(project.redirect_uris);
     Object.freeze(project.allowed_origins);
     Object.freeze(project.login_methods);
+    Object.freeze(project.service_scopes);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -303,6 +320,9 @@ export class ProjectService {
           require_mfa: 0,
           logo_url: null,
           brand_color: null,
+          client_credentials: 0,
+          service_scopes: '[]',
+          admin_api: 0,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

@@ -61,6 +61,18 @@ export interface OwnSessionSummary {
   user_agent: string | null;
 }
 
+/** A refresh token as stored (findRefreshToken). */
+export interface StoredRefreshToken {
+  session: Session;
+  projectId: string;
+  /** epoch milliseconds */
+  issuedAt: number;
+  expiresAt: number;
+  used: boolean;
+  /** the sid of the session's access tokens */
+  sid?: string;
+}
+
 /** The most sessions the account page lists (newest first). */
 export const MAX_OWN_SESSIONS_LISTED = 100;
 
@@ -461,6 +473,31 @@ export class SessionService {
   private async reuseDetected(session: Session, client: ClientFacts): Promise<void> {
     await this.revokeStored(session.id);
     this.events.onReuseDetected?.(sessionColumns(session), client);
+  }
+
+  /**
+   * A refresh token as stored, without using it (introspection, RFC 7662): its session, its
+   * issue and expiry times, whether it was used, and the sid it carries. Undefined when unknown.
+   */
+  async findRefreshToken(presented: string): Promise<StoredRefreshToken | undefined> {
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .selectAll('sessions')
+      .select(['refresh_tokens.project_id as token_project_id', 'refresh_tokens.created_at as token_created_at', 'refresh_tokens.expires_at as token_expires_at', 'refresh_tokens.used_at'])
+      .where('refresh_tokens.token_hash', '=', sha256(presented))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const sid = sidOf(presented);
+    return {
+      session: sessionColumns(row),
+      projectId: row.token_project_id,
+      issuedAt: Number(row.token_created_at),
+      expiresAt: Number(row.token_expires_at),
+      used: row.used_at !== null,
+      // A token from before sids were hashed carries none; its session's tokens carry another.
+      ...(sid !== undefined && sessionKey(sid) === row.id ? { sid } : {}),
+    };
   }
 
   /** The session of a token's `sid`. */

@@ -278,6 +278,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0014_service_clients': {
+    // Machines (docs/machines.md): a confidential project may use the client_credentials grant
+    // (1), for the scopes of service_scopes (JSON array, default none); admin_api (1) lets its
+    // tokens with the scope `admin` use the admin API.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('client_credentials', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('projects').addColumn('service_scopes', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema.alterTable('projects').addColumn('admin_api', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 /**

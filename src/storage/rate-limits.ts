@@ -36,6 +36,8 @@ export interface RateLimits {
    * address, or per client_id alone (GATEHOUSE_TOKEN_RATE_LIMIT_SCOPE); keyed by tokenRequestKey
    */
   tokenRequestsPerClient: Limiter;
+  /** POST /introspect: 600 requests per 60 s (GATEHOUSE_INTROSPECTION_RATE_LIMIT) per project and client address */
+  introspectionRequests: Limiter;
   /** POST /login: 5 failed attempts per 15 min per IP (GATEHOUSE_LOGIN_FAILURES_PER_IP) */
   passwordFailuresPerIp: Limiter;
   /** POST /login/pin: 5 failed attempts per 15 min per IP (GATEHOUSE_LOGIN_FAILURES_PER_IP) */
@@ -104,6 +106,7 @@ interface Rule {
 function rateLimitRules(config: Config): Rule[] {
   return [
     { name: 'tokenRequestsPerClient', points: config.tokenRequestsPerMinute, duration: 60 },
+    { name: 'introspectionRequests', points: config.introspectionRequestsPerMinute, duration: 60 },
     { name: 'passwordFailuresPerIp', points: config.loginFailuresPerIp, duration: 15 * 60 },
     { name: 'pinFailuresPerIp', points: config.loginFailuresPerIp, duration: 15 * 60 },
     { name: 'pinFailuresPerProject', points: config.pinFailuresPerDay, duration: 24 * 60 * 60 },

@@ -35,6 +35,12 @@ export interface ProjectsTable {
   logo_url: ColumnType<string | null, string | null | undefined, string | null>;
   /** `#rrggbb`, lower case: the hosted pages' button and link colour where it contrasts enough (0011; null: the default) */
   brand_color: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 1: the project may use the client_credentials grant (0014; default 0) */
+  client_credentials: ColumnType<number, number | undefined, number>;
+  /** JSON array of the scopes a client_credentials token may carry (0014; default `[]`) */
+  service_scopes: ColumnType<string, string | undefined, string>;
+  /** 1: its client_credentials tokens with the scope `admin` may use the admin API (0014; default 0) */
+  admin_api: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {

@@ -26,6 +26,8 @@ function describeProject(project: Project): string {
     `sign-in:       ${project.login_methods.join(', ')}`,
     ...(project.require_verified_email ? ['email:         must be verified to sign in'] : []),
     ...(project.require_mfa ? ['second factor: required to sign in'] : []),
+    ...(project.client_credentials ? [`service:       client_credentials, scopes: ${project.service_scopes.join(' ') || '(none)'}`] : []),
+    ...(project.admin_api ? ['admin API:     its client_credentials tokens with the scope admin may use it'] : []),
     `redirect URIs: ${project.redirect_uris.join(INDENT)}`,
     ...(project.post_logout_redirect_uris.length > 0 ? [`after logout:  ${project.post_logout_redirect_uris.join(INDENT)}`] : []),
     ...(project.allowed_origins.length > 0 ? [`origins:       ${project.allowed_origins.join(INDENT)}`] : []),
@@ -53,6 +55,9 @@ const OPTION_FIELDS = {
   'require-pkce': 'require_pkce',
   'require-verified-email': 'require_verified_email',
   'require-mfa': 'require_mfa',
+  'client-credentials': 'client_credentials',
+  'service-scopes': 'service_scopes',
+  'admin-api': 'admin_api',
   'code-ttl': 'code_ttl_seconds',
   'access-token-ttl': 'access_token_ttl_seconds',
   'refresh-token-ttl': 'refresh_token_ttl_seconds',
@@ -73,6 +78,9 @@ const SETTING_OPTIONS = {
   'require-pkce': { type: 'string' },
   'require-verified-email': { type: 'string' },
   'require-mfa': { type: 'string' },
+  'client-credentials': { type: 'string' },
+  'service-scopes': { type: 'string' },
+  'admin-api': { type: 'string' },
   'session-max': { type: 'string' },
   'logo-url': { type: 'string' },
   'brand-color': { type: 'string' },
@@ -95,6 +103,11 @@ const SETTING_DETAILS = [
   '                                  127.0.0.1); none removes it',
   '  --brand-color #RRGGBB|none      the colour of the pages\' primary button and links, where it contrasts',
   '                                  enough (else the default colour); none removes it',
+  '  --client-credentials true|false true lets a confidential project get tokens of its own (grant_type=',
+  '                                  client_credentials; default: false)',
+  '  --service-scopes A,B            the scopes such a token may carry, comma-separated ("" for none)',
+  '  --admin-api true|false          true lets its client_credentials tokens with the scope admin use the',
+  '                                  admin API (default: false)',
 ];
 
 /** A lifetime option: whole seconds, or `default` for the instance default (null). */
@@ -114,8 +127,13 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       fields[field] = stringList(values, option);
       continue;
     }
+    if (option === 'service-scopes') {
+      // Comma-separated; "" clears the list.
+      fields[field] = String(value).split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
+      continue;
+    }
     const text = stringOption(values, option, true);
-    if (option === 'require-pkce' || option === 'require-verified-email' || option === 'require-mfa') {
+    if (option === 'require-pkce' || option === 'require-verified-email' || option === 'require-mfa' || option === 'client-credentials' || option === 'admin-api') {
       if (text !== 'true' && text !== 'false') throw new UsageError(`--${option} must be true or false`);
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
@@ -159,6 +177,7 @@ export const projectCreate: Command = {
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
     '[--logo-url URL] [--brand-color #RRGGBB]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
   ].join('\n'),
   details: [
     'Options:',
@@ -209,6 +228,7 @@ export const projectUpdate: Command = {
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S] [--logo-url URL|none] [--brand-color #RRGGBB|none]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',

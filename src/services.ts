@@ -17,6 +17,7 @@ import type { RateLimits } from './storage/rate-limits.ts';
 import type { UserService } from './users/users.ts';
 import type { Ids } from './crypto/random.ts';
 import type { SecretBox } from './crypto/sealed.ts';
+import type { WebhookService } from './webhooks/webhooks.ts';
 
 export interface Services {
   config: Config;
@@ -41,6 +42,8 @@ export interface Services {
   secretBox: SecretBox;
   /** one signed-in person in one browser (docs/sso.md) */
   browserSessions: BrowserSessionService;
+  /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
+  webhooks: WebhookService;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

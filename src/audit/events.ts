@@ -60,6 +60,11 @@ export const AUDIT_EVENT_TYPES = [
   'email.verified',
   'email.change_requested',
   'email.changed',
+  // webhooks (docs/webhooks.md): added, changed, removed, given a new secret through the admin API
+  'admin.webhook.created',
+  'admin.webhook.updated',
+  'admin.webhook.deleted',
+  'admin.webhook.secret_rotated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

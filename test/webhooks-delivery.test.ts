@@ -158,6 +158,24 @@ describe('webhook deliveries: retries', () => {
     receiver.answer = 200;
   });
 
+  it('settled deliveries older than the audit retention are deleted; pending ones stay', async () => {
+    const webhook = await newWebhook(app, token, receiver.url, ['admin.access_refused']);
+    receiver.answer = 200;
+    await app.services.audit.record({ type: 'admin.access_refused', outcome: 'failure', detail: { n: 'delivered' } });
+    await app.services.webhooks.deliverDue();
+    receiver.answer = 500;
+    await app.services.audit.record({ type: 'admin.access_refused', outcome: 'failure', detail: { n: 'pending' } });
+    await app.services.webhooks.deliverDue();
+    app.clock.advance(1000);
+    const purged = await app.services.webhooks.purgeDeliveriesBefore(app.clock.now());
+    assert.equal(purged, 1);
+    const left = await deliveriesOf(app, webhook.id);
+    assert.deepEqual(left.map((d) => d.status), ['pending']);
+    await deleteWebhook(app, webhook.id);
+    receiver.received.length = 0;
+    receiver.answer = 200;
+  });
+
   it('deleting a webhook removes its pending deliveries: nothing more is sent', async () => {
     const webhook = await newWebhook(app, token, receiver.url, ['keys.encrypted']);
     receiver.answer = 500;

@@ -73,6 +73,8 @@ import { requireAcceptableAdminPassword } from './users/password-policy.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
 import { type Ids, randomIds } from './crypto/random.ts';
+import { Outbox } from './webhooks/outbox.ts';
+import { WebhookService } from './webhooks/webhooks.ts';
 
 export interface AppOptions {
   config: Config;
@@ -121,7 +123,12 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const users = new UserService(db, clock, ids, hasher);
   const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await loadPinKey(db, clock, secretBox);
   const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
-  const audit = new AuditLog(db, clock, ids);
+  const outbox = new Outbox(db, clock);
+  const audit = new AuditLog(db, clock, ids, outbox);
+  const webhooks = new WebhookService(db, clock, ids, secretBox, outbox, {
+    timeoutMs: config.webhookTimeoutMs,
+    onError: (err) => log?.error({ err }, 'webhook delivery failed'),
+  });
   const sidBox = await loadSidBox(db, clock, secretBox);
   const sessions = new SessionService(db, clock, ids, sidBox, {
     onReuseDetected: (session, client) =>
@@ -181,6 +188,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     browserSessions,
     secondFactors: new SecondFactors(db, clock, ids, secretBox),
     mfaChallenges: new MfaChallenges(kv, ids, clock),
+    webhooks,
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -404,6 +412,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await server.close();
       clearTimeout(slowBodies);
       await jobs.stop();
+      await services.webhooks.stop();
       services.mailer.close();
       await services.closeLimits().catch((err: unknown) => server.log.error({ err }, 'writing rate-limit counters failed'));
       redis?.disconnect();

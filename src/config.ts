@@ -72,6 +72,8 @@ export interface Config {
   hashQueue: number;
   /** how long connecting to the SMTP server, its greeting and each later step may take */
   smtpTimeoutMs: number;
+  /** longest wait for a webhook receiver's answer (docs/webhooks.md) */
+  webhookTimeoutMs: number;
   /**
    * GATEHOUSE_SECRET_KEY: the key that seals secrets at rest (signing keys, the PIN key; see
    * crypto/sealed.ts); unset: they are stored as they are
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailSendsPerIp: integer(env, 'GATEHOUSE_MAIL_SENDS_PER_IP', 10, 1),
     hashQueue: integer(env, 'GATEHOUSE_HASH_QUEUE', 64, 0),
     smtpTimeoutMs: integer(env, 'GATEHOUSE_SMTP_TIMEOUT_MS', 10000, 100),
+    webhookTimeoutMs: integer(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10000, 100),
     secretKey: secretKeySetting(env.GATEHOUSE_SECRET_KEY),
     sessionMaxSeconds: integer(env, 'GATEHOUSE_SESSION_MAX_SECONDS', 7_776_000, 1),
     auditRefreshes: booleanSetting(env, 'GATEHOUSE_AUDIT_REFRESHES', false),

@@ -11,7 +11,7 @@ const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 
 interface PeriodicJob {
-  name: 'audit retention' | 'expired state purge' | 'signing key reload' | 'signing key rotation';
+  name: 'audit retention' | 'expired state purge' | 'signing key reload' | 'signing key rotation' | 'webhook delivery';
   intervalMs: number;
   /** false: the first run is one interval after the start (the start has just done the work) */
   atStart: boolean;
@@ -27,8 +27,12 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
       intervalMs: HOUR_MS,
       atStart: true,
       async run() {
-        const deleted = await services.audit.purgeOlderThan(clock.now() - config.auditRetentionDays * DAY_MS);
+        const cutoff = clock.now() - config.auditRetentionDays * DAY_MS;
+        const deleted = await services.audit.purgeOlderThan(cutoff);
         if (deleted > 0) log.info({ deleted, retention_days: config.auditRetentionDays }, 'old audit events purged');
+        // The deliveries of those events go with them once settled (a pending one is still being tried).
+        const deliveries = await services.webhooks.purgeDeliveriesBefore(cutoff);
+        if (deliveries > 0) log.info({ deleted: deliveries, retention_days: config.auditRetentionDays }, 'old webhook deliveries purged');
       },
     },
     {
@@ -62,6 +66,17 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
         const signsFrom = new Date(rotated.signs_from).toISOString();
         await services.audit.record({ type: 'keys.rotated', outcome: 'info', detail: { kids, scheduled: true, immediately: false, signs_from: signsFrom } });
         log.info({ kids, signs_from: signsFrom }, 'signing keys rotated on schedule');
+      },
+    },
+    {
+      // Webhooks (docs/webhooks.md): the deliveries due, claimed by this instance alone. An event
+      // recorded here also nudges the deliverer at once; this catches retries, the events of other
+      // instances, and those recorded in another transaction (a refresh's).
+      name: 'webhook delivery',
+      intervalMs: 1000,
+      atStart: false,
+      async run() {
+        await services.webhooks.deliverDue();
       },
     },
   ];

@@ -20,6 +20,7 @@ import type { Ids } from './crypto/random.ts';
 import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
 import type { MfaChallenges } from './login/mfa/challenges.ts';
+import type { WebhookService } from './webhooks/webhooks.ts';
 
 export interface Services {
   config: Config;
@@ -50,6 +51,8 @@ export interface Services {
   secondFactors: SecondFactors;
   /** mfa.md: the mfa_tokens of second steps under way */
   mfaChallenges: MfaChallenges;
+  /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
+  webhooks: WebhookService;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

@@ -16,6 +16,7 @@ import { registerProjectRoutes } from './project-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerBrowserSessionRoutes } from './browser-session-routes.ts';
+import { registerWebhookRoutes } from './webhook-routes.ts';
 
 function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
@@ -64,5 +65,6 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     registerAuditRoutes(admin, context);
     registerBrowserSessionRoutes(admin, context);
     registerKeyRoutes(admin, context);
+    registerWebhookRoutes(admin, context);
   });
 }

@@ -8,6 +8,7 @@ import { PagingQuery } from './paging.ts';
 import { MAX_LOGO_URL_LENGTH } from '../projects/branding.ts';
 import { MAX_ALLOWED_ORIGINS, MAX_ORIGIN_LENGTH } from '../projects/allowed-origins.ts';
 import { MAX_LOCALE_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_LENGTH } from '../users/profile.ts';
+import { MAX_WEBHOOK_DESCRIPTION_LENGTH, MAX_WEBHOOK_URL_LENGTH } from '../webhooks/webhooks.ts';
 
 // No control characters in anything that is stored or looked up: PostgreSQL refuses NUL in
 // text, and such a request must be a 400, not a storage error.
@@ -161,3 +162,22 @@ export const PinParams = Type.Object({ id: Printable({ maxLength: 256 }), pin_id
 
 // Signing keys: a rotation, pre-published unless `immediately` (for a leaked key).
 export const RotateKeysBody = Type.Object({ immediately: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+
+// Webhooks (docs/webhooks.md): the shapes only; checkWebhookUrl and checkEvents say what a good
+// URL and a good list of event types are.
+const WebhookUrl = Printable({ minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH });
+const WebhookEvents = Type.Array(Printable({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 100 });
+const WebhookProject = Type.Union([Printable({ minLength: 1, maxLength: 256 }), Type.Null()]);
+const WebhookDescription = Type.Union([Printable({ maxLength: MAX_WEBHOOK_DESCRIPTION_LENGTH }), Type.Null()]);
+
+export const NewWebhookBody = Type.Object(
+  {
+    url: WebhookUrl,
+    events: WebhookEvents,
+    project: Type.Optional(WebhookProject),
+    description: Type.Optional(WebhookDescription),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookChangesBody = Type.Partial(NewWebhookBody, { additionalProperties: false });

@@ -2,7 +2,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { purgeRows } from '../storage/batches.ts';
 import type { Clock } from '../clock.ts';
-import { param, prepare, step, type PreparedQuery, type WriteStep } from '../storage/prepared.ts';
+import { param, prepare, step, writeAtomically, type PreparedQuery, type WriteStep } from '../storage/prepared.ts';
 import type { AuditEventsTable, Database } from '../storage/schema.ts';
 import type { AuditEventType } from './events.ts';
 import type { Ids } from '../crypto/random.ts';
@@ -46,6 +46,31 @@ interface AuditQuery {
   beforeId?: string;
 }
 
+/**
+ * Where an event's deliveries are queued (webhooks/outbox.ts): its writes go into the event's
+ * own transaction, so that an event is delivered exactly when it is recorded.
+ */
+export interface EventOutbox {
+  stepsFor(entry: AuditEntry): WriteStep[];
+  /** the deliveries of an event recorded by this process are committed */
+  recorded(): void;
+}
+
+/** The event as GET /admin/audit shows it, and as a webhook receives it. */
+function entryOf(r: Selectable<AuditEventsTable>): AuditEntry {
+  return {
+    id: r.id,
+    at: new Date(r.at).toISOString(),
+    type: r.type,
+    outcome: r.outcome,
+    project_id: r.project_id,
+    subject: r.subject,
+    ip: r.ip,
+    user_agent: r.user_agent,
+    detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+  };
+}
+
 export class AuditLog {
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
@@ -53,6 +78,7 @@ export class AuditLog {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    private readonly outbox?: EventOutbox,
   ) {
     this.insert = prepare<Selectable<AuditEventsTable>, never>(
       db.insertInto('audit_events').values({
@@ -82,17 +108,25 @@ export class AuditLog {
   async record(event: AuditEvent): Promise<void> {
     // Listeners hear of the event as it happens, before (and whether or not) the row is written.
     for (const listener of this.listeners) listener(event);
-    await this.insert.execute(this.db, this.row(event));
+    const row = this.row(event);
+    if (!this.outbox) {
+      await this.insert.execute(this.db, row);
+      return;
+    }
+    await writeAtomically(this.db, [step(this.insert, row), ...this.outbox.stepsFor(entryOf(row))]);
+    this.outbox.recorded();
   }
 
   /**
    * The event as one write of someone else's transaction (writeAtomically): a refresh grant
    * records its event in its own rotation's commit instead of a commit of its own, and records
-   * nothing when the rotation is undone.
+   * nothing when the rotation is undone. Its deliveries (the outbox's writes) come with it, in
+   * the same transaction; they go out at the deliverer's next run.
    */
-  recordStep(event: AuditEvent): WriteStep {
+  recordStep(event: AuditEvent): WriteStep[] {
     for (const listener of this.listeners) listener(event);
-    return step(this.insert, this.row(event));
+    const row = this.row(event);
+    return [step(this.insert, row), ...(this.outbox ? this.outbox.stepsFor(entryOf(row)) : [])];
   }
 
   private row(event: AuditEvent): Selectable<AuditEventsTable> {
@@ -132,17 +166,7 @@ export class AuditLog {
       q = q.where('at', '<', before);
     }
     const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      at: new Date(r.at).toISOString(),
-      type: r.type,
-      outcome: r.outcome,
-      project_id: r.project_id,
-      subject: r.subject,
-      ip: r.ip,
-      user_agent: r.user_agent,
-      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
-    }));
+    return rows.map(entryOf);
   }
 }
 

@@ -71,6 +71,11 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.failed',
   'mfa.recovery_code_used',
   'mfa.reset_by_admin',
+  // webhooks (docs/webhooks.md): added, changed, removed, given a new secret through the admin API
+  'admin.webhook.created',
+  'admin.webhook.updated',
+  'admin.webhook.deleted',
+  'admin.webhook.secret_rotated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

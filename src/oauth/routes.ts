@@ -184,8 +184,9 @@ async function refreshTokenGrant(services: Services, record: ProjectRecord, fiel
     sessionMaxMs: lifetimes.sessionMaxMs,
     membersOnly: !record.project.registration_open,
     client,
-    // Off by default: one more row in each rotation's transaction, on the benchmarked path
-    // (docs/decisions/0047-rehash-inline-and-refresh-audit-off.md).
+    // Off by default: the event's row and its webhook deliveries in each rotation's transaction,
+    // on the benchmarked path (docs/decisions/0047-rehash-inline-and-refresh-audit-off.md,
+    // 0106-webhook-deliveries-in-the-events-transaction.md).
     ...(services.config.auditRefreshes
       ? {
           alsoWrite: (s: Session) =>

@@ -96,7 +96,7 @@ export interface RotationRules {
   /** who is asking, for the audit event of a reuse */
   client?: ClientFacts;
   /** more writes for the rotation's transaction (the refresh's audit event), given the session */
-  alsoWrite?: (session: Session) => WriteStep;
+  alsoWrite?: (session: Session) => WriteStep[];
 }
 
 /** The key a session is stored under: the SHA-256 of its sid. */
@@ -459,7 +459,7 @@ export class SessionService {
       steps.unshift(step(markUsed, { now, tokenHash }, true));
       steps.push(step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }));
       if (sessionExpiresAt !== session.expires_at) steps.push(step(extendSession, { expiresAt: sessionExpiresAt, sessionId: session.id }));
-      if (rules.alsoWrite) steps.push(rules.alsoWrite(session));
+      if (rules.alsoWrite) steps.push(...rules.alsoWrite(session));
       rotated = await writeAtomically(this.db, steps);
     }
     if (!rotated) {

@@ -288,6 +288,46 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('admin_api', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0015_outbox': {
+    // Webhooks (docs/webhooks.md) and their outbox: a delivery row per matching webhook is
+    // written in the audit event's own transaction, and claimed by one deliverer at a time
+    // (`claimed_until`, a lease). `events` is a JSON list of event types or ["*"]; `secret` is
+    // sealed under GATEHOUSE_SECRET_KEY when one is set; `payload` is the exact body every try sends.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text')
+        .addColumn('description', 'text')
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('claimed_until', 'bigint')
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('last_duration_ms', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint')
+        .execute();
+      // the deliverer's claim: pending rows, earliest due first
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      // a webhook's latest deliveries (GET /admin/webhooks/:id/deliveries)
+      await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+    },
+  },
 };
 
 /**

@@ -205,6 +205,37 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  /** JSON list of audit event types, or ["*"] */
+  events: string;
+  project_id: string | null;
+  description: string | null;
+  /** sealed (crypto/sealed.ts) when GATEHOUSE_SECRET_KEY is set */
+  secret: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  /** the JSON body, fixed when the event was recorded */
+  payload: string;
+  attempt: number;
+  status: 'pending' | 'delivered' | 'failed';
+  next_attempt_at: number;
+  claimed_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_duration_ms: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   users: UsersTable;
@@ -220,4 +251,6 @@ export interface Database {
   account_tokens: AccountTokensTable;
   second_factors: SecondFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -243,4 +243,25 @@ describe(`the second step after a magic link and a password reset on ${testBacke
     const done = await post(app, '/login/mfa', { mfa_token: step.mfa_token, totp_code: totpNow(secret, app.clock.now()) });
     assert.equal(done.statusCode, 200, done.body);
   });
+
+  it('a verification link that signs in (a refused sign-in to a project requiring a verified email) answers the second step too', async () => {
+    const strict = await createProject(app);
+    await app.services.projects.update(strict.id, { name: 'Strict App', require_verified_email: true });
+    const id = await createUser(app, 'ida@example.com', PASSWORD, strict.id);
+    const { secret: own } = await app.services.secondFactors.beginTotp(id);
+    assert.ok(await app.services.secondFactors.confirmTotp(id, totpNow(own, app.clock.now())));
+    const refused = await post(app, '/login', { ...authParams(strict.id, pkce.challenge), email: 'ida@example.com', password: PASSWORD });
+    assert.deepEqual([refused.statusCode, refused.json()], [403, { error: 'Email not verified' }]);
+    const used = await post(app, '/verify-email', { token: linkToken(await waitForMail(smtp, 'ida@example.com', 1), '/verify-email') });
+    assert.equal(used.statusCode, 200, used.body);
+    const step = used.json<SecondStep>();
+    assert.deepEqual([step.mfa_required, step.methods], [true, ['totp', 'recovery_code']]);
+    assert.equal(used.headers['set-cookie'], undefined, 'not signed in before the second step');
+    assert.equal((await app.services.users.findByEmail('ida@example.com'))?.user.email_verified, true, 'the email is verified all the same');
+    app.clock.advance(30_000);
+    const done = await post(app, '/login/mfa', { mfa_token: step.mfa_token, totp_code: totpNow(own, app.clock.now()) });
+    assert.equal(done.statusCode, 200, done.body);
+    const tokens = await exchangeCode(app, strict, done.json<{ code: string }>().code, pkce.verifier);
+    assert.deepEqual(claimsOf(tokens.id_token ?? '').amr, ['magic_link', 'otp', 'mfa']);
+  });
 });

@@ -13,7 +13,8 @@ import { MailAfterAnswer } from '../../mail/background.ts';
 import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from '../../mail/account-messages.ts';
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
-import { renderErrorPage, renderMessagePage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
+import { renderErrorPage, renderMessagePage, renderSecondStepPage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
+import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { isOutage } from '../../storage/outage.ts';
 import { reserve, type Limiter } from '../../storage/rate-limits.ts';
@@ -125,6 +126,8 @@ export async function requestEmailChange(services: Services, user: User, newEmai
 
 interface Verified {
   signedIn?: { response: AuthorizationResponse; cookie: string };
+  /** mfa.md: the link is a first factor; a person with a second factor takes it before signing in */
+  secondStep?: { step: SecondStepRequired; authorization: AuthorizationRequest };
 }
 
 export function registerVerifyEmailRoutes(server: FastifyInstance, services: Services): void {
@@ -147,6 +150,8 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
     const authorization = await resumeAuthorization(taken.authorization, projects);
     if (!authorization) return {};
     await admitMember(users, authorization.project, userId);
+    const step = await secondStepFor(services, authorization, userId, ['magic_link']);
+    if (step) return { secondStep: { step, authorization } };
     const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
     const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
     return { signedIn: { response, cookie: browserSession.cookie } };
@@ -208,7 +213,13 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
         throw error;
       }
       reply.header('cache-control', 'no-store');
-      const { signedIn } = verified;
+      const { signedIn, secondStep } = verified;
+      if (secondStep) {
+        const { step, authorization } = secondStep;
+        if (!html) return reply.code(200).send(step);
+        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
+        return sendHtml(reply, 200, page, authorization.redirectUri);
+      }
       if (signedIn) {
         reply.header('set-cookie', signedIn.cookie);
         if (html) return reply.code(303).header('location', signedIn.response.redirect_to).send();

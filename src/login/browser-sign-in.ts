@@ -3,6 +3,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientInfo } from '../http/negotiation.ts';
 import type { Services } from '../services.ts';
+import { completeAuthorization, type AuthorizationResponse } from '../oauth/authorization-response.ts';
+import type { AuthorizationRequest } from '../oauth/authorization-request.ts';
+import type { AmrValue } from '../sessions/subject.ts';
 
 /** `__Host-` when the issuer is https: the browser then refuses it without Secure, a Domain or Path=/. */
 export function browserSessionCookieName(issuer: string): string {
@@ -52,4 +55,26 @@ export async function startBrowserSession(services: Pick<Services, 'browserSessi
   const started = await beginBrowserSession(services, request, userId, amr);
   reply.header('set-cookie', started.cookie);
   return started.id;
+}
+
+/**
+ * The end of every sign-in by a mailed link or a second step: the browser session starts, then
+ * the authorization gets its code. A code that cannot be issued ends the browser session again, so
+ * that a failed sign-in leaves the browser signed in nowhere. The caller sets `browserSession.cookie`.
+ */
+export async function signInWithBrowserSession(
+  services: Parameters<typeof completeAuthorization>[0] & Pick<Services, 'browserSessions' | 'config'>,
+  request: FastifyRequest,
+  authorization: AuthorizationRequest,
+  userId: string,
+  amr: AmrValue[],
+): Promise<{ response: AuthorizationResponse; browserSession: StartedBrowserSession }> {
+  const browserSession = await beginBrowserSession(services, request, userId, amr);
+  try {
+    const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, amr, { browserSessionId: browserSession.id });
+    return { response, browserSession };
+  } catch (error) {
+    await services.browserSessions.end(browserSession.id).catch(() => {});
+    throw error;
+  }
 }

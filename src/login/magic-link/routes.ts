@@ -10,8 +10,8 @@ import { admitMember } from '../admission.ts';
 import { answerLogin } from '../respond.ts';
 import { magicLinkMessage } from '../../mail/templates.ts';
 import { localeOf, translator } from '../../pages/i18n.ts';
-import { beginBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
-import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
+import { signInWithBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
+import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage, renderSecondStepPage } from '../../pages/render.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
@@ -70,14 +70,8 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
     const userId = await accountFor(authorization.project, grant.email, client);
     const step = await secondStepFor(services, authorization, userId, ['magic_link']);
     if (step) return { kind: 'second_step', step, userId, authorization };
-    const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
-    try {
-      const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
-      return { kind: 'signed_in', response, userId, browserSession };
-    } catch (error) {
-      await services.browserSessions.end(browserSession.id).catch(() => {});
-      throw error;
-    }
+    const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, userId, ['magic_link']);
+    return { kind: 'signed_in', response, userId, browserSession };
   }
 
   /**

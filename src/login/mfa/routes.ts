@@ -8,14 +8,13 @@ import { bodyFields, field } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { resumeAuthorization } from '../../oauth/authorization-request.ts';
-import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import { localeOf } from '../../pages/i18n.ts';
 import { renderErrorPage, renderSecondStepPage } from '../../pages/render.ts';
 import type { Services } from '../../services.ts';
 import type { AmrValue } from '../../sessions/subject.ts';
 import { isOutage } from '../../storage/outage.ts';
 import { admitMember } from '../admission.ts';
-import { beginBrowserSession } from '../browser-sign-in.ts';
+import { signInWithBrowserSession } from '../browser-sign-in.ts';
 import type { MfaChallenge } from './challenges.ts';
 
 const MAX_CODE_INPUT = 64;
@@ -77,8 +76,7 @@ export function registerMfaLoginRoutes(server: FastifyInstance, services: Servic
       if (!authorization) throw InvalidOrExpiredToken();
       await admitMember(services.users, authorization.project, taken.userId);
       const amr = withSecondStep(taken.amr);
-      const browserSession = await beginBrowserSession(services, request, taken.userId, amr);
-      const response = await completeAuthorization(services, authorization, { kind: 'user', userId: taken.userId }, amr, { browserSessionId: browserSession.id });
+      const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, taken.userId, amr);
       reply.header('cache-control', 'no-store');
       reply.header('set-cookie', browserSession.cookie);
       if (html) return reply.code(303).header('location', response.redirect_to).send();

@@ -12,7 +12,6 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
-import { completeAuthorization } from '../../oauth/authorization-response.ts';
 import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage, renderSecondStepPage } from '../../pages/render.ts';
 import { secondStepFor } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -22,7 +21,7 @@ import { normalizeEmail, requireValidEmail } from '../../users/email.ts';
 import { mailboxProven } from '../../users/mailbox-proof.ts';
 import { PASSWORD_REJECTIONS, requireAcceptablePassword } from '../../users/password-policy.ts';
 import { admitMember } from '../admission.ts';
-import { beginBrowserSession } from '../browser-sign-in.ts';
+import { signInWithBrowserSession } from '../browser-sign-in.ts';
 import { answerLinkLook, answerLogin } from '../respond.ts';
 import { accountTokens } from '../verify-email/routes.ts';
 
@@ -127,8 +126,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
         const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
         return sendHtml(reply, 200, page, authorization.redirectUri);
       }
-      const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
-      const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
+      const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, userId, ['magic_link']);
       reply.header('cache-control', 'no-store');
       reply.header('set-cookie', browserSession.cookie);
       if (html) return reply.code(303).header('location', response.redirect_to).send();

@@ -12,7 +12,7 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
 import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from '../../mail/account-messages.ts';
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
-import { completeAuthorization, type AuthorizationResponse } from '../../oauth/authorization-response.ts';
+import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import { renderErrorPage, renderMessagePage, renderSecondStepPage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -22,7 +22,7 @@ import { AccountTokens, type AccountToken, type AccountTokenPurpose } from '../.
 import { normalizeEmail, requireValidEmail } from '../../users/email.ts';
 import type { User } from '../../users/users.ts';
 import { admitMember } from '../admission.ts';
-import { beginBrowserSession } from '../browser-sign-in.ts';
+import { signInWithBrowserSession } from '../browser-sign-in.ts';
 import { answerLinkLook, answerLogin } from '../respond.ts';
 
 /** What a link at /verify-email can be. */
@@ -152,8 +152,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
     await admitMember(users, authorization.project, userId);
     const step = await secondStepFor(services, authorization, userId, ['magic_link']);
     if (step) return { secondStep: { step, authorization } };
-    const browserSession = await beginBrowserSession(services, request, userId, ['magic_link']);
-    const response = await completeAuthorization(services, authorization, { kind: 'user', userId }, 'magic_link', { browserSessionId: browserSession.id });
+    const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, userId, ['magic_link']);
     return { signedIn: { response, cookie: browserSession.cookie } };
   }
 

@@ -36,13 +36,14 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
       },
     },
     {
-      // Expired refresh tokens, sessions, codes and magic links.
+      // Expired refresh tokens, sessions, codes and magic links, and spent refresh tokens that
+      // reuse detection no longer needs.
       name: 'expired state purge',
       intervalMs: HOUR_MS,
       atStart: true,
       async run() {
         const purged = { ...(await purgeExpiredState(services.database.db, clock)), browserSessions: await services.browserSessions.purgeDead() };
-        if (purged.refreshTokens + purged.sessions + purged.kv + purged.browserSessions > 0) log.info({ purged }, 'expired tokens and sessions purged');
+        if (purged.refreshTokens + purged.spentTokens + purged.sessions + purged.kv + purged.browserSessions > 0) log.info({ purged }, 'expired tokens and sessions purged');
       },
     },
     {

@@ -55,7 +55,7 @@ describe('purging expired tokens and sessions', () => {
     const purged = await purgeExpiredState(app.services.database.db, app.services.clock);
     assert.ok(purged.sessions >= 1);
     assert.equal(await app.services.sessions.find(sid), undefined, 'the session went with its expiry');
-    assert.equal(await count('refresh_tokens'), before - purged.refreshTokens);
+    assert.equal(await count('refresh_tokens'), before - purged.refreshTokens - purged.spentTokens);
     assert.equal((await refresh(app, project, first.refresh_token)).json().error, 'Invalid refresh token', 'the spent 30-day token');
     assert.equal((await refresh(app, project, String(second.json().refresh_token))).json().error, 'Invalid refresh token', 'the expired one, purged');
   });
@@ -179,5 +179,70 @@ describe("a session's recorded expiry", () => {
     app.clock.advance(30_000);
     assert.equal((await refresh(app, project, again.json().refresh_token)).statusCode, 200);
     assert.equal(await recorded(sid), app.clock.now() + 3600_000 + 36_000);
+  });
+});
+
+describe('spent refresh tokens do not pile up', () => {
+  let app: TestApp;
+  let project: TestProject;
+  before(async () => {
+    // A day of refreshes in a moment of real time: the token limiter counts real minutes.
+    app = await createTestApp({ env: { GATEHOUSE_TOKEN_RATE_LIMIT: '1000' } });
+    project = await createProject(app);
+    await createUser(app, 'often@example.com', PASSWORD, project.id);
+  });
+  after(() => app.close());
+
+  const minutes = (n: number) => n * 60_000;
+  const rows = async () => Number((await app.services.database.db.selectFrom('refresh_tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  /** One session refreshed every 15 minutes for a day; answers every refresh token it was given, oldest first. */
+  async function aDayOfRefreshes(): Promise<string[]> {
+    const tokens = [(await passwordTokens(app, project, 'often@example.com', PASSWORD)).refresh_token];
+    for (let i = 0; i < 96; i++) {
+      app.clock.advance(minutes(15));
+      const res = await refresh(app, project, tokens[tokens.length - 1] ?? '');
+      assert.equal(res.statusCode, 200);
+      tokens.push(String(res.json().refresh_token));
+    }
+    return tokens;
+  }
+
+  it('a session refreshed every 15 minutes for a day keeps its live token, its latest spent one and those spent within the hour', async () => {
+    const tokens = await aDayOfRefreshes();
+    assert.equal(await rows(), 97, 'every rotation left its spent token');
+    const purged = await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.equal(purged.refreshTokens, 0, 'nothing has expired');
+    // Spent 60, 45, 30, 15 and 0 minutes ago (the window is an hour, its edge kept), and the live one.
+    assert.equal(purged.spentTokens, 97 - 6);
+    assert.equal(await rows(), 6);
+    const live = tokens[tokens.length - 1] ?? '';
+    assert.equal((await refresh(app, project, live)).statusCode, 200, 'the live token still refreshes');
+  });
+
+  it('a spent token within the hour, not the latest, still ends the session when presented again', async () => {
+    const tokens = await aDayOfRefreshes();
+    await purgeExpiredState(app.services.database.db, app.services.clock);
+    const thirtyMinutesAgo = tokens[tokens.length - 3] ?? '';
+    assert.equal((await refresh(app, project, thirtyMinutesAgo)).json().error, 'Invalid refresh token');
+    assert.equal((await refresh(app, project, tokens[tokens.length - 1] ?? '')).json().error, 'Invalid refresh token', 'the session was ended');
+  });
+
+  it('the latest spent token is kept until it expires: a thief who refreshed first is found out when the client comes back days later', async () => {
+    const tokens = await aDayOfRefreshes();
+    const clients = tokens[tokens.length - 1] ?? '';
+    const stolen = await refresh(app, project, clients); // the thief spends the client's token first
+    assert.equal(stolen.statusCode, 200);
+    app.clock.advance(3 * 24 * 3600 * 1000);
+    await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.equal((await refresh(app, project, clients)).json().error, 'Invalid refresh token');
+    assert.equal((await refresh(app, project, String(stolen.json().refresh_token))).json().error, 'Invalid refresh token', "the thief's chain ended with the session");
+  });
+
+  it('what is given up: a token spent more than an hour ago, not the latest, answers Invalid refresh token without ending the session', async () => {
+    const tokens = await aDayOfRefreshes();
+    await purgeExpiredState(app.services.database.db, app.services.clock);
+    assert.equal((await refresh(app, project, tokens[0] ?? '')).json().error, 'Invalid refresh token');
+    assert.equal((await refresh(app, project, tokens[tokens.length - 1] ?? '')).statusCode, 200, 'the session goes on');
   });
 });

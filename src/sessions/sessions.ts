@@ -219,8 +219,8 @@ function sessionQueries(db: Kysely<Database>) {
         browser_session_id: param('browser_session_id'),
       }),
     ),
-    markUsed: prepare<{ now: number; tokenHash: string }, never>(
-      db.updateTable('refresh_tokens').set({ used_at: param('now') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null),
+    markUsed: prepare<{ now: number; tokenHash: string; newHash: string }, never>(
+      db.updateTable('refresh_tokens').set({ used_at: param('now'), successor_hash: param('newHash') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null),
     ),
     insertToken: prepare<{ tokenHash: string; sessionId: string; projectId: string; now: number; expiresAt: number }, never>(
       db.insertInto('refresh_tokens').values({
@@ -230,6 +230,7 @@ function sessionQueries(db: Kysely<Database>) {
         created_at: param('now'),
         expires_at: param('expiresAt'),
         used_at: null,
+        successor_hash: null,
       }),
     ),
     extendSession: prepare<{ expiresAt: number; sessionId: string }, never>(
@@ -247,7 +248,7 @@ function sessionQueries(db: Kysely<Database>) {
       : prepare<{ now: number; tokenHash: string; newHash: string; projectId: string; expiresAt: number; extend: boolean; sessionExpiresAt: number; sessionId: string }, { n: number }>(
           db
             .with('used', (qc) =>
-              qc.updateTable('refresh_tokens').set({ used_at: param<number>('now') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null).returning('session_id'),
+              qc.updateTable('refresh_tokens').set({ used_at: param<number>('now'), successor_hash: param<string>('newHash') }).where('token_hash', '=', param<string>('tokenHash')).where('used_at', 'is', null).returning('session_id'),
             )
             .with('inserted', (qc) =>
               qc
@@ -450,14 +451,15 @@ export class SessionService {
     const expiresAt = tokenExpiry(now, session.created_at, refreshTtlMs, rules.sessionMaxMs);
     // The session's row is rewritten only when its expiry must move (see sessionExpiryFor).
     const sessionExpiresAt = sessionExpiryFor(session.expires_at, expiresAt, refreshTtlMs);
+    const newHash = sha256(next);
     let rotated: boolean;
     if (inOne) {
-      const values = { now, tokenHash, newHash: sha256(next), projectId, expiresAt, extend: sessionExpiresAt !== session.expires_at, sessionExpiresAt, sessionId: session.id };
+      const values = { now, tokenHash, newHash, projectId, expiresAt, extend: sessionExpiresAt !== session.expires_at, sessionExpiresAt, sessionId: session.id };
       rotated = Number((await rotateInOne.first(this.db, values))?.n ?? 0) > 0;
     } else {
       // The conditional update is the lock: of two concurrent uses, one sees zero rows.
-      steps.unshift(step(markUsed, { now, tokenHash }, true));
-      steps.push(step(insertToken, { tokenHash: sha256(next), sessionId: session.id, projectId, now, expiresAt }));
+      steps.unshift(step(markUsed, { now, tokenHash, newHash }, true));
+      steps.push(step(insertToken, { tokenHash: newHash, sessionId: session.id, projectId, now, expiresAt }));
       if (sessionExpiresAt !== session.expires_at) steps.push(step(extendSession, { expiresAt: sessionExpiresAt, sessionId: session.id }));
       if (rules.alsoWrite) steps.push(...rules.alsoWrite(session));
       rotated = await writeAtomically(this.db, steps);

@@ -328,6 +328,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  '0019_spent_token_successor': {
+    // A spent refresh token names the token it was exchanged for, so that the purge can tell the
+    // latest spent token of a chain (its successor still unspent: kept, reuse detection needs it)
+    // from older ones (deleted an hour after they were spent), and a session keeps a bounded
+    // number of rows however often it refreshes (docs/decisions/0138-spent-refresh-tokens-kept-for-an-hour.md).
+    // Tokens spent before this migration have none and keep going at their own expiry.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('refresh_tokens').addColumn('successor_hash', 'text').execute();
+    },
+  },
 };
 
 /**

@@ -124,6 +124,8 @@ interface RefreshTokensTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /** SHA-256 of the token this one was exchanged for, set when it is spent (migration 0019) */
+  successor_hash: string | null;
 }
 
 interface KvTable {

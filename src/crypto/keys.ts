@@ -1,9 +1,10 @@
 // Signing keys, kept in the database so every instance signs with the same keys: a current
 // key of each algorithm (ES256 on P-256, RS256 on RSA 2048), each project's tokens signed with
-// the one it chose. Signing goes through node:crypto (several times faster than WebCrypto for
-// ES256); verification and the JWKS go through jose.
+// the one it chose. Signing and verification go through node:crypto (several times faster than
+// WebCrypto for ES256; verification in jwt-verify.ts).
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { JWK } from 'jose';
+import { JwtRefused, verifyJwt, verifyingKeys, type JwtPayload, type JwtVerifyOptions, type VerifyingKey } from './jwt-verify.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
@@ -121,7 +122,7 @@ export class KeyRing {
   private publicKeys: PublicJwk[] = [];
   /** when the next retired key leaves the JWKS (epoch ms) */
   private nextDeparture = Infinity;
-  private verifier: ReturnType<typeof createLocalJWKSet> | undefined;
+  private verifier: Map<string, VerifyingKey> | undefined;
   private overlapMs = 0;
   private reloading: Promise<void> | undefined;
   private lastUnknownKidReload = -Infinity;
@@ -309,18 +310,18 @@ export class KeyRing {
   }
 
   /** Verifies a JWT signed by one of the published keys; reloads once on an unknown kid. */
-  async verifyJwt(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
-    const opts: JWTVerifyOptions = { algorithms: [...SIGNING_ALGS], currentDate: new Date(this.clock.now()), ...options };
+  async verifyJwt(token: string, options: JwtVerifyOptions): Promise<JwtPayload> {
+    const opts: JwtVerifyOptions = { currentDate: new Date(this.clock.now()), ...options };
     try {
-      return (await jwtVerify(token, this.verifierSet(), opts)).payload;
+      return verifyJwt(token, this.verifierSet(), opts);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
+      if (!(error instanceof JwtRefused) || error.reason !== 'unknown_kid') throw error;
       // Another instance may have rotated; a kid nobody made costs one reload per second at most.
       const now = Date.now();
       if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) throw error;
       this.lastUnknownKidReload = now;
       await this.reload();
-      return (await jwtVerify(token, this.verifierSet(), opts)).payload;
+      return verifyJwt(token, this.verifierSet(), opts);
     }
   }
 
@@ -336,9 +337,9 @@ export class KeyRing {
     return this.reloading;
   }
 
-  private verifierSet(): ReturnType<typeof createLocalJWKSet> {
+  private verifierSet(): Map<string, VerifyingKey> {
     const { keys } = this.jwks();
-    this.verifier ??= createLocalJWKSet({ keys });
+    this.verifier ??= verifyingKeys(keys);
     return this.verifier;
   }
 

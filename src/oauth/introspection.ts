@@ -1,6 +1,6 @@
 // POST /introspect (RFC 7662, docs/machines.md): whether a token is still good, for the project
 // it was issued to, or for any project when the caller has admin_api.
-import type { JWTPayload } from 'jose';
+import type { JwtPayload } from '../crypto/jwt-verify.ts';
 import { HttpError } from '../errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
@@ -43,7 +43,7 @@ export async function introspect(services: Services, caller: ProjectRecord, toke
 }
 
 async function accessTokenAnswer(services: Services, caller: ProjectRecord, token: string): Promise<IntrospectionAnswer | undefined> {
-  let payload: JWTPayload;
+  let payload: JwtPayload;
   try {
     payload = await services.keys.verifyJwt(token, { issuer: services.config.issuer, typ: 'at+jwt' });
   } catch {

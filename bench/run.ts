@@ -18,17 +18,19 @@ import {
   codeOf,
   form,
   FORM,
+  gatehouseAccessTokens,
   gatehouseBrowsers,
   gatehouseRefreshTokens,
   mintCodes,
+  peerAccessTokens,
   peerBrowsers,
   peerRefreshTokens,
   type SignedInBrowser,
 } from './setup.ts';
 
-const ALL_SCENARIOS = ['discovery', 'jwks', 'refresh', 'authorize-sso', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100', 'users-import'] as const;
+const ALL_SCENARIOS = ['discovery', 'jwks', 'userinfo', 'refresh', 'authorize-sso', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100', 'users-import'] as const;
 /** the scenarios both servers run, in turns, each with the target Gatehouse ≥ 2× the peer */
-const RATIO_SCENARIOS = ['refresh', 'discovery', 'jwks', 'authorize-sso'] as const;
+const RATIO_SCENARIOS = ['refresh', 'discovery', 'jwks', 'userinfo', 'authorize-sso'] as const;
 /** one verification's time: the median of the samples taken before and after the login run */
 interface HashTimings {
   concurrency: number;
@@ -147,6 +149,13 @@ function describe(row: Row): string {
 function staticGet(path: string): Workload {
   const request: HttpRequest = { method: 'GET', path };
   return { next: () => ({ request }), fixed: request };
+}
+
+/** GET `path` with a Bearer token, the tokens taken in turn (each a session of its own). */
+function bearerGets(path: string, tokens: string[]): Workload {
+  const requests: HttpRequest[] = tokens.map((token) => ({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } }));
+  let i = 0;
+  return { next: () => ({ request: requests[i++ % requests.length] as HttpRequest }) };
 }
 
 interface Chain {
@@ -457,6 +466,14 @@ try {
   }
   if (wanted('jwks')) {
     await alternate('jwks', (server) => staticGet(server === gatehouse ? '/.well-known/jwks.json' : '/jwks'));
+  }
+
+  if (wanted('userinfo')) {
+    // An access token checked at every request: its signature, its session and its subject.
+    log('minting 100 access tokens on each server…');
+    const tokens = new Map<ServerProcess, string[]>([[gatehouse, await gatehouseAccessTokens(gatehouse, 100)]]);
+    if (peer) tokens.set(peer, await peerAccessTokens(peer.url, 100));
+    await alternate('userinfo', (server) => bearerGets(server === gatehouse ? '/userinfo' : '/me', tokens.get(server) as string[]));
   }
 
   if (wanted('authorize-sso')) {

@@ -45,15 +45,19 @@ export async function inParallel<T>(count: number, parallel: number, work: (i: n
   return results;
 }
 
-async function exchange(baseUrl: string, code: MintedCode): Promise<string> {
+async function exchangeForTokens(baseUrl: string, code: MintedCode): Promise<{ refresh_token: string; access_token: string }> {
   const res = await setupFetch(`${baseUrl}/token`, {
     method: 'POST',
     headers: FORM,
     body: form({ grant_type: 'authorization_code', client_id: BENCH_PROJECT, code: code.code, code_verifier: code.verifier, redirect_uri: BENCH_REDIRECT_URI }),
   });
-  const body = (await res.json()) as { refresh_token?: string; error?: string };
-  if (res.status !== 200 || !body.refresh_token) throw new Error(`code exchange answered ${res.status} ${JSON.stringify(body)}`);
-  return body.refresh_token;
+  const body = (await res.json()) as { refresh_token?: string; access_token?: string; error?: string };
+  if (res.status !== 200 || !body.refresh_token || !body.access_token) throw new Error(`code exchange answered ${res.status} ${JSON.stringify(body)}`);
+  return { refresh_token: body.refresh_token, access_token: body.access_token };
+}
+
+async function exchange(baseUrl: string, code: MintedCode): Promise<string> {
+  return (await exchangeForTokens(baseUrl, code)).refresh_token;
 }
 
 /** Codes minted a few thousand per request: the server never holds the whole pool at once. */
@@ -136,6 +140,17 @@ async function peerSignIn(baseUrl: string): Promise<{ code: MintedCode; jar: Coo
 
 export function peerRefreshTokens(baseUrl: string, count: number): Promise<string[]> {
   return inParallel(count, 8, async () => exchange(baseUrl, (await peerSignIn(baseUrl)).code));
+}
+
+/** Access tokens of `count` sessions of Gatehouse's bench app (each from its own sign-in). */
+export async function gatehouseAccessTokens(server: ServerProcess, count: number): Promise<string[]> {
+  const codes = await mintCodes(server, count);
+  return inParallel(count, 8, async (i) => (await exchangeForTokens(server.url, codes[i] as MintedCode)).access_token);
+}
+
+/** Access tokens of `count` sessions of the peer, each through its authorization flow. */
+export function peerAccessTokens(baseUrl: string, count: number): Promise<string[]> {
+  return inParallel(count, 8, async () => (await exchangeForTokens(baseUrl, (await peerSignIn(baseUrl)).code)).access_token);
 }
 
 /** A signed-in browser: the Cookie header it sends to the authorization endpoint. */

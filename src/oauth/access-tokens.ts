@@ -2,9 +2,9 @@
 // ES256 JWT of this issuer whose session is still live and whose subject still passes the checks
 // of a refresh (a revoked PIN, a deleted or blocked user).
 import type { FastifyRequest } from 'fastify';
-import { Unauthorized } from '../errors.ts';
+import { HttpError, Unauthorized } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { sessionSubject, type UserClaims } from '../sessions/sessions.ts';
+import type { UserClaims } from '../sessions/sessions.ts';
 
 export interface AccessTokenClaims {
   sub: string;
@@ -32,11 +32,11 @@ export async function verifyAccessToken(services: Services, request: FastifyRequ
   }
   const { sub, aud, sid, scope } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || typeof aud !== 'string' || typeof sid !== 'string' || typeof scope !== 'string') throw Unauthorized();
-  const session = await services.sessions.find(sid);
-  if (!session || session.revoked_at !== null) throw Unauthorized();
-  // The same subject checks as a refresh: a revoked PIN, a deleted or blocked user.
-  const user = await services.sessions.checkSubject(sessionSubject(session), session.project_id).catch(() => {
-    throw Unauthorized();
+  // The session, and the same subject checks as a refresh: a revoked PIN, a deleted or blocked user.
+  // A refusal of the subject is a token that no longer works; an outage stays an outage (503).
+  const live = await services.sessions.findLiveWithSubject(sid).catch((error: unknown) => {
+    throw error instanceof HttpError && error.statusCode < 500 ? Unauthorized() : error;
   });
-  return { sub, aud, sid, scope, ...(user ? { user } : {}) };
+  if (!live) throw Unauthorized();
+  return { sub, aud, sid, scope, ...(live.user ? { user: live.user } : {}) };
 }

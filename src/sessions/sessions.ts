@@ -164,10 +164,35 @@ function judgeSubject(subject: Subject, projectId: string, facts: Partial<Subjec
 /** The profile claims' columns, read with the subject checks (one row either way). */
 const PROFILE_COLUMNS = ['users.name', 'users.given_name', 'users.family_name', 'users.picture', 'users.locale', 'users.updated_at as user_updated_at'] as const;
 
+/** What the subject checks read of a session's PIN, user and membership, joined to the session (one row either way). */
+const SUBJECT_FACT_COLUMNS = [
+  'pins.id as pin_found',
+  'pins.revoked_at as pin_revoked_at',
+  'pins.project_id as pin_project_id',
+  'users.id as user_found',
+  'users.email',
+  'users.email_verified',
+  ...PROFILE_COLUMNS,
+  'memberships.blocked',
+  'memberships.user_id as member_found',
+] as const;
+
 /** The queries of the hot paths (every refresh, every access token checked), compiled once. */
 function sessionQueries(db: Kysely<Database>) {
   return {
     session: prepare<{ id: string }, Session>(db.selectFrom('sessions').selectAll().where('id', '=', param<string>('id'))),
+    // Every access token checked (/userinfo, the admin API, introspection): the session and its
+    // subject's facts in one read instead of two.
+    sessionWithSubject: prepare<{ id: string }, Session & SubjectFacts>(
+      db
+        .selectFrom('sessions')
+        .leftJoin('users', 'users.id', 'sessions.user_id')
+        .leftJoin('memberships', (join) => join.onRef('memberships.project_id', '=', 'sessions.project_id').onRef('memberships.user_id', '=', 'sessions.user_id'))
+        .leftJoin('pins', 'pins.id', 'sessions.pin_id')
+        .select(SUBJECT_FACT_COLUMNS)
+        .selectAll('sessions')
+        .where('sessions.id', '=', param<string>('id')),
+    ),
     pinFacts: prepare<{ pinId: string }, Partial<SubjectFacts>>(
       db.selectFrom('pins').select(['id as pin_found', 'revoked_at as pin_revoked_at', 'project_id as pin_project_id']).where('id', '=', param<string>('pinId')),
     ),
@@ -189,15 +214,7 @@ function sessionQueries(db: Kysely<Database>) {
           'refresh_tokens.expires_at as token_expires_at',
           'refresh_tokens.used_at',
           'refresh_tokens.project_id as token_project_id',
-          'pins.id as pin_found',
-          'pins.revoked_at as pin_revoked_at',
-          'pins.project_id as pin_project_id',
-          'users.id as user_found',
-          'users.email',
-          'users.email_verified',
-          ...PROFILE_COLUMNS,
-          'memberships.blocked',
-          'memberships.user_id as member_found',
+          ...SUBJECT_FACT_COLUMNS,
         ])
         .selectAll('sessions')
         .where('refresh_tokens.token_hash', '=', param<string>('tokenHash')),
@@ -500,6 +517,18 @@ export class SessionService {
       // A token from before sids were hashed carries none; its session's tokens carry another.
       ...(sid !== undefined && sessionKey(sid) === row.id ? { sid } : {}),
     };
+  }
+
+  /**
+   * The live session of an access token's `sid` and its subject's claims, after the subject
+   * checks of a refresh (checkSubject); undefined when the session is unknown or was ended.
+   */
+  async findLiveWithSubject(sid: string): Promise<{ session: Session; user?: UserClaims } | undefined> {
+    const row = await this.queries.sessionWithSubject.first(this.db, { id: sessionKey(sid) });
+    if (!row || row.revoked_at !== null) return undefined;
+    const session = sessionColumns(row);
+    const user = judgeSubject(sessionSubject(session), session.project_id, row, false);
+    return { session, ...(user ? { user } : {}) };
   }
 
   /** The session of a token's `sid`. */

@@ -33,7 +33,7 @@ import { introspect } from './introspection.ts';
 import { verifierMatches } from './codes.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-tokens.ts';
 import type { TokenResponse } from './token-issuer.ts';
-import type { ClientFacts, Session } from '../sessions/sessions.ts';
+import { StaleProject, type ClientFacts, type Session } from '../sessions/sessions.ts';
 import { bodyFields, field, type Fields, queryFields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { allowTokenProjectOrigin, checkClientOrigin, preflight } from './cors.ts';
@@ -176,7 +176,8 @@ async function revokeReplayedCode(services: Services, record: ProjectRecord, cod
   });
 }
 
-async function refreshTokenGrant(services: Services, record: ProjectRecord, fields: Fields, client: ClientFacts): Promise<TokenResponse> {
+/** `rememberedRevision`: the record is a remembered one of that revision (ProjectService.findForRefresh); StaleProject when it moved on. */
+async function refreshTokenGrant(services: Services, record: ProjectRecord, fields: Fields, client: ClientFacts, rememberedRevision?: string): Promise<TokenResponse> {
   const presented = field(fields, 'refresh_token');
   if (!presented) throw MissingRefreshToken();
   const lifetimes = services.projects.lifetimes(record.project);
@@ -184,6 +185,7 @@ async function refreshTokenGrant(services: Services, record: ProjectRecord, fiel
     sessionMaxMs: lifetimes.sessionMaxMs,
     membersOnly: !record.project.registration_open,
     client,
+    ...(rememberedRevision !== undefined ? { projectRevision: rememberedRevision } : {}),
     // Off by default: the event's row and its webhook deliveries in each rotation's transaction,
     // on the benchmarked path (docs/decisions/0047-rehash-inline-and-refresh-audit-off.md,
     // 0106-webhook-deliveries-in-the-events-transaction.md).
@@ -242,8 +244,22 @@ export function registerOAuthRoutes(server: FastifyInstance, services: Services)
     const limitKey = tokenRequestKey(config.tokenRateLimitScope, clientId, ip);
     const limit = services.limits.tokenRequestsPerClient;
     if (!(await limit.hit(limitKey))) throw await rateLimited(services.audit, limit, limitKey, { ip, userAgent, projectId: clientId });
-    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     const grantType = field(fields, 'grant_type');
+    if (grantType === 'refresh_token' && request.headers.origin === undefined && field(fields, 'refresh_token')) {
+      // The hot path: on PostgreSQL the client is judged by the project as last read here, and
+      // the grant's read of the token checks that it is still the project's revision.
+      const remembered = await services.projects.findForRefresh(clientId);
+      if (remembered && services.projects.secretMatches(remembered, clientSecret)) {
+        try {
+          return await refreshTokenGrant(services, remembered, fields, clientInfo(request), remembered.revision);
+        } catch (error) {
+          if (!(error instanceof StaleProject)) throw error;
+        }
+      }
+      // Unknown, refused or changed since: judged afresh, as every other request is.
+      services.projects.forgetForRefresh(clientId);
+    }
+    const record = await authenticateClient(services, request, reply, clientId, clientSecret);
     if (grantType === 'authorization_code') return authorizationCodeGrant(services, record, fields, clientInfo(request));
     if (grantType === 'refresh_token') return refreshTokenGrant(services, record, fields, clientInfo(request));
     if (grantType === 'client_credentials') return clientCredentialsGrant(services, record, fields, clientInfo(request));

@@ -91,6 +91,8 @@ export interface ProjectRecord {
   secretHash: string | null;
   /** the stored redirect URIs and allowed origins, as read: what the project's CORS origins follow */
   originsKey: string;
+  /** the row's revision as read (see findForRefresh) */
+  revision: string;
 }
 
 /** What a project is created with or changed to, beside its name and redirect URIs. */
@@ -235,6 +237,11 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
+/** A project row's revision: new at every change, never reused (a project deleted and made again gets a new one). */
+function newRevision(): string {
+  return randomBytes(12).toString('base64url');
+}
+
 function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -269,10 +276,36 @@ export class ProjectService {
     Object.freeze(project.allowed_origins);
     Object.freeze(project.login_methods);
     Object.freeze(project.service_scopes);
-    const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
+    const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}`, revision: row.revision });
     this.cache?.remember(id, record, readAt);
     return record;
   }
+
+  /**
+   * The project for a refresh grant, possibly as this instance last read it. On SQLite that is
+   * find (its cache sees every change). On PostgreSQL, with no way to see another instance's
+   * change, a remembered record is answered as is: the grant's read of the token also reads the
+   * project's revision, and a grant that finds another one calls forgetForRefresh and starts
+   * again with find (sessions.ts, StaleProject). Unknown ids are never remembered.
+   */
+  async findForRefresh(id: string): Promise<ProjectRecord | undefined> {
+    if (this.cache || !isProjectId(id)) return this.find(id);
+    const remembered = this.refreshRecords.get(id);
+    if (remembered) return remembered;
+    const record = await this.find(id);
+    if (record) {
+      if (this.refreshRecords.size >= MAX_CACHED_PROJECTS) this.refreshRecords.clear();
+      this.refreshRecords.set(id, record);
+    }
+    return record;
+  }
+
+  /** Drops the remembered record of a project whose revision moved on (findForRefresh). */
+  forgetForRefresh(id: string): void {
+    this.refreshRecords.delete(id);
+  }
+
+  private readonly refreshRecords = new Map<string, ProjectRecord>();
 
   /** Runs a write to the projects table (through the cache, on SQLite). */
   private change<T>(write: () => Promise<T>): Promise<T> {
@@ -326,6 +359,7 @@ export class ProjectService {
           ...columnsOf(input),
           created_at: now,
           updated_at: now,
+          revision: newRevision(),
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -353,7 +387,7 @@ export class ProjectService {
     const row = await this.change(() =>
       this.db
         .updateTable('projects')
-        .set({ ...columnsOf(changes), updated_at: this.clock.now() })
+        .set({ ...columnsOf(changes), updated_at: this.clock.now(), revision: newRevision() })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst(),
@@ -382,7 +416,7 @@ export class ProjectService {
     const result = await this.change(() =>
       this.db
         .updateTable('projects')
-        .set({ secret_hash: sha256(clientSecret), updated_at: this.clock.now() })
+        .set({ secret_hash: sha256(clientSecret), updated_at: this.clock.now(), revision: newRevision() })
         .where('id', '=', id)
         .executeTakeFirst(),
     );

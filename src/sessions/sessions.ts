@@ -97,6 +97,11 @@ export interface RotationRules {
   client?: ClientFacts;
   /** more writes for the rotation's transaction (the refresh's audit event), given the session */
   alsoWrite?: (session: Session) => WriteStep[];
+  /**
+   * PostgreSQL: the revision of the project the client was judged by, when it was a remembered
+   * one; a project with another revision (or none) throws StaleProject before anything is written.
+   */
+  projectRevision?: string;
 }
 
 /** The key a session is stored under: the SHA-256 of its sid. */
@@ -177,6 +182,19 @@ const SUBJECT_FACT_COLUMNS = [
   'memberships.user_id as member_found',
 ] as const;
 
+/** A refresh token's read: the token, its session, and what the subject checks look at. */
+type TokenRow = Session & SubjectFacts & { token_expires_at: number; used_at: number | null; token_project_id: string };
+
+/**
+ * The project a refresh was judged by (ProjectService.findForRefresh) is not the project's current
+ * revision: nothing was written, and the grant starts again with the project read afresh.
+ */
+export class StaleProject extends Error {
+  constructor() {
+    super('the remembered project has another revision');
+  }
+}
+
 /** The queries of the hot paths (every refresh, every access token checked), compiled once. */
 function sessionQueries(db: Kysely<Database>) {
   return {
@@ -203,7 +221,7 @@ function sessionQueries(db: Kysely<Database>) {
         .select(['users.id as user_found', 'users.email', 'users.email_verified', ...PROFILE_COLUMNS, 'memberships.blocked', 'memberships.user_id as member_found'])
         .where('users.id', '=', param<string>('userId')),
     ),
-    tokenWithSession: prepare<{ tokenHash: string }, Session & SubjectFacts & { token_expires_at: number; used_at: number | null; token_project_id: string }>(
+    tokenWithSession: prepare<{ tokenHash: string }, TokenRow>(
       db
         .selectFrom('refresh_tokens')
         .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
@@ -219,6 +237,31 @@ function sessionQueries(db: Kysely<Database>) {
         .selectAll('sessions')
         .where('refresh_tokens.token_hash', '=', param<string>('tokenHash')),
     ),
+    // PostgreSQL, a refresh judged by a remembered project (ProjectService.findForRefresh): the
+    // same read, driven by the project's row so that its revision comes back whether or not the
+    // token is known (token and session columns are then null).
+    tokenWithRevision: onSqlite(db)
+      ? undefined
+      : prepare<{ tokenHash: string; projectId: string }, TokenRow & { project_revision: string; token_found: string | null; session_found: string | null }>(
+          db
+            .selectFrom('projects')
+            .leftJoin('refresh_tokens', (join) => join.on('refresh_tokens.token_hash', '=', param<string>('tokenHash')))
+            .leftJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+            .leftJoin('users', 'users.id', 'sessions.user_id')
+            .leftJoin('memberships', (join) => join.onRef('memberships.project_id', '=', 'sessions.project_id').onRef('memberships.user_id', '=', 'sessions.user_id'))
+            .leftJoin('pins', 'pins.id', 'sessions.pin_id')
+            .select([
+              'projects.revision as project_revision',
+              'refresh_tokens.token_hash as token_found',
+              'sessions.id as session_found',
+              'refresh_tokens.expires_at as token_expires_at',
+              'refresh_tokens.used_at',
+              'refresh_tokens.project_id as token_project_id',
+              ...SUBJECT_FACT_COLUMNS,
+            ])
+            .selectAll('sessions')
+            .where('projects.id', '=', param<string>('projectId')),
+        ),
     insertSession: prepare<Session, never>(
       db.insertInto('sessions').values({
         id: param('id'),
@@ -436,7 +479,15 @@ export class SessionService {
     const now = this.clock.now();
     const tokenHash = sha256(presented);
     // The token, its session and everything the subject checks look at, in one read.
-    const row = await this.queries.tokenWithSession.first(this.db, { tokenHash });
+    const { tokenWithRevision } = this.queries;
+    let row: TokenRow | undefined;
+    if (rules.projectRevision !== undefined && tokenWithRevision) {
+      const read = await tokenWithRevision.first(this.db, { tokenHash, projectId });
+      if (!read || read.project_revision !== rules.projectRevision) throw new StaleProject();
+      row = read.token_found !== null && read.session_found !== null ? read : undefined;
+    } else {
+      row = await this.queries.tokenWithSession.first(this.db, { tokenHash });
+    }
 
     if (!row || row.token_project_id !== projectId || row.revoked_at !== null) throw InvalidRefreshToken();
     const { token_expires_at: tokenExpiresAt, used_at: usedAt } = row;

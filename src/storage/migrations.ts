@@ -338,6 +338,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('refresh_tokens').addColumn('successor_hash', 'text').execute();
     },
   },
+  '0020_project_revision': {
+    // A project's revision, new at every change: on PostgreSQL the refresh grant judges the client
+    // by the project as this instance last read it, and its one read of the token tells whether
+    // that is still the project's revision (docs/decisions/0140-the-refresh-grant-checks-the-project-revision.md).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('revision', 'text', (c) => c.notNull().defaultTo('initial')).execute();
+    },
+  },
 };
 
 /**

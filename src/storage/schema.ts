@@ -25,6 +25,8 @@ export interface ProjectsTable {
   /** JSON array of exact-match URIs a logout may redirect to (0007) */
   post_logout_redirect_uris: ColumnType<string, string | undefined, string>;
   updated_at: number;
+  /** new (random) at every change of the row: the refresh grant's check of a remembered project (migration 0020) */
+  revision: ColumnType<string, string | undefined, string>;
   /** 'ES256' or 'RS256': what the project's tokens are signed with (default ES256) */
   token_signing_alg: ColumnType<string, string | undefined, string>;
   /** 1: a sign-in needs a verified email (0010; default 0) */

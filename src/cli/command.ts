@@ -62,6 +62,8 @@ export interface Command {
   required?: string[];
   /** false for commands that build their own storage (serve, migrate) */
   needsServices?: boolean;
+  /** Admin API routes this command does the same as, e.g. 'POST /admin/users' (checked by the CLI parity test). */
+  readonly routes?: readonly string[];
   run(context: CommandContext): Promise<void>;
 }
 
@@ -135,6 +137,7 @@ export async function requireProject(services: Services, id: string): Promise<Pr
 export function helpText(command: Command): string {
   const lines = [`Usage: ${command.usage.split('\n').join('\n       ')}`, '', command.summary];
   if (command.details) lines.push('', command.details);
+  if (command.routes && command.routes.length > 0) lines.push('', `Admin API: ${command.routes.join(', ')}`);
   lines.push('', 'Common options:', '  --json       print the result as JSON (errors too, on stderr)', '  -h, --help   show this help');
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import { explain, requireProject, stringOption, table, type Command } from '../c
 
 export const pinCreate: Command = {
   name: 'pin create',
+  routes: ['POST /admin/projects/:id/pins'],
   summary: `Create a shared PIN for a project (at most ${MAX_ACTIVE_PINS} active). The PIN is printed once; only a keyed hash is kept.`,
   usage: 'gatehouse pin create --project ID [--label LABEL]',
   details: ['Options:', '  --project ID    the project the PIN logs in to', `  --label LABEL   a note for people, at most ${MAX_PIN_LABEL_LENGTH} characters (e.g. "kiosk, front desk")`].join('\n'),
@@ -22,6 +23,7 @@ export const pinCreate: Command = {
 
 export const pinList: Command = {
   name: 'pin list',
+  routes: ['GET /admin/projects/:id/pins'],
   summary: "List a project's PINs (never the PINs themselves).",
   usage: 'gatehouse pin list --project ID',
   required: ['project'],
@@ -44,6 +46,7 @@ export const pinList: Command = {
 
 export const pinRevoke: Command = {
   name: 'pin revoke',
+  routes: ['DELETE /admin/projects/:id/pins/:pin_id'],
   summary: 'Revoke a PIN: it stops logging in, and refresh tokens it obtained answer "PIN revoked".',
   usage: 'gatehouse pin revoke --project ID --pin PIN_ID',
   details: ['Options:', '  --project ID    the project', '  --pin PIN_ID    the id shown by `pin create` / `pin list` (not the PIN)'].join('\n'),

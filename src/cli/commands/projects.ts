@@ -171,6 +171,7 @@ function ruled(id: string) {
 
 export const projectCreate: Command = {
   name: 'project create',
+  routes: ['POST /admin/projects'],
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
   usage: [
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
@@ -222,6 +223,7 @@ export const projectCreate: Command = {
 
 export const projectUpdate: Command = {
   name: 'project update',
+  routes: ['PATCH /admin/projects/:id'],
   summary: "Change a project's settings, as PATCH /admin/projects/:id does; the options not given are left as they are.",
   usage: [
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
@@ -280,6 +282,7 @@ export const projectUpdate: Command = {
 
 export const projectList: Command = {
   name: 'project list',
+  routes: ['GET /admin/projects'],
   summary: 'List the projects.',
   usage: 'gatehouse project list',
   async run({ out, services }) {
@@ -296,6 +299,7 @@ export const projectList: Command = {
 
 export const projectShow: Command = {
   name: 'project show',
+  routes: ['GET /admin/projects/:id'],
   summary: 'Show one project.',
   usage: 'gatehouse project show ID',
   positionals: ['ID'],

@@ -25,6 +25,7 @@ function passwordFromStdin(): string {
 
 export const adminCreate: Command = {
   name: 'admin create',
+  routes: ['POST /admin/users', 'PUT /admin/projects/:id/members/:user_id'],
   summary: 'Create an administrator (a member of the console project). Without a password one is generated and printed once.',
   usage: 'gatehouse admin create --email EMAIL [--password PASSWORD | --password-stdin]',
   details: [
@@ -89,6 +90,7 @@ function blockCommand(action: 'block' | 'unblock'): Command {
   const blocked = action === 'block';
   return {
     name: `user ${action}`,
+    routes: [`POST /admin/projects/:id/members/:user_id/${action}`],
     summary: blocked
       ? 'Block a member in one project: logins there answer "Account blocked", and so do refreshes of their sessions.'
       : 'Lift a block: the member may log in again and their sessions refresh again.',
@@ -110,6 +112,7 @@ export const userUnblock = blockCommand('unblock');
 
 export const userRemove: Command = {
   name: 'user remove',
+  routes: ['DELETE /admin/projects/:id/members/:user_id'],
   summary: 'Remove a member from one project and end their sessions there; a closed project then refuses their logins and refreshes ("Not a member").',
   usage: 'gatehouse user remove --project ID --user USER_ID_OR_EMAIL',
   ...MEMBER_OPTIONS,
@@ -125,6 +128,7 @@ const PROFILE_OPTIONS = { name: 'name', 'given-name': 'given_name', 'family-name
 
 export const userProfile: Command = {
   name: 'user profile',
+  routes: ['PATCH /admin/users/:id'],
   summary: 'Set or clear the profile claims of an account (released with the profile scope); with no option, show them.',
   usage: 'gatehouse user profile --user USER_ID_OR_EMAIL [--name NAME] [--given-name NAME] [--family-name NAME] [--picture HTTPS_URL] [--locale BCP47]',
   details: [

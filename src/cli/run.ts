@@ -17,15 +17,29 @@ import {
   type CommandContext,
   type Output,
 } from './command.ts';
+import { auditList } from './commands/audit.ts';
 import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
+import { memberAdd, memberBlock, memberList, memberRemove, memberUnblock, userBlock, userRemove, userUnblock } from './commands/members.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
-import { projectCreate, projectList, projectShow, projectUpdate } from './commands/projects.ts';
+import { projectCreate, projectDelete, projectList, projectRotateSecret, projectShow, projectUpdate } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
+import { browserSessionEnd, browserSessionList, sessionEnd, sessionList } from './commands/sessions.ts';
 import { usersExport, usersImport } from './commands/accounts-io.ts';
 import { backup, restore } from './commands/backup.ts';
-import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
+import { adminCreate, userCreate, userDelete, userList, userProfile, userResetMfa, userShow, userUpdate } from './commands/users.ts';
+import {
+  webhookCreate,
+  webhookDeliveries,
+  webhookDelete,
+  webhookList,
+  webhookRotateSecret,
+  webhookShow,
+  webhookTest,
+  webhookUpdate,
+} from './commands/webhooks.ts';
 
+// One command a line, grouped as `gatehouse --help` shows them: a new command is a new line.
 export const COMMANDS: readonly Command[] = [
   serve,
   migrate,
@@ -34,18 +48,44 @@ export const COMMANDS: readonly Command[] = [
   projectUpdate,
   projectList,
   projectShow,
+  projectDelete,
+  projectRotateSecret,
+  memberList,
+  memberAdd,
+  memberBlock,
+  memberUnblock,
+  memberRemove,
   pinCreate,
   pinList,
   pinRevoke,
   keysRotate,
   keysList,
   keysEncrypt,
+  userCreate,
+  userList,
+  userShow,
+  userUpdate,
+  userProfile,
+  userDelete,
+  userResetMfa,
   userBlock,
   userUnblock,
   userRemove,
-  userProfile,
   usersImport,
   usersExport,
+  sessionList,
+  sessionEnd,
+  browserSessionList,
+  browserSessionEnd,
+  auditList,
+  webhookList,
+  webhookShow,
+  webhookCreate,
+  webhookUpdate,
+  webhookDelete,
+  webhookRotateSecret,
+  webhookTest,
+  webhookDeliveries,
   backup,
   restore,
 ];

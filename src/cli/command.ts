@@ -85,6 +85,8 @@ export interface CommandContext {
   out: Output;
   /** the services on the configured database (commands with needsServices) */
   services: Services;
+  /** one line of standard input, without its line ending (--password-stdin) */
+  stdinLine(): string;
   /** records a change made from the command line in the audit log */
   audit(type: AuditEventType, facts?: { projectId?: string; detail?: Record<string, unknown> }): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // database when the command needs it, runs it and answers the exit code
 // (0 done, 1 failed, 2 usage error).
 import { buildServices, openStorage } from '../app.ts';
+import type { Clock } from '../clock.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import {
   checkPositionals,
@@ -11,6 +12,7 @@ import {
   EXIT_OK,
   EXIT_USAGE,
   helpText,
+  lineFromStdin,
   parseCommandArgs,
   UsageError,
   type Command,
@@ -94,6 +96,10 @@ interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
+  /** standard input, one line (tests give it here); the process's by default */
+  stdinLine?: () => string;
+  /** the services' clock (tests run commands on the clock of the app they check against); the system's by default */
+  clock?: Clock;
 }
 
 const processIo: CliIo = {
@@ -203,12 +209,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       // Set below for the commands that need it; serve and migrate build their own storage.
       services: undefined as never,
       audit: async () => {},
+      stdinLine: io.stdinLine ?? lineFromStdin,
     };
     if (command.needsServices !== false) {
       const database = await openStorage(config);
       close = () => database.close();
       // As buildApp does: instances (and this command) starting together agree on one signing key, one console.
-      const services = await database.withLock('start', () => buildServices({ config }, database));
+      const services = await database.withLock('start', () => buildServices({ config, ...(io.clock ? { clock: io.clock } : {}) }, database));
       close = async () => {
         services.mailer.close();
         await services.closeLimits();

@@ -16,7 +16,6 @@ import {
   CommandFailed,
   explain,
   flag,
-  lineFromStdin,
   listPages,
   nextPageLine,
   PAGING_DETAILS,
@@ -50,11 +49,12 @@ export const adminCreate: Command = {
   ].join('\n'),
   required: ['email'],
   options: { email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
-  async run({ values, out, services, audit }) {
+  async run(context) {
+    const { values, out, services, audit } = context;
     const typed = stringOption(values, 'email', true);
     const email = plainEmail(typed);
     if (email === undefined) throw new UsageError(`--email is not a valid address (local@domain, ASCII only): ${typed}`);
-    const chosen = passwordOf(values);
+    const chosen = passwordOf(context);
     if (chosen !== undefined) {
       const check = checkPassword(chosen);
       if (!check.ok) throw new UsageError(`Invalid password: ${PASSWORD_REJECTIONS[check.reason]}`);
@@ -76,10 +76,10 @@ export const adminCreate: Command = {
 };
 
 /** --password or --password-stdin (never both); undefined with neither. */
-function passwordOf(values: Values): string | undefined {
+function passwordOf({ values, stdinLine }: Pick<CommandContext, 'values' | 'stdinLine'>): string | undefined {
   const given = stringOption(values, 'password');
   if (given !== undefined && flag(values, 'password-stdin')) throw new UsageError('give --password or --password-stdin, not both');
-  return flag(values, 'password-stdin') ? lineFromStdin() : given;
+  return flag(values, 'password-stdin') ? stdinLine() : given;
 }
 
 const PROFILE_OPTIONS = { name: 'name', 'given-name': 'given_name', 'family-name': 'family_name', picture: 'picture', locale: 'locale' } as const;
@@ -169,9 +169,10 @@ export const userCreate: Command = {
     'email-verified': { type: 'boolean' },
     ...PROFILE_OPTION_SPECS,
   },
-  async run({ values, out, services, audit }) {
+  async run(context) {
+    const { values, out, services, audit } = context;
     const email = stringOption(values, 'email', true);
-    const password = passwordOf(values);
+    const password = passwordOf(context);
     const passwordHash = stringOption(values, 'password-hash');
     if (password !== undefined && passwordHash !== undefined) throw new UsageError('give a password or --password-hash, not both');
     const body = checkShape<NewAccount>(
@@ -281,7 +282,7 @@ export const userUpdate: Command = {
   async run(context) {
     const { positionals, values, out, services } = context;
     const email = stringOption(values, 'email');
-    const password = passwordOf(values);
+    const password = passwordOf(context);
     const isAdmin = booleanOption(values, 'admin');
     const verified = booleanOption(values, 'email-verified');
     const fields = {

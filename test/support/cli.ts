@@ -16,12 +16,16 @@ export interface Cli {
   json<T>(...argv: string[]): Promise<T>;
 }
 
-/** A `gatehouse` on `env` (the app's environment) and `app`'s clock. */
-export function cliFor(app: TestApp, env: Record<string, string>): Cli {
+/** A `gatehouse` on `env` (the app's environment) and `app`'s clock; `stdin` is the line --password-stdin reads. */
+export function cliFor(app: TestApp, env: Record<string, string>, stdin?: string): Cli {
+  const stdinLine = () => {
+    if (stdin === undefined) throw new Error('this test gives the command no standard input');
+    return stdin;
+  };
   const run = async (...argv: string[]): Promise<CliRun> => {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(argv, { stdout: (text) => (stdout += `${text}\n`), stderr: (text) => (stderr += `${text}\n`), env, clock: app.clock });
+    const code = await runCli(argv, { stdout: (text) => (stdout += `${text}\n`), stderr: (text) => (stderr += `${text}\n`), env, clock: app.clock, stdinLine });
     return { code, stdout, stderr };
   };
   return Object.assign(run, {

@@ -217,6 +217,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       // As buildApp does: instances (and this command) starting together agree on one signing key, one console.
       const services = await database.withLock('start', () => buildServices({ config, ...(io.clock ? { clock: io.clock } : {}) }, database));
       close = async () => {
+        // An event the command recorded is sent to its webhooks at once (the deliverer's nudge):
+        // that run finishes before the database closes under it.
+        await services.webhooks.stop();
         services.mailer.close();
         await services.closeLimits();
         await database.close();

@@ -17,7 +17,7 @@ export const auditList: Command = {
     'Options:',
     '  --project ID             events of this project',
     '  --subject SUBJECT        events of this subject (a user id, pin:<id>, client:<project>)',
-    '  --type TYPE              events of this type (admin.user.created, login.failed, …)',
+    '  --type TYPE              events of this type (admin.user.created, login.password, …)',
     '  --since WHEN             at or after WHEN: epoch milliseconds or an ISO 8601 date / date-time with a zone',
     '  --until WHEN             at or before WHEN',
     '  --before WHEN            strictly before WHEN',

@@ -35,7 +35,7 @@ async function projectFilter(services: Services, project: string | null | undefi
 }
 
 const EVENT_DETAILS = [
-  '  --event TYPE             an audit event type to send (admin.user.created, login.failed, …); repeat for',
+  '  --event TYPE             an audit event type to send (admin.user.created, login.password, …); repeat for',
   '                           more, or --event "*" for every type',
 ];
 

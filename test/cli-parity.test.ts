@@ -3,6 +3,7 @@
 // against); each command names the routes it does the same as in `routes`.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { helpText } from '../src/cli/command.ts';
 import { COMMANDS } from '../src/cli/run.ts';
 import { registeredRoutes } from '../src/openapi/routes.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -34,6 +35,12 @@ describe('command line parity with the admin API', () => {
     const real = new Set(adminRoutes);
     const unknown = COMMANDS.flatMap((command) => (command.routes ?? []).filter((route) => !real.has(route)).map((route) => `${command.name}: ${route}`));
     assert.deepEqual(unknown, [], `routes entries that name no admin route:\n  ${unknown.join('\n  ')}`);
+  });
+
+  it('--help of a command names the admin routes it stands for', () => {
+    for (const command of COMMANDS.filter((c) => (c.routes ?? []).length > 0)) {
+      assert.ok(helpText(command).includes(`Admin API: ${(command.routes ?? []).join(', ')}`), command.name);
+    }
   });
 
   it('command names are unique', () => {

@@ -109,6 +109,22 @@ describe('gatehouse session, browser-session, audit and project delete / rotate-
     }
   });
 
+  it('project list and pin list print everything, or one page with --limit and the API\'s cursor', async () => {
+    const all = await cli.json<{ projects: Array<{ id: string }>; next_cursor: null }>('project', 'list');
+    assert.deepEqual(all, (await call(app, admin, 'GET', '/admin/projects?limit=1000')).json());
+    const first = await cli.json<{ projects: Array<{ id: string }>; next_cursor: string }>('project', 'list', '--limit', '1');
+    assert.deepEqual(first, (await call(app, admin, 'GET', '/admin/projects?limit=1')).json());
+    const rest = await cli.json<{ projects: Array<{ id: string }> }>('project', 'list', '--cursor', first.next_cursor);
+    assert.deepEqual([...first.projects, ...rest.projects], all.projects);
+
+    for (const label of ['one', 'two']) await cli.json('pin', 'create', '--project', shop.id, '--label', label);
+    const pins = await cli.json<{ pins: Array<{ label: string }>; next_cursor: string }>('pin', 'list', '--project', shop.id, '--limit', '1');
+    assert.deepEqual(pins, (await call(app, admin, 'GET', `/admin/projects/${shop.id}/pins?limit=1`)).json());
+    const morePins = await cli.json<{ pins: Array<{ label: string }>; next_cursor: null }>('pin', 'list', '--project', shop.id, '--cursor', pins.next_cursor);
+    assert.deepEqual([...pins.pins, ...morePins.pins].map((p) => p.label).sort(), ['one', 'two']);
+    assert.equal(morePins.next_cursor, null);
+  });
+
   it('project rotate-secret prints a new client secret once that works at /token; the console and account projects refuse (exit 1)', async () => {
     const rotated = await cli.json<{ id: string; confidential: boolean; client_secret: string }>('project', 'rotate-secret', shop.id);
     assert.deepEqual([rotated.id, rotated.confidential], [shop.id, true]);

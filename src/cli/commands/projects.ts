@@ -9,7 +9,7 @@ import { isSigningAlg, SIGNING_ALGS } from '../../crypto/keys.ts';
 import { NotFound, ProjectAlreadyExists } from '../../errors.ts';
 import { checkNewProject, checkProjectChanges, requireOrdinaryProject } from '../../projects/project-rules.ts';
 import { LOGIN_METHODS, PROJECT_ID_PATTERN, type NewProject, type Project, type ProjectChanges } from '../../projects/projects.ts';
-import { asCommandError, checkShape, CommandFailed, explain, flag, requireProject, stringList, stringOption, table, UsageError, type Command, type Options, type Values } from '../command.ts';
+import { asCommandError, checkShape, CommandFailed, explain, flag, listPages, nextPageLine, PAGING_DETAILS, PAGING_OPTIONS, requireProject, stringList, stringOption, table, UsageError, type Command, type Options, type Values } from '../command.ts';
 
 const INDENT = '\n               ';
 
@@ -270,16 +270,21 @@ export const projectUpdate: Command = {
 export const projectList: Command = {
   name: 'project list',
   routes: ['GET /admin/projects'],
-  summary: 'List the projects.',
-  usage: 'gatehouse project list',
-  async run({ out, services }) {
-    const projects = await services.projects.list();
+  summary: 'List the projects, oldest first.',
+  usage: 'gatehouse project list [--limit N] [--cursor CURSOR]',
+  details: ['Options:', ...PAGING_DETAILS, 'Without --limit or --cursor, every project.'].join('\n'),
+  options: { ...PAGING_OPTIONS },
+  async run({ values, out, services }) {
+    const { items: projects, next_cursor } = await listPages(values, (page) => services.projects.listPage(page));
     out.result(
-      { projects },
-      table(
-        ['ID', 'NAME', 'CLIENT', 'REGISTRATION', 'REDIRECT URIS'],
-        projects.map((p) => [p.id, p.name, p.confidential ? 'confidential' : 'public', p.registration_open ? 'open' : 'closed', p.redirect_uris.join(' ')]),
-      ),
+      { projects, next_cursor },
+      [
+        table(
+          ['ID', 'NAME', 'CLIENT', 'REGISTRATION', 'REDIRECT URIS'],
+          projects.map((p) => [p.id, p.name, p.confidential ? 'confidential' : 'public', p.registration_open ? 'open' : 'closed', p.redirect_uris.join(' ')]),
+        ),
+        ...nextPageLine(next_cursor),
+      ].join('\n'),
     );
   },
 };

@@ -5,7 +5,7 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { User } from '../src/users/users.ts';
 import { createTestApp, testEnv, type TestApp } from './support/app.ts';
-import { call } from './support/admin.ts';
+import { call, consoleTokens } from './support/admin.ts';
 import { cliFor, type Cli } from './support/cli.ts';
 import { adminToken, createProject, passwordCode, passwordTokens, refresh, type TestProject } from './support/flow.ts';
 import { totpNow } from './support/totp.ts';
@@ -49,6 +49,17 @@ describe('gatehouse user and member commands', () => {
   it('user create without a password makes an account that has none', async () => {
     const user = await cli.json<User>('user', 'create', '--email', 'Ada@Example.com', '--admin');
     assert.deepEqual([user.email, user.is_admin, user.email_verified, user.has_password], ['Ada@Example.com', true, false, false]);
+  });
+
+  it('admin create makes an admin who is a member of the console project, both changes in the audit log', async () => {
+    const created = await cli.json<User & { password: string }>('admin', 'create', '--email', 'ops@example.com');
+    assert.deepEqual([created.is_admin, created.email_verified], [true, true]);
+    assert.deepEqual(await app.services.users.projectsOf(created.id), [{ project_id: 'console', name: (await app.services.projects.find('console'))?.project.name, blocked: false }]);
+    const added = (await events('admin.member.added')).filter((e) => e.project === 'console');
+    assert.deepEqual(added, [{ project: 'console', subject: null, detail: { user_id: created.id, via: 'cli' } }]);
+    // The password printed once signs in to the console, whose token the admin API takes.
+    const token = (await consoleTokens(app, 'ops@example.com', created.password)).access_token;
+    assert.equal((await call(app, token, 'GET', '/admin/users')).statusCode, 200);
   });
 
   it('user create refuses a weak password or a bad email (exit 2), an email taken (exit 1), and makes nothing', async () => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { NewUserBody, UserChangesBody, UserQuery } from '../../admin/schemas.ts';
 import { EmailAlreadyRegistered } from '../../errors.ts';
 import { CONSOLE_PROJECT_ID } from '../../projects/projects.ts';
-import { accountWithFactors, changeAccount, checkNewAccount, deleteAccount, type AccountChanges, type NewAccount } from '../../users/account-changes.ts';
+import { accountWithFactors, addMembership, changeAccount, checkNewAccount, deleteAccount, type AccountChanges, type NewAccount } from '../../users/account-changes.ts';
 import { plainEmail } from '../../users/email.ts';
 import { checkPassword, PASSWORD_REJECTIONS } from '../../users/password-policy.ts';
 import { PROFILE_FIELDS, type ProfileChanges } from '../../users/profile.ts';
@@ -64,9 +64,11 @@ export const adminCreate: Command = {
     const user = await services.users
       .create({ email, password, is_admin: true, email_verified: true })
       .catch(explain([EmailAlreadyRegistered, `Email already registered: ${email}`]));
-    // The admin API is used with a token of the console project, which is closed to strangers.
-    await services.users.addMember(CONSOLE_PROJECT_ID, user.id);
     await audit('admin.user.created', { detail: { user_id: user.id, is_admin: true } });
+    // The admin API is used with a token of the console project, which is closed to strangers.
+    if ((await addMembership(services, CONSOLE_PROJECT_ID, user.id))?.added) {
+      await audit('admin.member.added', { projectId: CONSOLE_PROJECT_ID, detail: { user_id: user.id } });
+    }
     const generated = chosen === undefined;
     out.result(
       { ...user, ...(generated ? { password } : {}) },

@@ -1,5 +1,6 @@
 // /admin/projects/:id/members: who belongs to a project, and who is blocked in it.
 import { NotFound } from '../errors.ts';
+import { addMembership } from '../users/account-changes.ts';
 import type { Membership } from '../users/users.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, MemberParams } from './schemas.ts';
@@ -7,10 +8,6 @@ import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
 
 export function registerMemberRoutes(server: AdminServer, context: AdminContext): void {
   const { projects, users } = context.services;
-
-  async function requireProjectAndUser(id: string, userId: string): Promise<void> {
-    if (!(await projects.find(id)) || !(await users.find(userId))) throw NotFound();
-  }
 
   async function memberOrNotFound(projectId: string, userId: string): Promise<Membership> {
     const member = await users.member(projectId, userId);
@@ -27,11 +24,10 @@ export function registerMemberRoutes(server: AdminServer, context: AdminContext)
   // PUT is idempotent: adding a member twice answers the same member, and never unblocks.
   server.put('/admin/projects/:id/members/:user_id', { schema: { params: MemberParams } }, async (request) => {
     const { id, user_id: userId } = request.params;
-    await requireProjectAndUser(id, userId);
-    const existed = (await users.membership(id, userId)) !== undefined;
-    await users.addMember(id, userId);
-    if (!existed) await context.recordChange(request, 'admin.member.added', { projectId: id, detail: { user_id: userId } });
-    return memberOrNotFound(id, userId);
+    const joined = await addMembership(context.services, id, userId);
+    if (!joined) throw NotFound();
+    if (joined.added) await context.recordChange(request, 'admin.member.added', { projectId: id, detail: { user_id: userId } });
+    return joined.member;
   });
 
   server.delete('/admin/projects/:id/members/:user_id', { schema: { params: MemberParams } }, async (request, reply) => {

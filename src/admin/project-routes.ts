@@ -1,7 +1,6 @@
 // /admin/projects: the OAuth clients, their settings and their client secrets.
-import { AccountProjectProtected, ConsoleProjectProtected, NotFound } from '../errors.ts';
-import { ACCOUNT_PROJECT_ID, CONSOLE_PROJECT_ID } from '../projects/projects.ts';
-import { checkNewProject, checkProjectChanges } from '../projects/project-rules.ts';
+import { NotFound } from '../errors.ts';
+import { checkNewProject, checkProjectChanges, requireOrdinaryProject } from '../projects/project-rules.ts';
 import type { AdminContext, AdminServer } from './context.ts';
 import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
 import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
@@ -35,10 +34,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
 
   server.delete('/admin/projects/:id', { schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params;
-    // Deleting the console would lock every admin out of this API.
-    if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
-    // Nor may the account page lose its project: every person signs in to their page through it.
-    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
+    requireOrdinaryProject(id);
     if (!(await projects.delete(id))) throw NotFound();
     await context.recordChange(request, 'admin.project.deleted', { projectId: id });
     return reply.code(204).send();
@@ -46,9 +42,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
 
   server.post('/admin/projects/:id/secret', { schema: { params: IdParams } }, async (request) => {
     const { id } = request.params;
-    // The console is a public client: its sign-in page has nowhere to keep a secret.
-    if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
-    if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
+    requireOrdinaryProject(id);
     const clientSecret = await projects.rotateSecret(id);
     const record = await projects.find(id);
     if (!record) throw NotFound();

@@ -24,7 +24,8 @@ export function webhookAnswer(webhook: Webhook) {
   };
 }
 
-function deliveryAnswer(row: DeliveryRow) {
+/** What the admin API shows of a delivery: its attempts and how the last one went, never the payload. */
+export function deliveryAnswer(row: DeliveryRow) {
   return {
     id: row.id,
     event_id: row.event_id,

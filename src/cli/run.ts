@@ -2,6 +2,7 @@
 // database when the command needs it, runs it and answers the exit code
 // (0 done, 1 failed, 2 usage error).
 import { buildServices, openStorage } from '../app.ts';
+import type { Clock } from '../clock.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import {
   checkPositionals,
@@ -11,21 +12,36 @@ import {
   EXIT_OK,
   EXIT_USAGE,
   helpText,
+  lineFromStdin,
   parseCommandArgs,
   UsageError,
   type Command,
   type CommandContext,
   type Output,
 } from './command.ts';
+import { auditList } from './commands/audit.ts';
 import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
+import { memberAdd, memberBlock, memberList, memberRemove, memberUnblock, userBlock, userRemove, userUnblock } from './commands/members.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
-import { projectCreate, projectList, projectShow, projectUpdate } from './commands/projects.ts';
+import { projectCreate, projectDelete, projectList, projectRotateSecret, projectShow, projectUpdate } from './commands/projects.ts';
 import { serve } from './commands/serve.ts';
+import { browserSessionEnd, browserSessionList, sessionEnd, sessionList } from './commands/sessions.ts';
 import { usersExport, usersImport } from './commands/accounts-io.ts';
 import { backup, restore } from './commands/backup.ts';
-import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
+import { adminCreate, userCreate, userDelete, userList, userProfile, userResetMfa, userShow, userUpdate } from './commands/users.ts';
+import {
+  webhookCreate,
+  webhookDeliveries,
+  webhookDelete,
+  webhookList,
+  webhookRotateSecret,
+  webhookShow,
+  webhookTest,
+  webhookUpdate,
+} from './commands/webhooks.ts';
 
+// One command a line, grouped as `gatehouse --help` shows them: a new command is a new line.
 export const COMMANDS: readonly Command[] = [
   serve,
   migrate,
@@ -34,18 +50,44 @@ export const COMMANDS: readonly Command[] = [
   projectUpdate,
   projectList,
   projectShow,
+  projectDelete,
+  projectRotateSecret,
+  memberList,
+  memberAdd,
+  memberBlock,
+  memberUnblock,
+  memberRemove,
   pinCreate,
   pinList,
   pinRevoke,
   keysRotate,
   keysList,
   keysEncrypt,
+  userCreate,
+  userList,
+  userShow,
+  userUpdate,
+  userProfile,
+  userDelete,
+  userResetMfa,
   userBlock,
   userUnblock,
   userRemove,
-  userProfile,
   usersImport,
   usersExport,
+  sessionList,
+  sessionEnd,
+  browserSessionList,
+  browserSessionEnd,
+  auditList,
+  webhookList,
+  webhookShow,
+  webhookCreate,
+  webhookUpdate,
+  webhookDelete,
+  webhookRotateSecret,
+  webhookTest,
+  webhookDeliveries,
   backup,
   restore,
 ];
@@ -54,6 +96,10 @@ interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
+  /** standard input, one line (tests give it here); the process's by default */
+  stdinLine?: () => string;
+  /** the services' clock (tests run commands on the clock of the app they check against); the system's by default */
+  clock?: Clock;
 }
 
 const processIo: CliIo = {
@@ -163,13 +209,17 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       // Set below for the commands that need it; serve and migrate build their own storage.
       services: undefined as never,
       audit: async () => {},
+      stdinLine: io.stdinLine ?? lineFromStdin,
     };
     if (command.needsServices !== false) {
       const database = await openStorage(config);
       close = () => database.close();
       // As buildApp does: instances (and this command) starting together agree on one signing key, one console.
-      const services = await database.withLock('start', () => buildServices({ config }, database));
+      const services = await database.withLock('start', () => buildServices({ config, ...(io.clock ? { clock: io.clock } : {}) }, database));
       close = async () => {
+        // An event the command recorded is sent to its webhooks at once (the deliverer's nudge):
+        // that run finishes before the database closes under it.
+        await services.webhooks.stop();
         services.mailer.close();
         await services.closeLimits();
         await database.close();

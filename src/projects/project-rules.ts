@@ -1,6 +1,6 @@
 // What a new project or a change to one may say, beyond the shape of the fields: the rules every
 // front door applies (the admin API, the command line) before ProjectService stores anything.
-import { InvalidRequest, NotFound } from '../errors.ts';
+import { AccountProjectProtected, ConsoleProjectProtected, InvalidRequest, NotFound } from '../errors.ts';
 import { checkAllowedOrigins } from './allowed-origins.ts';
 import { checkBranding } from './branding.ts';
 import { ACCOUNT_PROJECT_ID, checkProjectName, CONSOLE_PROJECT_ID, type NewProject, type ProjectChanges, type ProjectService } from './projects.ts';
@@ -56,4 +56,14 @@ export async function checkProjectChanges<T extends ProjectChanges>(projects: Pr
   }
   const branded = checkBranding(changes);
   return branded.name !== undefined ? { ...branded, name: checkProjectName(branded.name) } : branded;
+}
+
+/**
+ * The built-in projects are never deleted nor given a secret: without the console every admin
+ * is locked out of the admin API, and every person signs in to their account page through the
+ * account project; both are public clients, whose pages have nowhere to keep a secret. Throws 409.
+ */
+export function requireOrdinaryProject(id: string): void {
+  if (id === CONSOLE_PROJECT_ID) throw ConsoleProjectProtected();
+  if (id === ACCOUNT_PROJECT_ID) throw AccountProjectProtected();
 }

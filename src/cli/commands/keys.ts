@@ -24,6 +24,7 @@ function summary(key: KeySummary) {
 
 export const keysRotate: Command = {
   name: 'keys rotate',
+  routes: ['POST /admin/keys/rotate'],
   summary:
     'Add a next signing key of each algorithm, in the JWKS at once, signing after GATEHOUSE_KEY_PREPUBLISH_SECONDS; the old ones stay published until every token they signed has expired.',
   usage: 'gatehouse keys rotate [--immediately]',
@@ -56,6 +57,7 @@ export const keysRotate: Command = {
 
 export const keysList: Command = {
   name: 'keys list',
+  routes: ['GET /admin/keys'],
   summary: 'List the signing keys: the one that signs, and retired ones with the time they leave the JWKS.',
   usage: 'gatehouse keys list',
   async run({ out, services }) {

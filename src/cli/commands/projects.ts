@@ -4,14 +4,12 @@
 // gathers from them is checked as the API checks a body: the API's own schema (shapes and
 // bounds, src/admin/schemas.ts), then the project rules (src/projects/project-rules.ts), then
 // ProjectService stores it.
-import type { TSchema } from 'typebox';
-import { Value } from 'typebox/value';
 import { NewProjectBody, ProjectChangesBody } from '../../admin/schemas.ts';
 import { isSigningAlg, SIGNING_ALGS } from '../../crypto/keys.ts';
 import { NotFound, ProjectAlreadyExists } from '../../errors.ts';
-import { checkNewProject, checkProjectChanges } from '../../projects/project-rules.ts';
+import { checkNewProject, checkProjectChanges, requireOrdinaryProject } from '../../projects/project-rules.ts';
 import { LOGIN_METHODS, PROJECT_ID_PATTERN, type NewProject, type Project, type ProjectChanges } from '../../projects/projects.ts';
-import { asCommandError, CommandFailed, explain, flag, requireProject, stringList, stringOption, table, UsageError, type Command, type Options, type Values } from '../command.ts';
+import { asCommandError, checkShape, CommandFailed, explain, flag, listPages, nextPageLine, PAGING_DETAILS, PAGING_OPTIONS, requireProject, stringList, stringOption, table, UsageError, type Command, type Options, type Values } from '../command.ts';
 
 const INDENT = '\n               ';
 
@@ -153,17 +151,6 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
   return fields;
 }
 
-/** Checks `body` against the admin API's schema for it; a refused field is a usage error naming its option. */
-function checkShape<T>(schema: TSchema, body: Record<string, unknown>): T {
-  const [problem] = Value.Errors(schema, body);
-  if (problem) {
-    const field = problem.instancePath.split('/')[1] ?? '';
-    const option = Object.entries(OPTION_FIELDS).find(([, f]) => f === field)?.[0];
-    throw new UsageError(`${option !== undefined ? `--${option}` : field || 'the options'}: ${problem.message}`);
-  }
-  return body as T;
-}
-
 /** The project rules: a refused value is a usage error here, a missing project a failure. */
 function ruled(id: string) {
   return explain([NotFound, `no project with id ${id}`]);
@@ -171,6 +158,7 @@ function ruled(id: string) {
 
 export const projectCreate: Command = {
   name: 'project create',
+  routes: ['POST /admin/projects'],
   summary: 'Create a project (an OAuth client). A confidential project gets a client secret, printed once.',
   usage: [
     'gatehouse project create --name NAME --redirect-uri URI [--redirect-uri URI2 …] [--id ID] [--confidential] [--closed]',
@@ -198,7 +186,7 @@ export const projectCreate: Command = {
       ...(id !== undefined ? { id } : {}),
       confidential: flag(values, 'confidential'),
       registration_open: !flag(values, 'closed'),
-    });
+    }, OPTION_FIELDS);
     let input: NewProject;
     try {
       input = checkNewProject(body);
@@ -222,6 +210,7 @@ export const projectCreate: Command = {
 
 export const projectUpdate: Command = {
   name: 'project update',
+  routes: ['PATCH /admin/projects/:id'],
   summary: "Change a project's settings, as PATCH /admin/projects/:id does; the options not given are left as they are.",
   usage: [
     'gatehouse project update ID [--name NAME] [--redirect-uri URI …] [--post-logout-redirect-uri URI … | --no-post-logout-redirect-uris]',
@@ -268,7 +257,7 @@ export const projectUpdate: Command = {
     if (flag(values, 'open') && flag(values, 'closed')) throw new UsageError('give --open or --closed, not both');
     if (flag(values, 'open') || flag(values, 'closed')) fields.registration_open = flag(values, 'open');
     if (Object.keys(fields).length === 0) throw new UsageError(`nothing to change: give at least one option (see 'gatehouse project update --help')`);
-    const body = checkShape<ProjectChanges>(ProjectChangesBody, fields);
+    const body = checkShape<ProjectChanges>(ProjectChangesBody, fields, OPTION_FIELDS);
     await requireProject(services, id);
     const changes = await checkProjectChanges(services.projects, id, body).catch(ruled(id));
     const project = await services.projects.update(id, changes).catch(ruled(id));
@@ -280,27 +269,76 @@ export const projectUpdate: Command = {
 
 export const projectList: Command = {
   name: 'project list',
-  summary: 'List the projects.',
-  usage: 'gatehouse project list',
-  async run({ out, services }) {
-    const projects = await services.projects.list();
+  routes: ['GET /admin/projects'],
+  summary: 'List the projects, oldest first.',
+  usage: 'gatehouse project list [--limit N] [--cursor CURSOR]',
+  details: ['Options:', ...PAGING_DETAILS, 'Without --limit or --cursor, every project.'].join('\n'),
+  options: { ...PAGING_OPTIONS },
+  async run({ values, out, services }) {
+    const { items: projects, next_cursor } = await listPages(values, (page) => services.projects.listPage(page));
     out.result(
-      { projects },
-      table(
-        ['ID', 'NAME', 'CLIENT', 'REGISTRATION', 'REDIRECT URIS'],
-        projects.map((p) => [p.id, p.name, p.confidential ? 'confidential' : 'public', p.registration_open ? 'open' : 'closed', p.redirect_uris.join(' ')]),
-      ),
+      { projects, next_cursor },
+      [
+        table(
+          ['ID', 'NAME', 'CLIENT', 'REGISTRATION', 'REDIRECT URIS'],
+          projects.map((p) => [p.id, p.name, p.confidential ? 'confidential' : 'public', p.registration_open ? 'open' : 'closed', p.redirect_uris.join(' ')]),
+        ),
+        ...nextPageLine(next_cursor),
+      ].join('\n'),
     );
   },
 };
 
 export const projectShow: Command = {
   name: 'project show',
+  routes: ['GET /admin/projects/:id'],
   summary: 'Show one project.',
   usage: 'gatehouse project show ID',
   positionals: ['ID'],
   async run({ positionals, out, services }) {
     const project = await requireProject(services, positionals[0] ?? '');
     out.result(project, describeProject(project));
+  },
+};
+
+export const projectDelete: Command = {
+  name: 'project delete',
+  routes: ['DELETE /admin/projects/:id'],
+  summary: 'Delete a project with its memberships, PINs and sessions: its refresh tokens stop working. Not the console or account project.',
+  usage: 'gatehouse project delete ID',
+  positionals: ['ID'],
+  async run({ positionals, out, services, audit }) {
+    const id = positionals[0] ?? '';
+    try {
+      requireOrdinaryProject(id);
+    } catch (error) {
+      throw asCommandError(error);
+    }
+    if (!(await services.projects.delete(id))) throw new CommandFailed(`no project with id ${id}`);
+    await audit('admin.project.deleted', { projectId: id });
+    out.result({ id, deleted: true }, `deleted project ${id}`);
+  },
+};
+
+export const projectRotateSecret: Command = {
+  name: 'project rotate-secret',
+  routes: ['POST /admin/projects/:id/secret'],
+  summary: 'Give a project a new client secret, printed once; the old one stops working at once. Not the console or account project.',
+  usage: 'gatehouse project rotate-secret ID',
+  details: 'A public project becomes confidential: it then has to send the secret (only its hash is kept).',
+  positionals: ['ID'],
+  async run({ positionals, out, services, audit }) {
+    const id = positionals[0] ?? '';
+    await requireProject(services, id);
+    let clientSecret: string;
+    try {
+      requireOrdinaryProject(id);
+      clientSecret = await services.projects.rotateSecret(id);
+    } catch (error) {
+      throw asCommandError(error, [[NotFound, `no project with id ${id}`]]);
+    }
+    const project = await requireProject(services, id);
+    await audit('admin.project.secret_rotated', { projectId: id });
+    out.result({ ...project, client_secret: clientSecret }, [`new client secret of ${id}: ${clientSecret}`, '(shown this once; only its hash is kept; the old one no longer works)'].join('\n'));
   },
 };

@@ -52,6 +52,8 @@ import { loadPinKey } from './pins/pin-key.ts';
 import { SecretBox } from './crypto/sealed.ts';
 import { SecondFactors } from './users/second-factors.ts';
 import { MfaChallenges } from './login/mfa/challenges.ts';
+import { Passkeys } from './users/passkeys.ts';
+import { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { registerMfaLoginRoutes } from './login/mfa/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
@@ -148,6 +150,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     idleMs: config.browserSessionIdleSeconds * 1000,
     maxMs: config.browserSessionMaxSeconds * 1000,
   });
+  const passkeys = new Passkeys(db, clock);
   const mailer =
     options.mailer ??
     (config.smtpUrl
@@ -188,6 +191,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     browserSessions,
     secondFactors: new SecondFactors(db, clock, ids, secretBox),
     mfaChallenges: new MfaChallenges(kv, ids, clock),
+    passkeys,
+    passkeyCeremonies: new PasskeyCeremonies(kv, ids, clock, passkeys, config.issuer),
     webhooks,
     async healthy() {
       try {

@@ -33,9 +33,9 @@ export function registerUserRoutes(server: AdminServer, context: AdminContext): 
   server.get('/admin/users/:id', { schema: { params: IdParams } }, async (request) => {
     const record = await users.find(request.params.id);
     if (!record) throw NotFound();
-    // mfa.md: which second factors the person has (passkeys come with their own table).
-    const { totp, recovery_codes_left } = await secondFactors.summary(record.user.id);
-    return { ...record.user, mfa: { totp, passkeys: 0, recovery_codes_left } };
+    // mfa.md: which second factors the person has.
+    const { totp, passkeys, recovery_codes_left } = await secondFactors.summary(record.user.id);
+    return { ...record.user, mfa: { totp, passkeys, recovery_codes_left } };
   });
 
   // mfa.md: every second factor of the person goes (a lost phone); where a project requires one,

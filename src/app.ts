@@ -56,6 +56,7 @@ import { Passkeys } from './users/passkeys.ts';
 import { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { registerMfaLoginRoutes } from './login/mfa/routes.ts';
+import { registerPasskeyLoginRoutes } from './login/passkey/routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
@@ -220,7 +221,7 @@ const SECURITY_HEADERS: HelmetOptions = {
 
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
 const BROWSER_ROUTES = new Set([
-  '/authorize', '/login', '/login/pin', '/login/mfa', '/register', '/magic-link', '/magic-link/verify',
+  '/authorize', '/login', '/login/pin', '/login/mfa', '/login/passkey', '/register', '/magic-link', '/magic-link/verify',
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
 ]);
@@ -394,6 +395,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerMagicLinkRoutes(server, services);
   registerPinLoginRoutes(server, services);
   registerMfaLoginRoutes(server, services);
+  registerPasskeyLoginRoutes(server, services);
   registerPasswordResetRoutes(server, services);
   registerVerifyEmailRoutes(server, services);
   registerAdminRoutes(server, services);

@@ -38,6 +38,14 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/account/mfa/totp/confirm',
   '/account/mfa/totp/remove',
   '/account/mfa/recovery-codes',
+  // passkeys (mfa.md): the account page's, the second step's and the sign-in's, with their options
+  '/account/passkeys/options',
+  '/account/passkeys',
+  '/account/passkeys/rename',
+  '/account/passkeys/remove',
+  '/login/mfa/passkey/options',
+  '/login/passkey/options',
+  '/login/passkey',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -28,7 +28,7 @@ interface LoginOutcome {
 }
 
 /** The sign-in method each login form is (registration sets a password). */
-const METHOD_OF_FORM: Record<LoginForm, LoginMethodName> = { password: 'password', register: 'password', 'magic-link': 'magic_link', pin: 'pin' };
+const METHOD_OF_FORM: Record<LoginForm, LoginMethodName> = { password: 'password', register: 'password', 'magic-link': 'magic_link', pin: 'pin', passkey: 'passkey' };
 
 /** sso.md: the page shows the PIN form only when `pin` is allowed and the project has an active PIN. */
 export async function showPinForm(services: Pick<Services, 'pins'>, authorization: AuthorizationRequest): Promise<boolean> {

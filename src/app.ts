@@ -51,12 +51,13 @@ import { PinService } from './pins/pins.ts';
 import { loadPinKey } from './pins/pin-key.ts';
 import { SecretBox } from './crypto/sealed.ts';
 import { SecondFactors } from './users/second-factors.ts';
-import { MfaChallenges } from './login/mfa/challenges.ts';
+import { ENROLMENT_TOKEN_TTL_MS, MfaChallenges } from './login/mfa/challenges.ts';
 import { Passkeys } from './users/passkeys.ts';
 import { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { registerMfaLoginRoutes } from './login/mfa/routes.ts';
 import { registerPasskeyLoginRoutes } from './login/passkey/routes.ts';
+import { ENROLMENT_ROUTES, registerMfaEnrolmentRoutes } from './login/mfa/enrolment-routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
@@ -192,6 +193,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     browserSessions,
     secondFactors: new SecondFactors(db, clock, ids, secretBox),
     mfaChallenges: new MfaChallenges(kv, ids, clock),
+    mfaEnrolments: new MfaChallenges(kv, ids, clock, 'mfa_enrol', ENROLMENT_TOKEN_TTL_MS),
     passkeys,
     passkeyCeremonies: new PasskeyCeremonies(kv, ids, clock, passkeys, config.issuer),
     webhooks,
@@ -224,6 +226,7 @@ const BROWSER_ROUTES = new Set([
   '/authorize', '/login', '/login/pin', '/login/mfa', '/login/passkey', '/register', '/magic-link', '/magic-link/verify',
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
+  ...ENROLMENT_ROUTES,
 ]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
@@ -396,6 +399,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerPinLoginRoutes(server, services);
   registerMfaLoginRoutes(server, services);
   registerPasskeyLoginRoutes(server, services);
+  registerMfaEnrolmentRoutes(server, services);
   registerPasswordResetRoutes(server, services);
   registerVerifyEmailRoutes(server, services);
   registerAdminRoutes(server, services);

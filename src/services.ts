@@ -53,6 +53,8 @@ export interface Services {
   secondFactors: SecondFactors;
   /** mfa.md: the mfa_tokens of second steps under way */
   mfaChallenges: MfaChallenges;
+  /** mfa.md: the tokens of enrolments at sign-in, for a require_mfa project (docs/decisions/0099) */
+  mfaEnrolments: MfaChallenges;
   /** mfa.md: a person's passkeys */
   passkeys: Passkeys;
   /** mfa.md: the WebAuthn ceremonies of passkeys and their challenges */

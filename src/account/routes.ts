@@ -4,8 +4,7 @@
 // answers a 303 back to /account with a notice, or the page again with the error beside its form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountBlocked, EmailAlreadyRegistered, Forbidden, HttpError, InvalidCode, InvalidCredentials, InvalidPassword, InvalidRequest, RateLimited } from '../errors.ts';
-import QRCode from 'qrcode';
-import { otpauthUri } from '../login/mfa/totp.ts';
+import { totpQrDataUri } from '../login/mfa/totp-qr.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo } from '../http/negotiation.ts';
@@ -22,8 +21,7 @@ import { projectBrand } from '../pages/brand.ts';
 import type { PageBrand } from '../pages/render.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
-import { addOwnPasskey, removeOwnPasskey, renameOwnPasskey } from './account.ts';
-import { accountOverview, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { accountOverview, addOwnPasskey, removeOwnPasskey, renameOwnPasskey, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
@@ -62,9 +60,7 @@ async function mfaModel(services: Services, user: User): Promise<AccountPageMode
   const summary = await services.secondFactors.summary(user.id);
   const pending = summary.totp ? undefined : await services.secondFactors.pendingTotp(user.id);
   if (!pending) return { totp: summary.totp, recoveryCodesLeft: summary.recovery_codes_left };
-  const issuer = new URL(services.config.issuer).host;
-  const svg = await QRCode.toString(otpauthUri({ issuer, account: user.email, secret: pending.secret }), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` } };
+  return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: await totpQrDataUri(services.config.issuer, user.email, pending.secret) } };
 }
 
 /**

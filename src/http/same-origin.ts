@@ -46,6 +46,11 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/login/mfa/passkey/options',
   '/login/passkey/options',
   '/login/passkey',
+  // the enrolment at sign-in of a require_mfa project (src/login/mfa/enrolment-routes.ts)
+  '/login/mfa/enroll/totp',
+  '/login/mfa/enroll/passkey/options',
+  '/login/mfa/enroll/passkey',
+  '/login/mfa/enroll/continue',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

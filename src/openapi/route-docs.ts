@@ -5,6 +5,7 @@ import * as E from '../errors.ts';
 import type { ErrorFactory } from '../errors.ts';
 import { ACCOUNT_ROUTE_DOCS } from '../account/routes.ts';
 import { PASSKEY_ROUTE_DOCS } from '../login/passkey/routes.ts';
+import { ENROLMENT_ROUTE_DOCS } from '../login/mfa/enrolment-routes.ts';
 
 export interface RouteDoc {
   summary: string;
@@ -301,6 +302,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
   ...ACCOUNT_ROUTE_DOCS,
   ...PASSKEY_ROUTE_DOCS,
+  ...ENROLMENT_ROUTE_DOCS,
 };
 
 export function errorsOf(method: string, url: string): ErrorFactory[] {

@@ -486,3 +486,71 @@ ${passkeyErrorSlot()}
 <button type="submit"${form.primary ? ' class="primary"' : ' class="secondary"'}>${escapeHtml(form.submit)}</button>
 </form>`;
 }
+
+/**
+ * mfa.md "Per project": a person with no second factor signing in to a project that requires one
+ * adds one here, then goes on (docs/decisions/0099). The authenticator app works without script
+ * (the QR code and the key, then its first code); a passkey needs the page script.
+ */
+export function renderEnrolmentPage(options: {
+  enrolToken: string;
+  appName: string;
+  locale: Locale;
+  totp: { secret: string; qrDataUri: string };
+  error?: { message: string; form: 'totp' | 'passkey' };
+}): string {
+  const tr = translator(options.locale);
+  const hidden = `<input type="hidden" name="enrol_token" value="${escapeHtml(options.enrolToken)}">`;
+  const totpError = errorHtml(options.error?.form === 'totp' ? options.error.message : undefined, 'enrol-totp-error', tr);
+  const passkeyError = errorHtml(options.error?.form === 'passkey' ? options.error.message : undefined, 'enrol-passkey-error', tr);
+  const title = tr.t('mfa.enroll_title');
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(tr.t('mfa.enroll_choose', { app: options.appName }))}</p>
+<section aria-labelledby="enrol-totp-title">
+<h2 id="enrol-totp-title">${escapeHtml(tr.t('mfa.enroll_totp_heading'))}</h2>
+<p id="enrol-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
+<p><img class="qr" src="${escapeHtml(options.totp.qrDataUri)}" alt="${escapeHtml(tr.t('account.mfa_qr_alt'))}" width="200" height="200"></p>
+<p><code class="totp-key">${escapeHtml(tr.t('account.mfa_key', { key: options.totp.secret.replace(/(.{4})/g, '$1 ').trim() }))}</code></p>
+${totpError.html}<form method="post" action="/login/mfa/enroll/totp">
+${hidden}
+<label for="enrol-code">${escapeHtml(tr.t('mfa.field.code'))}</label>
+<input id="enrol-code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required aria-describedby="enrol-scan${totpError.describedBy ? ' enrol-totp-error' : ''}">
+<button type="submit" class="primary">${escapeHtml(tr.t('account.mfa_confirm'))}</button>
+</form>
+</section>
+<section aria-labelledby="enrol-passkey-title">
+<h2 id="enrol-passkey-title">${escapeHtml(tr.t('mfa.enroll_passkey_heading'))}</h2>
+${passkeyError.html}${passkeyRegistrationForm(tr, { action: '/login/mfa/enroll/passkey', options: '/login/mfa/enroll/passkey/options', hidden, submit: tr.t('account.passkey_add') })}
+</section>
+${passkeyScriptTag()}`,
+    tr.locale,
+    { name: options.appName },
+  );
+}
+
+/** After the enrolment: the recovery codes, shown this once, and the button that goes on to the app. */
+export function renderEnrolledPage(options: { enrolToken: string; appName: string; locale: Locale; recoveryCodes: readonly string[] | undefined }): string {
+  const tr = translator(options.locale);
+  const codes =
+    options.recoveryCodes === undefined
+      ? ''
+      : `<h2 id="recovery-title">${escapeHtml(tr.t('account.recovery_heading'))}</h2>
+<p role="status">${escapeHtml(tr.t('account.recovery_shown_once'))}</p>
+<ul class="recovery-codes" aria-labelledby="recovery-title">
+${options.recoveryCodes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join('\n')}
+</ul>
+`;
+  const title = tr.t('mfa.enroll_title');
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${codes}<form method="post" action="/login/mfa/enroll/continue">
+<input type="hidden" name="enrol_token" value="${escapeHtml(options.enrolToken)}">
+<button type="submit" class="primary">${escapeHtml(tr.t('mfa.enroll_continue', { app: options.appName }))}</button>
+</form>`,
+    tr.locale,
+    { name: options.appName },
+  );
+}

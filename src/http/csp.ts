@@ -7,6 +7,8 @@ export const CSP_DIRECTIVES: Record<string, string[]> = {
   defaultSrc: ["'none'"],
   styleSrc: ["'self'"],
   scriptSrc: ["'self'"],
+  // the passkey forms' script fetches its WebAuthn options from us
+  connectSrc: ["'self'"],
   imgSrc: ["'self'", 'data:'],
   formAction: ["'self'"],
   frameAncestors: ["'none'"],

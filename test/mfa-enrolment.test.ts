@@ -95,6 +95,16 @@ describe(`enrolment at sign-in for require_mfa on ${testBackend}`, () => {
     assert.deepEqual(claimsOf((await exchangeCode(app, strict, code, pkce.verifier)).id_token ?? '').amr, ['pwd', 'hwk', 'mfa']);
   });
 
+  it('a new account registered on the hosted page of a require_mfa project is led through enrolment too (JSON: 403)', async () => {
+    const page = await new Browser(app).post('/register', { ...params(), email: 'new@example.com', password: PASSWORD });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /Set up two-step verification/);
+    assert.ok(tokenOf(page));
+    const json = await post(app, '/register', { ...params(), email: 'new-json@example.com', password: PASSWORD });
+    assert.deepEqual([json.statusCode, json.json()], [403, { error: 'MFA enrollment required' }]);
+    assert.ok(await app.services.users.findByEmail('new-json@example.com'), 'the account stands');
+  });
+
   it('an unknown enrolment token answers 400 Invalid or expired token', async () => {
     const res = await new Browser(app).post('/login/mfa/enroll/totp', { enrol_token: 'nonsense', code: '123456' });
     assert.equal(res.statusCode, 400);

@@ -124,6 +124,25 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     assert.ok(page.url().startsWith(issuer), 'still on the sign-in page');
   });
 
+  it('require_mfa: a person with no second factor adds a passkey on the hosted page after the password, then goes on to the app', { timeout: 60_000 }, async () => {
+    await app.services.projects.create({ id: 'strict-app', name: 'Strict App', redirect_uris: [CALLBACK], require_mfa: true });
+    await app.services.users.create({ email: 'enrol@example.com', password: PASSWORD });
+    await context.clearCookies();
+    const { landed } = await catchCallback();
+    const url = new URL(authorizeUrl());
+    url.searchParams.set('client_id', 'strict-app');
+    await page.goto(url.toString());
+    await Promise.all([page.waitForEvent('load'), signInWithPassword(page, 'enrol@example.com', PASSWORD)]);
+    assert.equal(await page.locator('h1').innerText(), 'Set up two-step verification');
+    await page.getByLabel('Name of the new passkey').fill('Enrolled key');
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Add a passkey' }).click()]);
+    assert.equal((await page.locator('ul.recovery-codes code').allInnerTexts()).length, 10);
+    await page.getByRole('button', { name: 'Continue to Strict App' }).click();
+    assert.ok(new URL(await landed).searchParams.get('code'));
+    const record = await app.services.users.findByEmail('enrol@example.com');
+    assert.equal((await app.services.secondFactors.summary(record!.user.id)).passkeys, 1);
+  });
+
   it('a passkey of another RP ID is not used: the sign-in says so and goes nowhere', { timeout: 60_000 }, async () => {
     await cdp.send('WebAuthn.clearCredentials', { authenticatorId });
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -105,6 +105,18 @@ describe(`enrolment at sign-in for require_mfa on ${testBackend}`, () => {
     assert.ok(await app.services.users.findByEmail('new-json@example.com'), 'the account stands');
   });
 
+  it('a browser session without a second factor opening a require_mfa project is led through enrolment at /authorize', async () => {
+    const open = await createProject(app);
+    await createUser(app, 'sso@example.com', PASSWORD);
+    const browser = new Browser(app);
+    const signedIn = await browser.post('/login', { ...authParams(open.id, pkce.challenge), email: 'sso@example.com', password: PASSWORD });
+    assert.equal(signedIn.statusCode, 303, signedIn.body);
+    const page = await browser.get(`/authorize?${new URLSearchParams(params()).toString()}`);
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /Set up two-step verification/);
+    assert.ok(tokenOf(page));
+  });
+
   it('an unknown enrolment token answers 400 Invalid or expired token', async () => {
     const res = await new Browser(app).post('/login/mfa/enroll/totp', { enrol_token: 'nonsense', code: '123456' });
     assert.equal(res.statusCode, 400);

@@ -34,6 +34,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /app/dist/src ./dist/src
+# the passkey pages' script, bundled by esbuild when first served (docs/decisions/0096)
+COPY browser ./browser
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

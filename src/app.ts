@@ -51,9 +51,13 @@ import { PinService } from './pins/pins.ts';
 import { loadPinKey } from './pins/pin-key.ts';
 import { SecretBox } from './crypto/sealed.ts';
 import { SecondFactors } from './users/second-factors.ts';
-import { MfaChallenges } from './login/mfa/challenges.ts';
+import { ENROLMENT_TOKEN_TTL_MS, MfaChallenges } from './login/mfa/challenges.ts';
+import { Passkeys } from './users/passkeys.ts';
+import { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 import { registerPinLoginRoutes } from './login/pin/routes.ts';
 import { registerMfaLoginRoutes } from './login/mfa/routes.ts';
+import { registerPasskeyLoginRoutes } from './login/passkey/routes.ts';
+import { ENROLMENT_ROUTES, registerMfaEnrolmentRoutes } from './login/mfa/enrolment-routes.ts';
 import { CONSOLE_PROJECT_ID, ProjectService } from './projects/projects.ts';
 import { periodicJobs, startJobs } from './jobs.ts';
 import type { Services } from './services.ts';
@@ -148,6 +152,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     idleMs: config.browserSessionIdleSeconds * 1000,
     maxMs: config.browserSessionMaxSeconds * 1000,
   });
+  const passkeys = new Passkeys(db, clock);
   const mailer =
     options.mailer ??
     (config.smtpUrl
@@ -188,6 +193,9 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     browserSessions,
     secondFactors: new SecondFactors(db, clock, ids, secretBox),
     mfaChallenges: new MfaChallenges(kv, ids, clock),
+    mfaEnrolments: new MfaChallenges(kv, ids, clock, 'mfa_enrol', ENROLMENT_TOKEN_TTL_MS),
+    passkeys,
+    passkeyCeremonies: new PasskeyCeremonies(kv, ids, clock, passkeys, config.issuer),
     webhooks,
     async healthy() {
       try {
@@ -215,9 +223,10 @@ const SECURITY_HEADERS: HelmetOptions = {
 
 /** Routes a browser opens or posts a form to (SPEC: these answer HTML to a browser). */
 const BROWSER_ROUTES = new Set([
-  '/authorize', '/login', '/login/pin', '/login/mfa', '/register', '/magic-link', '/magic-link/verify',
+  '/authorize', '/login', '/login/pin', '/login/mfa', '/login/passkey', '/register', '/magic-link', '/magic-link/verify',
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
+  ...ENROLMENT_ROUTES,
 ]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
@@ -389,6 +398,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerMagicLinkRoutes(server, services);
   registerPinLoginRoutes(server, services);
   registerMfaLoginRoutes(server, services);
+  registerPasskeyLoginRoutes(server, services);
+  registerMfaEnrolmentRoutes(server, services);
   registerPasswordResetRoutes(server, services);
   registerVerifyEmailRoutes(server, services);
   registerAdminRoutes(server, services);

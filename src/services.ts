@@ -21,6 +21,8 @@ import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
 import type { MfaChallenges } from './login/mfa/challenges.ts';
 import type { WebhookService } from './webhooks/webhooks.ts';
+import type { Passkeys } from './users/passkeys.ts';
+import type { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 
 export interface Services {
   config: Config;
@@ -51,6 +53,12 @@ export interface Services {
   secondFactors: SecondFactors;
   /** mfa.md: the mfa_tokens of second steps under way */
   mfaChallenges: MfaChallenges;
+  /** mfa.md: the tokens of enrolments at sign-in, for a require_mfa project (docs/decisions/0099) */
+  mfaEnrolments: MfaChallenges;
+  /** mfa.md: a person's passkeys */
+  passkeys: Passkeys;
+  /** mfa.md: the WebAuthn ceremonies of passkeys and their challenges */
+  passkeyCeremonies: PasskeyCeremonies;
   /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
   webhooks: WebhookService;
   /** true when every storage backend answers */

@@ -75,9 +75,10 @@ describe('gatehouse project update, and project create with the single sign-on o
     const badOrigin = await cli('project', 'create', '--name', 'P', '--redirect-uri', REDIRECT_URI, '--allowed-origin', 'https://spa.example.org/app');
     assert.equal(badOrigin.code, 2);
     assert.match(badOrigin.stderr, /allowed_origins/);
-    const badMethod = await cli('project', 'create', '--name', 'P', '--redirect-uri', REDIRECT_URI, '--login-method', 'passkey');
+    // (passkey is a method since mfa.md's passkeys: a name no method has)
+    const badMethod = await cli('project', 'create', '--name', 'P', '--redirect-uri', REDIRECT_URI, '--login-method', 'telepathy');
     assert.equal(badMethod.code, 2);
-    assert.match(badMethod.stderr, /--login-method must be one of password, magic_link, pin/);
+    assert.match(badMethod.stderr, /--login-method must be one of password, magic_link, pin, passkey \(not telepathy\)/);
     assert.equal((await app.services.projects.list()).filter((p) => p.name === 'P').length, 0, 'nothing was created');
   });
 

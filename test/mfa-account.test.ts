@@ -54,7 +54,7 @@ describe(`second factors on the account page on ${testBackend}`, () => {
     const secret = secretOf(page);
     assert.equal(secret.length, 32);
     assert.match(String(page.headers['content-security-policy']), /img-src 'self' data:/);
-    assert.deepEqual(await app.services.secondFactors.summary(id), { totp: false, recovery_codes_left: 0 });
+    assert.deepEqual(await app.services.secondFactors.summary(id), { totp: false, passkeys: 0, recovery_codes_left: 0 });
 
     const wrong = await browser.post('/account/mfa/totp/confirm', { csrf_token: csrfOf(page), code: totpNow(secret, app.clock.now(), 5) });
     assert.equal(wrong.statusCode, 401);
@@ -88,7 +88,7 @@ describe(`second factors on the account page on ${testBackend}`, () => {
     assert.equal(refused.statusCode, 401);
     const removed = await other.post('/account/mfa/totp/remove', { csrf_token: csrfOf(page), code: fresh[0]! });
     assert.equal(location(removed), '/account?notice=mfa_removed');
-    assert.deepEqual(await app.services.secondFactors.summary(id), { totp: false, recovery_codes_left: 0 });
+    assert.deepEqual(await app.services.secondFactors.summary(id), { totp: false, passkeys: 0, recovery_codes_left: 0 });
     const types = (await app.services.database.db.selectFrom('audit_events').select('type').where('subject', '=', id).where('type', 'like', 'mfa.%').execute()).map((e) => e.type);
     assert.ok(types.includes('mfa.removed') && types.includes('mfa.recovery_code_used'));
   });

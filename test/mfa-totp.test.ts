@@ -32,7 +32,7 @@ describe(`TOTP and recovery codes on ${testBackend}`, () => {
     ({ secret } = await factors().beginTotp(userId));
     assert.match(secret, /^[A-Z2-7]{32}$/);
     assert.equal(fromBase32(secret).length, 20);
-    assert.deepEqual(await factors().summary(userId), { totp: false, recovery_codes_left: 0 });
+    assert.deepEqual(await factors().summary(userId), { totp: false, passkeys: 0, recovery_codes_left: 0 });
     assert.deepEqual(await factors().methods(userId), []);
     assert.equal(await factors().verifyTotp(userId, totpNow(secret, app.clock.now())), false);
     assert.equal(await factors().confirmTotp(userId, '111111'), false);
@@ -45,7 +45,7 @@ describe(`TOTP and recovery codes on ${testBackend}`, () => {
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
     for (const code of codes) assert.match(code, /^[a-z2-7]{5}-[a-z2-7]{5}$/);
-    assert.deepEqual(await factors().summary(userId), { totp: true, recovery_codes_left: 10 });
+    assert.deepEqual(await factors().summary(userId), { totp: true, passkeys: 0, recovery_codes_left: 10 });
     assert.deepEqual(await factors().methods(userId), ['totp', 'recovery_code']);
     // Only hashes are stored.
     const rows = await app.services.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).execute();
@@ -128,6 +128,6 @@ describe(`TOTP and recovery codes on ${testBackend}`, () => {
 
   it('removing every factor leaves none', async () => {
     assert.equal(await factors().removeAll(userId), true);
-    assert.deepEqual(await factors().summary(userId), { totp: false, recovery_codes_left: 0 });
+    assert.deepEqual(await factors().summary(userId), { totp: false, passkeys: 0, recovery_codes_left: 0 });
   });
 });

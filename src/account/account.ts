@@ -1,6 +1,6 @@
 // What a person may do on their own account page (accounts.md "The account page"): each rule once,
 // given the services it needs, for the routes of account/routes.ts.
-import { InvalidCode, InvalidCredentials } from '../errors.ts';
+import { InvalidCode, InvalidCredentials, InvalidRequest } from '../errors.ts';
 import { rateLimited } from '../audit/rate-limit-refusals.ts';
 import { ACCOUNT_PROJECT_ID } from '../projects/projects.ts';
 import type { Services } from '../services.ts';
@@ -11,6 +11,8 @@ import { requireValidEmail } from '../users/email.ts';
 import { requireAcceptablePassword } from '../users/password-policy.ts';
 import { checkProfile, PROFILE_FIELDS, type ProfileChanges } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
+import { MAX_PASSKEY_NAME_LENGTH, passkeyName } from '../users/passkeys.ts';
+import { SecondFactors } from '../users/second-factors.ts';
 
 /**
  * How recent a sign-in must be to stand in for the password an account does not have: to change
@@ -226,6 +228,50 @@ export async function removeOwnTotp(services: Pick<Services, 'secondFactors' | '
 
 /** "Make new recovery codes": the old ones end; only a person with a factor has codes. */
 export async function newOwnRecoveryCodes(services: Pick<Services, 'secondFactors'>, user: User): Promise<string[] | undefined> {
-  const { totp } = await services.secondFactors.summary(user.id);
-  return totp ? services.secondFactors.newRecoveryCodes(user.id) : undefined;
+  const summary = await services.secondFactors.summary(user.id);
+  return SecondFactors.hasFactor(summary) ? services.secondFactors.newRecoveryCodes(user.id) : undefined;
+}
+
+function requirePasskeyName(typed: string | undefined): string {
+  const name = passkeyName(typed);
+  if (name === undefined) throw InvalidRequest({ detail: `name: 1 to ${MAX_PASSKEY_NAME_LENGTH} characters, no control characters` });
+  return name;
+}
+
+/**
+ * "Add a passkey": the name, then the browser's answer to the registration options this person
+ * was given (login/passkey/webauthn.ts: its challenge taken once, RP ID, origin, user
+ * verification). Answers the recovery codes when it is the person's first factor (shown once).
+ */
+export async function addOwnPasskey(
+  services: Pick<Services, 'passkeyCeremonies' | 'secondFactors' | 'audit'>,
+  user: User,
+  input: { response: unknown; name: string | undefined },
+  asker: Asker,
+): Promise<string[] | undefined> {
+  const name = requirePasskeyName(input.name);
+  const verified = await services.passkeyCeremonies.verifyRegistration(user.id, input.response, name);
+  if (!verified) {
+    await services.audit.record({ type: 'passkey.added', outcome: 'failure', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { reason: 'not_verified' } });
+    throw InvalidRequest({ detail: 'The passkey could not be verified' });
+  }
+  const added = await services.secondFactors.addPasskey(user.id, verified);
+  if (!added) throw InvalidRequest({ detail: 'This passkey is already registered' });
+  await services.audit.record({ type: 'passkey.added', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { passkey_id: verified.credentialId, name } });
+  return added.recoveryCodes;
+}
+
+/** Renames one passkey of the person's; answers whether it was theirs. */
+export async function renameOwnPasskey(services: Pick<Services, 'passkeys' | 'audit'>, user: User, passkeyId: string, typedName: string | undefined, asker: Asker): Promise<boolean> {
+  const name = requirePasskeyName(typedName);
+  if (!(await services.passkeys.rename(user.id, passkeyId, name))) return false;
+  await services.audit.record({ type: 'passkey.renamed', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { passkey_id: passkeyId, name } });
+  return true;
+}
+
+/** Removes one passkey of the person's (the recovery codes go with the last factor); answers whether it was theirs. */
+export async function removeOwnPasskey(services: Pick<Services, 'secondFactors' | 'audit'>, user: User, passkeyId: string, asker: Asker): Promise<boolean> {
+  if (!(await services.secondFactors.removePasskey(user.id, passkeyId))) return false;
+  await services.audit.record({ type: 'passkey.removed', outcome: 'success', projectId: ACCOUNT_PROJECT_ID, subject: user.id, ...asker, detail: { passkey_id: passkeyId } });
+  return true;
 }

@@ -7,9 +7,11 @@ import { layout, type PageBrand } from '../pages/render.ts';
 import type { AccountOverview } from './account.ts';
 import type { ProfileField } from '../users/profile.ts';
 import { amrOf } from '../sessions/subject.ts';
+import { MAX_PASSKEY_NAME_LENGTH } from '../users/passkeys.ts';
+import { passkeyRegistrationForm, passkeyScriptTag } from '../pages/render.ts';
 
 /** The forms of the page, so that an error is shown beside the one it belongs to. */
-export type AccountForm = 'email' | 'profile' | 'password' | 'sessions' | 'mfa';
+export type AccountForm = 'email' | 'profile' | 'password' | 'sessions' | 'mfa' | 'passkeys';
 
 /** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
 export const ACCOUNT_NOTICES = {
@@ -24,6 +26,10 @@ export const ACCOUNT_NOTICES = {
   already_ended: 'account.notice.already_ended',
   mfa_started: 'account.mfa_scan',
   mfa_removed: 'account.notice.mfa_removed',
+  mfa_added: 'account.notice.mfa_added',
+  passkey_added: 'account.notice.passkey_added',
+  passkey_renamed: 'account.notice.passkey_renamed',
+  passkey_removed: 'account.notice.passkey_removed',
 } as const satisfies Record<string, MessageKey>;
 export type AccountNotice = keyof typeof ACCOUNT_NOTICES;
 
@@ -47,10 +53,12 @@ export interface AccountPageModel {
   newEmail?: string;
   /** mfa.md: the person's second factors, and a TOTP secret waiting for its first code */
   mfa: { totp: boolean; recoveryCodesLeft: number; pending?: { secret: string; qrDataUri: string } };
+  /** mfa.md: the person's passkeys, oldest first */
+  passkeys: Array<{ id: string; name: string; createdAt: number; lastUsedAt: number | null }>;
   /** recovery codes just made: shown this once */
   recoveryCodes?: string[];
   /** the notice of a page answered directly (the recovery codes cannot travel in a URL) */
-  shownNotice?: 'mfa_added';
+  shownNotice?: 'mfa_added' | 'passkey_added';
   /** the account project's branding, when it has any (accountBrand) */
   brand?: PageBrand | undefined;
 }
@@ -60,6 +68,7 @@ const METHOD_NAMES: Record<string, MessageKey> = {
   magic_link: 'account.method.magic_link',
   pin: 'account.method.pin',
   otp: 'account.method.otp',
+  hwk: 'account.method.hwk',
   mfa: 'account.method.mfa',
 };
 
@@ -192,16 +201,21 @@ ${model.recoveryCodes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`)
 </ul>
 `
     : '';
-  let body: string;
-  if (mfa.totp) {
-    body = `<p>${escapeHtml(tr.t('account.mfa_on'))}</p>
-<p>${escapeHtml(tr.t('account.recovery_left', { count: mfa.recoveryCodesLeft }))}</p>
+  // The recovery codes stand in for any factor: an authenticator app or a passkey.
+  const recovery =
+    mfa.totp || model.passkeys.length > 0
+      ? `<p>${escapeHtml(tr.t('account.recovery_left', { count: mfa.recoveryCodesLeft }))}</p>
 ${codes}<form method="post" action="/account/mfa/recovery-codes">
 ${csrfField(model.csrfToken)}
 <p class="hint">${escapeHtml(tr.t('account.recovery_new_hint'))}</p>
 <button type="submit">${escapeHtml(tr.t('account.recovery_new'))}</button>
 </form>
-<h3>${escapeHtml(tr.t('account.mfa_remove'))}</h3>
+`
+      : '';
+  let body: string;
+  if (mfa.totp) {
+    body = `<p>${escapeHtml(tr.t('account.mfa_on'))}</p>
+${recovery}<h3>${escapeHtml(tr.t('account.mfa_remove'))}</h3>
 ${error.html}
 <form method="post" action="/account/mfa/totp/remove">
 ${csrfField(model.csrfToken)}
@@ -211,7 +225,7 @@ ${csrfField(model.csrfToken)}
 <button type="submit">${escapeHtml(tr.t('account.mfa_remove'))}</button>
 </form>`;
   } else if (mfa.pending) {
-    body = `<p id="mfa-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
+    body = `${recovery}<p id="mfa-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
 <p><img class="qr" src="${escapeHtml(mfa.pending.qrDataUri)}" alt="${escapeHtml(tr.t('account.mfa_qr_alt'))}" width="200" height="200"></p>
 <p><code class="totp-key">${escapeHtml(tr.t('account.mfa_key', { key: mfa.pending.secret.replace(/(.{4})/g, '$1 ').trim() }))}</code></p>
 ${error.html}
@@ -222,8 +236,7 @@ ${csrfField(model.csrfToken)}
 <button type="submit" class="primary">${escapeHtml(tr.t('account.mfa_confirm'))}</button>
 </form>`;
   } else {
-    body = `<p>${escapeHtml(tr.t('account.mfa_off'))}</p>
-${error.html}
+    body = `${recovery === '' ? `<p>${escapeHtml(tr.t('account.mfa_off'))}</p>\n` : recovery}${error.html}
 <form method="post" action="/account/mfa/totp">
 ${csrfField(model.csrfToken)}
 <button type="submit">${escapeHtml(tr.t('account.mfa_add'))}</button>
@@ -232,6 +245,38 @@ ${csrfField(model.csrfToken)}
   return `<section aria-labelledby="mfa-title" id="mfa">
 <h2 id="mfa-title">${escapeHtml(tr.t('account.mfa_heading'))}</h2>
 ${body}
+</section>`;
+}
+
+/**
+ * mfa.md: the person's passkeys, each renamed and removed by a plain form; adding one needs the
+ * page script (/assets/passkeys.js), so its form is shown only where the script runs.
+ */
+function passkeysSection(tr: Translator, model: AccountPageModel): string {
+  const error = errorOf(tr, model, 'passkeys', 'passkeys-error');
+  const items = model.passkeys
+    .map((passkey, index) => {
+      const details = tr.t('account.passkey_details', { created: when(passkey.createdAt), last_used: passkey.lastUsedAt === null ? tr.t('account.passkey_never_used') : when(passkey.lastUsedAt) });
+      return `<li><strong>${escapeHtml(passkey.name)}</strong>: ${escapeHtml(details)}
+<form method="post" action="/account/passkeys/rename">
+${csrfField(model.csrfToken)}
+<input type="hidden" name="passkey_id" value="${escapeHtml(passkey.id)}">
+<label for="passkey-name-${index}">${escapeHtml(tr.t('account.passkey_new_name', { name: passkey.name }))}</label>
+<input id="passkey-name-${index}" name="name" type="text" maxlength="${MAX_PASSKEY_NAME_LENGTH}" required value="${escapeHtml(passkey.name)}">
+<button type="submit">${escapeHtml(tr.t('account.passkey_rename'))}</button>
+</form>
+<form method="post" action="/account/passkeys/remove">
+${csrfField(model.csrfToken)}
+<input type="hidden" name="passkey_id" value="${escapeHtml(passkey.id)}">
+<button type="submit" aria-label="${escapeHtml(tr.t('account.passkey_remove_label', { name: passkey.name }))}">${escapeHtml(tr.t('account.passkey_remove'))}</button>
+</form></li>`;
+    })
+    .join('\n');
+  return `<section aria-labelledby="passkeys-title" id="passkeys">
+<h2 id="passkeys-title">${escapeHtml(tr.t('account.passkeys_heading'))}</h2>
+${error.html}
+${model.passkeys.length === 0 ? `<p>${escapeHtml(tr.t('account.passkeys_none'))}</p>` : `<ul class="passkeys">\n${items}\n</ul>`}
+${passkeyRegistrationForm(tr, { action: '/account/passkeys', options: '/account/passkeys/options', hidden: csrfField(model.csrfToken), submit: tr.t('account.passkey_add') })}
 </section>`;
 }
 
@@ -301,7 +346,7 @@ ${csrfField(model.csrfToken)}
 
 export function renderAccountPage(model: AccountPageModel): string {
   const tr = translator(model.locale);
-  const noticeKey = model.shownNotice === 'mfa_added' ? 'account.notice.mfa_added' : model.notice !== undefined ? ACCOUNT_NOTICES[model.notice] : undefined;
+  const noticeKey = model.shownNotice !== undefined ? ACCOUNT_NOTICES[model.shownNotice] : model.notice !== undefined ? ACCOUNT_NOTICES[model.notice] : undefined;
   const notice = noticeKey !== undefined ? `<p class="notice" role="status">${escapeHtml(tr.t(noticeKey))}</p>\n` : '';
   return layout(
     tr.t('account.title'),
@@ -310,8 +355,10 @@ ${notice}${emailSection(tr, model)}
 ${profileSection(tr, model)}
 ${passwordSection(tr, model)}
 ${mfaSection(tr, model)}
+${passkeysSection(tr, model)}
 ${projectsSection(tr, model)}
-${sessionsSection(tr, model)}`,
+${sessionsSection(tr, model)}
+${passkeyScriptTag()}`,
     model.locale,
     model.brand,
   );

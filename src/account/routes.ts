@@ -4,8 +4,7 @@
 // answers a 303 back to /account with a notice, or the page again with the error beside its form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountBlocked, EmailAlreadyRegistered, Forbidden, HttpError, InvalidCode, InvalidCredentials, InvalidPassword, InvalidRequest, RateLimited } from '../errors.ts';
-import QRCode from 'qrcode';
-import { otpauthUri } from '../login/mfa/totp.ts';
+import { totpQrDataUri } from '../login/mfa/totp-qr.ts';
 import { bodyFields, field, queryFields, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { clientInfo } from '../http/negotiation.ts';
@@ -22,7 +21,7 @@ import { projectBrand } from '../pages/brand.ts';
 import type { PageBrand } from '../pages/render.ts';
 import { PROFILE_FIELDS } from '../users/profile.ts';
 import type { User } from '../users/users.ts';
-import { accountOverview, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
+import { accountOverview, addOwnPasskey, removeOwnPasskey, renameOwnPasskey, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOwnRecoveryCodes, removeOwnTotp, confirmEmailChange, endOwnBrowserSession, endOwnSession, signedInRecently, signOutEverywhere, updateOwnProfile, type Asker } from './account.ts';
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
@@ -61,9 +60,7 @@ async function mfaModel(services: Services, user: User): Promise<AccountPageMode
   const summary = await services.secondFactors.summary(user.id);
   const pending = summary.totp ? undefined : await services.secondFactors.pendingTotp(user.id);
   if (!pending) return { totp: summary.totp, recoveryCodesLeft: summary.recovery_codes_left };
-  const issuer = new URL(services.config.issuer).host;
-  const svg = await QRCode.toString(otpauthUri({ issuer, account: user.email, secret: pending.secret }), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` } };
+  return { totp: false, recoveryCodesLeft: summary.recovery_codes_left, pending: { secret: pending.secret, qrDataUri: await totpQrDataUri(services.config.issuer, user.email, pending.secret) } };
 }
 
 /**
@@ -79,6 +76,7 @@ async function sendAccountPage(services: Services, request: FastifyRequest, repl
   const model: AccountPageModel = {
     overview: await accountOverview(services, who.user),
     mfa: await mfaModel(services, who.user),
+    passkeys: (await services.passkeys.listForUser(who.user.id)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt })),
     locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
@@ -266,6 +264,37 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     }),
   );
 
+  // mfa.md: passkeys. The registration options are JSON for the page script, behind the same
+  // browser session and CSRF token as every form; the other three are plain forms.
+  server.post('/account/passkeys/options', async (request, reply) => {
+    const who = await signedIn(services, request);
+    if (!who || !csrfTokenMatches(who.cookie, field(bodyFields(request), 'csrf_token'))) throw Forbidden();
+    const options = await services.passkeyCeremonies.registrationOptions(who.user);
+    return reply.code(200).header('cache-control', 'no-store').send(options);
+  });
+
+  server.post(
+    '/account/passkeys',
+    accountForm(services, 'passkeys', async (who, fields, asker) => {
+      const recoveryCodes = await addOwnPasskey(services, who.user, { response: fields.registration_response, name: field(fields, 'name') }, asker);
+      return recoveryCodes ? { show: { recoveryCodes, shownNotice: 'passkey_added' } } : { notice: 'passkey_added' };
+    }),
+  );
+
+  server.post(
+    '/account/passkeys/rename',
+    accountForm(services, 'passkeys', async (who, fields, asker) => ({
+      notice: (await renameOwnPasskey(services, who.user, field(fields, 'passkey_id') ?? '', field(fields, 'name'), asker)) ? 'passkey_renamed' : 'already_ended',
+    })),
+  );
+
+  server.post(
+    '/account/passkeys/remove',
+    accountForm(services, 'passkeys', async (who, fields, asker) => ({
+      notice: (await removeOwnPasskey(services, who.user, field(fields, 'passkey_id') ?? '', asker)) ? 'passkey_removed' : 'already_ended',
+    })),
+  );
+
   server.post(
     '/account/sessions/end',
     accountForm(services, 'sessions', async (who, fields, asker) => {
@@ -310,6 +339,9 @@ export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
   '/account/mfa/totp/confirm',
   '/account/mfa/totp/remove',
   '/account/mfa/recovery-codes',
+  '/account/passkeys',
+  '/account/passkeys/rename',
+  '/account/passkeys/remove',
 ];
 
 const PAGE = { status: 200, description: 'HTML', contentType: 'text/html' } as const;
@@ -336,6 +368,22 @@ export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /account/mfa/totp/confirm': { summary: 'The app\'s first code confirms the secret; the page answers the 10 recovery codes, shown once', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'the 6-digit code the app shows' }, success: { status: 200, description: 'the account page with the recovery codes; a wrong code answers 401 with the page' } },
   'POST /account/mfa/totp/remove': { summary: 'Removes the authenticator app and the recovery codes', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'a current code of the app, or a recovery code' }, success: FORM_DONE },
   'POST /account/mfa/recovery-codes': { summary: 'Makes 10 new recovery codes (the old ones end), shown once', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 200, description: 'the account page with the new codes' } },
+  'POST /account/passkeys/options': {
+    summary: 'The WebAuthn registration options of a new passkey (JSON, for the page script): RP ID the issuer\'s host, a discoverable credential and user verification required; the challenge lives 5 minutes, single use',
+    tag: 'Pages',
+    errors: [Forbidden],
+    bodyFields: CSRF_FIELD,
+    success: { status: 200, description: '`PublicKeyCredentialCreationOptionsJSON`, as `startRegistration` of @simplewebauthn/browser takes it' },
+  },
+  'POST /account/passkeys': {
+    summary: 'Adds a passkey: the browser\'s answer to the registration options, verified; the first second factor answers the 10 recovery codes, shown once',
+    tag: 'Pages',
+    errors: [Forbidden, InvalidRequest],
+    bodyFields: { ...CSRF_FIELD, name: 'what the person calls it, 1 to 64 characters', registration_response: 'the JSON of `startRegistration` (a `RegistrationResponseJSON`)' },
+    success: { status: 303, description: 'to `/account?notice=passkey_added`, or 200 with the page and the recovery codes; a refusal answers the page again with the error' },
+  },
+  'POST /account/passkeys/rename': { summary: 'Renames one passkey of the person', tag: 'Pages', errors: [Forbidden, InvalidRequest], bodyFields: { ...CSRF_FIELD, passkey_id: 'the passkey, as the page lists it', name: '1 to 64 characters' }, success: FORM_DONE },
+  'POST /account/passkeys/remove': { summary: 'Removes one passkey of the person (the recovery codes go with the last second factor)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, passkey_id: 'the passkey, as the page lists it' }, success: FORM_DONE },
   'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
   'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
   'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },

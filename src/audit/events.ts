@@ -71,6 +71,11 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.failed',
   'mfa.recovery_code_used',
   'mfa.reset_by_admin',
+  // mfa.md: a passkey added, renamed or removed by its person; a sign-in with a passkey alone (outcome success or failure)
+  'passkey.added',
+  'passkey.renamed',
+  'passkey.removed',
+  'login.passkey',
   // webhooks (docs/webhooks.md): added, changed, removed, given a new secret through the admin API
   'admin.webhook.created',
   'admin.webhook.updated',

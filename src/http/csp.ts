@@ -1,11 +1,14 @@
-// The Content-Security-Policy of every page: nothing but our own stylesheet, no scripts,
-// no framing. form-action also governs the redirect after a form post, so a login page
+// The Content-Security-Policy of every page: nothing but our own stylesheet and our own one
+// script file (/assets/passkeys.js, docs/decisions/0096), no inline script or style, no framing. form-action also governs the redirect after a form post, so a login page
 // allows its own origin plus the one app origin its form will send the browser on to. A page
 // that shows a project's logo allows images from exactly that logo's origin as well.
 
 export const CSP_DIRECTIVES: Record<string, string[]> = {
   defaultSrc: ["'none'"],
   styleSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  // the passkey forms' script fetches its WebAuthn options from us
+  connectSrc: ["'self'"],
   imgSrc: ["'self'", 'data:'],
   formAction: ["'self'"],
   frameAncestors: ["'none'"],

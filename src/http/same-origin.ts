@@ -38,6 +38,19 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/account/mfa/totp/confirm',
   '/account/mfa/totp/remove',
   '/account/mfa/recovery-codes',
+  // passkeys (mfa.md): the account page's, the second step's and the sign-in's, with their options
+  '/account/passkeys/options',
+  '/account/passkeys',
+  '/account/passkeys/rename',
+  '/account/passkeys/remove',
+  '/login/mfa/passkey/options',
+  '/login/passkey/options',
+  '/login/passkey',
+  // the enrolment at sign-in of a require_mfa project (src/login/mfa/enrolment-routes.ts)
+  '/login/mfa/enroll/totp',
+  '/login/mfa/enroll/passkey/options',
+  '/login/mfa/enroll/passkey',
+  '/login/mfa/enroll/continue',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import type { SecondStepRequired } from './mfa/second-step.ts';
+import { answerEnrolment } from './mfa/enrolment-routes.ts';
 import { projectBrand } from '../pages/brand.ts';
 import type { PageBrand } from '../pages/render.ts';
 
@@ -28,7 +29,7 @@ interface LoginOutcome {
 }
 
 /** The sign-in method each login form is (registration sets a password). */
-const METHOD_OF_FORM: Record<LoginForm, LoginMethodName> = { password: 'password', register: 'password', 'magic-link': 'magic_link', pin: 'pin' };
+const METHOD_OF_FORM: Record<LoginForm, LoginMethodName> = { password: 'password', register: 'password', 'magic-link': 'magic_link', pin: 'pin', passkey: 'passkey' };
 
 /** sso.md: the page shows the PIN form only when `pin` is allowed and the project has an active PIN. */
 export async function showPinForm(services: Pick<Services, 'pins'>, authorization: AuthorizationRequest): Promise<boolean> {
@@ -60,6 +61,9 @@ export async function answerLogin(
     if (!html || !(error instanceof HttpError)) throw error;
     const locale = localeOf(fields, request.headers);
     if (!authorization) return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
+    // mfa.md: a require_mfa project and a person with no second factor: enrolment on the page.
+    const enrolment = await answerEnrolment(services, request, reply, error, fields);
+    if (enrolment) return enrolment;
     const page = pageContext(services, authorization, fields, request);
     const brand = projectBrand(authorization.project);
     if (retryPage) return sendHtml(reply, error.statusCode, retryPage(authorization, fields, error.message, page), authorization.redirectUri, brand);

@@ -11,7 +11,7 @@ import { presentedBrowserSession } from '../login/browser-sign-in.ts';
 import type { Services } from '../services.ts';
 import type { BrowserSession } from '../sessions/browser-sessions.ts';
 import type { User } from '../users/users.ts';
-import type { AmrValue } from '../sessions/subject.ts';
+import { countsAsMfa, type AmrValue } from '../sessions/subject.ts';
 import { secondStepFor, type SecondStepRequired } from '../login/mfa/second-step.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
 import { completeAuthorization, type AuthorizationResponse } from './authorization-response.ts';
@@ -32,7 +32,7 @@ export type SignOnOutcome =
   /** prompt=none could not sign in silently: back to the app with an error */
   | { kind: 'error_redirect'; location: string };
 
-const AMR_VALUES: readonly AmrValue[] = ['pwd', 'magic_link', 'otp', 'mfa'];
+const AMR_VALUES: readonly AmrValue[] = ['pwd', 'magic_link', 'otp', 'hwk', 'mfa'];
 
 /** The prompt values of a request (OIDC Core §3.1.2.1: space-separated). */
 export function promptsOf(fields: Fields | undefined): Set<string> {
@@ -80,7 +80,7 @@ export async function signOn(
   }
   // mfa.md: a project that requires a second factor gets a code only for a browser session that had
   // one; any other is stepped up (the second step alone), or refused when the person has none.
-  if (authorization.project.require_mfa && !session.amr.includes('mfa')) {
+  if (authorization.project.require_mfa && !countsAsMfa(session.amr)) {
     const done = session.amr.filter((value): value is AmrValue => AMR_VALUES.includes(value as AmrValue));
     let step: SecondStepRequired | undefined;
     try {

@@ -1,6 +1,7 @@
 // The answer of GET /authorize once the reference's four checks pass (docs/sso.md): single sign-on
 // with the browser session, or the login page; and POST /authorize, the "Continue as" button of
 // the select_account page (a same-origin form, src/http/same-origin.ts).
+import { answerEnrolment } from '../login/mfa/enrolment-routes.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EmailNotVerified, HttpError } from '../errors.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
@@ -33,7 +34,11 @@ export async function answerAuthorization(
     case 'error_redirect':
       return reply.code(302).header('cache-control', 'no-store').header('location', outcome.location).send();
     case 'refused':
-      return sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale, brand), undefined, brand);
+      // mfa.md: a require_mfa project and a person with no second factor: enrolment on the page.
+      return (
+        (await answerEnrolment(services, request, reply, outcome.error, fields)) ??
+        sendHtml(reply, outcome.error.statusCode, renderErrorPage(outcome.error.statusCode, outcome.error.message, undefined, context.locale, brand), undefined, brand)
+      );
     case 'unverified': {
       // The login page with the refusal beside the password form and "Send the link again"; a new link is mailed.
       await offerVerificationMail(services, request, outcome.user, authorization, context.locale);

@@ -4,6 +4,8 @@
 import * as E from '../errors.ts';
 import type { ErrorFactory } from '../errors.ts';
 import { ACCOUNT_ROUTE_DOCS } from '../account/routes.ts';
+import { PASSKEY_ROUTE_DOCS } from '../login/passkey/routes.ts';
+import { ENROLMENT_ROUTE_DOCS } from '../login/mfa/enrolment-routes.ts';
 
 export interface RouteDoc {
   summary: string;
@@ -86,13 +88,14 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     success: LOGIN_SUCCESS,
   },
   'POST /login/mfa': {
-    summary: 'The second step (docs/mfa.md): the `mfa_token` of the first factor with a TOTP code or a recovery code',
+    summary: 'The second step (docs/mfa.md): the `mfa_token` of the first factor with a TOTP code, a recovery code or a passkey\'s assertion',
     tag: 'Login',
     errors: [E.MissingRequiredFields, E.InvalidOrExpiredToken, E.InvalidCode, E.RateLimited, E.AccountBlocked, E.NotAMember, E.Forbidden],
     bodyFields: {
       mfa_token: 'the `mfa_token` of the first factor\'s answer (5 minutes, single use; 5 wrong codes end it)',
       totp_code: 'the 6-digit code of the authenticator app',
       recovery_code: 'instead of totp_code: one of the recovery codes (each works once)',
+      passkey_response: 'instead of a code: the answer of `startAuthentication` to the options of `POST /login/mfa/passkey/options` (an object in JSON, its JSON text in a form)',
     },
     success: { status: 200, description: '`{"redirect_to", "code", "state"}`; a form post from the hosted page gets a 303 to `redirect_to`' },
   },
@@ -298,6 +301,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
   ...ACCOUNT_ROUTE_DOCS,
+  ...PASSKEY_ROUTE_DOCS,
+  ...ENROLMENT_ROUTE_DOCS,
 };
 
 export function errorsOf(method: string, url: string): ErrorFactory[] {

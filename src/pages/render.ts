@@ -5,6 +5,7 @@ import { field, type Fields } from '../http/fields.ts';
 import { escapeHtml } from '../http/html.ts';
 import { translator, type Locale, type MessageKey, type Translator } from './i18n.ts';
 import { MAX_NAME_LENGTH } from '../users/profile.ts';
+import { MAX_PASSKEY_NAME_LENGTH } from '../users/passkeys.ts';
 import { brandStylesheetPath, projectBrand } from './brand.ts';
 
 export { STYLESHEET } from './stylesheet.ts';
@@ -56,7 +57,7 @@ function brandOf(authorization: AuthorizationRequest): PageBrand {
 }
 
 /** Which form an error belongs to, so it is shown next to that form. */
-export type LoginForm = 'password' | 'magic-link' | 'pin' | 'register';
+export type LoginForm = 'password' | 'magic-link' | 'pin' | 'register' | 'passkey';
 
 interface LoginPageOptions {
   authorization: AuthorizationRequest;
@@ -107,6 +108,7 @@ export function renderLoginPage(options: LoginPageOptions): string {
   const password = errorFor(options, 'password', 'password-error', tr);
   const magic = errorFor(options, 'magic-link', 'magic-error', tr);
   const pin = errorFor(options, 'pin', 'pin-error', tr);
+  const passkey = errorFor(options, 'passkey', 'passkey-error', tr);
   const query = escapeHtml(authorizationQuery(options.fields));
 
   const methods = project.login_methods;
@@ -116,6 +118,7 @@ export function renderLoginPage(options: LoginPageOptions): string {
     'magic-link': methods.includes('magic_link'),
     pin: showPin,
     register: project.registration_open && methods.includes('password'),
+    passkey: methods.includes('passkey'),
   };
   // An error of a form that is not on the page (a method switched off, or the register page's) is shown at the top.
   const orphan = options.error && (options.error.form === 'register' || !shown[options.error.form]) ? errorHtml(options.error.message, 'page-error', tr).html : '';
@@ -135,6 +138,17 @@ ${hidden}
 <button type="submit" class="primary">${escapeHtml(tr.t('login.password_submit'))}</button>
 </form>
 ${options.offerVerificationMail ? resendVerificationForm(hidden, options.email ?? '', tr) : ''}</section>
+`,
+    });
+  }
+  if (shown.passkey) {
+    // mfa.md: a passkey alone signs in; the section needs the page script, which shows it.
+    sections.push({
+      form: 'passkey',
+      html: `<section id="passkey" aria-labelledby="passkey-title" data-passkey-shown hidden>
+<h2 id="passkey-title">${escapeHtml(tr.t('login.passkey_heading'))}</h2>
+${passkey.html}${passkeyAuthenticationForm(tr, { action: '/login/passkey', options: '/login/passkey/options', hidden, submit: tr.t('login.passkey_submit') })}
+</section>
 `,
     });
   }
@@ -176,7 +190,7 @@ ${hidden}
   return layout(
     title,
     `<h1>${escapeHtml(title)}</h1>
-${orphan}${sections.map((section) => section.html).join('')}${registration}${backLink(options.backTo, project.name, tr)}`,
+${orphan}${sections.map((section) => section.html).join('')}${registration}${backLink(options.backTo, project.name, tr)}${shown.passkey ? passkeyScriptTag() : ''}`,
     tr.locale,
     brandOf(options.authorization),
   );
@@ -376,9 +390,10 @@ ${hidden}
 }
 
 /**
- * mfa.md: the second step after the first factor. A code field for the authenticator app and,
- * behind "Use a recovery code" (a <details>, so no script is needed), one for a recovery code.
- * Both post the mfa_token to /login/mfa, which answers a redirect to the app.
+ * mfa.md: the second step after the first factor. A code field for the authenticator app, "Use a
+ * passkey" (run by the page script) and, behind "Use a recovery code" (a <details>, so no script
+ * is needed), one for a recovery code; each only when the person has it. All post the mfa_token to
+ * /login/mfa, which answers a redirect to the app.
  */
 export function renderSecondStepPage(options: {
   mfaToken: string;
@@ -387,12 +402,14 @@ export function renderSecondStepPage(options: {
   locale: Locale;
   /** ui_locales as received, carried so that the answer keeps the language */
   uiLocales?: string | undefined;
-  error?: { message: string; form: 'totp' | 'recovery_code' };
+  error?: { message: string; form: 'totp' | 'recovery_code' | 'passkey' };
 }): string {
   const tr = translator(options.locale);
   const hidden = `<input type="hidden" name="mfa_token" value="${escapeHtml(options.mfaToken)}">${options.uiLocales !== undefined ? `\n<input type="hidden" name="ui_locales" value="${escapeHtml(options.uiLocales)}">` : ''}`;
   const totpError = errorHtml(options.error?.form === 'totp' ? options.error.message : undefined, 'totp-error', tr);
   const recoveryError = errorHtml(options.error?.form === 'recovery_code' ? options.error.message : undefined, 'recovery-error', tr);
+  const passkeyError = errorHtml(options.error?.form === 'passkey' ? options.error.message : undefined, 'passkey-error', tr);
+  const hasTotp = options.methods.includes('totp');
   const recovery = options.methods.includes('recovery_code')
     ? `<details${options.error?.form === 'recovery_code' ? ' open' : ''}>
 <summary>${escapeHtml(tr.t('mfa.use_recovery'))}</summary>
@@ -404,17 +421,135 @@ ${hidden}
 </form>
 </details>`
     : '';
-  return layout(
-    tr.t('mfa.title'),
-    `<h1>${escapeHtml(tr.t('mfa.title'))}</h1>
-${totpError.html}<form method="post" action="/login/mfa">
+  const totp = hasTotp
+    ? `${totpError.html}<form method="post" action="/login/mfa">
 ${hidden}
 <label for="totp-code">${escapeHtml(tr.t('mfa.field.code'))}</label>
 <input id="totp-code" name="totp_code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required autofocus aria-describedby="totp-hint${totpError.describedBy ? ' totp-error' : ''}">
 <p class="hint" id="totp-hint">${escapeHtml(tr.t('mfa.text'))}</p>
 <button type="submit" class="primary">${escapeHtml(tr.t('mfa.submit'))}</button>
 </form>
-${recovery}`,
+`
+    : '';
+  const passkey = options.methods.includes('passkey')
+    ? `${passkeyError.html}${hasTotp ? '' : `<p>${escapeHtml(tr.t('mfa.or_passkey'))}</p>\n`}${passkeyAuthenticationForm(tr, { action: '/login/mfa', options: '/login/mfa/passkey/options', hidden, submit: tr.t('mfa.use_passkey'), primary: !hasTotp })}
+${hasTotp ? '' : passkeyNeedsScript(tr)}
+`
+    : '';
+  return layout(
+    tr.t('mfa.title'),
+    `<h1>${escapeHtml(tr.t('mfa.title'))}</h1>
+${totp}${passkey}${recovery}${passkey !== '' ? passkeyScriptTag() : ''}`,
+    tr.locale,
+    { name: options.appName },
+  );
+}
+
+/** The page script of the passkey forms (/assets/passkeys.js, docs/decisions/0096): from our origin, never inline. */
+export function passkeyScriptTag(): string {
+  return '<script src="/assets/passkeys.js" defer></script>';
+}
+
+/** Where passkeys cannot work (no script, no WebAuthn), this says so; the script hides it. */
+function passkeyNeedsScript(tr: Translator): string {
+  return `<p class="hint" data-passkey-needs-script>${escapeHtml(tr.t('passkey.needs_script'))}</p>`;
+}
+
+function passkeyErrorSlot(): string {
+  return '<p class="error" role="alert" data-passkey-error hidden></p>';
+}
+
+/**
+ * A form that adds a passkey: hidden until the page script shows it, which then fetches the
+ * registration options from `options` (posting the form's hidden fields), asks the browser for a
+ * new credential and posts the form with its answer in `registration_response`.
+ */
+export function passkeyRegistrationForm(tr: Translator, form: { action: string; options: string; hidden: string; submit: string }): string {
+  return `${passkeyNeedsScript(tr)}
+<form method="post" action="${escapeHtml(form.action)}" data-passkey="register" data-options="${escapeHtml(form.options)}" data-response="registration_response" data-error-text="${escapeHtml(tr.t('passkey.failed'))}" data-passkey-shown hidden>
+${form.hidden}
+<input type="hidden" name="registration_response" value="">
+${passkeyErrorSlot()}
+<label for="passkey-new-name">${escapeHtml(tr.t('account.passkey_name'))}</label>
+<input id="passkey-new-name" name="name" type="text" maxlength="${MAX_PASSKEY_NAME_LENGTH}" required aria-describedby="passkey-new-name-hint">
+<p class="hint" id="passkey-new-name-hint">${escapeHtml(tr.t('account.passkey_name_hint'))}</p>
+<button type="submit">${escapeHtml(form.submit)}</button>
+</form>`;
+}
+
+/** A form that signs in (or takes the second step) with a passkey, run by the page script like the one above. */
+function passkeyAuthenticationForm(tr: Translator, form: { action: string; options: string; hidden: string; submit: string; primary?: boolean }): string {
+  return `<form method="post" action="${escapeHtml(form.action)}" data-passkey="authenticate" data-options="${escapeHtml(form.options)}" data-response="passkey_response" data-error-text="${escapeHtml(tr.t('passkey.failed'))}" data-passkey-shown hidden>
+${form.hidden}
+<input type="hidden" name="passkey_response" value="">
+${passkeyErrorSlot()}
+<button type="submit"${form.primary ? ' class="primary"' : ' class="secondary"'}>${escapeHtml(form.submit)}</button>
+</form>`;
+}
+
+/**
+ * mfa.md "Per project": a person with no second factor signing in to a project that requires one
+ * adds one here, then goes on (docs/decisions/0099). The authenticator app works without script
+ * (the QR code and the key, then its first code); a passkey needs the page script.
+ */
+export function renderEnrolmentPage(options: {
+  enrolToken: string;
+  appName: string;
+  locale: Locale;
+  totp: { secret: string; qrDataUri: string };
+  error?: { message: string; form: 'totp' | 'passkey' };
+}): string {
+  const tr = translator(options.locale);
+  const hidden = `<input type="hidden" name="enrol_token" value="${escapeHtml(options.enrolToken)}">`;
+  const totpError = errorHtml(options.error?.form === 'totp' ? options.error.message : undefined, 'enrol-totp-error', tr);
+  const passkeyError = errorHtml(options.error?.form === 'passkey' ? options.error.message : undefined, 'enrol-passkey-error', tr);
+  const title = tr.t('mfa.enroll_title');
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(tr.t('mfa.enroll_choose', { app: options.appName }))}</p>
+<section aria-labelledby="enrol-totp-title">
+<h2 id="enrol-totp-title">${escapeHtml(tr.t('mfa.enroll_totp_heading'))}</h2>
+<p id="enrol-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
+<p><img class="qr" src="${escapeHtml(options.totp.qrDataUri)}" alt="${escapeHtml(tr.t('account.mfa_qr_alt'))}" width="200" height="200"></p>
+<p><code class="totp-key">${escapeHtml(tr.t('account.mfa_key', { key: options.totp.secret.replace(/(.{4})/g, '$1 ').trim() }))}</code></p>
+${totpError.html}<form method="post" action="/login/mfa/enroll/totp">
+${hidden}
+<label for="enrol-code">${escapeHtml(tr.t('mfa.field.code'))}</label>
+<input id="enrol-code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required aria-describedby="enrol-scan${totpError.describedBy ? ' enrol-totp-error' : ''}">
+<button type="submit" class="primary">${escapeHtml(tr.t('account.mfa_confirm'))}</button>
+</form>
+</section>
+<section aria-labelledby="enrol-passkey-title">
+<h2 id="enrol-passkey-title">${escapeHtml(tr.t('mfa.enroll_passkey_heading'))}</h2>
+${passkeyError.html}${passkeyRegistrationForm(tr, { action: '/login/mfa/enroll/passkey', options: '/login/mfa/enroll/passkey/options', hidden, submit: tr.t('account.passkey_add') })}
+</section>
+${passkeyScriptTag()}`,
+    tr.locale,
+    { name: options.appName },
+  );
+}
+
+/** After the enrolment: the recovery codes, shown this once, and the button that goes on to the app. */
+export function renderEnrolledPage(options: { enrolToken: string; appName: string; locale: Locale; recoveryCodes: readonly string[] | undefined }): string {
+  const tr = translator(options.locale);
+  const codes =
+    options.recoveryCodes === undefined
+      ? ''
+      : `<h2 id="recovery-title">${escapeHtml(tr.t('account.recovery_heading'))}</h2>
+<p role="status">${escapeHtml(tr.t('account.recovery_shown_once'))}</p>
+<ul class="recovery-codes" aria-labelledby="recovery-title">
+${options.recoveryCodes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join('\n')}
+</ul>
+`;
+  const title = tr.t('mfa.enroll_title');
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${codes}<form method="post" action="/login/mfa/enroll/continue">
+<input type="hidden" name="enrol_token" value="${escapeHtml(options.enrolToken)}">
+<button type="submit" class="primary">${escapeHtml(tr.t('mfa.enroll_continue', { app: options.appName }))}</button>
+</form>`,
     tr.locale,
     { name: options.appName },
   );

@@ -16,8 +16,10 @@ export const CONSOLE_PROJECT_ID = 'console';
 /** The built-in public project of the account page (accounts.md "The account page"). */
 export const ACCOUNT_PROJECT_ID = 'account';
 /** The sign-in methods a project may offer (sso.md "Sign-in methods per project"). */
-export const LOGIN_METHODS = ['password', 'magic_link', 'pin'] as const;
+export const LOGIN_METHODS = ['password', 'magic_link', 'pin', 'passkey'] as const;
 export type LoginMethodName = (typeof LOGIN_METHODS)[number];
+/** What a new project offers: sso.md's three; `passkey` (mfa.md) is switched on per project. */
+export const DEFAULT_LOGIN_METHODS: readonly LoginMethodName[] = ['password', 'magic_link', 'pin'];
 export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
 
 /**
@@ -346,7 +348,7 @@ export class ProjectService {
           session_max_seconds: null,
           allowed_origins: '[]',
           require_pkce: 1,
-          login_methods: JSON.stringify(LOGIN_METHODS),
+          login_methods: JSON.stringify(DEFAULT_LOGIN_METHODS),
           post_logout_redirect_uris: '[]',
           token_signing_alg: DEFAULT_SIGNING_ALG,
           require_verified_email: 0,

@@ -7,8 +7,20 @@ export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: s
 /** How the person signed in, as an `amr` value (RFC 8176 where one fits). */
 export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
 
-/** What a sign-in may have used besides its first factor (mfa.md): a one-time code, and `mfa` for two factors. */
-export type AmrValue = LoginMethod | 'otp' | 'mfa';
+/**
+ * What a sign-in may have used besides its first factor (mfa.md): a one-time code, a passkey
+ * (`hwk`, RFC 8176: proof of a hardware-secured key), and `mfa` for two factors.
+ */
+export type AmrValue = LoginMethod | 'otp' | 'hwk' | 'mfa';
+
+/**
+ * Whether a sign-in counts as two factors for `require_mfa`: two steps (`mfa`), or a passkey,
+ * which holds the key (something one has) and verified its person (something one is or knows)
+ * in one step (docs/decisions/0098).
+ */
+export function countsAsMfa(amr: readonly string[]): boolean {
+  return amr.includes('mfa') || amr.includes('hwk');
+}
 
 /**
  * The `amr` of a sign-in as a code and a session keep it: the values joined by spaces in the one

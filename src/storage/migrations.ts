@@ -346,6 +346,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('projects').addColumn('revision', 'text', (c) => c.notNull().defaultTo('initial')).execute();
     },
   },
+  '0021_passkeys': {
+    // mfa.md: a person's passkeys (WebAuthn credentials), in a table of their own (docs/decisions/0095).
+    // `id` is the credential id (base64url) the authenticator chose; the public key (COSE, base64url)
+    // is no secret. The sign count only grows (WebAuthn §6.1.1); `transports` is a JSON list.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('sign_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('transports', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+    },
+  },
 };
 
 /**

@@ -209,6 +209,21 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** mfa.md: a WebAuthn credential of a person (migration 0021_passkeys). */
+export interface PasskeysTable {
+  /** the credential id, base64url */
+  id: string;
+  user_id: string;
+  /** the COSE public key, base64url */
+  public_key: string;
+  sign_count: number;
+  /** JSON list of the authenticator's transports ("internal", "usb", …) */
+  transports: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface WebhooksTable {
   id: string;
   url: string;
@@ -255,6 +270,7 @@ export interface Database {
   account_tokens: AccountTokensTable;
   second_factors: SecondFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -67,14 +67,14 @@ export async function deleteAccount(services: Pick<Services, 'users' | 'browserS
   return true;
 }
 
-export type AccountWithFactors = User & { mfa: SecondFactorSummary & { passkeys: number } };
+export type AccountWithFactors = User & { mfa: SecondFactorSummary };
 
-/** The account and which second factors it has (mfa.md; passkeys come with their own table). */
+/** The account and which second factors it has (mfa.md). */
 export async function accountWithFactors(services: Pick<Services, 'users' | 'secondFactors'>, id: string): Promise<AccountWithFactors | undefined> {
   const record = await services.users.find(id);
   if (!record) return undefined;
-  const { totp, recovery_codes_left } = await services.secondFactors.summary(record.user.id);
-  return { ...record.user, mfa: { totp, passkeys: 0, recovery_codes_left } };
+  const { totp, passkeys, recovery_codes_left } = await services.secondFactors.summary(record.user.id);
+  return { ...record.user, mfa: { totp, passkeys, recovery_codes_left } };
 }
 
 /**

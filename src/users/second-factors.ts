@@ -1,6 +1,7 @@
-// A person's second factors (mfa.md): one TOTP secret, and the recovery codes made with it.
-// Secrets are sealed at rest (crypto/sealed.ts), recovery codes kept only as SHA-256 hashes; a code
-// is accepted once, of any number of racing requests, by a conditional UPDATE.
+// A person's second factors (mfa.md): one TOTP secret, their passkeys, and the recovery codes made
+// with the first of them. Secrets are sealed at rest (crypto/sealed.ts), recovery codes kept only as
+// SHA-256 hashes; a code is accepted once, of any number of racing requests, by a conditional
+// UPDATE. The recovery codes go with the last factor.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
@@ -16,11 +17,21 @@ const RECOVERY_CODE_CHARS = 10;
 const RECOVERY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** The methods of the second step a person has, in the order the page offers them. */
-export type SecondStepMethod = 'totp' | 'recovery_code';
+export type SecondStepMethod = 'totp' | 'passkey' | 'recovery_code';
 
 export interface SecondFactorSummary {
   totp: boolean;
+  passkeys: number;
   recovery_codes_left: number;
+}
+
+/** A passkey as registration verified it (login/passkey/webauthn.ts). */
+export interface NewPasskey {
+  credentialId: string;
+  publicKey: string;
+  signCount: number;
+  transports: string[];
+  name: string;
 }
 
 export interface PendingTotp {
@@ -48,19 +59,29 @@ export class SecondFactors {
 
   /** Whether the person has a factor that asks for a second step, and how many recovery codes are left. */
   async summary(userId: string): Promise<SecondFactorSummary> {
-    const [totp, codes] = await Promise.all([
+    const [totp, passkeys, codes] = await Promise.all([
       this.db.selectFrom('second_factors').select('id').where('user_id', '=', userId).where('kind', '=', 'totp').where('confirmed_at', 'is not', null).executeTakeFirst(),
+      this.db.selectFrom('passkeys').select((eb) => eb.fn.countAll<string | number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
       this.db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<string | number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow(),
     ]);
-    return { totp: totp !== undefined, recovery_codes_left: Number(codes.n) };
+    return { totp: totp !== undefined, passkeys: Number(passkeys.n), recovery_codes_left: Number(codes.n) };
+  }
+
+  /** Whether the person has any second factor (recovery codes alone are none). */
+  static hasFactor(summary: SecondFactorSummary): boolean {
+    return summary.totp || summary.passkeys > 0;
   }
 
   /** The second-step methods the person can use; empty when they have no second factor. */
   async methods(userId: string): Promise<SecondStepMethod[]> {
-    const { totp, recovery_codes_left } = await this.summary(userId);
+    const summary = await this.summary(userId);
     // Recovery codes stand in for a factor; without one they are not a second step of their own.
-    if (!totp) return [];
-    return recovery_codes_left > 0 ? ['totp', 'recovery_code'] : ['totp'];
+    if (!SecondFactors.hasFactor(summary)) return [];
+    const methods: SecondStepMethod[] = [];
+    if (summary.totp) methods.push('totp');
+    if (summary.passkeys > 0) methods.push('passkey');
+    if (summary.recovery_codes_left > 0) methods.push('recovery_code');
+    return methods;
   }
 
   /**
@@ -100,10 +121,58 @@ export class SecondFactors {
     return this.db.transaction().execute(async (trx) => {
       const confirmed = await trx.updateTable('second_factors').set({ confirmed_at: now, last_step: step }).where('id', '=', row.id).where('confirmed_at', 'is', null).executeTakeFirst();
       if (Number(confirmed.numUpdatedRows) !== 1) return false as const;
-      const existing = await trx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst();
-      if (existing) return { recoveryCodes: undefined };
-      return { recoveryCodes: await this.writeRecoveryCodes(trx, userId) };
+      return { recoveryCodes: await this.firstFactorCodes(trx, userId) };
     });
+  }
+
+  /** The recovery codes a first factor brings, once: undefined when the person already has live codes. */
+  private async firstFactorCodes(trx: Kysely<Database>, userId: string): Promise<string[] | undefined> {
+    const existing = await trx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst();
+    return existing ? undefined : this.writeRecoveryCodes(trx, userId);
+  }
+
+  /**
+   * A passkey whose registration was verified joins the person's factors. As the first factor it
+   * brings the recovery codes, answered here once (undefined: the person already had codes).
+   * False: the credential id is already registered (to anyone).
+   */
+  async addPasskey(userId: string, passkey: NewPasskey): Promise<{ recoveryCodes: string[] | undefined } | false> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('passkeys')
+        .values({
+          id: passkey.credentialId,
+          user_id: userId,
+          public_key: passkey.publicKey,
+          sign_count: passkey.signCount,
+          transports: JSON.stringify(passkey.transports),
+          name: passkey.name,
+          created_at: this.clock.now(),
+          last_used_at: null,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) return false as const;
+      return { recoveryCodes: await this.firstFactorCodes(trx, userId) };
+    });
+  }
+
+  /** Removes one passkey of the person's; the recovery codes go with the last factor. Answers whether it was there. */
+  async removePasskey(userId: string, credentialId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const removed = await trx.deleteFrom('passkeys').where('id', '=', credentialId).where('user_id', '=', userId).executeTakeFirst();
+      if (Number(removed.numDeletedRows) === 0) return false;
+      await this.dropCodesWithoutFactor(trx, userId);
+      return true;
+    });
+  }
+
+  /** The recovery codes stand in for a factor: with none left, they end. */
+  private async dropCodesWithoutFactor(trx: Kysely<Database>, userId: string): Promise<void> {
+    const totp = await trx.selectFrom('second_factors').select('id').where('user_id', '=', userId).where('kind', '=', 'totp').where('confirmed_at', 'is not', null).executeTakeFirst();
+    const passkey = await trx.selectFrom('passkeys').select('id').where('user_id', '=', userId).executeTakeFirst();
+    if (!totp && !passkey) await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
   }
 
   /**
@@ -156,14 +225,18 @@ export class SecondFactors {
 
   /** Removes the TOTP factor; the recovery codes go with the last factor. */
   async removeTotp(userId: string): Promise<void> {
-    await this.removeAll(userId);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('second_factors').where('user_id', '=', userId).where('kind', '=', 'totp').execute();
+      await this.dropCodesWithoutFactor(trx, userId);
+    });
   }
 
-  /** Every second factor of the person and their recovery codes (the admin reset, an account deleted). */
+  /** Every second factor of the person (passkeys too) and their recovery codes (the admin reset). */
   async removeAll(userId: string, db: Kysely<Database> = this.db): Promise<boolean> {
     const factors = await db.deleteFrom('second_factors').where('user_id', '=', userId).executeTakeFirst();
+    const passkeys = await db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
     const codes = await db.deleteFrom('recovery_codes').where('user_id', '=', userId).executeTakeFirst();
-    return Number(factors.numDeletedRows) + Number(codes.numDeletedRows) > 0;
+    return Number(factors.numDeletedRows) + Number(passkeys.numDeletedRows) + Number(codes.numDeletedRows) > 0;
   }
 
   private async writeRecoveryCodes(db: Kysely<Database>, userId: string): Promise<string[]> {

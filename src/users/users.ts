@@ -193,6 +193,7 @@ export class UserService {
       // mfa.md: the account's second factors go with it.
       await trx.deleteFrom('second_factors').where('user_id', '=', id).execute();
       await trx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
+      await trx.deleteFrom('passkeys').where('user_id', '=', id).execute();
       return true;
     });
   }

@@ -60,6 +60,9 @@ export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpS
   await app.services.projects.create({ id: 'pages-app', name: 'Pages App', redirect_uris: [callback] });
   await app.services.pins.create('pages-app', 'kiosk');
   await app.services.projects.create({ id: 'verified-app', name: 'Verified App', redirect_uris: [callback], require_verified_email: true });
+  // mfa.md: passkeys among the sign-in methods, and a project whose people must have a second factor
+  await app.services.projects.create({ id: 'passkey-app', name: 'Passkey App', redirect_uris: [callback], login_methods: ['password', 'magic_link', 'passkey'] });
+  await app.services.projects.create({ id: 'strict-app', name: 'Strict App', redirect_uris: [callback], require_mfa: true });
   for (const [tone, color] of Object.entries(BRAND_COLORS)) {
     await app.services.projects.create({ id: `brand-${tone}-app`, name: `Brand ${tone} App`, redirect_uris: [callback], logo_url: `${appServer.origin}/logo.svg`, brand_color: color });
   }
@@ -124,6 +127,23 @@ export async function memberWithTotp(site: PagesSite, label: string): Promise<{ 
   const { secret } = await site.app.services.secondFactors.beginTotp(record.user.id);
   assert.ok(await site.app.services.secondFactors.confirmTotp(record.user.id, totpNow(secret, Date.now(), -1)));
   return { email, secret };
+}
+
+/** A member with a passkey (stored as the account page stores one; these pages only show it); its email. */
+export async function memberWithPasskey(site: PagesSite, label: string): Promise<string> {
+  const email = await member(site, label);
+  const record = await site.app.services.users.findByEmail(email);
+  assert.ok(record);
+  assert.ok(await site.app.services.secondFactors.addPasskey(record.user.id, { credentialId: `pages-${label}-${email}`, publicKey: 'pQECAyYgASFYIA', signCount: 0, transports: ['internal'], name: 'Work laptop' }));
+  return email;
+}
+
+/** The enrolment after the password, for `strict-app` (require_mfa) and a person with no second factor. */
+async function enrolment(page: Page, site: PagesSite): Promise<void> {
+  const email = await member(site, 'enrol', 'strict-app');
+  await go(page, authorizeUrl(site, {}, 'strict-app'));
+  await Promise.all([page.waitForEvent('load'), signInWithPassword(page, email, PASSWORD)]);
+  await page.locator('img.qr').waitFor();
 }
 
 /** The second step after the password, on the login page of `pages-app`. */
@@ -434,6 +454,44 @@ const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
     },
   },
   {
+    name: 'login-passkey',
+    description: 'The login page of a project with passkeys: "Sign in with a passkey" (shown by the page script)',
+    status: 200,
+    async open(page, site) {
+      await go(page, authorizeUrl(site, {}, 'passkey-app'));
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    },
+  },
+  {
+    name: 'mfa-second-step-passkey',
+    description: 'The second step of a person whose second factor is a passkey: "Use a passkey" and a recovery code',
+    status: 200,
+    async open(page, site) {
+      const email = await memberWithPasskey(site, 'second-passkey');
+      await go(page, authorizeUrl(site));
+      await Promise.all([page.waitForEvent('load'), signInWithPassword(page, email, PASSWORD)]);
+      await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+    },
+  },
+  {
+    name: 'mfa-enrolment',
+    description: 'require_mfa and no second factor yet: add the authenticator app (QR code, key, code) or a passkey',
+    status: 200,
+    open: enrolment,
+  },
+  {
+    name: 'mfa-enrolment-done',
+    description: 'The enrolment done: the recovery codes, shown once, and "Continue to <app>"',
+    status: 200,
+    async open(page, site) {
+      await enrolment(page, site);
+      const key = (await page.locator('code.totp-key').innerText()).replace(/^Key: /, '').replace(/ /g, '');
+      await page.locator('#enrol-code').fill(totpNow(key, Date.now()));
+      await submit(page, 'Confirm');
+      await page.locator('ul.recovery-codes').waitFor();
+    },
+  },
+  {
     name: 'verify-email-invalid',
     description: 'A used or unknown verification link',
     status: 400,
@@ -496,6 +554,23 @@ const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
       await page.locator('#mfa-confirm-code').fill(totpNow(key, Date.now()));
       await submit(page, 'Confirm');
       await page.locator('ul.recovery-codes').waitFor();
+    },
+  },
+  {
+    name: 'account-passkeys',
+    description: 'The account page with a passkey: its name, when it was added and used, rename and remove',
+    status: 200,
+    async open(page, site) {
+      const email = await memberWithPasskey(site, 'account-passkey');
+      await go(page, `${site.issuer}/account`);
+      await Promise.all([page.waitForEvent('load'), signInWithPassword(page, email, PASSWORD)]);
+      // the person has a second factor now: the password is followed by a recovery code
+      const record = await site.app.services.users.findByEmail(email);
+      const [code] = await site.app.services.secondFactors.newRecoveryCodes(record!.user.id);
+      await page.getByText('Use a recovery code').click();
+      await page.getByLabel('Recovery code').fill(code!);
+      await Promise.all([page.waitForURL(`${site.issuer}/account`), page.getByRole('button', { name: 'Use this recovery code' }).click()]);
+      await page.getByRole('button', { name: 'Add a passkey' }).waitFor();
     },
   },
   {

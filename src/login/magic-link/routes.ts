@@ -14,6 +14,7 @@ import { signInWithBrowserSession, type StartedBrowserSession } from '../browser
 import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
 import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage, renderSecondStepPage } from '../../pages/render.ts';
+import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { MagicLinks, type MagicLinkGrant } from './magic-links.ts';
@@ -184,6 +185,9 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
         detail: { reason: error.message, ...(grant ? { email: grant.email } : {}) },
       });
       if (!html) throw error;
+      // mfa.md: a require_mfa project and a person with no second factor: enrolment on the page.
+      const enrolment = await answerEnrolment(services, request, reply, error, undefined);
+      if (enrolment) return enrolment;
       return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }
   });

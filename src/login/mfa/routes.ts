@@ -3,7 +3,7 @@
 // counts against the account's own pool (10 per 15 minutes), apart from the password's.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
-import { HttpError, InvalidCode, InvalidOrExpiredToken, MissingRequiredFields } from '../../errors.ts';
+import { HttpError, InvalidCode, InvalidOrExpiredToken, InvalidRequest, MissingRequiredFields } from '../../errors.ts';
 import { bodyFields, field } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
@@ -19,13 +19,36 @@ import type { MfaChallenge } from './challenges.ts';
 
 const MAX_CODE_INPUT = 64;
 
-/** The amr of a sign-in finished with a second step: what was done before, a one-time code, and `mfa`. */
-function withSecondStep(amr: readonly AmrValue[]): AmrValue[] {
-  return [...amr.filter((value) => value !== 'otp' && value !== 'mfa'), 'otp', 'mfa'];
+type SecondStepForm = 'totp' | 'recovery_code' | 'passkey';
+
+/** The amr of a sign-in finished with a second step: what was done before, a one-time code or a passkey (`hwk`), and `mfa`. */
+function withSecondStep(amr: readonly AmrValue[], form: SecondStepForm): AmrValue[] {
+  const step: AmrValue = form === 'passkey' ? 'hwk' : 'otp';
+  return [...amr.filter((value) => value !== step && value !== 'mfa'), step, 'mfa'];
 }
 
 export function registerMfaLoginRoutes(server: FastifyInstance, services: Services): void {
-  const { audit, limits, secondFactors, mfaChallenges, projects } = services;
+  const { audit, limits, secondFactors, mfaChallenges, projects, passkeyCeremonies } = services;
+
+  // mfa.md "use a passkey": the WebAuthn options of the second step, for the mfa_token's person
+  // (their own passkeys); the answer goes to POST /login/mfa as `passkey_response`. The
+  // mfa_token is only looked at here, not taken.
+  server.post('/login/mfa/passkey/options', async (request, reply) => {
+    const token = field(bodyFields(request), 'mfa_token');
+    if (!token) throw MissingRequiredFields();
+    const challenge = await mfaChallenges.peek(token);
+    if (!challenge) throw InvalidOrExpiredToken();
+    if (!(await secondFactors.methods(challenge.userId)).includes('passkey')) throw InvalidRequest({ detail: 'no passkey for this second step' });
+    const options = await passkeyCeremonies.authenticationOptions({ kind: 'second_step', userId: challenge.userId });
+    return reply.code(200).header('cache-control', 'no-store').send(options);
+  });
+
+  /** Whether the second step's proof is right: a TOTP code, a recovery code (used up), or a passkey's assertion (its challenge taken). */
+  async function checkSecondStep(form: SecondStepForm, userId: string, proof: unknown): Promise<boolean> {
+    if (form === 'passkey') return (await passkeyCeremonies.verifyAuthentication(proof, { kind: 'second_step', userId })) !== undefined;
+    if (typeof proof !== 'string' || proof.length > MAX_CODE_INPUT) return false;
+    return form === 'totp' ? secondFactors.verifyTotp(userId, proof) : secondFactors.useRecoveryCode(userId, proof);
+  }
 
   server.post('/login/mfa', async (request: FastifyRequest, reply: FastifyReply) => {
     const html = prefersHtml(request);
@@ -34,11 +57,12 @@ export function registerMfaLoginRoutes(server: FastifyInstance, services: Servic
     const token = field(fields, 'mfa_token');
     const totpCode = field(fields, 'totp_code');
     const recoveryCode = field(fields, 'recovery_code');
-    const form = totpCode !== undefined && totpCode !== '' ? 'totp' : 'recovery_code';
+    const passkeyResponse: unknown = fields.passkey_response;
+    const form: SecondStepForm = totpCode ? 'totp' : recoveryCode ? 'recovery_code' : passkeyResponse !== undefined && passkeyResponse !== '' ? 'passkey' : 'totp';
     const code = form === 'totp' ? totpCode : recoveryCode;
     let challenge: MfaChallenge | undefined;
     try {
-      if (!token || !code) throw MissingRequiredFields();
+      if (!token || (form !== 'passkey' && !code)) throw MissingRequiredFields();
       challenge = await mfaChallenges.take(token);
       if (!challenge) throw InvalidOrExpiredToken();
       const taken = challenge;
@@ -55,7 +79,7 @@ export function registerMfaLoginRoutes(server: FastifyInstance, services: Servic
       }
       let valid: boolean;
       try {
-        valid = code.length <= MAX_CODE_INPUT && (form === 'totp' ? await secondFactors.verifyTotp(taken.userId, code) : await secondFactors.useRecoveryCode(taken.userId, code));
+        valid = await checkSecondStep(form, taken.userId, form === 'passkey' ? passkeyResponse : (code ?? ''));
       } catch (error) {
         if (isOutage(error)) await Promise.allSettled([mfaChallenges.giveBack(token, taken), limits.mfaFailuresPerAccount.refund(taken.userId)]);
         throw error;
@@ -75,7 +99,7 @@ export function registerMfaLoginRoutes(server: FastifyInstance, services: Servic
       const authorization = await resumeAuthorization(taken.authorization, projects);
       if (!authorization) throw InvalidOrExpiredToken();
       await admitMember(services.users, authorization.project, taken.userId);
-      const amr = withSecondStep(taken.amr);
+      const amr = withSecondStep(taken.amr, form);
       const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, taken.userId, amr);
       reply.header('cache-control', 'no-store');
       reply.header('set-cookie', browserSession.cookie);

@@ -6,13 +6,14 @@ import { EmailAlreadyRegistered, HttpError, LoginMethodNotAllowed, RegistrationC
 import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { clientInfo } from '../../http/negotiation.ts';
 import { completeAuthorization } from '../../oauth/authorization-response.ts';
+import { EnrolmentNeeded } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { answerLogin, loggedIn, pageContext } from '../respond.ts';
 import { startBrowserSession } from '../browser-sign-in.ts';
 import { field, queryFields } from '../../http/fields.ts';
 import { sendHtml } from '../../http/html.ts';
 import { projectBrand } from '../../pages/brand.ts';
-import { checkAuthorizationRequest } from '../../oauth/authorization-request.ts';
+import { checkAuthorizationRequest, storeAuthorization } from '../../oauth/authorization-request.ts';
 import { requireAcceptablePassword } from '../../users/password-policy.ts';
 import { requireValidEmail } from '../../users/email.ts';
 import { renderMessagePage, renderRegisterPage } from '../../pages/render.ts';
@@ -75,10 +76,13 @@ export function registerRegistrationRoutes(server: FastifyInstance, services: Se
           const page = renderMessagePage(t('magic.check_mail_title'), [t('register.check_mail', { email: user.email, app: project.name })], locale, projectBrand(project));
           return { json: { verification_sent: true }, status: prefersHtml(request) ? 200 : 202, page };
         }
+        // mfa.md: a project that requires a second factor leads the new person through adding one
+        // first (the hosted page; JSON answers 403 MFA enrollment required). The account stands.
+        if (project.require_mfa) throw new EnrolmentNeeded({ userId: user.id, authorization: storeAuthorization(authorization), amr: ['pwd'] });
         const browserSessionId = await startBrowserSession(services, request, reply, user.id, ['pwd']);
         return loggedIn(await completeAuthorization(services, authorization, { kind: 'user', userId: user.id }, 'pwd', { browserSessionId }), 201);
       } catch (error) {
-        if (error instanceof HttpError) await failed(error.message);
+        if (error instanceof HttpError && !(error instanceof EnrolmentNeeded)) await failed(error.message);
         throw error;
       }
     }, (authorization, fields, message, page) => {

@@ -13,6 +13,7 @@ import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage, renderSecondStepPage } from '../../pages/render.ts';
+import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { isOutage } from '../../storage/outage.ts';
@@ -133,6 +134,9 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       return reply.code(200).send(response);
     } catch (error) {
       if (!html || !(error instanceof HttpError)) throw error;
+      // mfa.md: a require_mfa project and a person with no second factor: enrolment on the page.
+      const enrolment = await answerEnrolment(services, request, reply, error, undefined);
+      if (enrolment) return enrolment;
       // The form again for a refused password: the link still works.
       const live = isError(error, InvalidPassword) && token !== undefined ? await tokens.peek(token, RESET) : undefined;
       if (live && token !== undefined) {

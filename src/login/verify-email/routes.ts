@@ -14,6 +14,7 @@ import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import { renderErrorPage, renderMessagePage, renderSecondStepPage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
+import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
 import { isOutage } from '../../storage/outage.ts';
@@ -231,6 +232,9 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
       return reply.code(200).send({ verified: true });
     } catch (error) {
       if (!html || !(error instanceof HttpError)) throw error;
+      // mfa.md: a require_mfa project and a person with no second factor: enrolment on the page.
+      const enrolment = await answerEnrolment(services, request, reply, error, undefined);
+      if (enrolment) return enrolment;
       return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, requestLocale(request)));
     }
   });

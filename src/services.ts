@@ -21,6 +21,7 @@ import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
 import type { MfaChallenges } from './login/mfa/challenges.ts';
 import type { WebhookService } from './webhooks/webhooks.ts';
+import type { BackchannelLogout } from './oauth/backchannel-logout.ts';
 
 export interface Services {
   config: Config;
@@ -53,6 +54,8 @@ export interface Services {
   mfaChallenges: MfaChallenges;
   /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
   webhooks: WebhookService;
+  /** logout tokens POSTed to the projects' back-channel logout URIs, through the same outbox (docs/backchannel-logout.md) */
+  backchannelLogout: BackchannelLogout;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

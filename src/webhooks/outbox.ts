@@ -5,16 +5,19 @@
 // on SQLite one process writes at a time anyway. A row is only settled by the claim that holds
 // its lease, so a slow instance whose lease ran out cannot overwrite a later try's outcome.
 //
-// What is sent, and how, is the sender's business (webhooks.ts signs and POSTs); the claiming,
-// the retry schedule and the bookkeeping here are the same for any kind of delivery.
+// What is sent, and how, is the sender's business: each kind of delivery (`kind`, migration
+// 0017) has one, registered with the one deliverer of the process (webhooks.ts signs and POSTs
+// an audit event; oauth/backchannel-logout.ts signs and POSTs a logout token). The claiming, the
+// retry schedule and the bookkeeping here are the same for every kind.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { AuditEntry } from '../audit/audit-log.ts';
 import { onSqlite, param, prepare, step, type PreparedQuery, type WriteStep } from '../storage/prepared.ts';
 import { purgeRows } from '../storage/batches.ts';
-import type { Database, WebhookDeliveriesTable } from '../storage/schema.ts';
+import type { Database, DeliveryKind, WebhookDeliveriesTable } from '../storage/schema.ts';
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type { DeliveryKind };
 
 /** What one try of a delivery came to. */
 export interface TryOutcome {
@@ -23,7 +26,12 @@ export interface TryOutcome {
   status: number | null;
   error: string | null;
   durationMs: number;
+  /** no try can ever succeed (the receiver is gone): the delivery is failed now, not retried */
+  giveUp?: boolean;
 }
+
+/** Sends one try of a delivery of its kind and says how it went; never throws for a failed try. */
+export type Sender = (row: DeliveryRow) => Promise<TryOutcome>;
 
 const MINUTE_MS = 60_000;
 /** A delivery not made within this time of its event is given up (marked failed). */
@@ -126,6 +134,7 @@ export class Outbox {
     const now = this.clock.now();
     const full: DeliveryRow = {
       ...row,
+      kind: 'webhook',
       attempt: 0,
       status: 'pending',
       next_attempt_at: now,
@@ -165,7 +174,7 @@ export class Outbox {
   async settle(row: DeliveryRow, lease: number, outcome: TryOutcome, final = false): Promise<DeliveryRow['status']> {
     const now = this.clock.now();
     const attempt = row.attempt + 1;
-    const next = outcome.ok || final ? undefined : nextTryAt(attempt, row.created_at, now);
+    const next = outcome.ok || final || outcome.giveUp === true ? undefined : nextTryAt(attempt, row.created_at, now);
     const status: DeliveryRow['status'] = outcome.ok ? 'delivered' : next === undefined ? 'failed' : 'pending';
     await this.db
       .updateTable('webhook_deliveries')
@@ -190,6 +199,7 @@ export class Outbox {
     return this.db
       .selectFrom('webhook_deliveries')
       .selectAll()
+      .where('kind', '=', 'webhook')
       .where('webhook_id', '=', webhookId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -204,20 +214,34 @@ export class Outbox {
 }
 
 /**
- * Claims due deliveries and sends them, on one instance: the periodic job runs it every second,
- * and a nudge after each event recorded here sends that event at once. Runs never overlap; a
- * nudge during a run makes the run look again when it ends, so nothing waits for the next tick.
+ * Claims due deliveries of every kind and sends each with its kind's sender, on one instance:
+ * the periodic job runs it every second, and a nudge after each delivery queued here sends it
+ * at once. Runs never overlap; a nudge during a run makes the run look again when it ends, so
+ * nothing waits for the next tick. One per process (app.ts), shared by every kind.
  */
 export class Deliverer {
   private running: Promise<number> | undefined;
   private again = false;
   private stopped = false;
+  private readonly senders = new Map<DeliveryKind, Sender>();
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly send: (row: DeliveryRow) => Promise<TryOutcome>,
     private readonly options: { batch: number; leaseMs: number; onError: (error: unknown) => void },
-  ) {}
+  ) {
+    outbox.onRecorded(() => this.nudge());
+  }
+
+  /** The sender of the deliveries of `kind` (one per kind). */
+  handle(kind: DeliveryKind, sender: Sender): void {
+    if (this.senders.has(kind)) throw new Error(`a second sender for ${kind} deliveries`);
+    this.senders.set(kind, sender);
+  }
+
+  /** How long a claim lasts: past the longest try by a margin. */
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
 
   /** Sends every delivery due now; answers how many were tried. */
   deliverDue(): Promise<number> {
@@ -259,6 +283,13 @@ export class Deliverer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.running?.catch(() => {});
+  }
+
+  private send(row: DeliveryRow): Promise<TryOutcome> {
+    const sender = this.senders.get(row.kind);
+    // A row of a kind this version does not know (written by a newer one) waits for an instance that does.
+    if (!sender) return Promise.resolve({ ok: false, status: null, error: `no sender for ${row.kind} deliveries here`, durationMs: 0 });
+    return sender(row).catch((error: unknown) => ({ ok: false, status: null, error: `not sent: ${(error as Error).message}`, durationMs: 0 }));
   }
 
   private async deliverBatch(): Promise<number> {

@@ -34,7 +34,7 @@ interface LogoutPayload {
   sid_sealed: string | null;
 }
 
-/** A logout delivery's id: one per session, so that however many ways it ends, its app is told once. */
+/** A logout delivery's id: one per session, so that endings of a session close together tell its app once. */
 export function logoutDeliveryId(sessionKey: string): string {
   return `logout:${sessionKey}`;
 }
@@ -58,7 +58,7 @@ export class BackchannelLogout implements SessionEndListener {
   /**
    * Queues, in the ending's transaction, a logout for each session whose project has a
    * `backchannel_logout_uri` (read in the same transaction: a URI set a moment ago on another
-   * instance counts). A session already queued is not queued again.
+   * instance counts). A session whose logout is still pending is not queued twice.
    */
   async ended(trx: Kysely<Database>, sessions: EndedSession[]): Promise<void> {
     const projectIds = [...new Set(sessions.map((s) => s.project_id))];
@@ -84,7 +84,25 @@ export class BackchannelLogout implements SessionEndListener {
       await trx
         .insertInto('webhook_deliveries')
         .values(rows.slice(i, i + INSERT_CHUNK))
-        .onConflict((oc) => oc.column('id').doNothing())
+        // Told already: a logout still pending is the same news; one settled is sent again (a
+        // member blocked, unblocked and blocked again is told at each block).
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet({
+              payload: (eb) => eb.ref('excluded.payload'),
+              attempt: 0,
+              status: 'pending',
+              next_attempt_at: now,
+              claimed_until: null,
+              last_status: null,
+              last_error: null,
+              last_duration_ms: null,
+              created_at: now,
+              delivered_at: null,
+            })
+            .where('webhook_deliveries.status', '!=', 'pending'),
+        )
         .execute();
     }
   }

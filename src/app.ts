@@ -74,7 +74,7 @@ import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
 import { type Ids, randomIds } from './crypto/random.ts';
 import { Deliverer, Outbox } from './webhooks/outbox.ts';
-import { DELIVERY_BATCH, deliveryLeaseMs, WebhookService } from './webhooks/webhooks.ts';
+import { DELIVERIES_IN_FLIGHT, DELIVERY_BATCH, deliveryLeaseMs, WebhookService } from './webhooks/webhooks.ts';
 import { BackchannelLogout } from './oauth/backchannel-logout.ts';
 import { SessionEndings } from './sessions/session-endings.ts';
 
@@ -128,6 +128,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const outbox = new Outbox(db, clock);
   const deliverer = new Deliverer(outbox, {
     batch: DELIVERY_BATCH,
+    maxInFlight: DELIVERIES_IN_FLIGHT,
     leaseMs: deliveryLeaseMs(config.webhookTimeoutMs),
     onError: (err) => log?.error({ err }, 'webhook delivery failed'),
   });

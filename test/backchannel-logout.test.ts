@@ -18,6 +18,7 @@ import { browserSignIn, ssoTokens } from './support/sso.ts';
 import { Browser, csrfOf, location } from './support/cookie-browser.ts';
 import { createPin, pinLogin } from './pins-support.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { startReceiver } from './support/webhook-receiver.ts';
 import { BACKCHANNEL_LOGOUT_EVENT, startLogoutReceiver, verifyLogoutToken, type LogoutClaims, type LogoutReceiver } from './support/backchannel-receiver.ts';
 
 const PASSWORD = 'a fine long passphrase';
@@ -333,6 +334,38 @@ describe('back-channel logout', () => {
     await expectLogouts([s]);
     app.clock.advance(60 * MINUTE);
     await expectLogouts([]);
+  });
+
+  it('a receiver that holds its request open delays nobody else: the other logouts and a webhook event go out meanwhile', async () => {
+    const slow = await startLogoutReceiver();
+    const hooks = await startReceiver();
+    try {
+      slow.answer = 'hang';
+      const project = await newProject('ES256', '/slow');
+      assert.equal((await call(app, admin, 'PATCH', `/admin/projects/${project.id}`, { backchannel_logout_uri: `${slow.url}/slow` })).statusCode, 200);
+      const webhook = await call(app, admin, 'POST', '/admin/webhooks', { url: hooks.url, events: ['admin.session.ended'] });
+      assert.equal(webhook.statusCode, 201, webhook.body);
+      const { email, userId } = await person();
+      await app.services.users.addMember(project.id, userId);
+      const held = await signIn(project, email);
+      const s = await signIn(es, email);
+      assert.equal((await call(app, admin, 'DELETE', `/admin/sessions/${held.sid}`)).statusCode, 204);
+      // The held request is under way (it is never answered: the try ends at the timeout, 1 s here).
+      for (let i = 0; i < 50 && slow.received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(slow.received.length, 1);
+      const started = performance.now();
+      assert.equal((await call(app, admin, 'DELETE', `/admin/sessions/${s.sid}`)).statusCode, 204);
+      for (let i = 0; i < 50 && (receiver.received.length === 0 || hooks.received.length < 2); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(receiver.received.length, 1, 'the other logout arrived while the first is held');
+      assert.equal(hooks.received.length, 2, 'and both events');
+      assert.ok(performance.now() - started < 900, 'before the held try timed out');
+      await expectLogouts([s]);
+      assert.equal((await call(app, admin, 'DELETE', `/admin/webhooks/${webhook.json<{ id: string }>().id}`)).statusCode, 204);
+    } finally {
+      await app.services.backchannelLogout.deliverDue();
+      await slow.close();
+      await hooks.close();
+    }
   });
 
   it('a project whose URI is removed before the try: the logout is given up, not retried', async () => {

@@ -215,19 +215,27 @@ export class Outbox {
 
 /**
  * Claims due deliveries of every kind and sends each with its kind's sender, on one instance:
- * the periodic job runs it every second, and a nudge after each delivery queued here sends it
- * at once. Runs never overlap; a nudge during a run makes the run look again when it ends, so
- * nothing waits for the next tick. One per process (app.ts), shared by every kind.
+ * the periodic job kicks it every second, and a nudge after each delivery queued here kicks it
+ * at once. One per process (app.ts), shared by every kind.
+ *
+ * A claimed delivery is sent at once, beside the others under way (at most `maxInFlight`): one
+ * receiver that holds its request open for the whole timeout delays nobody else's deliveries.
+ * Claims are made one statement at a time; a kick while one is being made makes it look again
+ * when it ends, and a send that ends while there was no room kicks again, so that nothing waits
+ * for the next tick.
  */
 export class Deliverer {
-  private running: Promise<number> | undefined;
+  private claiming: Promise<number> | undefined;
   private again = false;
+  /** the last claim stopped for want of room: the next send that ends kicks again */
+  private starved = false;
   private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly senders = new Map<DeliveryKind, Sender>();
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly options: { batch: number; leaseMs: number; onError: (error: unknown) => void },
+    private readonly options: { batch: number; maxInFlight: number; leaseMs: number; onError: (error: unknown) => void },
   ) {
     outbox.onRecorded(() => this.nudge());
   }
@@ -243,34 +251,58 @@ export class Deliverer {
     return this.options.leaseMs;
   }
 
-  /** Sends every delivery due now; answers how many were tried. */
-  deliverDue(): Promise<number> {
-    if (this.running) {
+  /**
+   * Claims what is due now, as much as there is room for, and starts sending it; resolves once
+   * the claims are made (not the sends), with how many it claimed. The periodic job's run.
+   */
+  kick(): Promise<number> {
+    if (this.claiming) {
       this.again = true;
-      return this.running;
+      return this.claiming;
     }
     const run = async (): Promise<number> => {
-      let tried = 0;
+      let claimed = 0;
       do {
         this.again = false;
         for (;;) {
-          const n = await this.deliverBatch();
-          tried += n;
-          if (n < this.options.batch || this.stopped) break;
+          if (this.stopped) return claimed;
+          const room = Math.min(this.options.batch, this.options.maxInFlight - this.inFlight.size);
+          if (room <= 0) {
+            this.starved = true;
+            break;
+          }
+          const { rows, lease } = await this.outbox.claimDue(room, this.options.leaseMs);
+          for (const row of rows) this.start(row, lease);
+          claimed += rows.length;
+          if (rows.length < room) break;
         }
       } while (this.again && !this.stopped);
-      return tried;
+      return claimed;
     };
-    this.running = run().finally(() => {
-      this.running = undefined;
+    this.claiming = run().finally(() => {
+      this.claiming = undefined;
     });
-    return this.running;
+    return this.claiming;
+  }
+
+  /**
+   * Sends every delivery due now and waits until they, and every send under way, have been
+   * tried; answers how many it claimed (tests call it after moving the clock).
+   */
+  async deliverDue(): Promise<number> {
+    let tried = 0;
+    for (;;) {
+      tried += await this.kick();
+      if (this.inFlight.size === 0 || this.stopped) return tried;
+      // What ends may have made room for more: look again once it has.
+      await Promise.all([...this.inFlight]);
+    }
   }
 
   /** A delivery was queued here: send it now rather than at the next tick. */
   nudge(): void {
     if (this.stopped) return;
-    this.deliverDue().catch(this.options.onError);
+    this.kick().catch(this.options.onError);
   }
 
   /** Sends a delivery its caller has claimed (a webhook's test event) once, never again, and answers how it went. */
@@ -279,10 +311,28 @@ export class Deliverer {
     return { outcome, status: await this.outbox.settle(row, lease, outcome, true) };
   }
 
-  /** No new runs; waits for the one under way. */
+  /** No new claims; waits for the claim and the sends under way. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.running?.catch(() => {});
+    await this.claiming?.catch(() => {});
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** One try of a claimed row, and its outcome recorded; never rejects. */
+  private start(row: DeliveryRow, lease: number): void {
+    const sending: Promise<void> = (async () => {
+      const outcome = await this.send(row);
+      await this.outbox.settle(row, lease, outcome);
+    })()
+      .catch(this.options.onError)
+      .finally(() => {
+        this.inFlight.delete(sending);
+        if (this.starved && !this.stopped) {
+          this.starved = false;
+          this.nudge();
+        }
+      });
+    this.inFlight.add(sending);
   }
 
   private send(row: DeliveryRow): Promise<TryOutcome> {
@@ -290,16 +340,5 @@ export class Deliverer {
     // A row of a kind this version does not know (written by a newer one) waits for an instance that does.
     if (!sender) return Promise.resolve({ ok: false, status: null, error: `no sender for ${row.kind} deliveries here`, durationMs: 0 });
     return sender(row).catch((error: unknown) => ({ ok: false, status: null, error: `not sent: ${(error as Error).message}`, durationMs: 0 }));
-  }
-
-  private async deliverBatch(): Promise<number> {
-    const { rows, lease } = await this.outbox.claimDue(this.options.batch, this.options.leaseMs);
-    await Promise.all(
-      rows.map(async (row) => {
-        const outcome = await this.send(row);
-        await this.outbox.settle(row, lease, outcome);
-      }),
-    );
-    return rows.length;
   }
 }

@@ -21,6 +21,8 @@ export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 200;
 export const TEST_EVENT_TYPE = 'webhook.test';
 /** Deliveries claimed per statement; they are sent concurrently. */
 export const DELIVERY_BATCH = 20;
+/** The most deliveries one instance sends at once (of every kind). */
+export const DELIVERIES_IN_FLIGHT = 50;
 /** Deliveries GET /admin/webhooks/:id/deliveries shows. */
 export const LATEST_DELIVERIES = 50;
 
@@ -209,9 +211,14 @@ export class WebhookService {
     return { event_id: eventId, status, outcome };
   }
 
-  /** Sends every delivery due now, of every kind (the periodic job; tests call it after moving the clock). */
+  /** Sends every delivery due now, of every kind, and waits until they are tried (tests call it after moving the clock). */
   deliverDue(): Promise<number> {
     return this.deliverer.deliverDue();
+  }
+
+  /** Claims what is due now and starts sending it, without waiting for the answers (the periodic job). */
+  kick(): Promise<number> {
+    return this.deliverer.kick();
   }
 
   /** Stops delivering; waits for the run under way. */

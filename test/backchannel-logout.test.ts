@@ -386,4 +386,16 @@ describe('back-channel logout', () => {
     assert.deepEqual([row?.kind, row?.status, row?.last_error], ['backchannel_logout', 'failed', 'the project no longer has a backchannel_logout_uri']);
     receiver.received.length = 0;
   });
+  it("a session past its expiry gets no token when the account's sessions end (it had ended already)", async () => {
+    const { email, userId } = await person();
+    const old = await signIn(es, email);
+    app.clock.advance(app.config.refreshTokenTtlSeconds * 1000 + MINUTE);
+    const fresh = await signIn(rs, email);
+    admin = await adminToken(app);
+    assert.equal((await call(app, admin, 'PATCH', `/admin/users/${userId}`, { password: 'yet another fine passphrase' })).statusCode, 200);
+    await expectLogouts([fresh]);
+    const queued = await app.services.database.db.selectFrom('webhook_deliveries').select('id').where('id', '=', logoutDeliveryId(sessionKey(old.sid))).execute();
+    assert.deepEqual(queued, [], 'nothing queued for the expired session');
+    assert.ok((await app.services.sessions.find(old.sid))?.revoked_at, 'though it is revoked with the others');
+  });
 });

@@ -38,7 +38,7 @@ export class SessionEndings {
     private readonly listener?: SessionEndListener,
   ) {}
 
-  /** Ends the live sessions of `filter` in a transaction of its own; answers them. */
+  /** Ends the sessions of `filter` not yet revoked, in a transaction of its own; answers them. */
   async end(filter: SessionFilter): Promise<EndedSession[]> {
     const ended = await this.db.transaction().execute((trx) => this.endIn(trx, filter));
     if (ended.length > 0) this.listener?.committed();
@@ -50,14 +50,18 @@ export class SessionEndings {
    * must call `committed()` once it has committed); answers them.
    */
   async endIn(trx: Kysely<Database>, filter: SessionFilter): Promise<EndedSession[]> {
-    const ended = await trx
+    const now = this.clock.now();
+    const rows = await trx
       .updateTable('sessions')
-      .set({ revoked_at: this.clock.now() })
+      .set({ revoked_at: now })
       .where('revoked_at', 'is', null)
       .where(matching(filter))
-      .returning([...ENDED_COLUMNS])
+      .returning([...ENDED_COLUMNS, 'expires_at'])
       .execute();
-    if (ended.length > 0) await this.listener?.ended(trx, ended);
+    const ended = rows.map(({ expires_at: _expiresAt, ...session }) => session);
+    // A session past its expiry had ended already: its app is not told again now.
+    const live = rows.filter((r) => Number(r.expires_at) > now).map(({ expires_at: _expiresAt, ...session }) => session);
+    if (live.length > 0) await this.listener?.ended(trx, live);
     return ended;
   }
 

@@ -385,6 +385,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (runningAtMost < config.hashConcurrency) {
     server.log.warn(`UV_THREADPOOL_SIZE (${runningAtMost}) is below GATEHOUSE_HASH_CONCURRENCY (${config.hashConcurrency}): at most ${runningAtMost} password hashes run at once`);
   }
+  // A server that died mid-delivery on SQLite left claims nobody holds: sent again now (docs/webhooks.md).
+  const released = await services.webhooks.releaseClaimsOfTheDead();
+  if (released > 0) server.log.warn({ deliveries: released }, 'deliveries under way when the last process stopped are sent again');
   const jobs = await startJobs(periodicJobs(services, server.log), server.log);
 
   server.get('/healthz', async (_request, reply) => {

@@ -194,6 +194,24 @@ export class Outbox {
     return status;
   }
 
+  /**
+   * SQLite only, when a server starts: claims left by a process that died mid-delivery are let
+   * go, so that the new process sends them now instead of when their lease would run out. One
+   * server process uses a SQLite file (docs/scaling.md), so any claim found then is a dead
+   * process's. On PostgreSQL other instances may be sending: their claims are left to run out.
+   * Answers how many were let go.
+   */
+  async releaseClaimsOfTheDead(): Promise<number> {
+    if (!onSqlite(this.db)) return 0;
+    const result = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ claimed_until: null })
+      .where('status', '=', 'pending')
+      .where('claimed_until', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** A webhook's latest deliveries, newest first. */
   async latest(webhookId: string, limit: number): Promise<DeliveryRow[]> {
     return this.db

@@ -221,6 +221,11 @@ export class WebhookService {
     return this.deliverer.kick();
   }
 
+  /** A server starts: on SQLite, the claims of a process that died mid-delivery are let go (Outbox.releaseClaimsOfTheDead). */
+  releaseClaimsOfTheDead(): Promise<number> {
+    return this.outbox.releaseClaimsOfTheDead();
+  }
+
   /** Stops delivering; waits for the run under way. */
   stop(): Promise<void> {
     return this.deliverer.stop();

@@ -7,7 +7,7 @@
 // so a retry hours later still verifies within its two minutes.
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
-import type { KeyRing } from '../crypto/keys.ts';
+import type { KeyRing, SigningAlg } from '../crypto/keys.ts';
 import type { Ids } from '../crypto/random.ts';
 import { SealedSecretError, type SecretBox } from '../crypto/sealed.ts';
 import type { ProjectService } from '../projects/projects.ts';
@@ -118,7 +118,7 @@ export class BackchannelLogout implements SessionEndListener {
   }
 
   /** The logout token of a delivery, signed now with the project's algorithm and current key. */
-  logoutToken(row: DeliveryRow, projectId: string, alg: Parameters<KeyRing['signJwt']>[2]): string {
+  logoutToken(row: DeliveryRow, projectId: string, alg: SigningAlg): string {
     const payload = JSON.parse(row.payload) as LogoutPayload;
     const sid = this.openSid(row.event_id, payload.sid_sealed);
     const iat = Math.floor(this.clock.now() / 1000);

@@ -77,8 +77,10 @@ import { requireAcceptableAdminPassword } from './users/password-policy.ts';
 import { sendHtml } from './http/html.ts';
 import { CSP_DIRECTIVES } from './http/csp.ts';
 import { type Ids, randomIds } from './crypto/random.ts';
-import { Outbox } from './webhooks/outbox.ts';
-import { WebhookService } from './webhooks/webhooks.ts';
+import { Deliverer, Outbox } from './webhooks/outbox.ts';
+import { DELIVERIES_IN_FLIGHT, DELIVERY_BATCH, deliveryLeaseMs, WebhookService } from './webhooks/webhooks.ts';
+import { BackchannelLogout } from './oauth/backchannel-logout.ts';
+import { SessionEndings } from './sessions/session-endings.ts';
 
 export interface AppOptions {
   config: Config;
@@ -124,16 +126,24 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
   const keys = new KeyRing(db, clock, ids, () => retiredKeyOverlapMs(db, config.accessTokenTtlSeconds, config.keyReloadSeconds * 1000), secretBox, keyLock);
   await keys.load();
   const projects = new ProjectService(db, clock, ids, config, database.othersCommitted);
-  const users = new UserService(db, clock, ids, hasher);
-  const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await loadPinKey(db, clock, secretBox);
-  const pins = new PinService(db, clock, ids, pinKey, config.pinDigits);
+  const sidBox = await loadSidBox(db, clock, secretBox);
+  // The outbox and the process's one deliverer, for every kind of delivery: webhooks' events and
+  // back-channel logout tokens (docs/webhooks.md, docs/backchannel-logout.md).
   const outbox = new Outbox(db, clock);
-  const audit = new AuditLog(db, clock, ids, outbox);
-  const webhooks = new WebhookService(db, clock, ids, secretBox, outbox, {
-    timeoutMs: config.webhookTimeoutMs,
+  const deliverer = new Deliverer(outbox, {
+    batch: DELIVERY_BATCH,
+    maxInFlight: DELIVERIES_IN_FLIGHT,
+    leaseMs: deliveryLeaseMs(config.webhookTimeoutMs),
     onError: (err) => log?.error({ err }, 'webhook delivery failed'),
   });
-  const sidBox = await loadSidBox(db, clock, secretBox);
+  const audit = new AuditLog(db, clock, ids, outbox);
+  const webhooks = new WebhookService(db, clock, ids, secretBox, outbox, deliverer, { timeoutMs: config.webhookTimeoutMs });
+  const backchannelLogout = new BackchannelLogout(clock, ids, config.issuer, keys, projects, sidBox, outbox, deliverer, { timeoutMs: config.webhookTimeoutMs });
+  // Every way a session ends goes through these, with its logout tokens in the same transaction.
+  const endings = new SessionEndings(db, clock, backchannelLogout);
+  const users = new UserService(db, clock, ids, hasher, endings);
+  const pinKey = config.pinSecret ? Buffer.from(config.pinSecret) : await loadPinKey(db, clock, secretBox);
+  const pins = new PinService(db, clock, ids, pinKey, config.pinDigits, endings);
   const sessions = new SessionService(db, clock, ids, sidBox, {
     onReuseDetected: (session, client) =>
       void audit
@@ -147,7 +157,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
           detail: { session_id: session.id },
         })
         .catch(() => {}),
-  });
+  }, endings);
   const browserSessions = new BrowserSessionService(db, clock, ids, {
     idleMs: config.browserSessionIdleSeconds * 1000,
     maxMs: config.browserSessionMaxSeconds * 1000,
@@ -197,6 +207,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     passkeys,
     passkeyCeremonies: new PasskeyCeremonies(kv, ids, clock, passkeys, config.issuer),
     webhooks,
+    backchannelLogout,
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -383,6 +394,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (runningAtMost < config.hashConcurrency) {
     server.log.warn(`UV_THREADPOOL_SIZE (${runningAtMost}) is below GATEHOUSE_HASH_CONCURRENCY (${config.hashConcurrency}): at most ${runningAtMost} password hashes run at once`);
   }
+  // A server that died mid-delivery on SQLite left claims nobody holds: sent again now (docs/webhooks.md).
+  const released = await services.webhooks.releaseClaimsOfTheDead();
+  if (released > 0) server.log.warn({ deliveries: released }, 'deliveries under way when the last process stopped are sent again');
   const jobs = await startJobs(periodicJobs(services, server.log), server.log);
 
   server.get('/healthz', async (_request, reply) => {

@@ -72,7 +72,7 @@ export interface Config {
   hashQueue: number;
   /** how long connecting to the SMTP server, its greeting and each later step may take */
   smtpTimeoutMs: number;
-  /** longest wait for a webhook receiver's answer (docs/webhooks.md) */
+  /** longest wait for a webhook receiver's or a back-channel logout URI's answer (docs/webhooks.md, docs/backchannel-logout.md) */
   webhookTimeoutMs: number;
   /**
    * GATEHOUSE_SECRET_KEY: the key that seals secrets at rest (signing keys, the PIN key; see

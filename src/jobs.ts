@@ -70,14 +70,15 @@ export function periodicJobs(services: Services, log: FastifyBaseLogger): Period
       },
     },
     {
-      // Webhooks (docs/webhooks.md): the deliveries due, claimed by this instance alone. An event
+      // Webhooks and back-channel logouts (docs/webhooks.md): the deliveries due, claimed by this instance alone. An event
       // recorded here also nudges the deliverer at once; this catches retries, the events of other
       // instances, and those recorded in another transaction (a refresh's).
       name: 'webhook delivery',
       intervalMs: 1000,
       atStart: false,
       async run() {
-        await services.webhooks.deliverDue();
+        // Claims and starts the sends; a slow receiver's answer is not waited for (outbox.ts).
+        await services.webhooks.kick();
       },
     },
   ];

@@ -23,6 +23,7 @@ import type { MfaChallenges } from './login/mfa/challenges.ts';
 import type { WebhookService } from './webhooks/webhooks.ts';
 import type { Passkeys } from './users/passkeys.ts';
 import type { PasskeyCeremonies } from './login/passkey/webauthn.ts';
+import type { BackchannelLogout } from './oauth/backchannel-logout.ts';
 
 export interface Services {
   config: Config;
@@ -61,6 +62,8 @@ export interface Services {
   passkeyCeremonies: PasskeyCeremonies;
   /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
   webhooks: WebhookService;
+  /** logout tokens POSTed to the projects' back-channel logout URIs, through the same outbox (docs/backchannel-logout.md) */
+  backchannelLogout: BackchannelLogout;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

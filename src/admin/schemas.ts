@@ -54,6 +54,8 @@ const MachineProjectFields = {
   client_credentials: Type.Optional(Type.Boolean()),
   service_scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_SERVICE_SCOPES })),
   admin_api: Type.Optional(Type.Boolean()),
+  // back-channel logout (docs/backchannel-logout.md); null: none. What a good URI is, is checkReceiverUrl's to say.
+  backchannel_logout_uri: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH }), Type.Null()])),
 };
 
 export const NewProjectBody = Type.Object(

@@ -67,6 +67,10 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     // Single sign-on (docs/sso.md).
     prompt_values_supported: ['none', 'login', 'select_account'],
     end_session_endpoint: `${issuer}/logout`,
+    // Back-channel logout (docs/backchannel-logout.md): a project's backchannel_logout_uri gets a
+    // logout token, with the session's sid, when one of its sessions ends.
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,

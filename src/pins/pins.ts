@@ -7,6 +7,7 @@ import { hmacSha256 } from '../crypto/tokens.ts';
 import { InvalidRequest, MaxActivePins, NotFound } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
 import type { Ids } from '../crypto/random.ts';
+import { SessionEndings } from '../sessions/session-endings.ts';
 import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
 
 export const MAX_ACTIVE_PINS = 10;
@@ -44,6 +45,8 @@ export class PinService {
     private readonly ids: Ids,
     private readonly key: Buffer,
     private readonly digits: number,
+    /** how sessions end, and what goes with it (a back-channel logout) */
+    private readonly endings: SessionEndings = new SessionEndings(db, clock),
   ) {}
 
   private hash(projectId: string, pin: string): string {
@@ -122,14 +125,23 @@ export class PinService {
    * already; throws NotFound when the project has no PIN with this id.
    */
   async revoke(projectId: string, pinId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('pins')
-      .set({ revoked_at: this.clock.now() })
-      .where('id', '=', pinId)
-      .where('project_id', '=', projectId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) > 0) return true;
+    // The apps of its sessions are told in the same transaction (back-channel logout).
+    const revoked = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('pins')
+        .set({ revoked_at: this.clock.now() })
+        .where('id', '=', pinId)
+        .where('project_id', '=', projectId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await this.endings.tellIn(trx, { projectId, pinId });
+      return true;
+    });
+    if (revoked) {
+      this.endings.committed();
+      return true;
+    }
     const existing = await this.db.selectFrom('pins').select('id').where('id', '=', pinId).where('project_id', '=', projectId).executeTakeFirst();
     if (!existing) throw NotFound();
     return false;

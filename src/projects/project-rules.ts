@@ -5,6 +5,7 @@ import { checkAllowedOrigins } from './allowed-origins.ts';
 import { checkBranding } from './branding.ts';
 import { ACCOUNT_PROJECT_ID, checkProjectName, CONSOLE_PROJECT_ID, type NewProject, type ProjectChanges, type ProjectService } from './projects.ts';
 import { checkRedirectUris } from './redirect-uris.ts';
+import { checkReceiverUrl } from '../webhooks/webhooks.ts';
 
 /** sso.md: only a client that keeps a secret may do without PKCE. */
 const PUBLIC_NEEDS_PKCE = 'require_pkce: only a confidential project may set false';
@@ -24,9 +25,11 @@ function checkServiceScopes(scopes: string[] | undefined): void {
   if (new Set(scopes).size !== scopes.length) throw InvalidRequest({ detail: 'service_scopes: each scope once' });
 }
 
-function checkLists(input: { post_logout_redirect_uris?: string[] | undefined; allowed_origins?: string[] | undefined }): void {
+function checkLists(input: { post_logout_redirect_uris?: string[] | undefined; allowed_origins?: string[] | undefined; backchannel_logout_uri?: string | null | undefined }): void {
   if (input.post_logout_redirect_uris) checkRedirectUris(input.post_logout_redirect_uris, { field: 'post_logout_redirect_uris', allowEmpty: true });
   if (input.allowed_origins) checkAllowedOrigins(input.allowed_origins);
+  // machines.md: https, or http on loopback, as a webhook's url; null: no logout tokens
+  if (typeof input.backchannel_logout_uri === 'string') checkReceiverUrl(input.backchannel_logout_uri, 'backchannel_logout_uri');
 }
 
 /** A new project as it may be created (its name trimmed). Throws 400 Invalid request with a detail. */

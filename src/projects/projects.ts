@@ -86,6 +86,8 @@ export interface Project {
   service_scopes: string[];
   /** its client_credentials tokens with the scope `admin` may use the admin API */
   admin_api: boolean;
+  /** machines.md: where its back-channel logout tokens are POSTed (docs/backchannel-logout.md); null: none are */
+  backchannel_logout_uri: string | null;
 }
 
 export interface ProjectRecord {
@@ -113,6 +115,7 @@ interface ProjectSettings {
   client_credentials?: boolean;
   service_scopes?: string[];
   admin_api?: boolean;
+  backchannel_logout_uri?: string | null;
 }
 
 export interface NewProject extends ProjectSettings {
@@ -152,6 +155,7 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.client_credentials !== undefined ? { client_credentials: changes.client_credentials ? 1 : 0 } : {}),
     ...(changes.service_scopes !== undefined ? { service_scopes: JSON.stringify(changes.service_scopes) } : {}),
     ...(changes.admin_api !== undefined ? { admin_api: changes.admin_api ? 1 : 0 } : {}),
+    ...(changes.backchannel_logout_uri !== undefined ? { backchannel_logout_uri: changes.backchannel_logout_uri } : {}),
   };
 }
 
@@ -188,6 +192,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     client_credentials: row.client_credentials === 1,
     service_scopes: JSON.parse(row.service_scopes) as string[],
     admin_api: row.admin_api === 1,
+    backchannel_logout_uri: row.backchannel_logout_uri,
   };
 }
 
@@ -358,6 +363,7 @@ export class ProjectService {
           client_credentials: 0,
           service_scopes: '[]',
           admin_api: 0,
+          backchannel_logout_uri: null,
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

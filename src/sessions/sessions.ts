@@ -26,6 +26,7 @@ import type { Database, SessionsTable } from '../storage/schema.ts';
 import { type Subject, subjectId } from './subject.ts';
 import type { Ids } from '../crypto/random.ts';
 import { after, allPages, toPage, type Page, type PageRequest } from '../storage/paging.ts';
+import { SessionEndings } from './session-endings.ts';
 
 export type Session = Selectable<SessionsTable>;
 
@@ -110,7 +111,7 @@ export function sessionKey(sid: string): string {
 }
 
 /** The associated data of a session's sealed sid: its row, so a sealed sid moved to another row does not open. */
-function sealedSidRow(key: string): string {
+export function sealedSidRow(key: string): string {
   return `sessions:${key}`;
 }
 
@@ -413,6 +414,8 @@ export class SessionService {
     /** seals each session's sid beside its row (sessions/sid-key.ts) */
     private readonly sidBox: SecretBox,
     private readonly events: SessionEvents = {},
+    /** how sessions end, and what goes with it (a back-channel logout) */
+    private readonly endings: SessionEndings = new SessionEndings(db, clock),
   ) {
     this.queries = sessionQueries(db);
   }
@@ -602,13 +605,7 @@ export class SessionService {
 
   /** Ends a session by its stored key (Session.id, the key audit events name). */
   async revokeStored(id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('sessions')
-      .set({ revoked_at: this.clock.now() })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return (await this.endings.end({ id })).length > 0;
   }
 
   /**
@@ -629,15 +626,7 @@ export class SessionService {
 
   /** Ends the live project sessions started from a browser session (a logout); answers their stored keys. */
   async revokeStartedFrom(browserSessionId: string): Promise<string[]> {
-    const now = this.clock.now();
-    const rows = await this.db
-      .updateTable('sessions')
-      .set({ revoked_at: now })
-      .where('browser_session_id', '=', browserSessionId)
-      .where('revoked_at', 'is', null)
-      .returning('id')
-      .execute();
-    return rows.map((r) => r.id);
+    return (await this.endings.end({ browserSessionId })).map((r) => r.id);
   }
 
   /**
@@ -674,23 +663,12 @@ export class SessionService {
 
   /** Ends one of a user's sessions by its stored key; answers whether it was theirs and still live. */
   async revokeOwn(userId: string, id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('sessions')
-      .set({ revoked_at: this.clock.now() })
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return (await this.endings.end({ id, userId })).length > 0;
   }
 
   /** Ends every live session of a subject in a project (for example when a member is removed). */
   async revokeWhere(filter: { projectId?: string; userId?: string; pinId?: string }): Promise<void> {
-    let query = this.db.updateTable('sessions').set({ revoked_at: this.clock.now() }).where('revoked_at', 'is', null);
-    if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
-    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
-    if (filter.pinId !== undefined) query = query.where('pin_id', '=', filter.pinId);
-    await query.execute();
+    await this.endings.end(filter);
   }
 
   /**

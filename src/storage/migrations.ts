@@ -328,6 +328,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  '0017_backchannel_logout': {
+    // Back-channel logout (docs/backchannel-logout.md): a project may name the URI its logout
+    // tokens are POSTed to (null: none are sent). They go through the webhooks' outbox as a
+    // second kind of delivery: `kind` says which ('webhook', the default, or
+    // 'backchannel_logout'); for a logout `webhook_id` holds the project's id, `event_id` the
+    // session's stored key and `payload` what the token is made of at each try.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('projects').addColumn('backchannel_logout_uri', 'text').execute();
+      await db.schema.alterTable('webhook_deliveries').addColumn('kind', 'text', (c) => c.notNull().defaultTo('webhook')).execute();
+    },
+  },
   '0019_spent_token_successor': {
     // A spent refresh token names the token it was exchanged for, so that the purge can tell the
     // latest spent token of a chain (its successor still unspent: kept, reuse detection needs it)

@@ -43,6 +43,8 @@ export interface ProjectsTable {
   service_scopes: ColumnType<string, string | undefined, string>;
   /** 1: its client_credentials tokens with the scope `admin` may use the admin API (0014; default 0) */
   admin_api: ColumnType<number, number | undefined, number>;
+  /** where its back-channel logout tokens are POSTed; null: none are (0017) */
+  backchannel_logout_uri: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UsersTable {
@@ -237,8 +239,14 @@ export interface WebhooksTable {
   updated_at: number;
 }
 
+/** What a delivery row carries (0017): an audit event to a webhook, or a logout token to a project. */
+export type DeliveryKind = 'webhook' | 'backchannel_logout';
+
 export interface WebhookDeliveriesTable {
   id: string;
+  /** 'webhook' (the default) or 'backchannel_logout' (0017) */
+  kind: ColumnType<DeliveryKind, DeliveryKind | undefined, DeliveryKind>;
+  /** the webhook's id; for a back-channel logout, the project's */
   webhook_id: string;
   event_id: string;
   event_type: string;

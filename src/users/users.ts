@@ -1,4 +1,5 @@
 // People (one global account per email) and their memberships in projects.
+import { SessionEndings } from '../sessions/session-endings.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
@@ -80,6 +81,8 @@ export class UserService {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly hasher: PasswordHasher,
+    /** how sessions end, and what goes with it (a back-channel logout) */
+    private readonly endings: SessionEndings = new SessionEndings(db, clock),
   ) {}
 
   async find(id: string): Promise<UserRecord | undefined> {
@@ -186,7 +189,7 @@ export class UserService {
    * answer "User not found", as the contract asks).
    */
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    const deleted = await this.db.transaction().execute(async (trx) => {
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await trx.deleteFrom('memberships').where('user_id', '=', id).execute();
@@ -194,8 +197,12 @@ export class UserService {
       await trx.deleteFrom('second_factors').where('user_id', '=', id).execute();
       await trx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
       await trx.deleteFrom('passkeys').where('user_id', '=', id).execute();
+      // Its sessions stay (their refresh tokens answer "User not found"); their apps are told now.
+      await this.endings.tellIn(trx, { userId: id });
       return true;
     });
+    if (deleted) this.endings.committed();
+    return deleted;
   }
 
   /**
@@ -281,28 +288,39 @@ export class UserService {
    * (admin API, command line) removes through here.
    */
   async removeMember(projectId: string, userId: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    const removed = await this.db.transaction().execute(async (trx) => {
       const result = await trx.deleteFrom('memberships').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
-      await trx
-        .updateTable('sessions')
-        .set({ revoked_at: this.clock.now() })
-        .where('project_id', '=', projectId)
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .execute();
+      await this.endings.endIn(trx, { projectId, userId });
       return true;
     });
+    if (removed) this.endings.committed();
+    return removed;
   }
 
+  /**
+   * Blocks or unblocks a member; false when there is no such membership. Blocking keeps the
+   * member's sessions on record (their refresh tokens answer "Account blocked"), and their apps
+   * are told at once, in the same transaction (back-channel logout).
+   */
   async setBlocked(projectId: string, userId: string, blocked: boolean): Promise<boolean> {
-    const result = await this.db
-      .updateTable('memberships')
-      .set({ blocked: blocked ? 1 : 0 })
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const value = blocked ? 1 : 0;
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('memberships')
+        .set({ blocked: value })
+        .where('project_id', '=', projectId)
+        .where('user_id', '=', userId)
+        .where('blocked', '!=', value)
+        .executeTakeFirst();
+      const changed = Number(result.numUpdatedRows) > 0;
+      if (changed && blocked) await this.endings.tellIn(trx, { projectId, userId });
+      if (changed) return 'changed';
+      const member = await trx.selectFrom('memberships').select('user_id').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+      return member ? 'unchanged' : 'none';
+    });
+    if (outcome === 'changed' && blocked) this.endings.committed();
+    return outcome !== 'none';
   }
 
   /** Every member of a project, in the order they joined. */

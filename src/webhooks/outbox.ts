@@ -5,16 +5,19 @@
 // on SQLite one process writes at a time anyway. A row is only settled by the claim that holds
 // its lease, so a slow instance whose lease ran out cannot overwrite a later try's outcome.
 //
-// What is sent, and how, is the sender's business (webhooks.ts signs and POSTs); the claiming,
-// the retry schedule and the bookkeeping here are the same for any kind of delivery.
+// What is sent, and how, is the sender's business: each kind of delivery (`kind`, migration
+// 0017) has one, registered with the one deliverer of the process (webhooks.ts signs and POSTs
+// an audit event; oauth/backchannel-logout.ts signs and POSTs a logout token). The claiming, the
+// retry schedule and the bookkeeping here are the same for every kind.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { AuditEntry } from '../audit/audit-log.ts';
 import { onSqlite, param, prepare, step, type PreparedQuery, type WriteStep } from '../storage/prepared.ts';
 import { purgeRows } from '../storage/batches.ts';
-import type { Database, WebhookDeliveriesTable } from '../storage/schema.ts';
+import type { Database, DeliveryKind, WebhookDeliveriesTable } from '../storage/schema.ts';
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type { DeliveryKind };
 
 /** What one try of a delivery came to. */
 export interface TryOutcome {
@@ -23,7 +26,12 @@ export interface TryOutcome {
   status: number | null;
   error: string | null;
   durationMs: number;
+  /** no try can ever succeed (the receiver is gone): the delivery is failed now, not retried */
+  giveUp?: boolean;
 }
+
+/** Sends one try of a delivery of its kind and says how it went; never throws for a failed try. */
+export type Sender = (row: DeliveryRow) => Promise<TryOutcome>;
 
 const MINUTE_MS = 60_000;
 /** A delivery not made within this time of its event is given up (marked failed). */
@@ -126,6 +134,7 @@ export class Outbox {
     const now = this.clock.now();
     const full: DeliveryRow = {
       ...row,
+      kind: 'webhook',
       attempt: 0,
       status: 'pending',
       next_attempt_at: now,
@@ -165,7 +174,7 @@ export class Outbox {
   async settle(row: DeliveryRow, lease: number, outcome: TryOutcome, final = false): Promise<DeliveryRow['status']> {
     const now = this.clock.now();
     const attempt = row.attempt + 1;
-    const next = outcome.ok || final ? undefined : nextTryAt(attempt, row.created_at, now);
+    const next = outcome.ok || final || outcome.giveUp === true ? undefined : nextTryAt(attempt, row.created_at, now);
     const status: DeliveryRow['status'] = outcome.ok ? 'delivered' : next === undefined ? 'failed' : 'pending';
     await this.db
       .updateTable('webhook_deliveries')
@@ -185,11 +194,30 @@ export class Outbox {
     return status;
   }
 
+  /**
+   * SQLite only, when a server starts: claims left by a process that died mid-delivery are let
+   * go, so that the new process sends them now instead of when their lease would run out. One
+   * server process uses a SQLite file (docs/scaling.md), so any claim found then is a dead
+   * process's. On PostgreSQL other instances may be sending: their claims are left to run out.
+   * Answers how many were let go.
+   */
+  async releaseClaimsOfTheDead(): Promise<number> {
+    if (!onSqlite(this.db)) return 0;
+    const result = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ claimed_until: null })
+      .where('status', '=', 'pending')
+      .where('claimed_until', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** A webhook's latest deliveries, newest first. */
   async latest(webhookId: string, limit: number): Promise<DeliveryRow[]> {
     return this.db
       .selectFrom('webhook_deliveries')
       .selectAll()
+      .where('kind', '=', 'webhook')
       .where('webhook_id', '=', webhookId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -204,49 +232,95 @@ export class Outbox {
 }
 
 /**
- * Claims due deliveries and sends them, on one instance: the periodic job runs it every second,
- * and a nudge after each event recorded here sends that event at once. Runs never overlap; a
- * nudge during a run makes the run look again when it ends, so nothing waits for the next tick.
+ * Claims due deliveries of every kind and sends each with its kind's sender, on one instance:
+ * the periodic job kicks it every second, and a nudge after each delivery queued here kicks it
+ * at once. One per process (app.ts), shared by every kind.
+ *
+ * A claimed delivery is sent at once, beside the others under way (at most `maxInFlight`): one
+ * receiver that holds its request open for the whole timeout delays nobody else's deliveries.
+ * Claims are made one statement at a time; a kick while one is being made makes it look again
+ * when it ends, and a send that ends while there was no room kicks again, so that nothing waits
+ * for the next tick.
  */
 export class Deliverer {
-  private running: Promise<number> | undefined;
+  private claiming: Promise<number> | undefined;
   private again = false;
+  /** the last claim stopped for want of room: the next send that ends kicks again */
+  private starved = false;
   private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly senders = new Map<DeliveryKind, Sender>();
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly send: (row: DeliveryRow) => Promise<TryOutcome>,
-    private readonly options: { batch: number; leaseMs: number; onError: (error: unknown) => void },
-  ) {}
+    private readonly options: { batch: number; maxInFlight: number; leaseMs: number; onError: (error: unknown) => void },
+  ) {
+    outbox.onRecorded(() => this.nudge());
+  }
 
-  /** Sends every delivery due now; answers how many were tried. */
-  deliverDue(): Promise<number> {
-    if (this.running) {
+  /** The sender of the deliveries of `kind` (one per kind). */
+  handle(kind: DeliveryKind, sender: Sender): void {
+    if (this.senders.has(kind)) throw new Error(`a second sender for ${kind} deliveries`);
+    this.senders.set(kind, sender);
+  }
+
+  /** How long a claim lasts: past the longest try by a margin. */
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  /**
+   * Claims what is due now, as much as there is room for, and starts sending it; resolves once
+   * the claims are made (not the sends), with how many it claimed. The periodic job's run.
+   */
+  kick(): Promise<number> {
+    if (this.claiming) {
       this.again = true;
-      return this.running;
+      return this.claiming;
     }
     const run = async (): Promise<number> => {
-      let tried = 0;
+      let claimed = 0;
       do {
         this.again = false;
         for (;;) {
-          const n = await this.deliverBatch();
-          tried += n;
-          if (n < this.options.batch || this.stopped) break;
+          if (this.stopped) return claimed;
+          const room = Math.min(this.options.batch, this.options.maxInFlight - this.inFlight.size);
+          if (room <= 0) {
+            this.starved = true;
+            break;
+          }
+          const { rows, lease } = await this.outbox.claimDue(room, this.options.leaseMs);
+          for (const row of rows) this.start(row, lease);
+          claimed += rows.length;
+          if (rows.length < room) break;
         }
       } while (this.again && !this.stopped);
-      return tried;
+      return claimed;
     };
-    this.running = run().finally(() => {
-      this.running = undefined;
+    this.claiming = run().finally(() => {
+      this.claiming = undefined;
     });
-    return this.running;
+    return this.claiming;
+  }
+
+  /**
+   * Sends every delivery due now and waits until they, and every send under way, have been
+   * tried; answers how many it claimed (tests call it after moving the clock).
+   */
+  async deliverDue(): Promise<number> {
+    let tried = 0;
+    for (;;) {
+      tried += await this.kick();
+      if (this.inFlight.size === 0 || this.stopped) return tried;
+      // What ends may have made room for more: look again once it has.
+      await Promise.all([...this.inFlight]);
+    }
   }
 
   /** A delivery was queued here: send it now rather than at the next tick. */
   nudge(): void {
     if (this.stopped) return;
-    this.deliverDue().catch(this.options.onError);
+    this.kick().catch(this.options.onError);
   }
 
   /** Sends a delivery its caller has claimed (a webhook's test event) once, never again, and answers how it went. */
@@ -255,20 +329,34 @@ export class Deliverer {
     return { outcome, status: await this.outbox.settle(row, lease, outcome, true) };
   }
 
-  /** No new runs; waits for the one under way. */
+  /** No new claims; waits for the claim and the sends under way. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.running?.catch(() => {});
+    await this.claiming?.catch(() => {});
+    await Promise.all([...this.inFlight]);
   }
 
-  private async deliverBatch(): Promise<number> {
-    const { rows, lease } = await this.outbox.claimDue(this.options.batch, this.options.leaseMs);
-    await Promise.all(
-      rows.map(async (row) => {
-        const outcome = await this.send(row);
-        await this.outbox.settle(row, lease, outcome);
-      }),
-    );
-    return rows.length;
+  /** One try of a claimed row, and its outcome recorded; never rejects. */
+  private start(row: DeliveryRow, lease: number): void {
+    const sending: Promise<void> = (async () => {
+      const outcome = await this.send(row);
+      await this.outbox.settle(row, lease, outcome);
+    })()
+      .catch(this.options.onError)
+      .finally(() => {
+        this.inFlight.delete(sending);
+        if (this.starved && !this.stopped) {
+          this.starved = false;
+          this.nudge();
+        }
+      });
+    this.inFlight.add(sending);
+  }
+
+  private send(row: DeliveryRow): Promise<TryOutcome> {
+    const sender = this.senders.get(row.kind);
+    // A row of a kind this version does not know (written by a newer one) waits for an instance that does.
+    if (!sender) return Promise.resolve({ ok: false, status: null, error: `no sender for ${row.kind} deliveries here`, durationMs: 0 });
+    return sender(row).catch((error: unknown) => ({ ok: false, status: null, error: `not sent: ${(error as Error).message}`, durationMs: 0 }));
   }
 }

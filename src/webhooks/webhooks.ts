@@ -12,14 +12,17 @@ import type { Ids } from '../crypto/random.ts';
 import type { SecretBox } from '../crypto/sealed.ts';
 import { InvalidRequest } from '../errors.ts';
 import type { Database, WebhooksTable } from '../storage/schema.ts';
-import { Deliverer, type DeliveryRow, type Outbox, type TryOutcome } from './outbox.ts';
+import type { Deliverer, DeliveryRow, Outbox, TryOutcome } from './outbox.ts';
+import { postOnce } from './post.ts';
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 200;
 /** The type of the event POST /admin/webhooks/:id/test sends; never an audit event. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 /** Deliveries claimed per statement; they are sent concurrently. */
-const BATCH = 20;
+export const DELIVERY_BATCH = 20;
+/** The most deliveries one instance sends at once (of every kind). */
+export const DELIVERIES_IN_FLIGHT = 50;
 /** Deliveries GET /admin/webhooks/:id/deliveries shows. */
 export const LATEST_DELIVERIES = 50;
 
@@ -43,21 +46,30 @@ export interface WebhookFields {
 const KNOWN_TYPES = new Set<string>(AUDIT_EVENT_TYPES);
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
-/** `https`, or `http` on a loopback address (127.0.0.0/8, ::1, localhost); else 400 `Invalid request`. */
-export function checkWebhookUrl(raw: string): string {
+/**
+ * A receiver's URL (a webhook's `url`, a project's `backchannel_logout_uri`): `https`, or `http`
+ * on a loopback address (127.0.0.0/8, ::1, localhost); no credentials, no fragment. Else 400
+ * `Invalid request`, the detail naming `field`.
+ */
+export function checkReceiverUrl(raw: string, field: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw InvalidRequest({ detail: 'url must be an absolute URL' });
+    throw InvalidRequest({ detail: `${field} must be an absolute URL` });
   }
   const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw InvalidRequest({ detail: 'url must be https, or http on a loopback address' });
+    throw InvalidRequest({ detail: `${field} must be https, or http on a loopback address` });
   }
-  if (url.username !== '' || url.password !== '') throw InvalidRequest({ detail: 'url must not carry credentials' });
-  if (url.hash !== '') throw InvalidRequest({ detail: 'url must not have a fragment' });
+  if (url.username !== '' || url.password !== '') throw InvalidRequest({ detail: `${field} must not carry credentials` });
+  if (url.hash !== '') throw InvalidRequest({ detail: `${field} must not have a fragment` });
   return raw;
+}
+
+/** A webhook's `url` (checkReceiverUrl). */
+export function checkWebhookUrl(raw: string): string {
+  return checkReceiverUrl(raw, 'url');
 }
 
 /** A non-empty list of known audit event types without repeats, or exactly ["*"]; else 400 `Invalid request`. */
@@ -92,20 +104,23 @@ function secretRow(id: string): string {
   return `webhooks:${id}`;
 }
 
-export class WebhookService {
-  private readonly deliverer: Deliverer;
+/** How long a claim on a delivery lasts: it outlasts the longest try by a margin, so a claim is never taken over while its try can still answer. */
+export function deliveryLeaseMs(timeoutMs: number): number {
+  return timeoutMs + 60_000;
+}
 
+export class WebhookService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly secretBox: SecretBox,
     private readonly outbox: Outbox,
-    private readonly options: { timeoutMs: number; onError: (error: unknown) => void },
+    /** the process's one deliverer, shared with the other kinds of delivery */
+    private readonly deliverer: Deliverer,
+    private readonly options: { timeoutMs: number },
   ) {
-    // The lease outlasts the longest try by a margin: a claim is never taken over while its try can still answer.
-    this.deliverer = new Deliverer(outbox, (row) => this.send(row), { batch: BATCH, leaseMs: options.timeoutMs + 60_000, onError: options.onError });
-    outbox.onRecorded(() => this.deliverer.nudge());
+    deliverer.handle('webhook', (row) => this.send(row));
   }
 
   async create(fields: WebhookFields): Promise<{ webhook: Webhook; secret: string }> {
@@ -151,7 +166,7 @@ export class WebhookService {
   async remove(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
-      await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+      await trx.deleteFrom('webhook_deliveries').where('kind', '=', 'webhook').where('webhook_id', '=', id).execute();
       return Number(result.numDeletedRows) > 0;
     });
   }
@@ -190,15 +205,25 @@ export class WebhookService {
     };
     const { row, lease } = await this.outbox.addClaimed(
       { id: `${eventId}:${webhook.id}`, webhook_id: webhook.id, event_id: eventId, event_type: TEST_EVENT_TYPE, payload: JSON.stringify(entry) },
-      this.options.timeoutMs + 60_000,
+      this.deliverer.leaseMs,
     );
     const { outcome, status } = await this.deliverer.deliverNow(row, lease);
     return { event_id: eventId, status, outcome };
   }
 
-  /** Sends every delivery due now (the periodic job; tests call it after moving the clock). */
+  /** Sends every delivery due now, of every kind, and waits until they are tried (tests call it after moving the clock). */
   deliverDue(): Promise<number> {
     return this.deliverer.deliverDue();
+  }
+
+  /** Claims what is due now and starts sending it, without waiting for the answers (the periodic job). */
+  kick(): Promise<number> {
+    return this.deliverer.kick();
+  }
+
+  /** A server starts: on SQLite, the claims of a process that died mid-delivery are let go (Outbox.releaseClaimsOfTheDead). */
+  releaseClaimsOfTheDead(): Promise<number> {
+    return this.outbox.releaseClaimsOfTheDead();
   }
 
   /** Stops delivering; waits for the run under way. */
@@ -217,10 +242,8 @@ export class WebhookService {
 
   /** One try: the body as it was fixed at record time, signed now; redirects are not followed. */
   private async send(row: DeliveryRow): Promise<TryOutcome> {
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
     const webhook = await this.db.selectFrom('webhooks').select(['url', 'secret']).where('id', '=', row.webhook_id).executeTakeFirst();
-    if (!webhook) return { ok: false, status: null, error: 'the webhook was deleted', durationMs: 0 };
+    if (!webhook) return { ok: false, status: null, error: 'the webhook was deleted', durationMs: 0, giveUp: true };
     let secret: string;
     try {
       secret = this.secretBox.open(webhook.secret, secretRow(row.webhook_id), `the secret of webhook ${row.webhook_id}`);
@@ -228,33 +251,15 @@ export class WebhookService {
       return { ok: false, status: null, error: (error as Error).message, durationMs: 0 };
     }
     const t = Math.floor(this.clock.now() / 1000);
-    try {
-      const res = await fetch(webhook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Gatehouse-Webhooks',
-          'gatehouse-event-id': row.event_id,
-          'gatehouse-signature': signature(secret, t, row.payload),
-        },
-        body: row.payload,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      // The answer's body is not read beyond what it takes to free the connection.
-      await res.body?.cancel().catch(() => {});
-      const ok = res.status >= 200 && res.status < 300;
-      return { ok, status: res.status, error: ok ? null : `HTTP ${res.status}`, durationMs: elapsed() };
-    } catch (error) {
-      const name = (error as Error).name;
-      const message = name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : `not delivered: ${causeOf(error)}`;
-      return { ok: false, status: null, error: message, durationMs: elapsed() };
-    }
+    return postOnce(webhook.url, {
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Gatehouse-Webhooks',
+        'gatehouse-event-id': row.event_id,
+        'gatehouse-signature': signature(secret, t, row.payload),
+      },
+      body: row.payload,
+      timeoutMs: this.options.timeoutMs,
+    });
   }
-}
-
-/** What a failed fetch says, without the stack: "fetch failed" alone names nothing. */
-function causeOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
 }

@@ -35,6 +35,7 @@ function describeProject(project: Project): string {
     ...(project.session_max_seconds !== null ? [`sessions:      at most ${project.session_max_seconds} s`] : []),
     ...(project.logo_url !== null ? [`logo:          ${project.logo_url}`] : []),
     ...(project.brand_color !== null ? [`colour:        ${project.brand_color}`] : []),
+    ...(project.backchannel_logout_uri !== null ? [`logout tokens: ${project.backchannel_logout_uri}`] : []),
     `created:       ${project.created_at}`,
     `updated:       ${project.updated_at}`,
   ].join('\n');
@@ -62,6 +63,7 @@ const OPTION_FIELDS = {
   'session-max': 'session_max_seconds',
   'logo-url': 'logo_url',
   'brand-color': 'brand_color',
+  'backchannel-logout-uri': 'backchannel_logout_uri',
 } as const satisfies Record<string, Field>;
 
 type SettingOption = keyof typeof OPTION_FIELDS;
@@ -82,6 +84,7 @@ const SETTING_OPTIONS = {
   'session-max': { type: 'string' },
   'logo-url': { type: 'string' },
   'brand-color': { type: 'string' },
+  'backchannel-logout-uri': { type: 'string' },
 } satisfies Options;
 
 const SETTING_DETAILS = [
@@ -104,6 +107,8 @@ const SETTING_DETAILS = [
   '  --client-credentials true|false true lets a confidential project get tokens of its own (grant_type=',
   '                                  client_credentials; default: false)',
   '  --service-scopes A,B            the scopes such a token may carry, comma-separated ("" for none)',
+  '  --backchannel-logout-uri URI|none  where logout tokens are POSTed when a session ends (https; http',
+  '                                  only on loopback); none: no back-channel logout',
   '  --admin-api true|false          true lets its client_credentials tokens with the scope admin use the',
   '                                  admin API (default: false)',
 ];
@@ -136,7 +141,7 @@ function settingsOf(values: Values): Partial<Record<Field, unknown>> {
       fields[field] = text === 'true';
     } else if (option.endsWith('-ttl') || option === 'session-max') {
       fields[field] = lifetime(option, text);
-    } else if (option === 'logo-url' || option === 'brand-color') {
+    } else if (option === 'logo-url' || option === 'brand-color' || option === 'backchannel-logout-uri') {
       fields[field] = text === 'none' ? null : text;
     } else {
       fields[field] = text;
@@ -165,7 +170,7 @@ export const projectCreate: Command = {
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
     '[--logo-url URL] [--brand-color #RRGGBB]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none]',
   ].join('\n'),
   details: [
     'Options:',
@@ -217,7 +222,7 @@ export const projectUpdate: Command = {
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S] [--logo-url URL|none] [--brand-color #RRGGBB|none]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',

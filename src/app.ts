@@ -75,6 +75,9 @@ import { CSP_DIRECTIVES } from './http/csp.ts';
 import { type Ids, randomIds } from './crypto/random.ts';
 import { Outbox } from './webhooks/outbox.ts';
 import { WebhookService } from './webhooks/webhooks.ts';
+import { ConnectionService } from './federation/connections.ts';
+import { Journeys } from './federation/journeys.ts';
+import { registerFederationRoutes } from './federation/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -189,6 +192,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     secondFactors: new SecondFactors(db, clock, ids, secretBox),
     mfaChallenges: new MfaChallenges(kv, ids, clock),
     webhooks,
+    connections: new ConnectionService(db, clock, secretBox, config.issuer),
+    journeys: new Journeys(kv),
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -394,6 +399,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
   registerAccountRoutes(server, services);
+  registerFederationRoutes(server, services);
 
   database.checkpointInBackground?.((message) => server.log.warn(message));
   await server.ready();

@@ -21,6 +21,8 @@ import type { SecretBox } from './crypto/sealed.ts';
 import type { SecondFactors } from './users/second-factors.ts';
 import type { MfaChallenges } from './login/mfa/challenges.ts';
 import type { WebhookService } from './webhooks/webhooks.ts';
+import type { ConnectionService } from './federation/connections.ts';
+import type { Journeys } from './federation/journeys.ts';
 
 export interface Services {
   config: Config;
@@ -53,6 +55,10 @@ export interface Services {
   mfaChallenges: MfaChallenges;
   /** audit events POSTed to receivers, through the outbox (docs/webhooks.md) */
   webhooks: WebhookService;
+  /** federation.md: upstream OpenID providers and the identities linked to them */
+  connections: ConnectionService;
+  /** federation.md: the journeys to a provider and back under way */
+  journeys: Journeys;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

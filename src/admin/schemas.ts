@@ -56,6 +56,12 @@ const MachineProjectFields = {
   admin_api: Type.Optional(Type.Boolean()),
 };
 
+// federation.md: the upstream providers offered on the project's page; which ids exist is the
+// connections' rule to say (checkOfferedConnections).
+const FederationProjectFields = {
+  connections: Type.Optional(Type.Array(Printable({ minLength: 1, maxLength: 64 }), { maxItems: 50, uniqueItems: true })),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -70,6 +76,7 @@ export const NewProjectBody = Type.Object(
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
     ...MachineProjectFields,
+    ...FederationProjectFields,
   },
   { additionalProperties: false },
 );
@@ -89,6 +96,7 @@ export const ProjectChangesBody = Type.Object(
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
     ...MachineProjectFields,
+    ...FederationProjectFields,
   },
   { additionalProperties: false },
 );

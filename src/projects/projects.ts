@@ -84,6 +84,8 @@ export interface Project {
   service_scopes: string[];
   /** its client_credentials tokens with the scope `admin` may use the admin API */
   admin_api: boolean;
+  /** federation.md: the upstream providers (connection ids) offered on its page */
+  connections: string[];
 }
 
 export interface ProjectRecord {
@@ -109,6 +111,7 @@ interface ProjectSettings {
   client_credentials?: boolean;
   service_scopes?: string[];
   admin_api?: boolean;
+  connections?: string[];
 }
 
 export interface NewProject extends ProjectSettings {
@@ -148,6 +151,7 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.client_credentials !== undefined ? { client_credentials: changes.client_credentials ? 1 : 0 } : {}),
     ...(changes.service_scopes !== undefined ? { service_scopes: JSON.stringify(changes.service_scopes) } : {}),
     ...(changes.admin_api !== undefined ? { admin_api: changes.admin_api ? 1 : 0 } : {}),
+    ...(changes.connections !== undefined ? { connections: JSON.stringify(changes.connections) } : {}),
   };
 }
 
@@ -184,6 +188,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     client_credentials: row.client_credentials === 1,
     service_scopes: JSON.parse(row.service_scopes) as string[],
     admin_api: row.admin_api === 1,
+    connections: JSON.parse(row.connections) as string[],
   };
 }
 
@@ -269,6 +274,7 @@ export class ProjectService {
     Object.freeze(project.allowed_origins);
     Object.freeze(project.login_methods);
     Object.freeze(project.service_scopes);
+    Object.freeze(project.connections);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}` });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -323,6 +329,7 @@ export class ProjectService {
           client_credentials: 0,
           service_scopes: '[]',
           admin_api: 0,
+          connections: '[]',
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

@@ -8,7 +8,7 @@ export type Subject = { kind: 'user'; userId: string } | { kind: 'pin'; pinId: s
 export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
 
 /** What a sign-in may have used besides its first factor (mfa.md): a one-time code, and `mfa` for two factors. */
-export type AmrValue = LoginMethod | 'otp' | 'mfa';
+export type AmrValue = LoginMethod | 'otp' | 'mfa' | 'fed';
 
 /**
  * The `amr` of a sign-in as a code and a session keep it: the values joined by spaces in the one

@@ -41,6 +41,8 @@ export interface ProjectsTable {
   service_scopes: ColumnType<string, string | undefined, string>;
   /** 1: its client_credentials tokens with the scope `admin` may use the admin API (0014; default 0) */
   admin_api: ColumnType<number, number | undefined, number>;
+  /** JSON array of the ids of the upstream providers offered on its page (0016; default `[]`) */
+  connections: ColumnType<string, string | undefined, string>;
 }
 
 export interface UsersTable {
@@ -236,6 +238,32 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+export interface ConnectionsTable {
+  id: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  /** sealed (crypto/sealed.ts) with `connections:<id>` as associated data when GATEHOUSE_SECRET_KEY is set */
+  client_secret: string;
+  /** space-separated, `openid` among them */
+  scopes: string;
+  /** JSON of the provider's discovery document, fetched when the connection was made or its issuer changed */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IdentitiesTable {
+  connection_id: string;
+  /** the provider's `sub` */
+  sub: string;
+  user_id: string;
+  /** the email the provider last asserted, for the account page; null: none */
+  email: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   users: UsersTable;
@@ -253,4 +281,6 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  connections: ConnectionsTable;
+  identities: IdentitiesTable;
 }

@@ -193,6 +193,8 @@ export class UserService {
       // mfa.md: the account's second factors go with it.
       await trx.deleteFrom('second_factors').where('user_id', '=', id).execute();
       await trx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
+      // an account's links to upstream providers (docs/federation.md) go with it
+      await trx.deleteFrom('identities').where('user_id', '=', id).execute();
       return true;
     });
   }

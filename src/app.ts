@@ -77,7 +77,7 @@ import { Outbox } from './webhooks/outbox.ts';
 import { WebhookService } from './webhooks/webhooks.ts';
 import { ConnectionService } from './federation/connections.ts';
 import { Journeys } from './federation/journeys.ts';
-import { registerFederationRoutes } from './federation/routes.ts';
+import { FEDERATION_PAGE_ROUTES, registerFederationRoutes } from './federation/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -223,6 +223,7 @@ const BROWSER_ROUTES = new Set([
   '/authorize', '/login', '/login/pin', '/login/mfa', '/register', '/magic-link', '/magic-link/verify',
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
+  ...FEDERATION_PAGE_ROUTES,
 ]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {

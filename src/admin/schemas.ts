@@ -189,3 +189,17 @@ export const NewWebhookBody = Type.Object(
 );
 
 export const WebhookChangesBody = Type.Partial(NewWebhookBody, { additionalProperties: false });
+
+// Connections (docs/federation.md): the shapes only; ConnectionService says what a good id,
+// issuer and scope list are (400 Invalid request with a detail).
+const ConnectionFields = {
+  name: Printable({ minLength: 1, maxLength: 100 }),
+  issuer: Printable({ minLength: 1, maxLength: 2048 }),
+  client_id: Printable({ minLength: 1, maxLength: 512 }),
+  client_secret: Printable({ minLength: 1, maxLength: 2048 }),
+  scopes: Type.Optional(Printable({ minLength: 1, maxLength: 1024 })),
+};
+
+export const NewConnectionBody = Type.Object({ id: Printable({ minLength: 1, maxLength: 64 }), ...ConnectionFields }, { additionalProperties: false });
+
+export const ConnectionChangesBody = Type.Partial(Type.Object(ConnectionFields), { additionalProperties: false });

@@ -62,6 +62,8 @@ export interface Command {
   required?: string[];
   /** false for commands that build their own storage (serve, migrate) */
   needsServices?: boolean;
+  /** Admin API routes this command does the same as, e.g. 'POST /admin/users' (checked by the CLI parity test). */
+  readonly routes?: readonly string[];
   run(context: CommandContext): Promise<void>;
 }
 

@@ -17,6 +17,7 @@ import {
   type CommandContext,
   type Output,
 } from './command.ts';
+import { connectionCreate, connectionDelete, connectionList, connectionShow, connectionUpdate } from './commands/connections.ts';
 import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { pinCreate, pinList, pinRevoke } from './commands/pins.ts';
@@ -48,6 +49,11 @@ export const COMMANDS: readonly Command[] = [
   usersExport,
   backup,
   restore,
+  connectionCreate,
+  connectionList,
+  connectionShow,
+  connectionUpdate,
+  connectionDelete,
 ];
 
 interface CliIo {

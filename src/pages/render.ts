@@ -72,6 +72,26 @@ interface LoginPageOptions {
   locale?: Locale;
   /** "Back to <app>": the app's redirect_uri with error=access_denied (backToAppUrl) */
   backTo?: string;
+  /** federation.md: the upstream providers the project offers, a "Continue with <name>" each */
+  connections?: ReadonlyArray<{ id: string; name: string }>;
+}
+
+/**
+ * "Continue with <provider>": links, not forms, because the start answers a redirect to the
+ * provider, which a form's `form-action` would have to allow (the page allows only the app).
+ */
+function providerLinks(connections: LoginPageOptions['connections'], query: string, tr: Translator): string {
+  if (!connections || connections.length === 0) return '';
+  const links = connections
+    .map((c) => `<li><a class="provider" href="/connections/${encodeURIComponent(c.id)}/start?${query}">${escapeHtml(tr.t('login.continue_with', { provider: c.name }))}</a></li>`)
+    .join('\n');
+  return `<section id="providers" aria-labelledby="providers-title">
+<h2 id="providers-title">${escapeHtml(tr.t('login.providers_heading'))}</h2>
+<ul class="providers">
+${links}
+</ul>
+</section>
+`;
 }
 
 function errorHtml(message: string | undefined, id: string, tr: Translator): { html: string; describedBy: string } {
@@ -176,7 +196,7 @@ ${hidden}
   return layout(
     title,
     `<h1>${escapeHtml(title)}</h1>
-${orphan}${sections.map((section) => section.html).join('')}${registration}${backLink(options.backTo, project.name, tr)}`,
+${orphan}${sections.map((section) => section.html).join('')}${providerLinks(options.connections, query, tr)}${registration}${backLink(options.backTo, project.name, tr)}`,
     tr.locale,
     brandOf(options.authorization),
   );

@@ -37,6 +37,7 @@ function describeProject(project: Project): string {
     ...(project.session_max_seconds !== null ? [`sessions:      at most ${project.session_max_seconds} s`] : []),
     ...(project.logo_url !== null ? [`logo:          ${project.logo_url}`] : []),
     ...(project.brand_color !== null ? [`colour:        ${project.brand_color}`] : []),
+    ...(project.connections.length > 0 ? [`providers:     ${project.connections.join(', ')}`] : []),
     `created:       ${project.created_at}`,
     `updated:       ${project.updated_at}`,
   ].join('\n');
@@ -64,6 +65,7 @@ const OPTION_FIELDS = {
   'session-max': 'session_max_seconds',
   'logo-url': 'logo_url',
   'brand-color': 'brand_color',
+  connection: 'connections',
 } as const satisfies Record<string, Field>;
 
 type SettingOption = keyof typeof OPTION_FIELDS;
@@ -84,6 +86,7 @@ const SETTING_OPTIONS = {
   'session-max': { type: 'string' },
   'logo-url': { type: 'string' },
   'brand-color': { type: 'string' },
+  connection: { type: 'string', multiple: true },
 } satisfies Options;
 
 const SETTING_DETAILS = [
@@ -108,6 +111,8 @@ const SETTING_DETAILS = [
   '  --service-scopes A,B            the scopes such a token may carry, comma-separated ("" for none)',
   '  --admin-api true|false          true lets its client_credentials tokens with the scope admin use the',
   '                                  admin API (default: false)',
+  '  --connection ID                 an upstream OpenID provider offered on its page (gatehouse connection',
+  '                                  create); repeat for more',
 ];
 
 /** A lifetime option: whole seconds, or `default` for the instance default (null). */
@@ -177,7 +182,7 @@ export const projectCreate: Command = {
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
     '[--logo-url URL] [--brand-color #RRGGBB]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--connection ID …]',
   ].join('\n'),
   details: [
     'Options:',
@@ -201,6 +206,7 @@ export const projectCreate: Command = {
     });
     let input: NewProject;
     try {
+      await services.connections.checkOffered(body.connections);
       input = checkNewProject(body);
     } catch (error) {
       throw asCommandError(error);
@@ -228,7 +234,7 @@ export const projectUpdate: Command = {
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S] [--logo-url URL|none] [--brand-color #RRGGBB|none]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--connection ID … | --no-connections]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',
@@ -236,6 +242,7 @@ export const projectUpdate: Command = {
     ...SETTING_DETAILS,
     '  --no-post-logout-redirect-uris  remove every post-logout redirect URI',
     '  --no-allowed-origins            remove every allowed origin',
+    '  --no-connections                offer no upstream provider',
     '  --open | --closed               registration open to anyone, or only existing members may log in',
     '  --code-ttl SECONDS|default           how long an authorization code lives (at most 600)',
     '  --access-token-ttl SECONDS|default   how long an access token lives (at most 86400)',
@@ -251,6 +258,7 @@ export const projectUpdate: Command = {
     'refresh-token-ttl': { type: 'string' },
     'no-post-logout-redirect-uris': { type: 'boolean' },
     'no-allowed-origins': { type: 'boolean' },
+    'no-connections': { type: 'boolean' },
     open: { type: 'boolean' },
     closed: { type: 'boolean' },
   },
@@ -260,6 +268,7 @@ export const projectUpdate: Command = {
     for (const [cleared, option, field] of [
       ['no-post-logout-redirect-uris', 'post-logout-redirect-uri', 'post_logout_redirect_uris'],
       ['no-allowed-origins', 'allowed-origin', 'allowed_origins'],
+      ['no-connections', 'connection', 'connections'],
     ] as const) {
       if (!flag(values, cleared)) continue;
       if (fields[field] !== undefined) throw new UsageError(`give --${option} or --${cleared}, not both`);
@@ -270,6 +279,7 @@ export const projectUpdate: Command = {
     if (Object.keys(fields).length === 0) throw new UsageError(`nothing to change: give at least one option (see 'gatehouse project update --help')`);
     const body = checkShape<ProjectChanges>(ProjectChangesBody, fields);
     await requireProject(services, id);
+    await services.connections.checkOffered(body.connections).catch(ruled(id));
     const changes = await checkProjectChanges(services.projects, id, body).catch(ruled(id));
     const project = await services.projects.update(id, changes).catch(ruled(id));
     if (!project) throw new CommandFailed(`no project with id ${id}`);

@@ -26,6 +26,21 @@ import { accountOverview, beginOwnTotp, changeOwnPassword, confirmOwnTotp, newOw
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
+import { unlinkOwnProvider } from '../federation/accounts.ts';
+import { startLinkJourney } from '../federation/routes.ts';
+
+/** federation.md: the providers linked to the account and the others it may link; none when no connection exists. */
+async function providersModel(services: Services, user: User): Promise<AccountPageModel['providers']> {
+  const all = await services.connections.list();
+  if (all.length === 0) return undefined;
+  const names = new Map(all.map((c) => [c.id, c.name]));
+  const identities = await services.connections.identitiesOf(user.id);
+  const linkedIds = new Set(identities.map((i) => i.connection_id));
+  return {
+    linked: identities.map((i) => ({ connectionId: i.connection_id, name: names.get(i.connection_id) ?? i.connection_id, email: i.email, linkedAt: i.created_at })),
+    available: all.filter((c) => !linkedIds.has(c.id)).map(({ id, name }) => ({ id, name })),
+  };
+}
 
 /** Who is on the page: the browser session (and its cookie, which the CSRF token is bound to) and its user. */
 interface SignedIn {
@@ -79,6 +94,7 @@ async function sendAccountPage(services: Services, request: FastifyRequest, repl
   const model: AccountPageModel = {
     overview: await accountOverview(services, who.user),
     mfa: await mfaModel(services, who.user),
+    providers: await providersModel(services, who.user),
     locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
@@ -266,6 +282,26 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     }),
   );
 
+  // federation.md: link another provider (the journey of the hosted page, bound to this browser
+  // session; it ends back here) and unlink one while another way in remains.
+  server.get('/account/connections/link', async (request, reply) => {
+    const who = await signedIn(services, request);
+    if (!who) return seeOther(reply, '/account');
+    const fields = queryFields(request);
+    if (!csrfTokenMatches(who.cookie, field(fields, 'csrf_token'))) throw Forbidden();
+    const started = await startLinkJourney(services, field(fields, 'connection_id') ?? '', { userId: who.user.id, browserSessionId: who.session.id });
+    if (!started) throw InvalidRequest({ detail: 'no such connection' });
+    return reply.code(302).header('cache-control', 'no-store').header('set-cookie', started.cookie).header('location', started.url).send();
+  });
+
+  server.post(
+    '/account/connections/unlink',
+    accountForm(services, 'providers', async (who, fields, asker) => {
+      const outcome = await unlinkOwnProvider(services, { userId: who.user.id, hasPassword: who.passwordHash !== null, connectionId: field(fields, 'connection_id') ?? '', asker });
+      return { notice: outcome === 'unlinked' ? 'provider_unlinked' : outcome === 'last_way_in' ? 'last_way_in' : 'already_ended' };
+    }),
+  );
+
   server.post(
     '/account/sessions/end',
     accountForm(services, 'sessions', async (who, fields, asker) => {
@@ -310,6 +346,8 @@ export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
   '/account/mfa/totp/confirm',
   '/account/mfa/totp/remove',
   '/account/mfa/recovery-codes',
+  '/account/connections/link',
+  '/account/connections/unlink',
 ];
 
 const PAGE = { status: 200, description: 'HTML', contentType: 'text/html' } as const;
@@ -336,6 +374,8 @@ export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /account/mfa/totp/confirm': { summary: 'The app\'s first code confirms the secret; the page answers the 10 recovery codes, shown once', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'the 6-digit code the app shows' }, success: { status: 200, description: 'the account page with the recovery codes; a wrong code answers 401 with the page' } },
   'POST /account/mfa/totp/remove': { summary: 'Removes the authenticator app and the recovery codes', tag: 'Pages', errors: [Forbidden, InvalidCode, RateLimited], bodyFields: { ...CSRF_FIELD, code: 'a current code of the app, or a recovery code' }, success: FORM_DONE },
   'POST /account/mfa/recovery-codes': { summary: 'Makes 10 new recovery codes (the old ones end), shown once', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 200, description: 'the account page with the new codes' } },
+  'GET /account/connections/link': { summary: 'Links another upstream provider (docs/federation.md): the journey of the hosted page, bound to this browser session, back to `/account`', tag: 'Pages', errors: [Forbidden, InvalidRequest], queryFields: { ...CSRF_FIELD, connection_id: 'the connection to link' }, success: { status: 302, description: 'to the provider; its callback answers a 303 to `/account?notice=…`' } },
+  'POST /account/connections/unlink': { summary: 'Unlinks an upstream provider, unless it is the last way in (no password, no other provider)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, connection_id: 'the linked connection' }, success: FORM_DONE },
   'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
   'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
   'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },

@@ -126,3 +126,28 @@ export async function linkIdentity(
   }
   return linked;
 }
+
+/**
+ * The account page's "Unlink": only while another way in remains (a password, or another linked
+ * provider), so that nobody locks themselves out (docs/decisions/0116-unlinking-never-the-last-way-in.md).
+ */
+export async function unlinkOwnProvider(
+  services: Pick<Services, 'audit'> & { connections: ConnectionService },
+  input: { userId: string; hasPassword: boolean; connectionId: string; asker: Asker },
+): Promise<'unlinked' | 'last_way_in' | 'not_linked'> {
+  const identities = await services.connections.identitiesOf(input.userId);
+  if (!identities.some((identity) => identity.connection_id === input.connectionId)) return 'not_linked';
+  const others = identities.filter((identity) => identity.connection_id !== input.connectionId).length;
+  if (!input.hasPassword && others === 0) return 'last_way_in';
+  await services.connections.unlink(input.userId, input.connectionId);
+  await services.audit.record({
+    type: 'identity.unlinked',
+    outcome: 'success',
+    projectId: null,
+    subject: input.userId,
+    ip: input.asker.ip,
+    userAgent: input.asker.userAgent,
+    detail: { connection_id: input.connectionId },
+  });
+  return 'unlinked';
+}

@@ -38,6 +38,7 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/account/mfa/totp/confirm',
   '/account/mfa/totp/remove',
   '/account/mfa/recovery-codes',
+  '/account/connections/unlink',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -136,6 +136,10 @@ function configurationOf(client: UpstreamClient, clock: Clock): oidc.Configurati
   const config = new oidc.Configuration(client.metadata, client.clientId, { [oidc.clockSkew]: Math.round((clock.now() - Date.now()) / 1000) }, auth);
   config[oidc.customFetch] = boundedFetch;
   config.timeout = UPSTREAM_TIMEOUT_SECONDS;
+  // The ID token's signature is checked against the provider's JWKS even though it came over TLS
+  // from the token endpoint (which OIDC Core §3.1.3.7 would let a client skip): federation.md asks
+  // for it, and a proxy or a compromised hop must not be able to hand Gatehouse a person.
+  oidc.enableNonRepudiationChecks(config);
   if (insecureAllowed(client.issuer)) oidc.allowInsecureRequests(config);
   return config;
 }

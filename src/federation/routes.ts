@@ -24,7 +24,7 @@ import { checkAuthorizationRequest, resumeAuthorization, storeAuthorization, typ
 import type { RouteDoc } from '../openapi/route-docs.ts';
 import { projectBrand } from '../pages/brand.ts';
 import { localeOf, translator, type Locale } from '../pages/i18n.ts';
-import { backToAppUrl, renderErrorPage, renderSecondStepPage, type PageBrand } from '../pages/render.ts';
+import { backToAppUrl, renderContinuePage, renderErrorPage, renderSecondStepPage, type PageBrand } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 import { federatedAccount, fillEmptyProfile, assertedEmail, linkIdentity } from './accounts.ts';
 import { clearedJourneyCookie, journeyCookie, journeyCookieName, stateMatchesCookie, type Journey, type JourneyPurpose } from './journeys.ts';
@@ -56,6 +56,13 @@ function errorPage(error: HttpError, locale: Locale, brand?: PageBrand): string 
   if (isError(error, UpstreamUnavailable)) return renderErrorPage(statusCode, message, tr.t('federation.upstream_hint'), locale, brand);
   if (isError(error, EmailAlreadyRegistered)) return renderErrorPage(statusCode, message, tr.t('federation.link_hint'), locale, brand);
   return renderErrorPage(statusCode, message, undefined, locale, brand);
+}
+
+/** On to the app: a page that moves on by itself for a browser (renderContinuePage), a 302 for anything else. */
+function continueToApp(request: FastifyRequest, reply: FastifyReply, location: string, authorization: AuthorizationRequest, locale: Locale, brand?: PageBrand): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  if (!prefersHtml(request)) return reply.code(302).header('location', location).send();
+  return sendHtml(reply, 200, renderContinuePage(location, authorization.project.name, locale, brand), undefined, brand);
 }
 
 function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, locale: Locale, brand?: PageBrand): FastifyReply {
@@ -125,7 +132,7 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
       const upstreamError = field(fields, 'error');
       if (upstreamError !== undefined) {
         await recordFailure(projectId, connectionId, asker, `the provider answered ${upstreamError.slice(0, 64)}`);
-        return await reply.code(302).header('cache-control', 'no-store').header('location', backToAppUrl(authorization, issuer)).send();
+        return continueToApp(request, reply, backToAppUrl(authorization, issuer), authorization, locale, brand);
       }
       const found = authorization.project.connections.includes(connectionId) ? await connections.client(connectionId) : undefined;
       if (!found) throw InvalidRequest({ detail: 'the project offers no such connection' });
@@ -157,7 +164,7 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
       }
       const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, user.id, ['fed']);
       reply.header('set-cookie', browserSession.cookie);
-      return await reply.code(302).header('cache-control', 'no-store').header('location', response.redirect_to).send();
+      return continueToApp(request, reply, response.redirect_to, authorization, locale, brand);
     } catch (error) {
       if (error instanceof HttpError && authorization) {
         const detail = error.extra.detail;

@@ -21,7 +21,7 @@ export interface PageBrand {
  * The frame every hosted page shares (the account page's too): one centred card, with the
  * project's name and logo on top when the page belongs to a project.
  */
-export function layout(title: string, body: string, locale: Locale = 'en', brand?: PageBrand): string {
+export function layout(title: string, body: string, locale: Locale = 'en', brand?: PageBrand, head = ''): string {
   const header =
     brand === undefined
       ? ''
@@ -34,7 +34,7 @@ export function layout(title: string, body: string, locale: Locale = 'en', brand
 <meta name="referrer" content="same-origin">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}</title>
-<link rel="stylesheet" href="/assets/gatehouse.css">
+${head}<link rel="stylesheet" href="/assets/gatehouse.css">
 ${brand?.color ? `<link rel="stylesheet" href="${escapeHtml(brandStylesheetPath(brand.color))}">\n` : ''}</head>
 <body>
 <main class="card">
@@ -437,5 +437,25 @@ ${hidden}
 ${recovery}`,
     tr.locale,
     { name: options.appName },
+  );
+}
+
+/**
+ * federation.md: the end of a journey through an upstream provider, on the way to the app. A page
+ * that moves on by itself (meta refresh, no script), not a redirect: the provider's sign-in page
+ * may have posted a form, and a browser holds the whole redirect chain of a form post to that
+ * page's form-action, which cannot name the app (docs/decisions/0126-the-callback-continues-by-a-page.md).
+ */
+export function renderContinuePage(location: string, appName: string, locale: Locale = 'en', brand?: PageBrand): string {
+  const tr = translator(locale);
+  const url = escapeHtml(location);
+  return layout(
+    tr.t('federation.continue_title', { app: appName }),
+    `<h1>${escapeHtml(tr.t('federation.continue_title', { app: appName }))}</h1>
+<p role="status">${escapeHtml(tr.t('federation.continue_text', { app: appName }))}</p>
+<p><a class="provider" href="${url}">${escapeHtml(tr.t('federation.continue_link', { app: appName }))}</a></p>`,
+    locale,
+    brand,
+    `<meta http-equiv="refresh" content="0; url=${url}">\n`,
   );
 }

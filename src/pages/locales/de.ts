@@ -233,4 +233,7 @@ export const de: Catalogue = {
   'account.notice.provider_taken': 'Dieses Konto beim Anbieter ist bereits mit einem anderen Konto verknüpft.',
   'account.notice.link_cancelled': 'Die Verknüpfung wurde beim Anbieter abgebrochen.',
   'account.notice.last_way_in': 'Das ist Ihr einziger Weg zur Anmeldung: Legen Sie zuerst ein Passwort fest oder verknüpfen Sie einen anderen Anbieter.',
+  'federation.continue_title': 'Zurück zu {app}',
+  'federation.continue_text': 'Sie werden zu {app} zurückgeleitet.',
+  'federation.continue_link': 'Weiter zu {app}',
 };

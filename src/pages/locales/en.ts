@@ -231,4 +231,7 @@ export const en = {
   'account.notice.provider_taken': 'That provider account is already linked to another account.',
   'account.notice.link_cancelled': 'Linking was cancelled at the provider.',
   'account.notice.last_way_in': 'This is your only way to sign in: set a password or link another provider first.',
+  'federation.continue_title': 'Back to {app}',
+  'federation.continue_text': 'Taking you back to {app}.',
+  'federation.continue_link': 'Continue to {app}',
 } as const;

@@ -233,4 +233,7 @@ export const es: Catalogue = {
   'account.notice.provider_taken': 'Esa cuenta del proveedor ya está vinculada a otra cuenta.',
   'account.notice.link_cancelled': 'La vinculación se canceló en el proveedor.',
   'account.notice.last_way_in': 'Es tu única forma de iniciar sesión: primero define una contraseña o vincula otro proveedor.',
+  'federation.continue_title': 'Volviendo a {app}',
+  'federation.continue_text': 'Te llevamos de vuelta a {app}.',
+  'federation.continue_link': 'Continuar a {app}',
 };

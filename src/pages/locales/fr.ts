@@ -233,4 +233,7 @@ export const fr: Catalogue = {
   'account.notice.provider_taken': 'Ce compte du fournisseur est déjà lié à un autre compte.',
   'account.notice.link_cancelled': 'La liaison a été annulée chez le fournisseur.',
   'account.notice.last_way_in': 'C’est votre seul moyen de connexion : définissez d’abord un mot de passe ou liez un autre fournisseur.',
+  'federation.continue_title': 'Retour vers {app}',
+  'federation.continue_text': 'Nous vous ramenons vers {app}.',
+  'federation.continue_link': 'Continuer vers {app}',
 };

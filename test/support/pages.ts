@@ -186,6 +186,24 @@ const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
     open: (page, site) => go(page, authorizeUrl(site, {}, 'providers-app')),
   },
   {
+    name: 'federation-continue',
+    description: 'Back from an upstream provider: the page that moves on to the app by itself (its link for the rare browser that does not)',
+    // The page is served with 200; the last navigation the browser sees is its held move on, answered 204 below.
+    status: 204,
+    async open(page, site) {
+      const email = site.email('federation-new');
+      const sub = `new-${email}`;
+      site.upstream.accounts.set(sub, { sub, email, email_verified: true, name: 'Federated Person' });
+      // The move on to the app answers 204 No Content, which leaves the page in place to be checked.
+      await page.route(`${site.callback}**`, (route) => route.fulfill({ status: 204, body: '' }));
+      await go(page, authorizeUrl(site, {}, 'providers-app'));
+      await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Continue with Upstream ID' }).click()]);
+      await page.locator('#sub').fill(sub);
+      await Promise.all([page.waitForURL((url) => url.pathname === '/connections/upstream/callback'), page.getByRole('button', { name: 'Allow' }).click()]);
+      await page.getByRole('link', { name: 'Continue to Providers App' }).waitFor();
+    },
+  },
+  {
     name: 'federation-email-already-registered',
     description: 'An upstream provider asserted an unverified email of an existing account: refused, with how to link it instead',
     status: 409,

@@ -119,6 +119,7 @@ async function main(): Promise<void> {
       }
     } finally {
       await site.appServer.close();
+      await site.upstream.close();
     }
     await writeFile(join(OUT, 'index.html'), indexHtml(shots, failures));
     process.stdout.write(`${shots.length * PAGE_WIDTHS.length * COLOR_SCHEMES.length} screenshots: ${join(OUT, 'index.html')}\n`);

@@ -81,6 +81,9 @@ import { Deliverer, Outbox } from './webhooks/outbox.ts';
 import { DELIVERIES_IN_FLIGHT, DELIVERY_BATCH, deliveryLeaseMs, WebhookService } from './webhooks/webhooks.ts';
 import { BackchannelLogout } from './oauth/backchannel-logout.ts';
 import { SessionEndings } from './sessions/session-endings.ts';
+import { ConnectionService } from './federation/connections.ts';
+import { Journeys } from './federation/journeys.ts';
+import { FEDERATION_PAGE_ROUTES, registerFederationRoutes } from './federation/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -208,6 +211,8 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     passkeyCeremonies: new PasskeyCeremonies(kv, ids, clock, passkeys, config.issuer),
     webhooks,
     backchannelLogout,
+    connections: new ConnectionService(db, clock, secretBox, config.issuer),
+    journeys: new Journeys(kv),
     async healthy() {
       try {
         await sql`select 1`.execute(db);
@@ -238,6 +243,7 @@ const BROWSER_ROUTES = new Set([
   '/password-reset', '/password-reset/verify', '/verify-email', '/verify-email/resend',
   ...ACCOUNT_PAGE_ROUTES,
   ...ENROLMENT_ROUTES,
+  ...FEDERATION_PAGE_ROUTES,
 ]);
 
 function toHttpError(error: FastifyError | HttpError | Error): HttpError {
@@ -419,6 +425,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAdminRoutes(server, services);
   registerPageRoutes(server, services);
   registerAccountRoutes(server, services);
+  registerFederationRoutes(server, services);
 
   database.checkpointInBackground?.((message) => server.log.warn(message));
   await server.ready();

@@ -100,6 +100,8 @@ export const RequestTimeout = httpError(408, 'Request timeout');
 export const HeadersTooLarge = httpError(431, 'Request headers too large');
 // A dependency (database, Redis, SMTP) cannot be reached: an outage, never a bug.
 export const ServiceUnavailable = httpError(503, 'Service unavailable');
+// federation.md: an upstream OpenID provider could not be reached or answered wrongly (docs/decisions/0115).
+export const UpstreamUnavailable = httpError(502, 'Sign-in provider unavailable');
 // A bug: the cause is logged with its stack, and only this message is sent.
 export const InternalError = httpError(500, 'Internal error');
 
@@ -123,4 +125,5 @@ export const catalogue: readonly ErrorFactory[] = [
   InvalidCode,
   MfaEnrollmentRequired,
   InvalidScope,
+  UpstreamUnavailable,
 ];

@@ -24,6 +24,8 @@ import type { WebhookService } from './webhooks/webhooks.ts';
 import type { Passkeys } from './users/passkeys.ts';
 import type { PasskeyCeremonies } from './login/passkey/webauthn.ts';
 import type { BackchannelLogout } from './oauth/backchannel-logout.ts';
+import type { ConnectionService } from './federation/connections.ts';
+import type { Journeys } from './federation/journeys.ts';
 
 export interface Services {
   config: Config;
@@ -64,6 +66,10 @@ export interface Services {
   webhooks: WebhookService;
   /** logout tokens POSTed to the projects' back-channel logout URIs, through the same outbox (docs/backchannel-logout.md) */
   backchannelLogout: BackchannelLogout;
+  /** federation.md: upstream OpenID providers and the identities linked to them */
+  connections: ConnectionService;
+  /** federation.md: the journeys to a provider and back under way */
+  journeys: Journeys;
   /** true when every storage backend answers */
   healthy(): Promise<boolean>;
 }

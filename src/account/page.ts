@@ -11,7 +11,7 @@ import { MAX_PASSKEY_NAME_LENGTH } from '../users/passkeys.ts';
 import { passkeyRegistrationForm, passkeyScriptTag } from '../pages/render.ts';
 
 /** The forms of the page, so that an error is shown beside the one it belongs to. */
-export type AccountForm = 'email' | 'profile' | 'password' | 'sessions' | 'mfa' | 'passkeys';
+export type AccountForm = 'email' | 'profile' | 'password' | 'sessions' | 'mfa' | 'passkeys' | 'providers';
 
 /** What a 303 back to the page may announce (`?notice=`): fixed texts, never one taken from the request. */
 export const ACCOUNT_NOTICES = {
@@ -30,6 +30,12 @@ export const ACCOUNT_NOTICES = {
   passkey_added: 'account.notice.passkey_added',
   passkey_renamed: 'account.notice.passkey_renamed',
   passkey_removed: 'account.notice.passkey_removed',
+  // federation.md: linked upstream providers
+  provider_linked: 'account.notice.provider_linked',
+  provider_unlinked: 'account.notice.provider_unlinked',
+  provider_taken: 'account.notice.provider_taken',
+  link_cancelled: 'account.notice.link_cancelled',
+  last_way_in: 'account.notice.last_way_in',
 } as const satisfies Record<string, MessageKey>;
 export type AccountNotice = keyof typeof ACCOUNT_NOTICES;
 
@@ -61,6 +67,8 @@ export interface AccountPageModel {
   shownNotice?: 'mfa_added' | 'passkey_added';
   /** the account project's branding, when it has any (accountBrand) */
   brand?: PageBrand | undefined;
+  /** federation.md: the upstream providers linked to the account, and those it may link; absent when there are none at all */
+  providers?: { linked: Array<{ connectionId: string; name: string; email: string | null; linkedAt: number }>; available: Array<{ id: string; name: string }> } | undefined;
 }
 
 const METHOD_NAMES: Record<string, MessageKey> = {
@@ -70,6 +78,7 @@ const METHOD_NAMES: Record<string, MessageKey> = {
   otp: 'account.method.otp',
   hwk: 'account.method.hwk',
   mfa: 'account.method.mfa',
+  fed: 'account.method.fed',
 };
 
 /** A session's method text names every amr value (sessions/subject.ts: 'pwd otp mfa'). */
@@ -344,6 +353,33 @@ ${csrfField(model.csrfToken)}
 </section>`;
 }
 
+/**
+ * federation.md: the linked providers, each with "Unlink" (refused while it is the last way in), and
+ * "Link <provider>" for the others: a link, not a form, because it leads to the provider, which the
+ * page's form-action does not allow; its CSRF token rides in the query (the Referrer-Policy keeps
+ * it from the provider).
+ */
+function providersSection(tr: Translator, model: AccountPageModel): string {
+  const providers = model.providers;
+  if (!providers) return '';
+  const linked = providers.linked
+    .map((p) => `<li>${escapeHtml(tr.t('account.providers_linked', { provider: p.name, email: p.email ?? '—', date: when(p.linkedAt) }))}
+<form method="post" action="/account/connections/unlink" class="inline">
+${csrfField(model.csrfToken)}
+<input type="hidden" name="connection_id" value="${escapeHtml(p.connectionId)}">
+<button type="submit" class="secondary">${escapeHtml(tr.t('account.providers_unlink', { provider: p.name }))}</button>
+</form></li>`)
+    .join('\n');
+  const available = providers.available
+    .map((c) => `<li><a class="provider" href="/account/connections/link?connection_id=${encodeURIComponent(c.id)}&amp;csrf_token=${encodeURIComponent(model.csrfToken)}">${escapeHtml(tr.t('account.providers_link', { provider: c.name }))}</a></li>`)
+    .join('\n');
+  return `<section aria-labelledby="providers-title">
+<h2 id="providers-title">${escapeHtml(tr.t('account.providers_heading'))}</h2>
+${providers.linked.length === 0 ? `<p>${escapeHtml(tr.t('account.providers_none'))}</p>` : `<ul class="sessions">\n${linked}\n</ul>`}
+${available === '' ? '' : `<p class="hint">${escapeHtml(tr.t('account.providers_link_hint'))}</p>\n<ul class="providers">\n${available}\n</ul>`}
+</section>`;
+}
+
 export function renderAccountPage(model: AccountPageModel): string {
   const tr = translator(model.locale);
   const noticeKey = model.shownNotice !== undefined ? ACCOUNT_NOTICES[model.shownNotice] : model.notice !== undefined ? ACCOUNT_NOTICES[model.notice] : undefined;
@@ -356,6 +392,7 @@ ${profileSection(tr, model)}
 ${passwordSection(tr, model)}
 ${mfaSection(tr, model)}
 ${passkeysSection(tr, model)}
+${providersSection(tr, model)}
 ${projectsSection(tr, model)}
 ${sessionsSection(tr, model)}
 ${passkeyScriptTag()}`,

@@ -25,6 +25,21 @@ import { accountOverview, addOwnPasskey, removeOwnPasskey, renameOwnPasskey, beg
 import { csrfToken, csrfTokenMatches } from './csrf.ts';
 import { isAccountNotice, renderAccountPage, renderAccountSignedOut, renderAccountSignInProblem, type AccountForm, type AccountNotice, type AccountPageModel } from './page.ts';
 import { clearedStateCookie, finishAccountSignIn, startAccountSignIn } from './sign-in.ts';
+import { unlinkOwnProvider } from '../federation/accounts.ts';
+import { startLinkJourney } from '../federation/routes.ts';
+
+/** federation.md: the providers linked to the account and the others it may link; none when no connection exists. */
+async function providersModel(services: Services, user: User): Promise<AccountPageModel['providers']> {
+  const all = await services.connections.list();
+  if (all.length === 0) return undefined;
+  const names = new Map(all.map((c) => [c.id, c.name]));
+  const identities = await services.connections.identitiesOf(user.id);
+  const linkedIds = new Set(identities.map((i) => i.connection_id));
+  return {
+    linked: identities.map((i) => ({ connectionId: i.connection_id, name: names.get(i.connection_id) ?? i.connection_id, email: i.email, linkedAt: i.created_at })),
+    available: all.filter((c) => !linkedIds.has(c.id)).map(({ id, name }) => ({ id, name })),
+  };
+}
 
 /** Who is on the page: the browser session (and its cookie, which the CSRF token is bound to) and its user. */
 interface SignedIn {
@@ -77,6 +92,7 @@ async function sendAccountPage(services: Services, request: FastifyRequest, repl
     overview: await accountOverview(services, who.user),
     mfa: await mfaModel(services, who.user),
     passkeys: (await services.passkeys.listForUser(who.user.id)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt })),
+    providers: await providersModel(services, who.user),
     locale: accountLocale(request, who.user),
     csrfToken: csrfToken(who.cookie),
     currentBrowserSessionId: who.session.id,
@@ -295,6 +311,26 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     })),
   );
 
+  // federation.md: link another provider (the journey of the hosted page, bound to this browser
+  // session; it ends back here) and unlink one while another way in remains.
+  server.get('/account/connections/link', async (request, reply) => {
+    const who = await signedIn(services, request);
+    if (!who) return seeOther(reply, '/account');
+    const fields = queryFields(request);
+    if (!csrfTokenMatches(who.cookie, field(fields, 'csrf_token'))) throw Forbidden();
+    const started = await startLinkJourney(services, field(fields, 'connection_id') ?? '', { userId: who.user.id, browserSessionId: who.session.id });
+    if (!started) throw InvalidRequest({ detail: 'no such connection' });
+    return reply.code(302).header('cache-control', 'no-store').header('set-cookie', started.cookie).header('location', started.url).send();
+  });
+
+  server.post(
+    '/account/connections/unlink',
+    accountForm(services, 'providers', async (who, fields, asker) => {
+      const outcome = await unlinkOwnProvider(services, { userId: who.user.id, hasOwnWayIn: who.passwordHash !== null || (await services.passkeys.listForUser(who.user.id)).length > 0, connectionId: field(fields, 'connection_id') ?? '', asker });
+      return { notice: outcome === 'unlinked' ? 'provider_unlinked' : outcome === 'last_way_in' ? 'last_way_in' : 'already_ended' };
+    }),
+  );
+
   server.post(
     '/account/sessions/end',
     accountForm(services, 'sessions', async (who, fields, asker) => {
@@ -342,6 +378,8 @@ export const ACCOUNT_PAGE_ROUTES: readonly string[] = [
   '/account/passkeys',
   '/account/passkeys/rename',
   '/account/passkeys/remove',
+  '/account/connections/link',
+  '/account/connections/unlink',
 ];
 
 const PAGE = { status: 200, description: 'HTML', contentType: 'text/html' } as const;
@@ -384,6 +422,8 @@ export const ACCOUNT_ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'POST /account/passkeys/rename': { summary: 'Renames one passkey of the person', tag: 'Pages', errors: [Forbidden, InvalidRequest], bodyFields: { ...CSRF_FIELD, passkey_id: 'the passkey, as the page lists it', name: '1 to 64 characters' }, success: FORM_DONE },
   'POST /account/passkeys/remove': { summary: 'Removes one passkey of the person (the recovery codes go with the last second factor)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, passkey_id: 'the passkey, as the page lists it' }, success: FORM_DONE },
+  'GET /account/connections/link': { summary: 'Links another upstream provider (docs/federation.md): the journey of the hosted page, bound to this browser session, back to `/account`', tag: 'Pages', errors: [Forbidden, InvalidRequest], queryFields: { ...CSRF_FIELD, connection_id: 'the connection to link' }, success: { status: 302, description: 'to the provider; its callback answers a 303 to `/account?notice=…`' } },
+  'POST /account/connections/unlink': { summary: 'Unlinks an upstream provider, unless it is the last way in (no password, no other provider)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, connection_id: 'the linked connection' }, success: FORM_DONE },
   'POST /account/sessions/end': { summary: 'Signs out one project session of the person', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, session_id: 'the session, as the page lists it' }, success: FORM_DONE },
   'POST /account/browser-sessions/end': { summary: 'Signs out one browser of the person (and the project sessions started from it)', tag: 'Pages', errors: [Forbidden], bodyFields: { ...CSRF_FIELD, browser_session_id: 'the browser session, as the page lists it' }, success: { status: 303, description: 'to `/account?notice=…`, or `/account/signed-out` for this browser' } },
   'POST /account/sign-out-everywhere': { summary: 'Signs out every project session and every browser of the person, this one too', tag: 'Pages', errors: [Forbidden], bodyFields: CSRF_FIELD, success: { status: 303, description: 'to `/account/signed-out`' } },

@@ -9,6 +9,8 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
   const { projects } = context.services;
 
   server.post('/admin/projects', { schema: { body: NewProjectBody } }, async (request, reply) => {
+    // federation.md: a project offers only connections that exist
+    await context.services.connections.checkOffered(request.body.connections);
     const created = await projects.create(checkNewProject(request.body));
     const { project, clientSecret } = created;
     await context.recordChange(request, 'admin.project.created', { projectId: project.id, detail: { confidential: project.confidential } });
@@ -26,6 +28,7 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
 
   server.patch('/admin/projects/:id', { schema: { params: IdParams, body: ProjectChangesBody } }, async (request) => {
     const changes = request.body;
+    await context.services.connections.checkOffered(changes.connections);
     const project = await projects.update(request.params.id, await checkProjectChanges(projects, request.params.id, changes));
     if (!project) throw NotFound();
     await context.recordChange(request, 'admin.project.updated', { projectId: project.id, detail: { fields: Object.keys(changes) } });

@@ -58,6 +58,12 @@ const MachineProjectFields = {
   backchannel_logout_uri: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH }), Type.Null()])),
 };
 
+// federation.md: the upstream providers offered on the project's page; which ids exist is the
+// connections' rule to say (checkOfferedConnections).
+const FederationProjectFields = {
+  connections: Type.Optional(Type.Array(Printable({ minLength: 1, maxLength: 64 }), { maxItems: 50, uniqueItems: true })),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -72,6 +78,7 @@ export const NewProjectBody = Type.Object(
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
     ...MachineProjectFields,
+    ...FederationProjectFields,
   },
   { additionalProperties: false },
 );
@@ -91,6 +98,7 @@ export const ProjectChangesBody = Type.Object(
     token_signing_alg: Type.Optional(SigningAlgSchema),
     ...SsoProjectFields,
     ...MachineProjectFields,
+    ...FederationProjectFields,
   },
   { additionalProperties: false },
 );
@@ -183,3 +191,17 @@ export const NewWebhookBody = Type.Object(
 );
 
 export const WebhookChangesBody = Type.Partial(NewWebhookBody, { additionalProperties: false });
+
+// Connections (docs/federation.md): the shapes only; ConnectionService says what a good id,
+// issuer and scope list are (400 Invalid request with a detail).
+const ConnectionFields = {
+  name: Printable({ minLength: 1, maxLength: 100 }),
+  issuer: Printable({ minLength: 1, maxLength: 2048 }),
+  client_id: Printable({ minLength: 1, maxLength: 512 }),
+  client_secret: Printable({ minLength: 1, maxLength: 2048 }),
+  scopes: Type.Optional(Printable({ minLength: 1, maxLength: 1024 })),
+};
+
+export const NewConnectionBody = Type.Object({ id: Printable({ minLength: 1, maxLength: 64 }), ...ConnectionFields }, { additionalProperties: false });
+
+export const ConnectionChangesBody = Type.Partial(Type.Object(ConnectionFields), { additionalProperties: false });

@@ -81,6 +81,14 @@ export const AUDIT_EVENT_TYPES = [
   'admin.webhook.updated',
   'admin.webhook.deleted',
   'admin.webhook.secret_rotated',
+  // federation.md: upstream OpenID providers added, changed, removed through the admin API; a sign-in through one
+  // (success, or failure and why); a provider's account linked to an account, or unlinked from it
+  'connection.created',
+  'connection.updated',
+  'connection.deleted',
+  'login.federated',
+  'identity.linked',
+  'identity.unlinked',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

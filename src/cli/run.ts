@@ -20,6 +20,7 @@ import {
   type Output,
 } from './command.ts';
 import { auditList } from './commands/audit.ts';
+import { connectionCreate, connectionDelete, connectionList, connectionShow, connectionUpdate } from './commands/connections.ts';
 import { keysEncrypt, keysList, keysRotate } from './commands/keys.ts';
 import { memberAdd, memberBlock, memberList, memberRemove, memberUnblock, userBlock, userRemove, userUnblock } from './commands/members.ts';
 import { migrate } from './commands/migrate.ts';
@@ -90,6 +91,11 @@ export const COMMANDS: readonly Command[] = [
   webhookDeliveries,
   backup,
   restore,
+  connectionCreate,
+  connectionList,
+  connectionShow,
+  connectionUpdate,
+  connectionDelete,
 ];
 
 interface CliIo {

@@ -51,6 +51,7 @@ export const BROWSER_FORM_ROUTES: ReadonlySet<string> = new Set([
   '/login/mfa/enroll/passkey/options',
   '/login/mfa/enroll/passkey',
   '/login/mfa/enroll/continue',
+  '/account/connections/unlink',
 ]);
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

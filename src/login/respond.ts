@@ -36,6 +36,11 @@ export async function showPinForm(services: Pick<Services, 'pins'>, authorizatio
   return authorization.project.login_methods.includes('pin') && (await services.pins.activePinCount(authorization.project.id)) > 0;
 }
 
+/** federation.md: the upstream providers of the project, for its page's "Continue with" links. */
+export async function offeredConnections(services: Pick<Services, 'connections'>, authorization: AuthorizationRequest): Promise<Array<{ id: string; name: string }>> {
+  return (await services.connections.named(authorization.project.connections)).map(({ id, name }) => ({ id, name }));
+}
+
 export async function answerLogin(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -76,6 +81,7 @@ export async function answerLogin(
         fields,
         error: { form, message: error.message },
         showPin: await showPinForm(services, authorization),
+        connections: await offeredConnections(services, authorization),
         offerVerificationMail: isError(error, EmailNotVerified),
         ...page,
         ...(email !== undefined ? { email } : {}),

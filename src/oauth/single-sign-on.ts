@@ -32,7 +32,7 @@ export type SignOnOutcome =
   /** prompt=none could not sign in silently: back to the app with an error */
   | { kind: 'error_redirect'; location: string };
 
-const AMR_VALUES: readonly AmrValue[] = ['pwd', 'magic_link', 'otp', 'hwk', 'mfa'];
+const AMR_VALUES: readonly AmrValue[] = ['pwd', 'magic_link', 'otp', 'hwk', 'mfa', 'fed'];
 
 /** The prompt values of a request (OIDC Core §3.1.2.1: space-separated). */
 export function promptsOf(fields: Fields | undefined): Set<string> {

@@ -12,7 +12,7 @@ import { renderErrorPage, renderLoginPage, renderSecondStepPage, renderSelectAcc
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
-import { pageContext, showPinForm } from '../login/respond.ts';
+import { offeredConnections, pageContext, showPinForm } from '../login/respond.ts';
 import { localeOf } from '../pages/i18n.ts';
 import { offerVerificationMail } from '../login/verify-email/routes.ts';
 
@@ -46,6 +46,7 @@ export async function answerAuthorization(
         authorization,
         fields: fields ?? {},
         showPin: await showPinForm(services, authorization),
+        connections: await offeredConnections(services, authorization),
         error: { form: 'password', message: EmailNotVerified.message },
         offerVerificationMail: true,
         email: outcome.user.email,
@@ -68,6 +69,7 @@ export async function answerAuthorization(
         authorization,
         fields: fields ?? {},
         showPin: await showPinForm(services, authorization),
+        connections: await offeredConnections(services, authorization),
         ...(hint !== undefined && hint.length <= 320 ? { email: hint } : {}),
         ...context,
       });

@@ -6,6 +6,7 @@ import type { ErrorFactory } from '../errors.ts';
 import { ACCOUNT_ROUTE_DOCS } from '../account/routes.ts';
 import { PASSKEY_ROUTE_DOCS } from '../login/passkey/routes.ts';
 import { ENROLMENT_ROUTE_DOCS } from '../login/mfa/enrolment-routes.ts';
+import { FEDERATION_ROUTE_DOCS } from '../federation/routes.ts';
 
 export interface RouteDoc {
   summary: string;
@@ -303,6 +304,19 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   ...ACCOUNT_ROUTE_DOCS,
   ...PASSKEY_ROUTE_DOCS,
   ...ENROLMENT_ROUTE_DOCS,
+  // federation.md: the upstream OpenID providers
+  'POST /admin/connections': {
+    summary: 'Adds an upstream OpenID provider (docs/federation.md): its discovery document is fetched at once (unreachable, invalid, or another `issuer`: 400 `Invalid request` with a `detail`); the client secret is never shown again',
+    tag: 'Admin',
+    admin: true,
+    errors: [],
+    success: { status: 201, description: '`{"id", "name", "issuer", "client_id", "scopes", "redirect_uri", "created_at", "updated_at"}`: register `redirect_uri` at the provider' },
+  },
+  'GET /admin/connections': { summary: 'Every connection, never its secret', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"connections": [{"id", "name", "issuer", "client_id", "scopes", "redirect_uri", "created_at", "updated_at"}]}`' } },
+  'GET /admin/connections/:id': { summary: 'One connection, never its secret', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'PATCH /admin/connections/:id': { summary: 'Changes a connection (`name`, `issuer`: discovered again, `client_id`, `client_secret`, `scopes`)', tag: 'Admin', admin: true, errors: [E.NotFound] },
+  'DELETE /admin/connections/:id': { summary: 'Deletes a connection and every link to it; projects stop offering it; people keep their accounts', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'deleted' } },
+  ...FEDERATION_ROUTE_DOCS,
 };
 
 export function errorsOf(method: string, url: string): ErrorFactory[] {

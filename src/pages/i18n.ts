@@ -97,6 +97,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   'Internal error': 'error.internal_error',
   'Invalid code': 'error.invalid_code',
   'MFA enrollment required': 'error.mfa_enrollment_required',
+  'Sign-in provider unavailable': 'error.upstream_unavailable',
 };
 
 export function translator(locale: Locale): Translator {

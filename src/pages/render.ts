@@ -22,7 +22,7 @@ export interface PageBrand {
  * The frame every hosted page shares (the account page's too): one centred card, with the
  * project's name and logo on top when the page belongs to a project.
  */
-export function layout(title: string, body: string, locale: Locale = 'en', brand?: PageBrand): string {
+export function layout(title: string, body: string, locale: Locale = 'en', brand?: PageBrand, head = ''): string {
   const header =
     brand === undefined
       ? ''
@@ -35,7 +35,7 @@ export function layout(title: string, body: string, locale: Locale = 'en', brand
 <meta name="referrer" content="same-origin">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}</title>
-<link rel="stylesheet" href="/assets/gatehouse.css">
+${head}<link rel="stylesheet" href="/assets/gatehouse.css">
 ${brand?.color ? `<link rel="stylesheet" href="${escapeHtml(brandStylesheetPath(brand.color))}">\n` : ''}</head>
 <body>
 <main class="card">
@@ -73,6 +73,26 @@ interface LoginPageOptions {
   locale?: Locale;
   /** "Back to <app>": the app's redirect_uri with error=access_denied (backToAppUrl) */
   backTo?: string;
+  /** federation.md: the upstream providers the project offers, a "Continue with <name>" each */
+  connections?: ReadonlyArray<{ id: string; name: string }>;
+}
+
+/**
+ * "Continue with <provider>": links, not forms, because the start answers a redirect to the
+ * provider, which a form's `form-action` would have to allow (the page allows only the app).
+ */
+function providerLinks(connections: LoginPageOptions['connections'], query: string, tr: Translator): string {
+  if (!connections || connections.length === 0) return '';
+  const links = connections
+    .map((c) => `<li><a class="provider" href="/connections/${encodeURIComponent(c.id)}/start?${query}">${escapeHtml(tr.t('login.continue_with', { provider: c.name }))}</a></li>`)
+    .join('\n');
+  return `<section id="providers" aria-labelledby="providers-title">
+<h2 id="providers-title">${escapeHtml(tr.t('login.providers_heading'))}</h2>
+<ul class="providers">
+${links}
+</ul>
+</section>
+`;
 }
 
 function errorHtml(message: string | undefined, id: string, tr: Translator): { html: string; describedBy: string } {
@@ -190,7 +210,7 @@ ${hidden}
   return layout(
     title,
     `<h1>${escapeHtml(title)}</h1>
-${orphan}${sections.map((section) => section.html).join('')}${registration}${backLink(options.backTo, project.name, tr)}${shown.passkey ? passkeyScriptTag() : ''}`,
+${orphan}${sections.map((section) => section.html).join('')}${providerLinks(options.connections, query, tr)}${registration}${backLink(options.backTo, project.name, tr)}${shown.passkey ? passkeyScriptTag() : ''}`,
     tr.locale,
     brandOf(options.authorization),
   );
@@ -552,5 +572,25 @@ ${codes}<form method="post" action="/login/mfa/enroll/continue">
 </form>`,
     tr.locale,
     { name: options.appName },
+  );
+}
+
+/**
+ * federation.md: the end of a journey through an upstream provider, on the way to the app. A page
+ * that moves on by itself (meta refresh, no script), not a redirect: the provider's sign-in page
+ * may have posted a form, and a browser holds the whole redirect chain of a form post to that
+ * page's form-action, which cannot name the app (docs/decisions/0126-the-callback-continues-by-a-page.md).
+ */
+export function renderContinuePage(location: string, appName: string, locale: Locale = 'en', brand?: PageBrand): string {
+  const tr = translator(locale);
+  const url = escapeHtml(location);
+  return layout(
+    tr.t('federation.continue_title', { app: appName }),
+    `<h1>${escapeHtml(tr.t('federation.continue_title', { app: appName }))}</h1>
+<p role="status">${escapeHtml(tr.t('federation.continue_text', { app: appName }))}</p>
+<p><a class="provider" href="${url}">${escapeHtml(tr.t('federation.continue_link', { app: appName }))}</a></p>`,
+    locale,
+    brand,
+    `<meta http-equiv="refresh" content="0; url=${url}">\n`,
   );
 }

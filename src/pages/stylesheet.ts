@@ -35,6 +35,8 @@ label { display: block; margin-top: 0.75rem; margin-bottom: 0.25rem; font-weight
 input, select, textarea { display: block; width: 100%; max-width: 100%; padding: 0.625rem 0.75rem; font: inherit; font-size: 1rem; color: var(--text); background: var(--card); border: 1px solid var(--border); border-radius: 0.5rem; }
 button { display: block; width: 100%; margin-top: 1rem; padding: 0.6875rem 1rem; font: inherit; font-size: 1rem; font-weight: 600; color: var(--on-accent); background: var(--accent); border: 1px solid var(--accent); border-radius: 0.5rem; cursor: pointer; }
 button.secondary { color: var(--link); background: transparent; border-color: var(--border); }
+ul.providers { list-style: none; margin: 0; padding: 0; }
+a.provider { display: block; margin-top: 1rem; padding: 0.6875rem 1rem; font-weight: 600; text-align: center; text-decoration: none; color: var(--link); border: 1px solid var(--border); border-radius: 0.5rem; }
 a { color: var(--link); text-underline-offset: 0.15em; }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .error { color: var(--error); font-weight: 600; }

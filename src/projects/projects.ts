@@ -88,6 +88,8 @@ export interface Project {
   admin_api: boolean;
   /** machines.md: where its back-channel logout tokens are POSTed (docs/backchannel-logout.md); null: none are */
   backchannel_logout_uri: string | null;
+  /** federation.md: the upstream providers (connection ids) offered on its page */
+  connections: string[];
 }
 
 export interface ProjectRecord {
@@ -116,6 +118,7 @@ interface ProjectSettings {
   service_scopes?: string[];
   admin_api?: boolean;
   backchannel_logout_uri?: string | null;
+  connections?: string[];
 }
 
 export interface NewProject extends ProjectSettings {
@@ -156,6 +159,7 @@ function columnsOf(changes: ProjectChanges) {
     ...(changes.service_scopes !== undefined ? { service_scopes: JSON.stringify(changes.service_scopes) } : {}),
     ...(changes.admin_api !== undefined ? { admin_api: changes.admin_api ? 1 : 0 } : {}),
     ...(changes.backchannel_logout_uri !== undefined ? { backchannel_logout_uri: changes.backchannel_logout_uri } : {}),
+    ...(changes.connections !== undefined ? { connections: JSON.stringify(changes.connections) } : {}),
   };
 }
 
@@ -193,6 +197,7 @@ function toProject(row: Selectable<ProjectsTable>): Project {
     service_scopes: JSON.parse(row.service_scopes) as string[],
     admin_api: row.admin_api === 1,
     backchannel_logout_uri: row.backchannel_logout_uri,
+    connections: JSON.parse(row.connections) as string[],
   };
 }
 
@@ -283,6 +288,7 @@ export class ProjectService {
     Object.freeze(project.allowed_origins);
     Object.freeze(project.login_methods);
     Object.freeze(project.service_scopes);
+    Object.freeze(project.connections);
     const record = Object.freeze({ project: Object.freeze(project), secretHash: row.secret_hash, originsKey: `${row.redirect_uris}\n${row.allowed_origins}`, revision: row.revision });
     this.cache?.remember(id, record, readAt);
     return record;
@@ -364,6 +370,7 @@ export class ProjectService {
           service_scopes: '[]',
           admin_api: 0,
           backchannel_logout_uri: null,
+          connections: '[]',
           ...columnsOf(input),
           created_at: now,
           updated_at: now,

@@ -11,7 +11,7 @@ export type LoginMethod = 'pwd' | 'pin' | 'magic_link';
  * What a sign-in may have used besides its first factor (mfa.md): a one-time code, a passkey
  * (`hwk`, RFC 8176: proof of a hardware-secured key), and `mfa` for two factors.
  */
-export type AmrValue = LoginMethod | 'otp' | 'hwk' | 'mfa';
+export type AmrValue = LoginMethod | 'otp' | 'hwk' | 'mfa' | 'fed';
 
 /**
  * Whether a sign-in counts as two factors for `require_mfa`: two steps (`mfa`), or a passkey,

@@ -328,6 +328,39 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  '0016_connections': {
+    // Signing in with another OpenID provider (docs/federation.md). A connection is one upstream
+    // provider: its client secret sealed under GATEHOUSE_SECRET_KEY (it is sent back to the
+    // provider, so it cannot be hashed), the discovery document fetched when it was made or its
+    // issuer changed (`metadata`, JSON). An identity links a provider's `sub` to an account, once
+    // per connection. Projects offer a list of connection ids (JSON array, default none).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('client_secret', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('identities')
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('sub', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addPrimaryKeyConstraint('identities_pk', ['connection_id', 'sub'])
+        .execute();
+      await db.schema.createIndex('identities_user').on('identities').column('user_id').execute();
+      await db.schema.alterTable('projects').addColumn('connections', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+  },
   '0017_backchannel_logout': {
     // Back-channel logout (docs/backchannel-logout.md): a project may name the URI its logout
     // tokens are POSTed to (null: none are sent). They go through the webhooks' outbox as a

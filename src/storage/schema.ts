@@ -45,6 +45,8 @@ export interface ProjectsTable {
   admin_api: ColumnType<number, number | undefined, number>;
   /** where its back-channel logout tokens are POSTed; null: none are (0017) */
   backchannel_logout_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON array of the ids of the upstream providers offered on its page (0016; default `[]`) */
+  connections: ColumnType<string, string | undefined, string>;
 }
 
 export interface UsersTable {
@@ -263,6 +265,32 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+export interface ConnectionsTable {
+  id: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  /** sealed (crypto/sealed.ts) with `connections:<id>` as associated data when GATEHOUSE_SECRET_KEY is set */
+  client_secret: string;
+  /** space-separated, `openid` among them */
+  scopes: string;
+  /** JSON of the provider's discovery document, fetched when the connection was made or its issuer changed */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IdentitiesTable {
+  connection_id: string;
+  /** the provider's `sub` */
+  sub: string;
+  user_id: string;
+  /** the email the provider last asserted, for the account page; null: none */
+  email: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   users: UsersTable;
@@ -281,4 +309,6 @@ export interface Database {
   passkeys: PasskeysTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  connections: ConnectionsTable;
+  identities: IdentitiesTable;
 }

@@ -10,7 +10,7 @@ import type { User } from './users.ts';
 
 interface ProofContext {
   /** how the mailbox was proven, for the audit event */
-  via: 'magic_link' | 'password_reset';
+  via: 'magic_link' | 'password_reset' | 'upstream_provider';
   projectId: string | null;
   ip: string | null;
   userAgent: string | null;

@@ -199,6 +199,8 @@ export class UserService {
       await trx.deleteFrom('passkeys').where('user_id', '=', id).execute();
       // Its sessions stay (their refresh tokens answer "User not found"); their apps are told now.
       await this.endings.tellIn(trx, { userId: id });
+      // an account's links to upstream providers (docs/federation.md) go with it
+      await trx.deleteFrom('identities').where('user_id', '=', id).execute();
       return true;
     });
     if (deleted) this.endings.committed();

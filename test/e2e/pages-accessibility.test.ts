@@ -84,6 +84,7 @@ describe('every hosted page, checked by axe-core in a real browser', () => {
     await app?.close();
     await smtp?.close();
     await site?.appServer.close();
+    await site?.upstream.close();
   });
 
   it('lists every page once', () => {

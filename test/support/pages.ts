@@ -15,6 +15,7 @@ import { signInWithPassword } from './browser.ts';
 import { startAppServer, type AppServer } from './relying-party.ts';
 import { magicLinkToken, type TestSmtpServer } from './smtp.ts';
 import { totpNow } from './totp.ts';
+import { startUpstream, type Upstream } from './upstream.ts';
 
 /** The Gatehouse the pages are reached on, with the projects the list needs (preparePagesSite). */
 export interface PagesSite {
@@ -26,6 +27,8 @@ export interface PagesSite {
   callback: string;
   /** a fresh email address each call, so that no page meets another's account or rate limit */
   email(label: string): string;
+  /** federation.md: a real upstream OpenID provider, offered by `providers-app` as "Upstream ID" */
+  upstream: Upstream;
 }
 
 /** Where a page belongs: the index of the screenshots groups by it (a console's screens add theirs). */
@@ -66,8 +69,12 @@ export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpS
   for (const [tone, color] of Object.entries(BRAND_COLORS)) {
     await app.services.projects.create({ id: `brand-${tone}-app`, name: `Brand ${tone} App`, redirect_uris: [callback], logo_url: `${appServer.origin}/logo.svg`, brand_color: color });
   }
+  // federation.md: a project offering an upstream provider (whose accounts claim unverified emails of existing ones).
+  const upstream = await startUpstream({ redirectUris: [`${issuer}/connections/upstream/callback`] });
+  await app.services.connections.create({ id: 'upstream', name: 'Upstream ID', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret });
+  await app.services.projects.create({ id: 'providers-app', name: 'Providers App', redirect_uris: [callback], connections: ['upstream'] });
   let count = 0;
-  return { app, issuer, smtp, appServer, callback, email: (label) => `${label}-${++count}@example.com` };
+  return { app, issuer, smtp, appServer, callback, upstream, email: (label) => `${label}-${++count}@example.com` };
 }
 
 /**
@@ -192,6 +199,44 @@ async function accountPage(page: Page, site: PagesSite): Promise<void> {
 
 /** The pages of a sign-in: the login page and everything an authorization request leads to. */
 const LOGIN_PAGES: Array<Omit<HostedPage, 'area'>> = [
+  {
+    name: 'login-with-providers',
+    description: 'The login page of a project offering an upstream provider: "Continue with Upstream ID"',
+    status: 200,
+    open: (page, site) => go(page, authorizeUrl(site, {}, 'providers-app')),
+  },
+  {
+    name: 'federation-continue',
+    description: 'Back from an upstream provider: the page that moves on to the app by itself (its link for the rare browser that does not)',
+    // The page is served with 200; the last navigation the browser sees is its held move on, answered 204 below.
+    status: 204,
+    async open(page, site) {
+      const email = site.email('federation-new');
+      const sub = `new-${email}`;
+      site.upstream.accounts.set(sub, { sub, email, email_verified: true, name: 'Federated Person' });
+      // The move on to the app answers 204 No Content, which leaves the page in place to be checked.
+      await page.route(`${site.callback}**`, (route) => route.fulfill({ status: 204, body: '' }));
+      await go(page, authorizeUrl(site, {}, 'providers-app'));
+      await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Continue with Upstream ID' }).click()]);
+      await page.locator('#sub').fill(sub);
+      await Promise.all([page.waitForURL((url) => url.pathname === '/connections/upstream/callback'), page.getByRole('button', { name: 'Allow' }).click()]);
+      await page.getByRole('link', { name: 'Continue to Providers App' }).waitFor();
+    },
+  },
+  {
+    name: 'federation-email-already-registered',
+    description: 'An upstream provider asserted an unverified email of an existing account: refused, with how to link it instead',
+    status: 409,
+    async open(page, site) {
+      const email = await member(site, 'federation-claimed', 'providers-app');
+      const sub = `claimer-${email}`;
+      site.upstream.accounts.set(sub, { sub, email, email_verified: false });
+      await go(page, authorizeUrl(site, {}, 'providers-app'));
+      await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Continue with Upstream ID' }).click()]);
+      await page.locator('#sub').fill(sub);
+      await Promise.all([page.waitForURL((url) => url.pathname === '/connections/upstream/callback'), page.getByRole('button', { name: 'Allow' }).click()]);
+    },
+  },
   {
     name: 'login',
     description: 'The login page: password, magic link, PIN and registration',

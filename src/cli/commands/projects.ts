@@ -36,6 +36,7 @@ function describeProject(project: Project): string {
     ...(project.logo_url !== null ? [`logo:          ${project.logo_url}`] : []),
     ...(project.brand_color !== null ? [`colour:        ${project.brand_color}`] : []),
     ...(project.backchannel_logout_uri !== null ? [`logout tokens: ${project.backchannel_logout_uri}`] : []),
+    ...(project.connections.length > 0 ? [`providers:     ${project.connections.join(', ')}`] : []),
     `created:       ${project.created_at}`,
     `updated:       ${project.updated_at}`,
   ].join('\n');
@@ -64,6 +65,7 @@ const OPTION_FIELDS = {
   'logo-url': 'logo_url',
   'brand-color': 'brand_color',
   'backchannel-logout-uri': 'backchannel_logout_uri',
+  connection: 'connections',
 } as const satisfies Record<string, Field>;
 
 type SettingOption = keyof typeof OPTION_FIELDS;
@@ -85,6 +87,7 @@ const SETTING_OPTIONS = {
   'logo-url': { type: 'string' },
   'brand-color': { type: 'string' },
   'backchannel-logout-uri': { type: 'string' },
+  connection: { type: 'string', multiple: true },
 } satisfies Options;
 
 const SETTING_DETAILS = [
@@ -111,6 +114,8 @@ const SETTING_DETAILS = [
   '                                  only on loopback); none: no back-channel logout',
   '  --admin-api true|false          true lets its client_credentials tokens with the scope admin use the',
   '                                  admin API (default: false)',
+  '  --connection ID                 an upstream OpenID provider offered on its page (gatehouse connection',
+  '                                  create); repeat for more',
 ];
 
 /** A lifetime option: whole seconds, or `default` for the instance default (null). */
@@ -170,7 +175,7 @@ export const projectCreate: Command = {
     '[--signing-alg ES256|RS256] [--post-logout-redirect-uri URI …] [--allowed-origin ORIGIN …]',
     '[--login-method METHOD …] [--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--session-max SECONDS]',
     '[--logo-url URL] [--brand-color #RRGGBB]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none] [--connection ID …]',
   ].join('\n'),
   details: [
     'Options:',
@@ -194,6 +199,7 @@ export const projectCreate: Command = {
     }, OPTION_FIELDS);
     let input: NewProject;
     try {
+      await services.connections.checkOffered(body.connections);
       input = checkNewProject(body);
     } catch (error) {
       throw asCommandError(error);
@@ -222,7 +228,7 @@ export const projectUpdate: Command = {
     '[--allowed-origin ORIGIN … | --no-allowed-origins] [--open | --closed] [--signing-alg ES256|RS256]',
     '[--require-pkce true|false] [--require-verified-email true|false] [--require-mfa true|false] [--login-method METHOD …] [--code-ttl S] [--access-token-ttl S]',
     '[--refresh-token-ttl S] [--session-max S] [--logo-url URL|none] [--brand-color #RRGGBB|none]',
-    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none]',
+    '[--client-credentials true|false] [--service-scopes A,B] [--admin-api true|false] [--backchannel-logout-uri URI|none] [--connection ID … | --no-connections]',
   ].join('\n'),
   details: [
     'Options (a list given replaces the whole list):',
@@ -230,6 +236,7 @@ export const projectUpdate: Command = {
     ...SETTING_DETAILS,
     '  --no-post-logout-redirect-uris  remove every post-logout redirect URI',
     '  --no-allowed-origins            remove every allowed origin',
+    '  --no-connections                offer no upstream provider',
     '  --open | --closed               registration open to anyone, or only existing members may log in',
     '  --code-ttl SECONDS|default           how long an authorization code lives (at most 600)',
     '  --access-token-ttl SECONDS|default   how long an access token lives (at most 86400)',
@@ -245,6 +252,7 @@ export const projectUpdate: Command = {
     'refresh-token-ttl': { type: 'string' },
     'no-post-logout-redirect-uris': { type: 'boolean' },
     'no-allowed-origins': { type: 'boolean' },
+    'no-connections': { type: 'boolean' },
     open: { type: 'boolean' },
     closed: { type: 'boolean' },
   },
@@ -254,6 +262,7 @@ export const projectUpdate: Command = {
     for (const [cleared, option, field] of [
       ['no-post-logout-redirect-uris', 'post-logout-redirect-uri', 'post_logout_redirect_uris'],
       ['no-allowed-origins', 'allowed-origin', 'allowed_origins'],
+      ['no-connections', 'connection', 'connections'],
     ] as const) {
       if (!flag(values, cleared)) continue;
       if (fields[field] !== undefined) throw new UsageError(`give --${option} or --${cleared}, not both`);
@@ -264,6 +273,7 @@ export const projectUpdate: Command = {
     if (Object.keys(fields).length === 0) throw new UsageError(`nothing to change: give at least one option (see 'gatehouse project update --help')`);
     const body = checkShape<ProjectChanges>(ProjectChangesBody, fields, OPTION_FIELDS);
     await requireProject(services, id);
+    await services.connections.checkOffered(body.connections).catch(ruled(id));
     const changes = await checkProjectChanges(services.projects, id, body).catch(ruled(id));
     const project = await services.projects.update(id, changes).catch(ruled(id));
     if (!project) throw new CommandFailed(`no project with id ${id}`);

@@ -395,6 +395,11 @@ export class ProjectService {
     return `${this.config.issuer}/console/callback`;
   }
 
+  /** Where the console's sign-out sends the browser back to: the console itself. */
+  consolePostLogoutRedirectUri(): string {
+    return `${this.config.issuer}/console`;
+  }
+
   /** The account page's project's one redirect URI. */
   accountRedirectUri(): string {
     return `${this.config.issuer}/account/callback`;
@@ -406,7 +411,14 @@ export class ProjectService {
    * admins can always sign in.
    */
   async ensureConsole(): Promise<void> {
-    await this.ensureBuiltIn({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: [this.consoleRedirectUri()], registration_open: false });
+    // Its sign-out (RP-initiated logout) comes back to the console's sign-in screen.
+    await this.ensureBuiltIn({
+      id: CONSOLE_PROJECT_ID,
+      name: 'Gatehouse console',
+      redirect_uris: [this.consoleRedirectUri()],
+      post_logout_redirect_uris: [this.consolePostLogoutRedirectUri()],
+      registration_open: false,
+    });
   }
 
   /**
@@ -435,6 +447,9 @@ export class ProjectService {
     if (created) return;
     const existing = await this.find(project.id);
     if (existing && !sameList(existing.project.redirect_uris, project.redirect_uris)) await this.write(project.id, { redirect_uris: project.redirect_uris });
+    // A built-in project that names where its sign-out returns gets that list back too (the issuer moved).
+    const logoutUris = project.post_logout_redirect_uris;
+    if (existing && logoutUris !== undefined && !sameList(existing.project.post_logout_redirect_uris, logoutUris)) await this.write(project.id, { post_logout_redirect_uris: logoutUris });
   }
 
   /**

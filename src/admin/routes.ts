@@ -17,6 +17,7 @@ import { registerSessionRoutes } from './session-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerBrowserSessionRoutes } from './browser-session-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
+import { registerConsoleGapRoutes } from './console-gap-routes.ts';
 
 function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
@@ -66,5 +67,6 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     registerBrowserSessionRoutes(admin, context);
     registerKeyRoutes(admin, context);
     registerWebhookRoutes(admin, context);
+    registerConsoleGapRoutes(admin, context);
   });
 }

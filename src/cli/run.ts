@@ -25,6 +25,7 @@ import { serve } from './commands/serve.ts';
 import { usersExport, usersImport } from './commands/accounts-io.ts';
 import { backup, restore } from './commands/backup.ts';
 import { adminCreate, userBlock, userProfile, userRemove, userUnblock } from './commands/users.ts';
+import { CONSOLE_GAP_COMMANDS } from './commands/console-gaps.ts';
 
 export const COMMANDS: readonly Command[] = [
   serve,
@@ -48,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   usersExport,
   backup,
   restore,
+  ...CONSOLE_GAP_COMMANDS,
 ];
 
 interface CliIo {

@@ -238,7 +238,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /userinfo': { summary: 'Claims of the access token\'s subject', tag: 'OAuth', errors: [E.Unauthorized], success: { status: 200, description: '`{"sub"}`, `email` and `email_verified` with the `email` scope, the profile claims that are set and `updated_at` with `profile`' } },
 
   'POST /admin/projects': { summary: 'Creates a project', tag: 'Admin', admin: true, errors: [E.ProjectAlreadyExists], success: { status: 201, description: 'the project (+ `client_secret` once when confidential)' } },
-  'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },
+  'GET /admin/projects': { summary: 'Lists projects (paged: `limit`, `cursor`); `search` keeps those whose id or name contains it (letters compared without case)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"projects": [...], "next_cursor"}`' } },
   'GET /admin/projects/:id': { summary: 'One project', tag: 'Admin', admin: true, errors: [E.NotFound] },
   'PATCH /admin/projects/:id': { summary: 'Changes a project (the console\'s and the account page\'s redirect URIs follow the issuer)', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleRedirectUriFixed, E.AccountRedirectUriFixed] },
   'DELETE /admin/projects/:id': { summary: 'Deletes a project with its members, PINs and sessions', tag: 'Admin', admin: true, errors: [E.NotFound, E.ConsoleProjectProtected, E.AccountProjectProtected], success: { status: 204, description: 'deleted' } },
@@ -283,6 +283,16 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /admin/webhooks/:id/secret': { summary: 'A new signing secret, shown once; the old one signs nothing more', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"id", "secret"}`' } },
   'POST /admin/webhooks/:id/test': { summary: 'Sends a `webhook.test` event now, once, and answers how it went', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"event_id", "delivered", "status", "error", "duration_ms"}`' } },
   'GET /admin/webhooks/:id/deliveries': { summary: 'The latest deliveries of a webhook, newest first', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"deliveries": [{"id", "event_id", "event_type", "attempt", "status", "last_status", "last_error", "duration_ms", "next_attempt_at", "created_at", "delivered_at"}]}`' } },
+  'GET /admin/audit/:id': { summary: 'One audit event by its id', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"id", "at", "type", "outcome", "project_id", "subject", "ip", "user_agent", "detail"}`' } },
+  'GET /admin/users/:id/sessions': { summary: "A user's live sessions in every project, newest first (paged: `limit`, `cursor`)", tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 200, description: '`{"sessions": [{"id", "project_id", "subject", "method", "created_at", "expires_at"}], "next_cursor"}`' } },
+  'DELETE /admin/users/:id/sessions': { summary: 'Signs a user out everywhere: every project session and every browser session ends', tag: 'Admin', admin: true, errors: [E.NotFound], success: { status: 204, description: 'ended' } },
+  'POST /admin/users/:id/password-reset': {
+    summary: 'Mails the user a password reset link (as "Forgot password?" does); optional `project` names the app in the mail. The link sets the password and signs in nowhere',
+    tag: 'Admin',
+    admin: true,
+    errors: [E.NotFound],
+    success: { status: 202, description: '`{"sent": true, "expires_in"}`' },
+  },
   'GET /admin/audit': { summary: 'Security events, newest first (paged: `limit`, `cursor`)', tag: 'Admin', admin: true, errors: [], success: { status: 200, description: '`{"events": [...], "next_cursor"}`' } },
 
   'GET /healthz': { summary: 'Readiness: 200 when storage answers', tag: 'Operations', errors: [], success: { status: 200, description: '`{"status": "ok"}`' } },
@@ -296,7 +306,9 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [E.NotFound],
     success: { status: 200, description: 'CSS', contentType: 'text/css' },
   },
-  'GET /console/callback': { summary: 'Redirect URI of the console project: shows the code', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+  'GET /console': { summary: 'The admin console (docs/console.md): the HTML shell of the browser app, never cached', tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+  'GET /console/callback': { summary: "Redirect URI of the console project: the console's shell, whose app exchanges the code itself", tag: 'Pages', errors: [], success: { status: 200, description: 'HTML', contentType: 'text/html' } },
+  'GET /console/assets/:file': { summary: "The console's fingerprinted script and stylesheet (`app-<hash>.js`, `app-<hash>.css`), cached a year, immutable", tag: 'Pages', errors: [E.NotFound], success: { status: 200, description: 'JavaScript or CSS', contentType: 'text/javascript' } },
   ...ACCOUNT_ROUTE_DOCS,
 };
 

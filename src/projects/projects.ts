@@ -284,9 +284,17 @@ export class ProjectService {
     return allPages((page) => this.listPage(page));
   }
 
-  /** Projects in the order they were created, a page at a time. */
-  async listPage(page: PageRequest): Promise<Page<Project>> {
+  /**
+   * Projects in the order they were created, a page at a time; with `search`, only those whose id
+   * or name contains it, ASCII letters folded (GET /admin/projects?search=).
+   */
+  async listPage(page: PageRequest, search?: string): Promise<Page<Project>> {
     let query = this.db.selectFrom('projects').selectAll();
+    if (search !== undefined && search !== '') {
+      // LIKE's own characters are escaped, so that "_" and "%" are found as themselves.
+      const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where((eb) => eb.or([sql<boolean>`lower(${eb.ref('id')}) like ${pattern} escape '\\'`, sql<boolean>`lower(${eb.ref('name')}) like ${pattern} escape '\\'`]));
+    }
     if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
     const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
     return toPage(rows, page.limit, (row) => ({ at: row.created_at, id: row.id }), toProject);

@@ -58,9 +58,10 @@ function SignOut() {
   );
 }
 
-function Card({ title, children }: { title: string; children: preact.ComponentChildren }) {
+/** A card of its own (signing in, signed out, not an admin); `settled` once the console is waiting on the person. */
+function Card({ title, children, settled = true }: { title: string; children: preact.ComponentChildren; settled?: boolean }) {
   return (
-    <main class="card" id="main">
+    <main class={settled ? 'card settled' : 'card'} id="main">
       <h1>{title}</h1>
       {children}
     </main>
@@ -110,7 +111,7 @@ export function App() {
 
   if (phase.name === 'starting') {
     return (
-      <Card title="Gatehouse console">
+      <Card title="Gatehouse console" settled={false}>
         <p class="status">Signing in…</p>
       </Card>
     );

@@ -106,6 +106,8 @@ export async function finishSignIn(): Promise<void> {
   sessionStorage.removeItem(PENDING_KEY);
   const pending = raw === null ? undefined : (JSON.parse(raw) as Pending);
   history.replaceState(null, '', `/console${pending?.back ?? ''}`);
+  // replaceState is no navigation: the screen the operator was on is announced as one.
+  dispatchEvent(new HashChangeEvent('hashchange'));
   const error = query.get('error');
   if (error !== null) throw new SignInFailed(query.get('error_description') ?? error);
   const code = query.get('code');

@@ -1,7 +1,7 @@
 // The command line's side of what the console added to the admin API (docs/console.md):
 // gatehouse project search | audit show | user sessions | user sign-out-everywhere | user password-reset
 import { allPages } from '../../storage/paging.ts';
-import { mailResetLinkFor } from '../../login/reset/reset-by-admin.ts';
+import { mailResetLinkFor } from '../../admin/console-gap-routes.ts';
 import type { Services } from '../../services.ts';
 import type { User } from '../../users/users.ts';
 import { CommandFailed, requireProject, stringOption, table, type Command } from '../command.ts';

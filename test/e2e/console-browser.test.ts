@@ -431,6 +431,37 @@ describe('the admin console in a browser', () => {
     await fresh.close();
   });
 
+  it('by keyboard alone: find a user, open them, delete them with the confirmation', async () => {
+    await app.services.users.create({ email: 'keyboard@example.com', password: PASSWORD });
+    await consoleScreen(page, '#/projects', 'Projects');
+    /** Tab until `locator` has the focus. */
+    const tabTo = async (locator: ReturnType<Page['locator']>) => {
+      for (let i = 0; i < 40; i += 1) {
+        if (await locator.evaluate((element) => element === document.activeElement).catch(() => false)) return;
+        await page.keyboard.press('Tab');
+      }
+      assert.fail('Tab never reached the control');
+    };
+    await tabTo(page.getByRole('link', { name: 'Users', exact: true }));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    await tabTo(page.getByLabel('Find a user by email'));
+    await page.keyboard.type('keyboard@example.com');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/email=keyboard/);
+    await tabTo(page.getByRole('link', { name: 'keyboard@example.com' }));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'keyboard@example.com' }).waitFor();
+    await tabTo(page.getByRole('button', { name: 'Delete user' }));
+    await page.keyboard.press('Enter');
+    // The confirmation takes the focus: Enter again confirms.
+    await page.getByRole('button', { name: 'Delete this user' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Delete this user' }).evaluate((element) => element === document.activeElement), true);
+    await page.keyboard.press('Enter');
+    await acknowledged('User keyboard@example.com deleted.');
+    assert.equal(await app.services.users.findByEmail('keyboard@example.com'), undefined);
+  });
+
   it('nothing went wrong in the page: no script error, no CSP violation', () => {
     assert.deepEqual(problems.filter((p) => !/status of 40[0-9]/.test(p)), []);
   });

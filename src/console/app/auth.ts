@@ -143,7 +143,10 @@ export function onSignedOut(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-/** Who signed in, from the ID token the console was given (its signature was checked by /token's TLS peer: this server). */
+/**
+ * Who signed in, read from the ID token /token gave this page (same origin, no other party): for
+ * display only; what the admin may do is decided by the admin API on every request.
+ */
 export function identity(): Identity | undefined {
   const payload = idToken?.split('.')[1];
   if (payload === undefined) return undefined;

@@ -64,6 +64,8 @@ export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpS
   for (const [tone, color] of Object.entries(BRAND_COLORS)) {
     await app.services.projects.create({ id: `brand-${tone}-app`, name: `Brand ${tone} App`, redirect_uris: [callback], logo_url: `${appServer.origin}/logo.svg`, brand_color: color });
   }
+  // The console's screens sign in as an administrator of their own (CONSOLE_ADMIN).
+  await app.services.users.create({ email: 'console-admin@example.com', password: PASSWORD, is_admin: true, email_verified: true });
   let count = 0;
   return { app, issuer, smtp, appServer, callback, email: (label) => `${label}-${++count}@example.com` };
 }
@@ -507,9 +509,11 @@ const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
   },
 ];
 
-/** The configured admin's credentials (startListeningApp's environment). */
-function admin(site: PagesSite): { email: string; password: string } {
-  return { email: site.app.services.config.adminEmail ?? '', password: site.app.services.config.adminPassword ?? '' };
+/** The administrator the console's screens sign in as (made by preparePagesSite, whatever the environment). */
+export const CONSOLE_ADMIN = { email: 'console-admin@example.com', password: PASSWORD } as const;
+
+function admin(_site: PagesSite): { email: string; password: string } {
+  return CONSOLE_ADMIN;
 }
 
 /** Signed in to the console as the admin, on `route` (a hash route), its heading shown. */

@@ -20,7 +20,8 @@ FROM deps AS build
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+# `npm run build`: the TypeScript, then the console's browser bundle (dist/src/console/app-assets/).
+RUN npm run build
 
 FROM node:20-bookworm-slim
 # MALLOC_ARENA_MAX=2: glibc gives every thread that allocates its own arena, and each kept an

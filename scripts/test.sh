@@ -34,7 +34,9 @@ esac
 # themselves and say why). The other files in test/e2e/ run on SQLite only: the browser drives
 # the hosted pages, which the in-process files check on both backends; start.test.ts and
 # shutdown.test.ts always use a SQLite file of their own; e2e/passwords.test.ts uses no storage.
-E2E_ON_POSTGRES=(test/e2e/cli.test.ts test/e2e/scale-instances.test.ts test/e2e/scale-sso.test.ts test/e2e/storage-outage.test.ts test/e2e/webhooks-kill.test.ts)
+# console-browser.test.ts (about half a minute) drives every admin task of the console, so it is the
+# console's one pass on PostgreSQL + Redis.
+E2E_ON_POSTGRES=(test/e2e/cli.test.ts test/e2e/scale-instances.test.ts test/e2e/scale-sso.test.ts test/e2e/storage-outage.test.ts test/e2e/webhooks-kill.test.ts test/e2e/console-browser.test.ts)
 
 in_process=(test/*.test.ts)
 if [ $# -gt 0 ]; then

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { ACCOUNT_PAGE_ROUTES, registerAccountRoutes } from './account/routes.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerConsoleRoutes } from './console/routes.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -426,6 +427,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerPageRoutes(server, services);
   registerAccountRoutes(server, services);
   registerFederationRoutes(server, services);
+  registerConsoleRoutes(server, services);
 
   database.checkpointInBackground?.((message) => server.log.warn(message));
   await server.ready();

@@ -2,8 +2,8 @@
 import { NotFound } from '../errors.ts';
 import { checkNewProject, checkProjectChanges, requireOrdinaryProject } from '../projects/project-rules.ts';
 import type { AdminContext, AdminServer } from './context.ts';
-import { IdParams, NewProjectBody, ProjectChangesBody } from './schemas.ts';
-import { pagedAnswer, pageRequest, PagingQueryString } from './paging.ts';
+import { IdParams, NewProjectBody, ProjectChangesBody, ProjectListQuery } from './schemas.ts';
+import { pagedAnswer, pageRequest } from './paging.ts';
 
 export function registerProjectRoutes(server: AdminServer, context: AdminContext): void {
   const { projects } = context.services;
@@ -18,7 +18,10 @@ export function registerProjectRoutes(server: AdminServer, context: AdminContext
     return reply.code(201).send({ ...project, ...(clientSecret !== undefined ? { client_secret: clientSecret } : {}) });
   });
 
-  server.get('/admin/projects', { schema: { querystring: PagingQueryString } }, async (request) => pagedAnswer('projects', await projects.listPage(pageRequest(request.query))));
+  // ?search=: only the projects whose id or name contains it (the console's search).
+  server.get('/admin/projects', { schema: { querystring: ProjectListQuery } }, async (request) =>
+    pagedAnswer('projects', await projects.listPage(pageRequest(request.query), request.query.search)),
+  );
 
   server.get('/admin/projects/:id', { schema: { params: IdParams } }, async (request) => {
     const record = await projects.find(request.params.id);

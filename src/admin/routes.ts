@@ -18,6 +18,7 @@ import { registerUserRoutes } from './user-routes.ts';
 import { registerBrowserSessionRoutes } from './browser-session-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConnectionRoutes } from './connection-routes.ts';
+import { registerConsoleGapRoutes } from './console-gap-routes.ts';
 
 function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
@@ -68,5 +69,6 @@ export function registerAdminRoutes(server: FastifyInstance, services: Services)
     registerKeyRoutes(admin, context);
     registerWebhookRoutes(admin, context);
     registerConnectionRoutes(admin, context);
+    registerConsoleGapRoutes(admin, context);
   });
 }

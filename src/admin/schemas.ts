@@ -138,6 +138,9 @@ export const UserChangesBody = Type.Partial(Type.Object(UserFields), { additiona
 
 export const UserQuery = Type.Object({ email: Type.Optional(Email), ...PagingQuery });
 
+/** GET /admin/projects: `search` finds the projects whose id or name contains it. */
+export const ProjectListQuery = Type.Object({ search: Type.Optional(Printable({ maxLength: 200 })), ...PagingQuery });
+
 const Filter = Printable({ minLength: 1, maxLength: 256 });
 const Instant = Type.String({ minLength: 1, maxLength: 64 });
 

@@ -152,6 +152,12 @@ export class AuditLog {
     return toPage(entries, page.limit, (entry) => ({ at: Date.parse(entry.at), id: entry.id }), (entry) => entry);
   }
 
+  /** One event by its id (GET /admin/audit/:id), or undefined. */
+  async find(id: string): Promise<AuditEntry | undefined> {
+    const row = await this.db.selectFrom('audit_events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && entryOf(row);
+  }
+
   async list(query: AuditQuery): Promise<AuditEntry[]> {
     let q = this.db.selectFrom('audit_events').selectAll();
     if (query.projectId !== undefined) q = q.where('project_id', '=', query.projectId);

@@ -71,10 +71,10 @@ export interface Command {
   positionals?: string[];
   /** options that must be given (checked before the database is opened) */
   required?: string[];
-  /** false for commands that build their own storage (serve, migrate) */
-  needsServices?: boolean;
   /** Admin API routes this command does the same as, e.g. 'POST /admin/users' (checked by the CLI parity test). */
   readonly routes?: readonly string[];
+  /** false for commands that build their own storage (serve, migrate) */
+  needsServices?: boolean;
   run(context: CommandContext): Promise<void>;
 }
 

@@ -41,6 +41,7 @@ import {
   webhookTest,
   webhookUpdate,
 } from './commands/webhooks.ts';
+import { CONSOLE_GAP_COMMANDS } from './commands/console-gaps.ts';
 
 // One command a line, grouped as `gatehouse --help` shows them: a new command is a new line.
 export const COMMANDS: readonly Command[] = [
@@ -96,6 +97,7 @@ export const COMMANDS: readonly Command[] = [
   connectionShow,
   connectionUpdate,
   connectionDelete,
+  ...CONSOLE_GAP_COMMANDS,
 ];
 
 interface CliIo {

@@ -1,8 +1,7 @@
-// Static parts of the hosted pages, and the console's own callback page.
+// Static parts of the hosted pages (the console's pages are in src/console/routes.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.ts';
-import { renderMessagePage, STYLESHEET } from './render.ts';
-import { field, queryFields } from '../http/fields.ts';
+import { STYLESHEET } from './render.ts';
 import { Type } from 'typebox';
 import { NotFound } from '../errors.ts';
 import { BRAND_HEX, brandStylesheet } from './brand.ts';
@@ -22,14 +21,5 @@ export function registerPageRoutes(server: FastifyInstance, _services: Services)
     const hex = BRAND_FILE.exec(request.params.file)?.[1];
     if (hex === undefined || !BRAND_HEX.test(hex)) throw NotFound();
     void reply.type('text/css; charset=utf-8').header('cache-control', BRAND_CACHE).send(brandStylesheet(hex));
-  });
-
-  // The console project's redirect URI: shows the code so an operator can exchange it by hand.
-  server.get('/console/callback', (request, reply) => {
-    const code = field(queryFields(request), 'code') ?? '';
-    void reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(renderMessagePage('Signed in to the Gatehouse console', ['Exchange this code at POST /token with your code_verifier:', code]));
   });
 }

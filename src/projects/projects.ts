@@ -330,9 +330,17 @@ export class ProjectService {
     return allPages((page) => this.listPage(page));
   }
 
-  /** Projects in the order they were created, a page at a time. */
-  async listPage(page: PageRequest): Promise<Page<Project>> {
+  /**
+   * Projects in the order they were created, a page at a time; with `search`, only those whose id
+   * or name contains it, ASCII letters folded (GET /admin/projects?search=).
+   */
+  async listPage(page: PageRequest, search?: string): Promise<Page<Project>> {
     let query = this.db.selectFrom('projects').selectAll();
+    if (search !== undefined && search !== '') {
+      // LIKE's own characters are escaped, so that "_" and "%" are found as themselves.
+      const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where((eb) => eb.or([sql<boolean>`lower(${eb.ref('id')}) like ${pattern} escape '\\'`, sql<boolean>`lower(${eb.ref('name')}) like ${pattern} escape '\\'`]));
+    }
     if (page.after) query = query.where(after('created_at', 'id', 'asc', page.after));
     const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
     return toPage(rows, page.limit, (row) => ({ at: row.created_at, id: row.id }), toProject);
@@ -444,6 +452,11 @@ export class ProjectService {
     return `${this.config.issuer}/console/callback`;
   }
 
+  /** Where the console's sign-out sends the browser back to: the console itself. */
+  consolePostLogoutRedirectUri(): string {
+    return `${this.config.issuer}/console`;
+  }
+
   /** The account page's project's one redirect URI. */
   accountRedirectUri(): string {
     return `${this.config.issuer}/account/callback`;
@@ -455,7 +468,14 @@ export class ProjectService {
    * admins can always sign in.
    */
   async ensureConsole(): Promise<void> {
-    await this.ensureBuiltIn({ id: CONSOLE_PROJECT_ID, name: 'Gatehouse console', redirect_uris: [this.consoleRedirectUri()], registration_open: false });
+    // Its sign-out (RP-initiated logout) comes back to the console's sign-in screen.
+    await this.ensureBuiltIn({
+      id: CONSOLE_PROJECT_ID,
+      name: 'Gatehouse console',
+      redirect_uris: [this.consoleRedirectUri()],
+      post_logout_redirect_uris: [this.consolePostLogoutRedirectUri()],
+      registration_open: false,
+    });
   }
 
   /**
@@ -484,6 +504,9 @@ export class ProjectService {
     if (created) return;
     const existing = await this.find(project.id);
     if (existing && !sameList(existing.project.redirect_uris, project.redirect_uris)) await this.write(project.id, { redirect_uris: project.redirect_uris });
+    // A built-in project that names where its sign-out returns gets that list back too (the issuer moved).
+    const logoutUris = project.post_logout_redirect_uris;
+    if (existing && logoutUris !== undefined && !sameList(existing.project.post_logout_redirect_uris, logoutUris)) await this.write(project.id, { post_logout_redirect_uris: logoutUris });
   }
 
   /**

@@ -706,6 +706,29 @@ export class SessionService {
   }
 
   /**
+   * Live sessions of a user in every project, newest first, a page at a time (GET
+   * /admin/users/:id/sessions): those of listActivePage, with the project each is in.
+   */
+  async listActivePageForUser(userId: string, page: PageRequest): Promise<Page<SessionSummary & { project_id: string }>> {
+    let query = this.db
+      .selectFrom('sessions')
+      .select(['id', 'sid_sealed', 'subject', 'method', 'created_at', 'expires_at', 'project_id'])
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.clock.now());
+    if (page.after) query = query.where(after('created_at', 'id', 'desc', page.after));
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
+      id: this.listedId(r.id, r.sid_sealed),
+      project_id: r.project_id,
+      subject: r.subject,
+      method: r.method,
+      created_at: new Date(r.created_at).toISOString(),
+      expires_at: new Date(r.expires_at).toISOString(),
+    }));
+  }
+
+  /**
    * The id the admin listing shows for a session: its sid, opened from the sealed copy; its
    * stored key when it has none (started before migration 0006 and not rotated since) or when
    * that copy does not open (altered, moved from another row, or sealed under a session id key

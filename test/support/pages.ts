@@ -12,6 +12,7 @@ import { accountTokens } from '../../src/login/verify-email/routes.ts';
 import { linkToken, waitForMail } from './account-mail.ts';
 import { pkcePair } from './app.ts';
 import { signInWithPassword } from './browser.ts';
+import { consoleScreen, openConsole } from './console.ts';
 import { startAppServer, type AppServer } from './relying-party.ts';
 import { magicLinkToken, type TestSmtpServer } from './smtp.ts';
 import { totpNow } from './totp.ts';
@@ -32,7 +33,7 @@ export interface PagesSite {
 }
 
 /** Where a page belongs: the index of the screenshots groups by it (a console's screens add theirs). */
-export type PageArea = 'login' | 'account';
+export type PageArea = 'login' | 'account' | 'console';
 
 export interface HostedPage {
   area: PageArea;
@@ -73,6 +74,8 @@ export async function preparePagesSite(app: App, issuer: string, smtp: TestSmtpS
   const upstream = await startUpstream({ redirectUris: [`${issuer}/connections/upstream/callback`] });
   await app.services.connections.create({ id: 'upstream', name: 'Upstream ID', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret });
   await app.services.projects.create({ id: 'providers-app', name: 'Providers App', redirect_uris: [callback], connections: ['upstream'] });
+  // The console's screens sign in as an administrator of their own (CONSOLE_ADMIN).
+  await app.services.users.create({ email: 'console-admin@example.com', password: PASSWORD, is_admin: true, email_verified: true });
   let count = 0;
   return { app, issuer, smtp, appServer, callback, upstream, email: (label) => `${label}-${++count}@example.com` };
 }
@@ -626,10 +629,184 @@ const ACCOUNT_PAGES: Array<Omit<HostedPage, 'area'>> = [
   },
 ];
 
+/** The administrator the console's screens sign in as (made by preparePagesSite, whatever the environment). */
+export const CONSOLE_ADMIN = { email: 'console-admin@example.com', password: PASSWORD } as const;
+
+function admin(_site: PagesSite): { email: string; password: string } {
+  return CONSOLE_ADMIN;
+}
+
+/** Signed in to the console as the admin, on `route` (a hash route), its heading shown. */
+async function consoleAt(page: Page, site: PagesSite, route: string, heading: string | RegExp): Promise<void> {
+  await openConsole(page, site.issuer, admin(site));
+  await consoleScreen(page, route, heading);
+}
+
+async function press(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name, exact: true }).click();
+}
+
+/** The admin console's screens (docs/console.md), each signed in afresh. */
+const CONSOLE_PAGES: Array<Omit<HostedPage, 'area'>> = [
+  { name: 'console-projects', description: 'Console: the projects, with the search', status: 200, open: (page, site) => consoleAt(page, site, '#/projects', 'Projects') },
+  {
+    name: 'console-projects-none-found',
+    description: 'Console: a project search that finds nothing (the empty state)',
+    status: 200,
+    open: (page, site) => consoleAt(page, site, '#/projects?search=nothing-like-it', 'Projects').then(() => page.locator('p.empty').waitFor()),
+  },
+  { name: 'console-project-new', description: 'Console: a new project, every field', status: 200, open: (page, site) => consoleAt(page, site, '#/projects/new', 'New project') },
+  {
+    name: 'console-project-refused',
+    description: 'Console: a new project refused, the error beside the redirect URIs',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/projects/new', 'New project');
+      await page.getByLabel('Name', { exact: true }).fill('Refused');
+      await page.getByLabel('Redirect URIs', { exact: true }).fill('http://refused.example/cb');
+      await press(page, 'Create project');
+      await page.locator('#new-redirect_uris-error').waitFor();
+    },
+  },
+  { name: 'console-project', description: "Console: a project's settings, secret and deletion", status: 200, open: (page, site) => consoleAt(page, site, '#/projects/pages-app', /Pages App/) },
+  {
+    name: 'console-project-secret',
+    description: 'Console: a new client secret, shown once with its copy button',
+    status: 200,
+    async open(page, site) {
+      if (!(await site.app.services.projects.find('console-secret-app'))) {
+        await site.app.services.projects.create({ id: 'console-secret-app', name: 'Secret App', redirect_uris: [site.callback], confidential: true });
+      }
+      await consoleAt(page, site, '#/projects/console-secret-app', /Secret App/);
+      await press(page, 'Issue a new client secret');
+      await press(page, 'Issue the secret');
+      await page.locator('.secret-value').waitFor();
+    },
+  },
+  {
+    name: 'console-project-delete',
+    description: "Console: deleting a project waits for its id to be typed",
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/projects/pages-app', /Pages App/);
+      await press(page, 'Delete project');
+      await page.getByLabel('Type pages-app to confirm').waitFor();
+    },
+  },
+  {
+    name: 'console-members',
+    description: "Console: a project's members, with block and remove",
+    status: 200,
+    async open(page, site) {
+      await member(site, 'console-member');
+      await consoleAt(page, site, '#/projects/pages-app/members', /Pages App/);
+      await page.locator('tbody tr').first().waitFor();
+    },
+  },
+  {
+    name: 'console-pins',
+    description: "Console: a project's PINs, a new one shown once",
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/projects/pages-app/pins', /Pages App/);
+      await page.getByLabel('Label of a new PIN (optional)').fill('front desk');
+      await press(page, 'Create PIN');
+      await page.locator('.secret-value').waitFor();
+    },
+  },
+  {
+    name: 'console-sessions',
+    description: "Console: a project's live sessions",
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/projects/console/sessions', /Gatehouse console/);
+      await page.locator('tbody tr').first().waitFor();
+    },
+  },
+  { name: 'console-users', description: 'Console: the users, found by email', status: 200, open: (page, site) => consoleAt(page, site, '#/users', 'Users').then(() => page.locator('tbody tr').first().waitFor()) },
+  {
+    name: 'console-user-new-refused',
+    description: 'Console: a new user refused, the password error beside its field',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/users/new', 'New user');
+      await page.getByLabel('Email', { exact: true }).fill(site.email('console-new'));
+      await page.getByLabel('Password (optional)').fill('password');
+      await press(page, 'Create user');
+      await page.locator('#new-user-password-error').waitFor();
+    },
+  },
+  {
+    name: 'console-user',
+    description: 'Console: one user: profile, admin flag, reset, second factors, sessions, browser sessions, deletion',
+    status: 200,
+    async open(page, site) {
+      const { email } = await memberWithTotp(site, 'console-user');
+      const record = await site.app.services.users.findByEmail(email);
+      assert.ok(record);
+      await consoleAt(page, site, `#/users/${record.user.id}`, email);
+      await page.getByText(/Authenticator app: yes/).waitFor();
+    },
+  },
+  { name: 'console-audit', description: 'Console: the audit log with its filters', status: 200, open: (page, site) => consoleAt(page, site, '#/audit', 'Audit log').then(() => page.locator('tbody tr').first().waitFor()) },
+  {
+    name: 'console-audit-event',
+    description: 'Console: one audit event',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/audit', 'Audit log');
+      await page.locator('tbody tr a').first().click();
+      await page.locator('pre.detail').waitFor();
+    },
+  },
+  { name: 'console-keys', description: 'Console: the signing keys and their rotation', status: 200, open: (page, site) => consoleAt(page, site, '#/keys', 'Signing keys').then(() => page.locator('tbody tr').first().waitFor()) },
+  {
+    name: 'console-webhooks',
+    description: 'Console: the webhooks, a new one with its secret shown once',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/webhooks', 'Webhooks');
+      await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+      await press(page, 'Create webhook');
+      await page.locator('.secret-value').waitFor();
+    },
+  },
+  {
+    name: 'console-webhook',
+    description: 'Console: one webhook, its test send and its deliveries',
+    status: 200,
+    async open(page, site) {
+      const created = await site.app.services.webhooks.create({ url: 'http://127.0.0.1:9/screen', events: ['*'], projectId: null, description: 'screenshots' });
+      await consoleAt(page, site, `#/webhooks/${created.webhook.id}`, /Webhook http/);
+    },
+  },
+  {
+    name: 'console-not-admin',
+    description: 'Console: signed in without the admin flag',
+    status: 200,
+    async open(page, site) {
+      const email = await member(site, 'console-viewer', 'console');
+      await openConsole(page, site.issuer, { email, password: PASSWORD });
+      await page.getByRole('heading', { name: 'You are not an administrator' }).waitFor();
+    },
+  },
+  {
+    name: 'console-signed-out',
+    description: 'Console: after signing out',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/projects', 'Projects');
+      await page.getByRole('link', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    },
+  },
+];
+
 /** Every hosted page. A new group (the console's screens) is one more list joined here. */
 export const HOSTED_PAGES: HostedPage[] = [
   ...LOGIN_PAGES.map((p) => ({ ...p, area: 'login' as const })),
   ...ACCOUNT_PAGES.map((p) => ({ ...p, area: 'account' as const })),
+  ...CONSOLE_PAGES.map((p) => ({ ...p, area: 'console' as const })),
 ];
 
 /** The widths every page is checked and photographed at (a phone, a laptop), and its colour schemes. */

@@ -97,7 +97,8 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       const password = field(fields, 'password') ?? '';
       const live = await tokens.peek(token, RESET);
       const authorization = live?.authorization ? await resumeAuthorization(live.authorization, projects) : undefined;
-      if (!live || !authorization) throw InvalidOrExpiredToken();
+      // A link an admin had mailed (POST /admin/users/:id/password-reset) carries no sign-in to finish.
+      if (!live || (live.authorization !== null && !authorization)) throw InvalidOrExpiredToken();
       const taken = await tokens.take(token, RESET);
       if (!taken) throw InvalidOrExpiredToken();
       const userId = taken.userId;
@@ -105,17 +106,24 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
         const record = await users.find(userId);
         if (!record) throw InvalidOrExpiredToken();
         // A reset proves the mailbox: an unverified account's registrant loses what they had (H1).
-        await mailboxProven(services, record.user, { via: 'password_reset', projectId: authorization.project.id, ...client });
+        await mailboxProven(services, record.user, { via: 'password_reset', projectId: authorization?.project.id ?? null, ...client });
         await users.update(userId, { password, email_verified: true });
         // Whoever knew the old password, or held a session, keeps nothing: every project's
         // refresh chains and every browser session end, after the password changed.
         await sessions.revokeWhere({ userId });
         await browserSessions.endForUser(userId);
-        await audit.record({ type: 'password.reset', outcome: 'success', projectId: authorization.project.id, subject: userId, ...client });
+        await audit.record({ type: 'password.reset', outcome: 'success', projectId: authorization?.project.id ?? null, subject: userId, ...client });
       } catch (error) {
         // Each step is safe to repeat: a 503 gives the link back.
         if (isOutage(error)) await tokens.giveBack(taken).catch(() => {});
         throw error;
+      }
+      if (!authorization) {
+        // Nothing to sign in to: the page says the password is set (decision 0120).
+        const { t } = translator(requestLocale(request));
+        reply.header('cache-control', 'no-store');
+        if (!html) return reply.code(200).send({ password_changed: true });
+        return sendHtml(reply, 200, renderMessagePage(t('mail.password_changed_subject'), [t('mail.password_changed_others')], requestLocale(request)));
       }
       // The usual project rules; the password stays changed either way.
       await admitMember(users, authorization.project, userId);

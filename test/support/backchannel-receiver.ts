@@ -3,8 +3,8 @@
 // never), and the check of a logout token with jose against the issuer's JWKS, independently of
 // Gatehouse's code (OpenID Connect Back-Channel Logout 1.0 §2.4, §2.6).
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { startRecordingServer } from './webhook-receiver.ts';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -30,35 +30,23 @@ export interface LogoutReceiver {
 }
 
 export async function startLogoutReceiver(): Promise<LogoutReceiver> {
-  const hanging: ServerResponse[] = [];
-  const receiver: LogoutReceiver = {
-    url: '',
-    received: [],
-    answer: 200,
-    to: (path) => receiver.received.filter((got) => got.path === path),
-    close: async () => {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+  const received: LogoutPost[] = [];
+  const server = await startRecordingServer(
+    (post) => received.push({ ...post, token: new URLSearchParams(post.body).get('logout_token') ?? undefined }),
+    (res, status) => res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(),
+  );
+  return {
+    url: server.origin,
+    received,
+    get answer() {
+      return server.answer;
     },
+    set answer(value) {
+      server.answer = value;
+    },
+    to: (path) => received.filter((got) => got.path === path),
+    close: () => server.close(),
   };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const token = new URLSearchParams(body).get('logout_token') ?? undefined;
-      receiver.received.push({ path: new URL(req.url ?? '/', 'http://x').pathname, headers: req.headers, body, token });
-      if (receiver.answer === 'hang') {
-        hanging.push(res);
-        return;
-      }
-      res.writeHead(receiver.answer, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return receiver;
 }
 
 export interface LogoutClaims extends JWTPayload {

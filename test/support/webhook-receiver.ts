@@ -19,11 +19,31 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(path = '/hook'): Promise<Receiver> {
+/** A POST as a recording server saw it. */
+export interface RecordedPost {
+  /** the path it was sent to */
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** The common part of the tests' receivers: the posts seen, the answer to give, close. */
+export interface RecordingServer {
+  /** `http://127.0.0.1:<port>`, no path */
+  origin: string;
+  /** how the next requests are answered: a status, or 'hang' (never answered) */
+  answer: number | 'hang';
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that hands every request's path, headers and body to `record`,
+ * then answers with `server.answer` (`reply` writes the answer of a status), or never.
+ */
+export async function startRecordingServer(record: (post: RecordedPost) => void, reply: (res: ServerResponse, status: number) => void): Promise<RecordingServer> {
   const hanging: ServerResponse[] = [];
-  const receiver: Receiver = {
-    url: '',
-    received: [],
+  const recording: RecordingServer = {
+    origin: '',
     answer: 200,
     close: async () => {
       for (const res of hanging) res.destroy();
@@ -35,18 +55,36 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      receiver.received.push({ headers: req.headers, body, json: JSON.parse(body) as Record<string, unknown> });
-      if (receiver.answer === 'hang') {
+      record({ path: new URL(req.url ?? '/', 'http://x').pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (recording.answer === 'hang') {
         hanging.push(res);
         return;
       }
-      res.writeHead(receiver.answer, { 'content-type': 'text/plain' }).end('seen');
+      reply(res, recording.answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
-  return receiver;
+  recording.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return recording;
+}
+
+export async function startReceiver(path = '/hook'): Promise<Receiver> {
+  const received: Received[] = [];
+  const server = await startRecordingServer(
+    ({ headers, body }) => received.push({ headers, body, json: JSON.parse(body) as Record<string, unknown> }),
+    (res, status) => res.writeHead(status, { 'content-type': 'text/plain' }).end('seen'),
+  );
+  return {
+    url: `${server.origin}${path}`,
+    received,
+    get answer() {
+      return server.answer;
+    },
+    set answer(value) {
+      server.answer = value;
+    },
+    close: () => server.close(),
+  };
 }
 
 /** Whether `header` (Gatehouse-Signature) signs `body` with `secret`: `t=<unix seconds>,v1=<hex HMAC-SHA-256(secret, "<t>.<body>")>`. */

@@ -140,24 +140,29 @@ describe('signing in with another OpenID provider', () => {
     return back.url;
   }
 
-  /** The whole journey for `sub`: Gatehouse's answer to the callback. */
-  async function journey(sub: string, target: TestProject = project, browser = new Browser(app)) {
+  /** The whole journey for `sub`: Gatehouse's answer to the callback (`headers` go with the callback). */
+  async function journey(sub: string, target: TestProject = project, browser = new Browser(app), headers: Record<string, string> = {}) {
     const { verifier, challenge } = pkcePair();
     const upstreamBrowser = new FetchBrowser();
     const { interaction } = await toProvider(browser, upstreamBrowser, target, challenge);
     const callback = await atProvider(upstreamBrowser, interaction, sub);
-    const answer = await browser.get(toPath(callback));
+    const answer = await browser.get(toPath(callback), headers);
     return { answer, verifier, browser, callback };
   }
 
-  /** Where the end of a journey sends the browser: the continue page's refresh (and link) target. */
+  /** Where the end of a journey sends the browser: the spec's 302 (to anything but a browser's own navigation). */
   function appLocation(answer: { statusCode: number; body: string; headers: Record<string, unknown> }): string {
+    assert.equal(answer.statusCode, 302, answer.body);
+    return String(answer.headers.location);
+  }
+
+  /** A browser's own navigation gets the continue page instead: its refresh (and link) target. */
+  function continuePageTarget(answer: { statusCode: number; body: string; headers: Record<string, unknown> }): string {
     assert.equal(answer.statusCode, 200, answer.body);
     const target = /<meta http-equiv="refresh" content="0; url=([^"]+)">/.exec(answer.body)?.[1];
     assert.ok(target, 'the continue page moves on by itself');
-    const location = target.replace(/&#38;/g, '&');
     assert.ok(answer.body.includes(`href="${target}"`), 'and links there');
-    return location;
+    return target.replace(/&#38;/g, '&');
   }
 
   function codeOf(location: string): string {
@@ -244,6 +249,49 @@ describe('signing in with another OpenID provider', () => {
       const { challenge } = pkcePair();
       const sso = await again.browser.get(`/authorize?${params(project, challenge)}`);
       assert.equal(sso.statusCode, 302, 'single sign-on with the federated browser session');
+    });
+
+    it('a browser\'s own navigation (Sec-Fetch-Mode: navigate) gets a page that moves on to the app; other clients get the 302', async () => {
+      const navigated = await journey('new-person', project, new Browser(app), { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' });
+      const code = codeOf(continuePageTarget(navigated.answer));
+      assert.ok(navigated.answer.headers['cache-control']?.toString().includes('no-store'));
+      await exchangeCode(app, project, code, navigated.verifier);
+      // Accept: text/html alone (an HTTP client with a cookie jar) is not a browser's navigation.
+      const scripted = await journey('new-person');
+      assert.equal(scripted.answer.statusCode, 302);
+      codeOf(String(scripted.answer.headers.location));
+    });
+
+    it('two tabs of one browser can each be at the provider: both journeys finish, in either order', async () => {
+      const browser = new Browser(app);
+      const tabs = [];
+      for (const sub of ['new-person', 'new-person', 'new-person']) {
+        const upstreamBrowser = new FetchBrowser();
+        const { verifier, challenge } = pkcePair();
+        const { interaction } = await toProvider(browser, upstreamBrowser, project, challenge);
+        tabs.push({ sub, verifier, upstreamBrowser, interaction });
+      }
+      assert.equal(browser.cookie('gatehouse_federation')?.split('.').length, 3, 'the cookie holds the three states');
+      // The first tab to have started finishes last; each finish leaves the others' states.
+      for (const tab of [tabs[1], tabs[0], tabs[2]]) {
+        assert.ok(tab);
+        const callback = await atProvider(tab.upstreamBrowser, tab.interaction, tab.sub);
+        const answer = await browser.get(toPath(callback));
+        const tokens = await exchangeCode(app, project, codeOf(appLocation(answer)), tab.verifier);
+        assert.ok(tokens.id_token);
+      }
+      assert.equal(browser.cookie('gatehouse_federation'), undefined, 'no journey left: the cookie is gone');
+
+      // A fifth start forgets the oldest of four journeys under way.
+      const many = new Browser(app);
+      const states: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const { challenge } = pkcePair();
+        const start = await many.get(`/connections/${CONNECTION}/start?${params(project, challenge)}`);
+        assert.equal(start.statusCode, 302);
+        states.push(new URL(String(start.headers.location)).searchParams.get('state') ?? '');
+      }
+      assert.deepEqual(many.cookie('gatehouse_federation')?.split('.'), states.slice(1).reverse());
     });
 
     it('empty profile fields are filled, set ones are kept', async () => {

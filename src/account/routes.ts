@@ -318,7 +318,7 @@ export function registerAccountRoutes(server: FastifyInstance, services: Service
     if (!who) return seeOther(reply, '/account');
     const fields = queryFields(request);
     if (!csrfTokenMatches(who.cookie, field(fields, 'csrf_token'))) throw Forbidden();
-    const started = await startLinkJourney(services, field(fields, 'connection_id') ?? '', { userId: who.user.id, browserSessionId: who.session.id });
+    const started = await startLinkJourney(services, request, field(fields, 'connection_id') ?? '', { userId: who.user.id, browserSessionId: who.session.id });
     if (!started) throw InvalidRequest({ detail: 'no such connection' });
     return reply.code(302).header('cache-control', 'no-store').header('set-cookie', started.cookie).header('location', started.url).send();
   });

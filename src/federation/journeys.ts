@@ -28,9 +28,25 @@ function keyOf(state: string): string {
   return `fed:${sha256(state)}`;
 }
 
-/** The cookie that binds a journey's `state` to the browser that started it. */
+/**
+ * The cookie that binds a journey's `state` to the browser that started it. It holds the states of
+ * the browser's last MAX_JOURNEYS_PER_BROWSER journeys, newest first, so that two tabs can each be
+ * at a provider at once (docs/decisions/0141-one-journey-per-tab.md).
+ */
 export function journeyCookieName(issuer: string): string {
   return issuer.startsWith('https:') ? '__Host-gatehouse_federation' : 'gatehouse_federation';
+}
+
+/** Journeys one browser may have under way at once: a fifth start forgets the oldest. */
+export const MAX_JOURNEYS_PER_BROWSER = 4;
+
+// openid-client's randomState(): base64url. Anything else in the cookie is not ours and is dropped.
+const STATE_FORMAT = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** The states the browser's journey cookie holds, newest first (at most MAX_JOURNEYS_PER_BROWSER). */
+export function journeyStates(cookie: string | undefined): string[] {
+  if (cookie === undefined) return [];
+  return cookie.split('.').filter((state) => STATE_FORMAT.test(state)).slice(0, MAX_JOURNEYS_PER_BROWSER);
 }
 
 function cookieAttributes(issuer: string): string {
@@ -38,17 +54,27 @@ function cookieAttributes(issuer: string): string {
   return `HttpOnly; SameSite=Lax; Path=/${issuer.startsWith('https:') ? '; Secure' : ''}`;
 }
 
-export function journeyCookie(issuer: string, state: string): string {
-  return `${journeyCookieName(issuer)}=${state}; Max-Age=${JOURNEY_TTL_MS / 1000}; ${cookieAttributes(issuer)}`;
+function cookieOf(issuer: string, states: readonly string[]): string {
+  if (states.length === 0) return `${journeyCookieName(issuer)}=; Max-Age=0; ${cookieAttributes(issuer)}`;
+  return `${journeyCookieName(issuer)}=${states.join('.')}; Max-Age=${JOURNEY_TTL_MS / 1000}; ${cookieAttributes(issuer)}`;
 }
 
-export function clearedJourneyCookie(issuer: string): string {
-  return `${journeyCookieName(issuer)}=; Max-Age=0; ${cookieAttributes(issuer)}`;
+/** The cookie after a new journey's start: its state first, then the journeys already under way. */
+export function journeyCookie(issuer: string, state: string, presented?: string): string {
+  return cookieOf(issuer, [state, ...journeyStates(presented).filter((other) => other !== state)].slice(0, MAX_JOURNEYS_PER_BROWSER));
 }
 
-/** Whether the callback's `state` is the one this browser's cookie holds (compared in constant time). */
+/** The cookie once the callback of `state` came back: a journey is finished once, the others go on. */
+export function cookieAfterCallback(issuer: string, state: string | undefined, presented: string | undefined): string {
+  return cookieOf(issuer, journeyStates(presented).filter((other) => other !== state));
+}
+
+/** Whether the callback's `state` is one this browser's cookie holds (each compared in constant time). */
 export function stateMatchesCookie(state: string | undefined, cookie: string | undefined): state is string {
-  return state !== undefined && cookie !== undefined && state.length > 0 && state.length <= 256 && constantTimeEqual(state, cookie);
+  if (state === undefined || !STATE_FORMAT.test(state)) return false;
+  let found = false;
+  for (const held of journeyStates(cookie)) if (constantTimeEqual(state, held)) found = true;
+  return found;
 }
 
 export class Journeys {

@@ -27,7 +27,7 @@ import { localeOf, translator, type Locale } from '../pages/i18n.ts';
 import { backToAppUrl, renderContinuePage, renderErrorPage, renderSecondStepPage, type PageBrand } from '../pages/render.ts';
 import type { Services } from '../services.ts';
 import { federatedAccount, fillEmptyProfile, assertedEmail, linkIdentity } from './accounts.ts';
-import { clearedJourneyCookie, journeyCookie, journeyCookieName, stateMatchesCookie, type Journey, type JourneyPurpose } from './journeys.ts';
+import { cookieAfterCallback, journeyCookie, journeyCookieName, stateMatchesCookie, type Journey, type JourneyPurpose } from './journeys.ts';
 import { authorizationUrl, exchangeCallback, newJourneySecrets, UpstreamError, type UpstreamClaims, type UpstreamClient } from './upstream.ts';
 import type { Connection } from './connections.ts';
 
@@ -58,10 +58,22 @@ function errorPage(error: HttpError, locale: Locale, brand?: PageBrand): string 
   return renderErrorPage(statusCode, message, undefined, locale, brand);
 }
 
-/** On to the app: a page that moves on by itself for a browser (renderContinuePage), a 302 for anything else. */
+/**
+ * Whether a browser itself navigates here (`Sec-Fetch-Mode: navigate`, which browsers send and
+ * scripts, curl and HTTP libraries do not): only then does the callback answer the continue page.
+ */
+function browserNavigation(request: FastifyRequest): boolean {
+  return request.headers['sec-fetch-mode'] === 'navigate';
+}
+
+/**
+ * On to the app: the spec's 302, except to a browser's own navigation, which gets a page that moves
+ * on by itself (renderContinuePage): a provider's `form-action` CSP would block the redirect chain
+ * (docs/decisions/0126-the-callback-continues-by-a-page.md).
+ */
 function continueToApp(request: FastifyRequest, reply: FastifyReply, location: string, authorization: AuthorizationRequest, locale: Locale, brand?: PageBrand): FastifyReply {
   reply.header('cache-control', 'no-store');
-  if (!prefersHtml(request)) return reply.code(302).header('location', location).send();
+  if (!browserNavigation(request)) return reply.code(302).header('location', location).send();
   return sendHtml(reply, 200, renderContinuePage(location, authorization.project.name, locale, brand), undefined, brand);
 }
 
@@ -92,7 +104,7 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
       const found = authorization.project.connections.includes(id) ? await connections.client(id) : undefined;
       if (!found) throw InvalidRequest({ detail: 'the project offers no such connection' });
       const uiLocales = field(fields, 'ui_locales');
-      const location = await beginJourney(services, found, { purpose: 'sign_in', connectionId: id, authorization: storeAuthorization(authorization), ...(uiLocales !== undefined ? { uiLocales } : {}) });
+      const location = await beginJourney(services, requestCookie(request, journeyCookieName(issuer)), found, { purpose: 'sign_in', connectionId: id, authorization: storeAuthorization(authorization), ...(uiLocales !== undefined ? { uiLocales } : {}) });
       return reply.code(302).header('cache-control', 'no-store').header('set-cookie', location.cookie).header('location', location.url).send();
     } catch (error) {
       return answerError(request, reply, error, locale, brand);
@@ -103,15 +115,16 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
     const fields = queryFields(request);
     const asker = clientInfo(request);
     const connectionId = request.params.id;
-    // The cookie has done its work whatever happens next: a journey is finished once.
-    reply.header('set-cookie', clearedJourneyCookie(issuer));
+    const presented = requestCookie(request, journeyCookieName(issuer));
+    // This journey's state has done its work whatever happens next: a journey is finished once.
+    reply.header('set-cookie', cookieAfterCallback(issuer, field(fields, 'state'), presented));
     let locale = localeOf(undefined, request.headers);
     let brand: PageBrand | undefined;
     let authorization: AuthorizationRequest | undefined;
     let userId: string | null = null;
     try {
       const state = field(fields, 'state');
-      if (!stateMatchesCookie(state, requestCookie(request, journeyCookieName(issuer)))) {
+      if (!stateMatchesCookie(state, presented)) {
         await recordFailure(null, connectionId, asker, 'state does not match this browser');
         throw InvalidOrExpiredToken();
       }
@@ -198,23 +211,29 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
 /** The provider's authorization URL for a new journey, and the cookie that binds its state to this browser. */
 async function beginJourney(
   services: Pick<Services, 'journeys' | 'clock' | 'config'>,
+  presentedCookie: string | undefined,
   found: { connection: Connection; client: UpstreamClient },
   journey: JourneyPurpose,
 ): Promise<{ url: string; cookie: string }> {
   const secrets = newJourneySecrets();
   const url = await authorizationUrl(found.client, services.clock, { redirectUri: found.connection.redirect_uri, scope: found.connection.scopes, secrets });
   await services.journeys.start(journey, secrets);
-  return { url, cookie: journeyCookie(services.config.issuer, secrets.state) };
+  return { url, cookie: journeyCookie(services.config.issuer, secrets.state, presentedCookie) };
 }
 
 /**
  * The account page's "Link <provider>": the same journey, bound to this browser session; it ends in
  * a 303 back to /account. Undefined when there is no such connection. Throws UpstreamUnavailable.
  */
-export async function startLinkJourney(services: Services, connectionId: string, who: { userId: string; browserSessionId: string }): Promise<{ url: string; cookie: string } | undefined> {
+export async function startLinkJourney(
+  services: Services,
+  request: FastifyRequest,
+  connectionId: string,
+  who: { userId: string; browserSessionId: string },
+): Promise<{ url: string; cookie: string } | undefined> {
   const found = await services.connections.client(connectionId);
   if (!found) return undefined;
-  return beginJourney(services, found, { purpose: 'link', connectionId, userId: who.userId, browserSessionId: who.browserSessionId });
+  return beginJourney(services, requestCookie(request, journeyCookieName(services.config.issuer)), found, { purpose: 'link', connectionId, userId: who.userId, browserSessionId: who.browserSessionId });
 }
 
 /** The browser routes of the journey: their errors answer an HTML page to a browser (app.ts). */

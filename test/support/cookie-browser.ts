@@ -38,9 +38,9 @@ export class Browser {
     }
   }
 
-  async get(url: string): Promise<LightMyRequestResponse> {
+  async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     const path = toPath(url);
-    const response = await this.app.server.inject({ method: 'GET', url: path, headers: { accept: 'text/html', cookie: this.header(path) } });
+    const response = await this.app.server.inject({ method: 'GET', url: path, headers: { accept: 'text/html', cookie: this.header(path), ...headers } });
     this.keep(response);
     return response;
   }

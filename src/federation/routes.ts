@@ -253,6 +253,6 @@ export const FEDERATION_ROUTE_DOCS: Record<string, RouteDoc> = {
     tag: 'Login',
     errors: [E.InvalidOrExpiredToken, E.RegistrationClosed, E.EmailAlreadyRegistered, E.AccountBlocked, E.NotAMember, E.EmailNotVerified, E.MfaEnrollmentRequired, E.UpstreamUnavailable],
     queryFields: { state: 'the journey\'s state', code: 'the provider\'s code', error: 'the provider\'s refusal: the app gets `error=access_denied`' },
-    success: { status: 302, description: 'to the app with `code`, `state` and `iss` (a browser session with `amr: ["fed"]`); with a second factor, the second step\'s page (200); the account page\'s link journey: 303 to `/account?notice=…`' },
+    success: { status: 302, description: 'to the app with `code`, `state` and `iss` (a browser session with `amr: ["fed"]`); to a browser\'s own navigation (`Sec-Fetch-Mode: navigate`) a 200 page that moves on there by itself; with a second factor, the second step\'s page (200); the account page\'s link journey: 303 to `/account?notice=…`' },
   },
 };

@@ -68,6 +68,8 @@ export interface Config {
   loginFailuresPerAccount: number;
   /** mails (links, resets, verifications) one client address may have sent per hour */
   mailSendsPerIp: number;
+  /** passkey sign-in challenges (POST /login/passkey/options) one client address may ask for per minute */
+  passkeyChallengesPerIp: number;
   /** password hashes that may wait for the hashing gate; past it a login answers 503 at once */
   hashQueue: number;
   /** how long connecting to the SMTP server, its greeting and each later step may take */
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenRateLimitScope: tokenRateLimitScope(env.GATEHOUSE_TOKEN_RATE_LIMIT_SCOPE),
     loginFailuresPerAccount: integer(env, 'GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT', 20, 1),
     mailSendsPerIp: integer(env, 'GATEHOUSE_MAIL_SENDS_PER_IP', 10, 1),
+    passkeyChallengesPerIp: integer(env, 'GATEHOUSE_PASSKEY_CHALLENGES_PER_IP', 30, 1),
     hashQueue: integer(env, 'GATEHOUSE_HASH_QUEUE', 64, 0),
     smtpTimeoutMs: integer(env, 'GATEHOUSE_SMTP_TIMEOUT_MS', 10000, 100),
     webhookTimeoutMs: integer(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10000, 100),

@@ -264,3 +264,34 @@ describe(`passkeys over HTTP on ${testBackend}`, () => {
     assert.match(res.body, /data-passkey|dataset/);
   });
 });
+
+describe(`passkey sign-in challenges are limited per address on ${testBackend}`, () => {
+  let app: TestApp;
+  let project: TestProject;
+  const pkce = pkcePair();
+
+  before(async () => {
+    app = await createTestApp({ env: { GATEHOUSE_PASSKEY_CHALLENGES_PER_IP: '3', GATEHOUSE_TRUST_PROXY: 'true' } });
+    project = await createProject(app);
+    await app.services.projects.update(project.id, { login_methods: ['password', 'passkey'] });
+  });
+  after(() => app.close());
+
+  const options = (ip: string) =>
+    app.server.inject({ method: 'POST', url: '/login/passkey/options', headers: { 'x-forwarded-for': ip }, payload: authParams(project.id, pkce.challenge) });
+
+  it('the 4th challenge of an address in a minute answers 429 Rate limited, recorded once; another address goes on', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await options('203.0.113.7')).statusCode, 200);
+    for (let i = 0; i < 2; i++) {
+      const refused = await options('203.0.113.7');
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json<{ error: string }>().error, 'Rate limited');
+    }
+    assert.equal((await options('203.0.113.8')).statusCode, 200, 'another address has its own count');
+    const events = await app.services.database.db.selectFrom('audit_events').select(['detail', 'ip', 'project_id']).where('type', '=', 'rate_limit.refused').execute();
+    assert.equal(events.length, 1, 'the window\'s first refusal is recorded, not every one');
+    assert.equal(events[0]?.ip, '203.0.113.7');
+    assert.equal(events[0]?.project_id, project.id);
+    assert.match(String(events[0]?.detail), /passkeyChallengesPerIp/);
+  });
+});

@@ -58,6 +58,8 @@ export interface RateLimits {
   verificationMailsPerEmail: Limiter;
   /** POST /login/mfa: 10 wrong codes per account per 15 min (mfa.md), keyed by the account id; a pool of its own, apart from the password's */
   mfaFailuresPerAccount: Limiter;
+  /** POST /login/passkey/options: challenges per client address per minute (GATEHOUSE_PASSKEY_CHALLENGES_PER_IP); each one is a key-value row for 5 minutes */
+  passkeyChallengesPerIp: Limiter;
 }
 
 /**
@@ -117,6 +119,7 @@ function rateLimitRules(config: Config): Rule[] {
     { name: 'passwordResetsPerEmail', points: 3, duration: 60 * 60 },
     { name: 'verificationMailsPerEmail', points: 3, duration: 60 * 60 },
     { name: 'mfaFailuresPerAccount', points: 10, duration: 15 * 60 },
+    { name: 'passkeyChallengesPerIp', points: config.passkeyChallengesPerIp, duration: 60 },
   ];
 }
 

@@ -12,6 +12,7 @@ import { checkAuthorizationRequest } from '../../oauth/authorization-request.ts'
 import type { RouteDoc } from '../../openapi/route-docs.ts';
 import { localeOf } from '../../pages/i18n.ts';
 import type { Services } from '../../services.ts';
+import { rateLimited } from '../../audit/rate-limit-refusals.ts';
 import { admitMember } from '../admission.ts';
 import { signInWithBrowserSession } from '../browser-sign-in.ts';
 import { answerLogin, loggedIn } from '../respond.ts';
@@ -33,6 +34,11 @@ export function registerPasskeyLoginRoutes(server: FastifyInstance, services: Se
     const fields = bodyFields(request);
     const authorization = await checkAuthorizationRequest(fields, services.projects);
     if (!authorization.project.login_methods.includes('passkey')) throw LoginMethodNotAllowed();
+    // Each challenge is a key-value row for 5 minutes: an address asks for a bounded number of them.
+    const { ip, userAgent } = clientInfo(request);
+    if (!(await services.limits.passkeyChallengesPerIp.hit(ip))) {
+      throw await rateLimited(audit, services.limits.passkeyChallengesPerIp, ip, { ip, userAgent, projectId: authorization.project.id });
+    }
     const options = await passkeyCeremonies.authenticationOptions({ kind: 'sign_in', projectId: authorization.project.id });
     return reply.code(200).header('cache-control', 'no-store').send(options);
   });
@@ -80,9 +86,9 @@ const AUTHORIZATION_FIELDS_DOC = 'the authorization parameters, as at `POST /log
 export const PASSKEY_ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /assets/passkeys.js': { summary: 'The one script of the hosted pages: the passkey forms, with @simplewebauthn/browser (docs/mfa.md)', tag: 'Pages', errors: [], success: { status: 200, description: 'JavaScript', contentType: 'text/javascript' } },
   'POST /login/passkey/options': {
-    summary: 'The WebAuthn options of a sign-in with a passkey alone (docs/mfa.md): any discoverable credential of this RP, user verification required; the challenge lives 5 minutes, single use, for this project',
+    summary: 'The WebAuthn options of a sign-in with a passkey alone (docs/mfa.md): any discoverable credential of this RP, user verification required; the challenge lives 5 minutes, single use, for this project; `GATEHOUSE_PASSKEY_CHALLENGES_PER_IP` (30) per client address a minute, then 429',
     tag: 'Login',
-    errors: [...AUTHORIZATION_ERRORS, LoginMethodNotAllowed, E.Forbidden],
+    errors: [...AUTHORIZATION_ERRORS, LoginMethodNotAllowed, E.Forbidden, E.RateLimited],
     bodyFields: { fields: AUTHORIZATION_FIELDS_DOC },
     success: { status: 200, description: '`PublicKeyCredentialRequestOptionsJSON`, as `startAuthentication` of @simplewebauthn/browser takes it' },
   },

@@ -134,6 +134,8 @@ describe('signing in with another OpenID provider, in a real browser', () => {
     await toUpstream(page, pkcePair().challenge);
     await atUpstream(page, 'alice');
     await landed;
+    // The continue page's refresh to the app has been answered; let it finish before the replay.
+    await page.waitForURL((url) => url.href.startsWith(CALLBACK), { waitUntil: 'load' });
     const callback = callbacks[0];
     assert.ok(callback, 'the provider sent the browser to the callback');
     const replay = await page.goto(callback);

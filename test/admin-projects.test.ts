@@ -205,6 +205,21 @@ describe('admin API: projects', () => {
     assert.equal(reset.json<ProjectBody>().code_ttl_seconds, 30);
   });
 
+  it('POST takes the lifetimes too; a bad one is 400 Invalid request and nothing is created', async () => {
+    const res = await call(app, admin, 'POST', '/admin/projects', { id: 'born-short', name: 'Born short', redirect_uris: [REDIRECT_URI], code_ttl_seconds: 30, access_token_ttl_seconds: 120, refresh_token_ttl_seconds: 3600, session_max_seconds: 7200 });
+    assert.equal(res.statusCode, 201, res.body);
+    const project = res.json<ProjectBody>();
+    assert.deepEqual([project.code_ttl_seconds, project.access_token_ttl_seconds, project.refresh_token_ttl_seconds], [30, 120, 3600]);
+    await createUser(app, 'born@example.com', 'lifetime tester 2', 'born-short');
+    assert.equal((await passwordTokens(app, { id: 'born-short' }, 'born@example.com', 'lifetime tester 2')).expires_in, 120);
+    for (const bad of [{ code_ttl_seconds: 601 }, { access_token_ttl_seconds: 0 }, { refresh_token_ttl_seconds: '60' }]) {
+      const refused = await call(app, admin, 'POST', '/admin/projects', { id: 'never-born', name: 'Never', redirect_uris: [REDIRECT_URI], ...bad });
+      assert.equal(refused.statusCode, 400, JSON.stringify(bad));
+      assert.equal(refused.json().error, 'Invalid request');
+    }
+    assert.equal((await call(app, admin, 'GET', '/admin/projects/never-born')).statusCode, 404);
+  });
+
   it('a lifetime set by PATCH is the one tokens get', async () => {
     await call(app, admin, 'POST', '/admin/projects', { id: 'short-lived', name: 'Short', redirect_uris: [REDIRECT_URI] });
     await call(app, admin, 'PATCH', '/admin/projects/short-lived', { access_token_ttl_seconds: 120 });

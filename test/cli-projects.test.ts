@@ -50,17 +50,18 @@ describe('gatehouse project update, and project create with the single sign-on o
     return events.filter((e) => e.project_id === id).map((e) => ({ ...e.detail, fields: [...((e.detail?.fields ?? []) as string[])].sort() }));
   }
 
-  it('project create takes --allowed-origin, --login-method, --require-pkce and --session-max', async () => {
+  it('project create takes --allowed-origin, --login-method, --require-pkce, the lifetimes and --session-max', async () => {
     const created = await cliJson(
       'project', 'create', '--name', 'Spa', '--id', 'spa', '--redirect-uri', REDIRECT_URI, '--confidential',
       '--allowed-origin', 'https://spa.example.org', '--allowed-origin', 'http://localhost:5173',
       '--login-method', 'password', '--login-method', 'pin', '--require-pkce', 'false', '--session-max', '3600',
+      '--code-ttl', '30', '--access-token-ttl', '300', '--refresh-token-ttl', 'default',
     );
     assert.ok(created.client_secret);
     const stored = await viaApi('spa');
     assert.deepEqual(
-      [stored.allowed_origins, stored.login_methods, stored.require_pkce, stored.session_max_seconds, stored.confidential],
-      [['https://spa.example.org', 'http://localhost:5173'], ['password', 'pin'], false, 3600, true],
+      [stored.allowed_origins, stored.login_methods, stored.require_pkce, stored.session_max_seconds, stored.confidential, stored.code_ttl_seconds, stored.access_token_ttl_seconds, stored.refresh_token_ttl_seconds],
+      [['https://spa.example.org', 'http://localhost:5173'], ['password', 'pin'], false, 3600, true, 30, 300, null],
     );
     const shown = await cli('project', 'show', 'spa');
     assert.match(shown.stdout, /PKCE: +optional/);

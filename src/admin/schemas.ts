@@ -64,6 +64,14 @@ const FederationProjectFields = {
   connections: Type.Optional(Type.Array(Printable({ minLength: 1, maxLength: 64 }), { maxItems: 50, uniqueItems: true })),
 };
 
+// The lifetimes: set at creation or changed later; null is the instance default.
+const LifetimeProjectFields = {
+  code_ttl_seconds: Type.Optional(Lifetime(MAX_CODE_TTL_SECONDS)),
+  access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
+  refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
+  session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+};
+
 export const NewProjectBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: PROJECT_ID_PATTERN.source })),
@@ -71,7 +79,7 @@ export const NewProjectBody = Type.Object(
     redirect_uris: RedirectUris,
     registration_open: Type.Optional(Type.Boolean()),
     confidential: Type.Optional(Type.Boolean()),
-    session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    ...LifetimeProjectFields,
     // single sign-on (docs/sso.md)
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
     // Signing keys and algorithms
@@ -88,10 +96,7 @@ export const ProjectChangesBody = Type.Object(
     name: Type.Optional(Name),
     redirect_uris: Type.Optional(RedirectUris),
     registration_open: Type.Optional(Type.Boolean()),
-    code_ttl_seconds: Type.Optional(Lifetime(MAX_CODE_TTL_SECONDS)),
-    access_token_ttl_seconds: Type.Optional(Lifetime(MAX_ACCESS_TOKEN_TTL_SECONDS)),
-    refresh_token_ttl_seconds: Type.Optional(Lifetime(MAX_REFRESH_TOKEN_TTL_SECONDS)),
-    session_max_seconds: Type.Optional(Lifetime(MAX_SESSION_SECONDS)),
+    ...LifetimeProjectFields,
     // single sign-on (docs/sso.md)
     post_logout_redirect_uris: Type.Optional(PostLogoutRedirectUris),
     // Signing keys and algorithms

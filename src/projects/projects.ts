@@ -104,6 +104,9 @@ export interface ProjectRecord {
 /** What a project is created with or changed to, beside its name and redirect URIs. */
 interface ProjectSettings {
   registration_open?: boolean;
+  code_ttl_seconds?: number | null;
+  access_token_ttl_seconds?: number | null;
+  refresh_token_ttl_seconds?: number | null;
   session_max_seconds?: number | null;
   post_logout_redirect_uris?: string[];
   token_signing_alg?: SigningAlg;
@@ -131,9 +134,6 @@ export interface NewProject extends ProjectSettings {
 export interface ProjectChanges extends ProjectSettings {
   name?: string;
   redirect_uris?: string[];
-  code_ttl_seconds?: number | null;
-  access_token_ttl_seconds?: number | null;
-  refresh_token_ttl_seconds?: number | null;
 }
 
 /** The columns of the fields given (the others are left out), as they are stored. */

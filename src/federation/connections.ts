@@ -82,7 +82,7 @@ async function discovered(issuer: string): Promise<ServerMetadata> {
     return await discoverProvider(issuer);
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
-    throw InvalidRequest({ detail: `discovery of ${issuer}/.well-known/openid-configuration failed: ${error.message}` });
+    throw InvalidRequest({ detail: `issuer: the discovery of ${issuer}/.well-known/openid-configuration failed: ${error.message}` });
   }
 }
 

@@ -12,6 +12,7 @@ import { launchChromium } from '../support/browser.ts';
 import { consoleScreen, openConsole } from '../support/console.ts';
 import { startListeningApp } from '../support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { totpNow } from '../support/totp.ts';
 
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
@@ -21,6 +22,7 @@ describe('the admin console in a browser', () => {
   let app: App;
   let issuer: string;
   let smtp: TestSmtpServer;
+  let upstream: Upstream;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -29,6 +31,8 @@ describe('the admin console in a browser', () => {
   before(async () => {
     smtp = await startSmtpServer();
     ({ app, issuer } = await startListeningApp({ GATEHOUSE_SMTP_URL: smtp.url }));
+    // federation.md: a real OpenID provider, whose discovery document a new connection is checked against
+    upstream = await startUpstream({ redirectUris: [`${issuer}/connections/upstream/callback`] });
     browser = await launchChromium();
     // CSP in force (no bypass): the console must work under its own policy.
     context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -43,6 +47,7 @@ describe('the admin console in a browser', () => {
     await browser?.close();
     await app?.close();
     await smtp?.close();
+    await upstream?.close();
   });
 
   /** Signs a person in to `projectId` through /login and /token: a live session of theirs. */
@@ -375,6 +380,52 @@ describe('the admin console in a browser', () => {
     await press('Delete this webhook');
     await page.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
     assert.deepEqual(await app.services.webhooks.list(), []);
+  });
+
+  it('connections: a bad issuer is refused beside its field; create (redirect URI shown), edit, new secret, offered by a project, delete', async () => {
+    await consoleScreen(page, '#/connections', 'Connections');
+    await page.getByText('No connections yet: add one below.').waitFor();
+    await page.getByLabel('Id', { exact: true }).fill('upstream');
+    await page.getByLabel('Name').fill('Upstream ID');
+    await page.getByLabel('Issuer').fill('http://127.0.0.1:9');
+    await page.getByLabel('Client id').fill(upstream.clientId);
+    await page.getByLabel('Client secret').fill(upstream.clientSecret);
+    await press('Create connection');
+    // The discovery document cannot be fetched: the API's 400, shown at the issuer field.
+    await page.locator('#new-connection-issuer[aria-invalid="true"]').waitFor();
+    assert.deepEqual(await app.services.connections.list(), []);
+
+    await page.getByLabel('Issuer').fill(upstream.issuer);
+    await press('Create connection');
+    await acknowledged(`Connection Upstream ID created: register ${issuer}/connections/upstream/callback at the provider.`);
+    await page.getByRole('heading', { level: 1, name: 'Connection Upstream ID' }).waitFor();
+    assert.match(await page.locator('dl.facts').innerText(), new RegExp(`${issuer}/connections/upstream/callback`));
+    const created = await app.services.connections.client('upstream');
+    assert.equal(created?.client.issuer, upstream.issuer);
+    assert.equal(created?.client.clientSecret, upstream.clientSecret);
+    // The secret is never on screen again: its field is empty.
+    assert.equal(await page.getByLabel('New client secret (optional)').inputValue(), '');
+
+    await page.getByLabel('Name').fill('Upstream Login');
+    await page.getByLabel('Scopes').fill('openid email');
+    await press('Save changes');
+    await acknowledged('Connection saved.');
+    await page.getByRole('heading', { level: 1, name: 'Connection Upstream Login' }).waitFor();
+    const renamed = await app.services.connections.client('upstream');
+    assert.deepEqual([renamed?.connection.name, renamed?.connection.scopes, renamed?.client.clientSecret], ['Upstream Login', 'openid email', upstream.clientSecret]);
+    await page.getByLabel('New client secret (optional)').fill('a rotated client secret');
+    await press('Save changes');
+    await acknowledged('Connection saved.');
+    assert.equal((await app.services.connections.client('upstream'))?.client.clientSecret, 'a rotated client secret');
+
+    // Offered by a project; deleting the connection takes it off the project.
+    await app.services.projects.create({ id: 'federated', name: 'Federated', redirect_uris: ['https://federated.example.com/cb'], connections: ['upstream'] });
+    await press('Delete connection');
+    await press('Delete this connection');
+    await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
+    await acknowledged('Connection deleted.');
+    assert.deepEqual(await app.services.connections.list(), []);
+    assert.deepEqual((await app.services.projects.find('federated'))?.project.connections, []);
   });
 
   it('a project is deleted only after its id is typed', async () => {

@@ -781,6 +781,28 @@ const CONSOLE_PAGES: Array<Omit<HostedPage, 'area'>> = [
     },
   },
   {
+    name: 'console-connections',
+    description: 'Console: the connections (upstream OpenID providers) and the form of a new one, refused at its issuer',
+    status: 200,
+    async open(page, site) {
+      await consoleAt(page, site, '#/connections', 'Connections');
+      await page.getByRole('link', { name: 'Upstream ID' }).waitFor();
+      await page.getByLabel('Id', { exact: true }).fill('nowhere');
+      await page.getByLabel('Name').fill('Nowhere');
+      await page.getByLabel('Issuer').fill('http://127.0.0.1:9');
+      await page.getByLabel('Client id').fill('gatehouse');
+      await page.getByLabel('Client secret').fill('a secret');
+      await press(page, 'Create connection');
+      await page.locator('#new-connection-issuer[aria-invalid="true"]').waitFor();
+    },
+  },
+  {
+    name: 'console-connection',
+    description: 'Console: one connection, its redirect URI to register at the provider, its deletion',
+    status: 200,
+    open: (page, site) => consoleAt(page, site, '#/connections/upstream', 'Connection Upstream ID'),
+  },
+  {
     name: 'console-not-admin',
     description: 'Console: signed in without the admin flag',
     status: 200,

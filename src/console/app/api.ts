@@ -164,3 +164,6 @@ export interface Delivery {
   created_at: string;
   delivered_at: string | null;
 }
+
+// The server's own shape (a type only: nothing of the server is bundled).
+export type { Connection } from '../../federation/connections.ts';

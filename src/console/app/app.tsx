@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get } from './api.ts';
 import { finishSignIn, forgetTokens, identity, logoutUrl, onSignedOut, startSignIn } from './auth.ts';
 import { AuditEventScreen, AuditScreen } from './audit.tsx';
+import { ConnectionScreen, ConnectionsScreen } from './connections.tsx';
 import { KeysScreen } from './keys.tsx';
 import { NewProjectScreen, ProjectScreen, ProjectsScreen } from './projects.tsx';
 import { href, useRoute, type Route } from './router.ts';
@@ -19,6 +20,7 @@ const SECTIONS = [
   ['audit', 'Audit log'],
   ['keys', 'Signing keys'],
   ['webhooks', 'Webhooks'],
+  ['connections', 'Connections'],
 ] as const;
 
 function focusHeading(): void {
@@ -86,6 +88,7 @@ function Screen({ route }: { route: Route }) {
   }
   if (section === 'keys') return <KeysScreen />;
   if (section === 'webhooks') return id !== undefined ? <WebhookScreen key={id} id={id} /> : <WebhooksScreen />;
+  if (section === 'connections') return id !== undefined ? <ConnectionScreen key={id} id={id} /> : <ConnectionsScreen />;
   return (
     <section>
       <h1>Not found</h1>

@@ -287,3 +287,38 @@ export function describedBy(id: string, hint?: string, error?: string): string |
   const ids = [hint !== undefined ? `${id}-hint` : '', error !== undefined ? `${id}-error` : ''].filter(Boolean).join(' ');
   return ids === '' ? undefined : ids;
 }
+
+/**
+ * One text field of a form kept as a record of strings (webhooks, connections): labelled, with its
+ * hint, and with the API's complaint when `culprit` (the field the error names) is this one.
+ */
+export function TextField<F extends Record<string, string>>(props: {
+  form: F;
+  setForm: (form: F) => void;
+  name: keyof F & string;
+  label: string;
+  prefix: string;
+  error: unknown;
+  culprit: string | undefined;
+  hint?: string;
+  lines?: boolean;
+  secret?: boolean;
+}) {
+  const { form, setForm, name, label, prefix, error, culprit, hint, lines = false, secret = false } = props;
+  const id = `${prefix}-${name}`;
+  const problem = culprit === name && error instanceof ApiError ? error.message : undefined;
+  const control = {
+    id,
+    value: form[name],
+    spellcheck: false,
+    autocomplete: 'off',
+    'aria-describedby': describedBy(id, hint, problem),
+    'aria-invalid': problem !== undefined ? ('true' as const) : undefined,
+    onInput: (e: { currentTarget: { value: string } }) => setForm({ ...form, [name]: e.currentTarget.value }),
+  };
+  return (
+    <Field id={id} label={label} {...(hint !== undefined ? { hint } : {})} {...(problem !== undefined ? { error: problem } : {})}>
+      {lines ? <textarea rows={3} {...control} /> : secret ? <input type="password" {...control} /> : <input type="text" {...control} />}
+    </Field>
+  );
+}

@@ -3,9 +3,9 @@ import { useState } from 'preact/hooks';
 import { ApiError, del, enc, get, patch, post, type Delivery, type Webhook } from './api.ts';
 import { fieldOfDetail } from './project-fields.ts';
 import { go, href } from './router.ts';
-import { Button, Confirm, describedBy, ErrorText, Field, Listing, Loading, SecretOnce, Table, useAction, useLoad, when } from './ui.tsx';
+import { Button, Confirm, ErrorText, Listing, Loading, SecretOnce, Table, TextField, useAction, useLoad, when } from './ui.tsx';
 
-interface WebhookForm {
+interface WebhookForm extends Record<string, string> {
   url: string;
   events: string;
   project: string;
@@ -29,29 +29,13 @@ function bodyOf(form: WebhookForm): Record<string, unknown> {
 
 function WebhookFields({ form, setForm, error, prefix }: { form: WebhookForm; setForm: (f: WebhookForm) => void; error: unknown; prefix: string }) {
   const culprit = error instanceof ApiError ? (error.error === 'Not found' ? 'project' : fieldOfDetail(error.detail, NAMES)) : undefined;
-  const input = (name: keyof WebhookForm, label: string, hint?: string, lines = false) => {
-    const id = `${prefix}-${name}`;
-    const problem = culprit === name && error instanceof ApiError ? error.message : undefined;
-    const props = {
-      id,
-      value: form[name],
-      spellcheck: false,
-      'aria-describedby': describedBy(id, hint, problem),
-      'aria-invalid': problem !== undefined ? ('true' as const) : undefined,
-      onInput: (e: { currentTarget: { value: string } }) => setForm({ ...form, [name]: e.currentTarget.value }),
-    };
-    return (
-      <Field id={id} label={label} {...(hint !== undefined ? { hint } : {})} {...(problem !== undefined ? { error: problem } : {})}>
-        {lines ? <textarea rows={3} {...props} /> : <input type="text" {...props} />}
-      </Field>
-    );
-  };
+  const common = { form, setForm, prefix, error, culprit };
   return (
     <>
-      {input('url', 'URL', 'https, or http on localhost.')}
-      {input('events', 'Events', 'Audit event types, one per line; * for every event.', true)}
-      {input('project', 'Project id (optional)', 'Only the events of this project; empty for all.')}
-      {input('description', 'Description (optional)')}
+      <TextField {...common} name="url" label="URL" hint="https, or http on localhost." />
+      <TextField {...common} name="events" label="Events" hint="Audit event types, one per line; * for every event." lines />
+      <TextField {...common} name="project" label="Project id (optional)" hint="Only the events of this project; empty for all." />
+      <TextField {...common} name="description" label="Description (optional)" />
       {culprit === undefined ? <ErrorText error={error} /> : null}
     </>
   );

@@ -14,6 +14,7 @@ import { asForm, browserCookie, linkToken, waitForMail } from './support/account
 import { call } from './support/admin.ts';
 import { adminToken, authParams, createProject, createUser, postForm, REDIRECT_URI, type TestProject } from './support/flow.ts';
 import { magicLinkToken, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { totpNow } from './support/totp.ts';
 
 const BROWSER = { accept: 'text/html' };
 const LOGO = 'https://cdn.example.com/brand/logo.png';
@@ -285,6 +286,41 @@ describe('branding: the admin API, the command line and the pages', () => {
   it('the same pages of a project without branding carry neither, and the CSP allows no other image origin', async () => {
     const pages = await pagesOf(plain.id, 'bob@example.com');
     for (const [what, response] of pages) assertUnbranded(response, what);
+  });
+
+  it('the second step, the enrolment of a require_mfa project and its recovery codes page are branded too', async () => {
+    const strict = await call(app, admin, 'POST', '/admin/projects', { name: 'Strict Orchard', redirect_uris: [REDIRECT_URI], require_mfa: true, logo_url: LOGO, brand_color: COLOR });
+    const strictId = strict.json<Project>().id;
+    const fields = asForm(authParams(strictId, pkcePair().challenge));
+    const hidden = (response: LightMyRequestResponse, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(response.body)?.[1] ?? '';
+
+    // No second factor yet: the enrolment page, a wrong first code, then the recovery codes.
+    const newcomer = await createUser(app, 'dora@example.com', PASSWORD, strictId);
+    const enrol = await form('/login', { ...fields, email: 'dora@example.com', password: PASSWORD });
+    assert.equal(enrol.statusCode, 200, enrol.body);
+    assert.match(enrol.body, /enrol_token/);
+    assertBranded(enrol, 'the enrolment page');
+    const enrolToken = hidden(enrol, 'enrol_token');
+    const wrong = await form('/login/mfa/enroll/totp', { enrol_token: enrolToken, code: '000000' });
+    assert.equal(wrong.statusCode, 401, wrong.body);
+    assertBranded(wrong, 'the enrolment page, a wrong code');
+    const pending = await app.services.secondFactors.pendingTotp(newcomer);
+    assert.ok(pending);
+    const enrolled = await form('/login/mfa/enroll/totp', { enrol_token: enrolToken, code: totpNow(pending.secret, app.clock.now()) });
+    assert.equal(enrolled.statusCode, 200, enrolled.body);
+    assert.match(enrolled.body, /recovery-codes/);
+    assertBranded(enrolled, 'the recovery codes after the enrolment');
+
+    // A second factor: the second step, and again after a wrong code.
+    app.clock.advance(60_000);
+    const step = await form('/login', { ...fields, email: 'dora@example.com', password: PASSWORD });
+    assert.equal(step.statusCode, 200, step.body);
+    assert.match(step.body, /name="totp_code"/);
+    assertBranded(step, 'the second step');
+    const refused = await form('/login/mfa', { mfa_token: hidden(step, 'mfa_token'), totp_code: '000000' });
+    assert.ok(refused.statusCode >= 400 && refused.statusCode < 500, refused.body);
+    assert.match(refused.body, /name="totp_code"/);
+    assertBranded(refused, 'the second step, a wrong code');
   });
 
   it("the error page of a project's refusal is branded; an error page that belongs to no project is not", async () => {

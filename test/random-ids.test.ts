@@ -9,7 +9,7 @@ test('tokens are 256-bit url-safe values, ids 96-bit, none repeated across many 
   for (let i = 0; i < 20_000; i++) {
     const token = randomIds.token();
     const id = randomIds.id();
-    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(token, /^[A-Za-z0-9_][A-Za-z0-9_-]{42}$/, 'never a leading dash: a session id (sid) is typed as session end <sid>');
     assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{15}$/, 'never a leading dash, which a command line reads as an option');
     assert.equal(Buffer.from(token, 'base64url').length, 32);
     assert.ok(!seen.has(token) && !seen.has(id));

@@ -35,17 +35,20 @@ export class RandomPool {
 const pool = new RandomPool();
 
 /**
- * 96 random bits in base64url, drawn again when the first character is '-': identifiers are typed
- * as command-line arguments (`--pin <id>`), where a leading dash reads as an option.
+ * `bytes` random bytes in base64url, drawn again when the first character is '-': identifiers and
+ * session ids (the sid a token carries) are typed as command-line arguments (`--pin <id>`,
+ * `session end <sid>`), where a leading dash reads as an option. A secret loses less than 0.03 bits.
  */
-function randomId(): string {
+function randomValue(bytes: number): string {
   for (;;) {
-    const id = pool.take(12).toString('base64url');
-    if (id[0] !== '-') return id;
+    const value = pool.take(bytes).toString('base64url');
+    if (value[0] !== '-') return value;
   }
 }
 
 export const randomIds: Ids = {
-  id: randomId,
-  token: () => pool.take(32).toString('base64url'),
+  /** 96 bits */
+  id: () => randomValue(12),
+  /** 256 bits */
+  token: () => randomValue(32),
 };

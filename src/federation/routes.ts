@@ -24,7 +24,8 @@ import { checkAuthorizationRequest, resumeAuthorization, storeAuthorization, typ
 import type { RouteDoc } from '../openapi/route-docs.ts';
 import { projectBrand } from '../pages/brand.ts';
 import { localeOf, translator, type Locale } from '../pages/i18n.ts';
-import { backToAppUrl, renderContinuePage, renderErrorPage, renderSecondStepPage, type PageBrand } from '../pages/render.ts';
+import { backToAppUrl, renderContinuePage, renderErrorPage, type PageBrand } from '../pages/render.ts';
+import { sendSecondStepPage } from '../login/mfa/second-step-page.ts';
 import type { Services } from '../services.ts';
 import { federatedAccount, fillEmptyProfile, assertedEmail, linkIdentity } from './accounts.ts';
 import { cookieAfterCallback, journeyCookie, journeyCookieName, stateMatchesCookie, type Journey, type JourneyPurpose } from './journeys.ts';
@@ -172,8 +173,7 @@ export function registerFederationRoutes(server: FastifyInstance, services: Serv
       });
       if (step) {
         // Its forms post to /login/mfa, which redirects to the app.
-        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale, ...(journey.uiLocales !== undefined ? { uiLocales: journey.uiLocales } : {}) });
-        return sendHtml(reply, 200, page, authorization.redirectUri);
+        return sendSecondStepPage(reply, authorization, { mfaToken: step.mfa_token, methods: step.methods, locale, ...(journey.uiLocales !== undefined ? { uiLocales: journey.uiLocales } : {}) });
       }
       const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, user.id, ['fed']);
       reply.header('set-cookie', browserSession.cookie);

@@ -7,7 +7,8 @@ import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
-import { backToAppUrl, renderErrorPage, renderLoginPage, renderSecondStepPage, type LoginForm } from '../pages/render.ts';
+import { backToAppUrl, renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
+import { secondStepPage } from './mfa/second-step-page.ts';
 import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
@@ -112,7 +113,7 @@ export function secondStepNeeded(step: SecondStepRequired, authorization: Author
     json: { ...step },
     status: 200,
     // its forms post to /login/mfa, which redirects to the app
-    page: renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: localeOf(fields, request.headers), uiLocales: field(fields, 'ui_locales') }),
+    page: secondStepPage(authorization, { mfaToken: step.mfa_token, methods: step.methods, locale: localeOf(fields, request.headers), uiLocales: field(fields, 'ui_locales') }),
     formTarget: authorization.redirectUri,
   };
 }

@@ -8,7 +8,8 @@ import { bodyFields, field, type Fields } from '../http/fields.ts';
 import { sendHtml } from '../http/html.ts';
 import { projectBrand } from '../pages/brand.ts';
 import { prefersHtml } from '../http/negotiation.ts';
-import { renderErrorPage, renderLoginPage, renderSecondStepPage, renderSelectAccountPage } from '../pages/render.ts';
+import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pages/render.ts';
+import { sendSecondStepPage } from '../login/mfa/second-step-page.ts';
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
@@ -57,8 +58,7 @@ export async function answerAuthorization(
     case 'second_step': {
       // Its post redirects to the app, which form-action must allow.
       const { step } = outcome;
-      const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: context.locale, uiLocales: field(fields, 'ui_locales') });
-      return sendHtml(reply, 200, page, authorization.redirectUri);
+      return sendSecondStepPage(reply, authorization, { mfaToken: step.mfa_token, methods: step.methods, locale: context.locale, uiLocales: field(fields, 'ui_locales') });
     }
     case 'select_account':
       return sendHtml(reply, 200, renderSelectAccountPage({ authorization, fields: fields ?? {}, email: outcome.email, ...context }), authorization.redirectUri, brand);

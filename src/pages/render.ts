@@ -418,7 +418,8 @@ ${hidden}
 export function renderSecondStepPage(options: {
   mfaToken: string;
   methods: readonly string[];
-  appName: string;
+  /** the project's name, logo and colour (accounts.md "Branding") */
+  brand: PageBrand;
   locale: Locale;
   /** ui_locales as received, carried so that the answer keeps the language */
   uiLocales?: string | undefined;
@@ -461,7 +462,7 @@ ${hasTotp ? '' : passkeyNeedsScript(tr)}
     `<h1>${escapeHtml(tr.t('mfa.title'))}</h1>
 ${totp}${passkey}${recovery}${passkey !== '' ? passkeyScriptTag() : ''}`,
     tr.locale,
-    { name: options.appName },
+    options.brand,
   );
 }
 
@@ -514,7 +515,7 @@ ${passkeyErrorSlot()}
  */
 export function renderEnrolmentPage(options: {
   enrolToken: string;
-  appName: string;
+  brand: PageBrand;
   locale: Locale;
   totp: { secret: string; qrDataUri: string };
   error?: { message: string; form: 'totp' | 'passkey' };
@@ -527,7 +528,7 @@ export function renderEnrolmentPage(options: {
   return layout(
     title,
     `<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(tr.t('mfa.enroll_choose', { app: options.appName }))}</p>
+<p>${escapeHtml(tr.t('mfa.enroll_choose', { app: options.brand.name }))}</p>
 <section aria-labelledby="enrol-totp-title">
 <h2 id="enrol-totp-title">${escapeHtml(tr.t('mfa.enroll_totp_heading'))}</h2>
 <p id="enrol-scan">${escapeHtml(tr.t('account.mfa_scan'))}</p>
@@ -546,12 +547,12 @@ ${passkeyError.html}${passkeyRegistrationForm(tr, { action: '/login/mfa/enroll/p
 </section>
 ${passkeyScriptTag()}`,
     tr.locale,
-    { name: options.appName },
+    options.brand,
   );
 }
 
 /** After the enrolment: the recovery codes, shown this once, and the button that goes on to the app. */
-export function renderEnrolledPage(options: { enrolToken: string; appName: string; locale: Locale; recoveryCodes: readonly string[] | undefined }): string {
+export function renderEnrolledPage(options: { enrolToken: string; brand: PageBrand; locale: Locale; recoveryCodes: readonly string[] | undefined }): string {
   const tr = translator(options.locale);
   const codes =
     options.recoveryCodes === undefined
@@ -568,10 +569,10 @@ ${options.recoveryCodes.map((code) => `<li><code>${escapeHtml(code)}</code></li>
     `<h1>${escapeHtml(title)}</h1>
 ${codes}<form method="post" action="/login/mfa/enroll/continue">
 <input type="hidden" name="enrol_token" value="${escapeHtml(options.enrolToken)}">
-<button type="submit" class="primary">${escapeHtml(tr.t('mfa.enroll_continue', { app: options.appName }))}</button>
+<button type="submit" class="primary">${escapeHtml(tr.t('mfa.enroll_continue', { app: options.brand.name }))}</button>
 </form>`,
     tr.locale,
-    { name: options.appName },
+    options.brand,
   );
 }
 

@@ -31,7 +31,7 @@ export const sessionEnd: Command = {
   routes: ['DELETE /admin/sessions/:id'],
   summary: 'End a session: its refresh tokens answer "Invalid refresh token", its access tokens are refused by the admin API and /userinfo.',
   usage: 'gatehouse session end SESSION_ID',
-  details: 'SESSION_ID: the id `session list` shows, or the sid of the session\'s tokens. Ending an ended session changes nothing.',
+  details: 'SESSION_ID: the id `session list` shows, or the sid of the session\'s tokens. Ending an ended session changes nothing.\nAn id that begins with "-" (only sessions made before December 2026 have one) goes after --: gatehouse session end -- -Xy…',
   positionals: ['SESSION_ID'],
   async run({ positionals, out, services, audit }) {
     const handle = positionals[0] ?? '';

@@ -13,7 +13,8 @@ import { localeOf, translator } from '../../pages/i18n.ts';
 import { signInWithBrowserSession, type StartedBrowserSession } from '../browser-sign-in.ts';
 import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import type { Project } from '../../projects/projects.ts';
-import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage, renderSecondStepPage } from '../../pages/render.ts';
+import { renderErrorPage, renderMagicLinkConfirmPage, renderMessagePage } from '../../pages/render.ts';
+import { sendSecondStepPage } from '../mfa/second-step-page.ts';
 import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -167,8 +168,7 @@ export function registerMagicLinkRoutes(server: FastifyInstance, services: Servi
         const { step, authorization } = signedIn;
         if (!html) return reply.code(200).send(step);
         // The second step's post redirects to the app, which form-action must allow.
-        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
-        return sendHtml(reply, 200, page, authorization.redirectUri);
+        return sendSecondStepPage(reply, authorization, { mfaToken: step.mfa_token, methods: step.methods, locale: requestLocale(request) });
       }
       const { response, browserSession } = signedIn;
       reply.header('set-cookie', browserSession.cookie);

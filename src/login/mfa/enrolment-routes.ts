@@ -14,7 +14,8 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { resumeAuthorization } from '../../oauth/authorization-request.ts';
 import type { RouteDoc } from '../../openapi/route-docs.ts';
 import { localeOf, type Locale } from '../../pages/i18n.ts';
-import { renderEnrolledPage, renderEnrolmentPage, renderErrorPage } from '../../pages/render.ts';
+import { renderEnrolledPage, renderEnrolmentPage, renderErrorPage, type PageBrand } from '../../pages/render.ts';
+import { projectBrand } from '../../pages/brand.ts';
 import type { Services } from '../../services.ts';
 import { passkeyName } from '../../users/passkeys.ts';
 import { admitMember } from '../admission.ts';
@@ -26,17 +27,19 @@ import { totpQrDataUri } from './totp-qr.ts';
 const MAX_CODE_INPUT = 64;
 
 /** The enrolment page with a new TOTP secret waiting for its first code (a waiting one is replaced). */
-async function enrolmentPage(services: Services, token: string, challenge: MfaChallenge, locale: Locale, error?: { message: string; form: 'totp' | 'passkey' }): Promise<string | undefined> {
+async function enrolmentPage(services: Services, token: string, challenge: MfaChallenge, locale: Locale, error?: { message: string; form: 'totp' | 'passkey' }): Promise<{ html: string; brand: PageBrand } | undefined> {
   const [authorization, record] = await Promise.all([resumeAuthorization(challenge.authorization, services.projects), services.users.find(challenge.userId)]);
   if (!authorization || !record) return undefined;
   const { secret } = (await services.secondFactors.pendingTotp(challenge.userId)) ?? (await services.secondFactors.beginTotp(challenge.userId));
-  return renderEnrolmentPage({
+  const brand = projectBrand(authorization.project);
+  const html = renderEnrolmentPage({
     enrolToken: token,
-    appName: authorization.project.name,
+    brand,
     locale,
     totp: { secret, qrDataUri: await totpQrDataUri(services.config.issuer, record.user.email, secret) },
     ...(error ? { error } : {}),
   });
+  return { html, brand };
 }
 
 /**
@@ -51,7 +54,7 @@ export async function answerEnrolment(services: Services, request: FastifyReques
   const page = live && (await enrolmentPage(services, token, live, localeOf(fields, request.headers)));
   if (!page) return undefined;
   reply.header('cache-control', 'no-store');
-  return sendHtml(reply, 200, page);
+  return sendHtml(reply, 200, page.html, undefined, page.brand);
 }
 
 export function registerMfaEnrolmentRoutes(server: FastifyInstance, services: Services): void {
@@ -80,7 +83,8 @@ export function registerMfaEnrolmentRoutes(server: FastifyInstance, services: Se
         await mfaEnrolments.giveBack(token, { ...challenge, added });
         const authorization = await resumeAuthorization(challenge.authorization, services.projects);
         reply.header('cache-control', 'no-store');
-        return sendHtml(reply, 200, renderEnrolledPage({ enrolToken: token, appName: authorization?.project.name ?? '', locale, recoveryCodes }), authorization?.redirectUri);
+        const brand = authorization ? projectBrand(authorization.project) : { name: '' };
+        return sendHtml(reply, 200, renderEnrolledPage({ enrolToken: token, brand, locale, recoveryCodes }), authorization?.redirectUri, brand);
       } catch (error) {
         if (!(error instanceof HttpError) || error.statusCode >= 500) {
           await mfaEnrolments.giveBack(token, challenge).catch(() => {});
@@ -88,7 +92,7 @@ export function registerMfaEnrolmentRoutes(server: FastifyInstance, services: Se
         }
         const lives = await mfaEnrolments.countFailure(token, challenge);
         const page = lives ? await enrolmentPage(services, token, challenge, locale, { message: error.message, form }) : undefined;
-        return sendHtml(reply, error.statusCode, page ?? renderErrorPage(error.statusCode, error.message, undefined, locale));
+        return page ? sendHtml(reply, error.statusCode, page.html, undefined, page.brand) : sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
       }
     };
   }

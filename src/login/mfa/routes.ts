@@ -9,7 +9,8 @@ import { sendHtml } from '../../http/html.ts';
 import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { localeOf } from '../../pages/i18n.ts';
-import { renderErrorPage, renderSecondStepPage } from '../../pages/render.ts';
+import { renderErrorPage } from '../../pages/render.ts';
+import { sendSecondStepPage } from './second-step-page.ts';
 import type { Services } from '../../services.ts';
 import type { AmrValue } from '../../sessions/subject.ts';
 import { isOutage } from '../../storage/outage.ts';
@@ -112,15 +113,8 @@ export function registerMfaLoginRoutes(server: FastifyInstance, services: Servic
       const live = challenge && token ? await mfaChallenges.peek(token) : undefined;
       const authorization = live ? await resumeAuthorization(live.authorization, projects) : undefined;
       if (live && authorization && token) {
-        const page = renderSecondStepPage({
-          mfaToken: token,
-          methods: await secondFactors.methods(live.userId),
-          appName: authorization.project.name,
-          locale,
-          uiLocales: field(fields, 'ui_locales'),
-          error: { message: error.message, form },
-        });
-        return sendHtml(reply, error.statusCode, page, authorization.redirectUri);
+        const options = { mfaToken: token, methods: await secondFactors.methods(live.userId), locale, uiLocales: field(fields, 'ui_locales'), error: { message: error.message, form } };
+        return sendSecondStepPage(reply, authorization, options, error.statusCode);
       }
       return sendHtml(reply, error.statusCode, renderErrorPage(error.statusCode, error.message, undefined, locale));
     }

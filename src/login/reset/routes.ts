@@ -12,7 +12,8 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
-import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage, renderSecondStepPage } from '../../pages/render.ts';
+import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage } from '../../pages/render.ts';
+import { sendSecondStepPage } from '../mfa/second-step-page.ts';
 import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -132,8 +133,7 @@ export function registerPasswordResetRoutes(server: FastifyInstance, services: S
       if (step) {
         reply.header('cache-control', 'no-store');
         if (!html) return reply.code(200).send(step);
-        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
-        return sendHtml(reply, 200, page, authorization.redirectUri);
+        return sendSecondStepPage(reply, authorization, { mfaToken: step.mfa_token, methods: step.methods, locale: requestLocale(request) });
       }
       const { response, browserSession } = await signInWithBrowserSession(services, request, authorization, userId, ['magic_link']);
       reply.header('cache-control', 'no-store');

@@ -13,7 +13,8 @@ import { MailAfterAnswer } from '../../mail/background.ts';
 import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from '../../mail/account-messages.ts';
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
-import { renderErrorPage, renderMessagePage, renderSecondStepPage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
+import { renderErrorPage, renderMessagePage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
+import { sendSecondStepPage } from '../mfa/second-step-page.ts';
 import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -217,8 +218,7 @@ export function registerVerifyEmailRoutes(server: FastifyInstance, services: Ser
       if (secondStep) {
         const { step, authorization } = secondStep;
         if (!html) return reply.code(200).send(step);
-        const page = renderSecondStepPage({ mfaToken: step.mfa_token, methods: step.methods, appName: authorization.project.name, locale: requestLocale(request) });
-        return sendHtml(reply, 200, page, authorization.redirectUri);
+        return sendSecondStepPage(reply, authorization, { mfaToken: step.mfa_token, methods: step.methods, locale: requestLocale(request) });
       }
       if (signedIn) {
         reply.header('set-cookie', signedIn.cookie);

@@ -25,7 +25,7 @@ import type { RouteDoc } from '../openapi/route-docs.ts';
 import { projectBrand } from '../pages/brand.ts';
 import { localeOf, translator, type Locale } from '../pages/i18n.ts';
 import { backToAppUrl, renderContinuePage, renderErrorPage, type PageBrand } from '../pages/render.ts';
-import { sendSecondStepPage } from '../login/mfa/second-step-page.ts';
+import { sendSecondStepPage } from '../login/respond.ts';
 import type { Services } from '../services.ts';
 import { federatedAccount, fillEmptyProfile, assertedEmail, linkIdentity } from './accounts.ts';
 import { cookieAfterCallback, journeyCookie, journeyCookieName, stateMatchesCookie, type Journey, type JourneyPurpose } from './journeys.ts';

@@ -7,8 +7,7 @@ import type { LoginMethodName } from '../projects/projects.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from '../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../oauth/authorization-response.ts';
-import { backToAppUrl, renderErrorPage, renderLoginPage, type LoginForm } from '../pages/render.ts';
-import { secondStepPage } from './mfa/second-step-page.ts';
+import { backToAppUrl, renderErrorPage, renderLoginPage, renderSecondStepPage, type LoginForm } from '../pages/render.ts';
 import { localeOf, requestLocale, type Locale } from '../pages/i18n.ts';
 import type { Services } from '../services.ts';
 import { bodyFields, field, type Fields } from '../http/fields.ts';
@@ -143,4 +142,16 @@ export function answerLinkLook(
   }
   if (html) return sendHtml(reply, 200, page(link.token, link.brand), link.redirectUri, link.brand);
   return reply.code(200).send({ valid: true });
+}
+
+type SecondStepPageOptions = Omit<Parameters<typeof renderSecondStepPage>[0], 'brand'>;
+
+/** The hosted second step (mfa.md) in the project's brand (accounts.md "Branding"). */
+export function secondStepPage(authorization: AuthorizationRequest, options: SecondStepPageOptions): string {
+  return renderSecondStepPage({ ...options, brand: projectBrand(authorization.project) });
+}
+
+/** The second step, sent: its CSP allows the logo, and the app as form-action (its posts to /login/mfa redirect there). */
+export function sendSecondStepPage(reply: FastifyReply, authorization: AuthorizationRequest, options: SecondStepPageOptions, status = 200): FastifyReply {
+  return sendHtml(reply, status, secondStepPage(authorization, options), authorization.redirectUri, projectBrand(authorization.project));
 }

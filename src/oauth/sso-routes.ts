@@ -9,11 +9,10 @@ import { sendHtml } from '../http/html.ts';
 import { projectBrand } from '../pages/brand.ts';
 import { prefersHtml } from '../http/negotiation.ts';
 import { renderErrorPage, renderLoginPage, renderSelectAccountPage } from '../pages/render.ts';
-import { sendSecondStepPage } from '../login/mfa/second-step-page.ts';
 import type { Services } from '../services.ts';
 import { checkAuthorizationRequest, type AuthorizationRequest } from './authorization-request.ts';
 import { signOn } from './single-sign-on.ts';
-import { offeredConnections, pageContext, showPinForm } from '../login/respond.ts';
+import { offeredConnections, pageContext, sendSecondStepPage, showPinForm } from '../login/respond.ts';
 import { localeOf } from '../pages/i18n.ts';
 import { offerVerificationMail } from '../login/verify-email/routes.ts';
 

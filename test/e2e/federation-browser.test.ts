@@ -78,7 +78,8 @@ describe('signing in with another OpenID provider, in a real browser', () => {
       land(new URL(route.request().url()));
       await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
     });
-    return { page, landed, callbacks };
+    // Once the app's page has loaded: the next navigation of the page does not cut this one short.
+    return { page, landed: landed.then(async (url) => (await page.waitForURL((u) => u.href.startsWith(CALLBACK), { waitUntil: 'load' }), url)), callbacks };
   }
 
   function authorizeUrl(challenge: string): string {
@@ -134,8 +135,6 @@ describe('signing in with another OpenID provider, in a real browser', () => {
     await toUpstream(page, pkcePair().challenge);
     await atUpstream(page, 'alice');
     await landed;
-    // The continue page's refresh to the app has been answered; let it finish before the replay.
-    await page.waitForURL((url) => url.href.startsWith(CALLBACK), { waitUntil: 'load' });
     const callback = callbacks[0];
     assert.ok(callback, 'the provider sent the browser to the callback');
     const replay = await page.goto(callback);

@@ -63,7 +63,8 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
       landed(route.request().url());
       await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
     });
-    return { landed: url };
+    // Once the app's page has loaded: the next navigation of the page does not cut this one short.
+    return { landed: url.then(async (at) => (await page.waitForURL((u) => u.href.startsWith(CALLBACK), { waitUntil: 'load' }), at)) };
   }
 
   async function credentials(): Promise<Array<{ credentialId: string; rpId?: string; isResidentCredential: boolean; userHandle?: string }>> {

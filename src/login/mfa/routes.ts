@@ -10,7 +10,7 @@ import { clientInfo, prefersHtml } from '../../http/negotiation.ts';
 import { resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { localeOf } from '../../pages/i18n.ts';
 import { renderErrorPage } from '../../pages/render.ts';
-import { sendSecondStepPage } from './second-step-page.ts';
+import { sendSecondStepPage } from '../respond.ts';
 import type { Services } from '../../services.ts';
 import type { AmrValue } from '../../sessions/subject.ts';
 import { isOutage } from '../../storage/outage.ts';

@@ -13,7 +13,6 @@ import { MailAfterAnswer } from '../../mail/background.ts';
 import { passwordResetMessage } from '../../mail/account-messages.ts';
 import { checkAuthorizationRequest, resumeAuthorization } from '../../oauth/authorization-request.ts';
 import { renderErrorPage, renderMessagePage, renderNewPasswordPage, renderPasswordResetPage } from '../../pages/render.ts';
-import { sendSecondStepPage } from '../mfa/second-step-page.ts';
 import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -24,7 +23,7 @@ import { mailboxProven } from '../../users/mailbox-proof.ts';
 import { PASSWORD_REJECTIONS, requireAcceptablePassword } from '../../users/password-policy.ts';
 import { admitMember } from '../admission.ts';
 import { signInWithBrowserSession } from '../browser-sign-in.ts';
-import { answerLinkLook, answerLogin } from '../respond.ts';
+import { answerLinkLook, answerLogin, sendSecondStepPage } from '../respond.ts';
 import { accountTokens } from '../verify-email/routes.ts';
 
 const RESET: ['password_reset'] = ['password_reset'];

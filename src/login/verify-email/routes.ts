@@ -14,7 +14,6 @@ import { emailChangedNotice, emailChangeMessage, emailVerificationMessage } from
 import { resumeAuthorization, type AuthorizationRequest } from '../../oauth/authorization-request.ts';
 import type { AuthorizationResponse } from '../../oauth/authorization-response.ts';
 import { renderErrorPage, renderMessagePage, renderVerifyEmailConfirmPage } from '../../pages/render.ts';
-import { sendSecondStepPage } from '../mfa/second-step-page.ts';
 import { answerEnrolment } from '../mfa/enrolment-routes.ts';
 import { secondStepFor, type SecondStepRequired } from '../mfa/second-step.ts';
 import type { Services } from '../../services.ts';
@@ -25,7 +24,7 @@ import { normalizeEmail, requireValidEmail } from '../../users/email.ts';
 import type { User } from '../../users/users.ts';
 import { admitMember } from '../admission.ts';
 import { signInWithBrowserSession } from '../browser-sign-in.ts';
-import { answerLinkLook, answerLogin } from '../respond.ts';
+import { answerLinkLook, answerLogin, sendSecondStepPage } from '../respond.ts';
 
 /** What a link at /verify-email can be. */
 const VERIFY_PURPOSES: readonly AccountTokenPurpose[] = ['verify_email', 'email_change'];

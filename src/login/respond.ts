@@ -153,5 +153,6 @@ export function secondStepPage(authorization: AuthorizationRequest, options: Sec
 
 /** The second step, sent: its CSP allows the logo, and the app as form-action (its posts to /login/mfa redirect there). */
 export function sendSecondStepPage(reply: FastifyReply, authorization: AuthorizationRequest, options: SecondStepPageOptions, status = 200): FastifyReply {
-  return sendHtml(reply, status, secondStepPage(authorization, options), authorization.redirectUri, projectBrand(authorization.project));
+  const brand = projectBrand(authorization.project);
+  return sendHtml(reply, status, renderSecondStepPage({ ...options, brand }), authorization.redirectUri, brand);
 }

@@ -68,8 +68,11 @@ describe('the admin console in a browser', () => {
     assert.equal(token.status, 200);
   }
 
+  /** Waits for a notice not seen before (each change gets a new element), so the same text twice waits for the second. */
   async function acknowledged(text: string | RegExp): Promise<void> {
-    await page.locator('.acknowledgement .notice', { hasText: text }).waitFor();
+    const notice = page.locator('.acknowledgement .notice:not([data-seen])', { hasText: text });
+    await notice.waitFor();
+    await notice.evaluate((element) => element.setAttribute('data-seen', ''));
   }
 
   async function press(name: string | RegExp, scope: Page | ReturnType<Page['locator']> = page): Promise<void> {

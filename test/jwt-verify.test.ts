@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, SignJWT, type JWK } from 'jose';
-import { JwtRefused, verifyJwt, verifyingKeys } from '../src/crypto/jwt-verify.ts';
+import { JwtRefused, VerifyingKeySet, verifyJwt, verifyingKeys } from '../src/crypto/jwt-verify.ts';
 
 const ISSUER = 'https://id.example.test';
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -126,5 +126,60 @@ describe('verifying our own JWTs with node:crypto', () => {
   it('refuses an oversized token before decoding it', async () => {
     const token = await signed({ ...claims, filler: 'x'.repeat(20_000) });
     assert.equal(oursAccepts(token), false);
+  });
+});
+
+describe('a key set remembers the tokens it verified', () => {
+  const refused = (reason: JwtRefused['reason']) => (error: unknown) => error instanceof JwtRefused && error.reason === reason;
+
+  it('answers the same token again without its signature: the keys it was verified with are not needed again', async () => {
+    const keys = verifyingKeys(published);
+    const set = new VerifyingKeySet(keys);
+    const token = await signed(claims);
+    assert.deepEqual(set.verify(token, options), claims);
+    assert.equal(set.remembered, 1);
+    // Emptied behind the set's back (it never is: a new key set is made instead), so that only
+    // the remembered verification can answer.
+    keys.clear();
+    assert.deepEqual(set.verify(token, options), claims);
+    const another = await signed({ ...claims, sub: 'user-2' });
+    assert.throws(() => set.verify(another, options), refused('unknown_kid'));
+  });
+
+  it('judges the claims again at every use, and forgets a token once it has expired', async () => {
+    const set = new VerifyingKeySet(verifyingKeys(published));
+    const token = await signed(claims);
+    set.verify(token, { ...options, audience: 'app' });
+    assert.throws(() => set.verify(token, { ...options, audience: 'another-app' }), refused('claims'));
+    assert.throws(() => set.verify(token, { ...options, typ: 'JWT' }), refused('claims'));
+    assert.throws(() => set.verify(token, { ...options, issuer: 'https://elsewhere.example.test' }), refused('claims'));
+    assert.equal(set.remembered, 1);
+    assert.throws(() => set.verify(token, { ...options, currentDate: new Date((claims.exp + 1) * 1000) }), refused('expired'));
+    assert.equal(set.remembered, 0);
+  });
+
+  it('remembers only tokens whose signature is good, each by its exact text', async () => {
+    const set = new VerifyingKeySet(verifyingKeys(published));
+    const token = await signed(claims);
+    set.verify(token, options);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const other = Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url');
+    assert.throws(() => set.verify(`${h}.${other}.${s}`, options), refused('signature'));
+    assert.throws(() => set.verify(`${h}.${p}.${s.slice(0, -2)}AA`, options), refused('signature'));
+    const forged = await signed(claims, { key: stranger.privateKey });
+    assert.throws(() => set.verify(forged, options), refused('signature'));
+    assert.equal(set.remembered, 1);
+  });
+
+  it('keeps at most its bound: past it, the oldest token is dropped and verified again when it comes back', async () => {
+    const keys = verifyingKeys(published);
+    const set = new VerifyingKeySet(keys, 3);
+    const tokens = await Promise.all([1, 2, 3, 4, 5].map((n) => signed({ ...claims, sub: `user-${n}` })));
+    for (const token of tokens) set.verify(token, options);
+    assert.equal(set.remembered, 3);
+    keys.clear();
+    assert.throws(() => set.verify(tokens[0] ?? '', options), refused('unknown_kid'));
+    assert.throws(() => set.verify(tokens[1] ?? '', options), refused('unknown_kid'));
+    for (const token of tokens.slice(2)) assert.equal(set.verify(token, options).sub, JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sub);
   });
 });

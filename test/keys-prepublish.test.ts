@@ -118,6 +118,8 @@ describe('pre-published signing keys, seen by two instances on one database', ()
     const old = await tokens(a);
     const oldRsa = await tokens(a, RS_PROJECT);
     assert.equal((await userinfo(a, old.access_token)).statusCode, 200);
+    // Both instances have verified (and remember) the old token before the rotation.
+    assert.equal((await userinfo(b, old.access_token)).statusCode, 200);
 
     const admin = await adminToken(a);
     const res = await call(a, admin, 'POST', '/admin/keys/rotate', { immediately: true });

@@ -77,8 +77,14 @@ function optionalNumber(payload: JwtPayload, claim: string): number | undefined 
   return value;
 }
 
-/** Verifies a compact JWS against `keys` and checks its claims; throws JwtRefused. */
-export function verifyJwt(token: string, keys: ReadonlyMap<string, VerifyingKey>, options: JwtVerifyOptions): JwtPayload {
+/** What a good signature establishes: the header's `typ` and the payload, both as signed. */
+interface Signed {
+  typ: unknown;
+  payload: Readonly<JwtPayload>;
+}
+
+/** Checks the form and the signature of a compact JWS against `keys`; throws JwtRefused. */
+function verifySignature(token: string, keys: ReadonlyMap<string, VerifyingKey>): Signed {
   if (token.length > MAX_TOKEN_LENGTH) throw new JwtRefused('malformed');
   const parts = token.split('.');
   if (parts.length !== 3) throw new JwtRefused('malformed');
@@ -100,9 +106,12 @@ export function verifyJwt(token: string, keys: ReadonlyMap<string, VerifyingKey>
       ? signature.length === 64 && verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature)
       : verify('sha256', input, key.key, signature);
   if (!good) throw new JwtRefused('signature');
+  return { typ, payload: Object.freeze(jsonObject(payloadBytes)) };
+}
 
+/** The claims of a signed token, judged against `options` at their time; throws JwtRefused. */
+function checkClaims({ typ, payload }: Signed, options: JwtVerifyOptions): JwtPayload {
   if (options.typ !== undefined && (typeof typ !== 'string' || normalTyp(typ) !== normalTyp(options.typ))) throw new JwtRefused('claims');
-  const payload = jsonObject(payloadBytes);
   if (payload.iss !== options.issuer) throw new JwtRefused('claims');
   if (options.audience !== undefined) {
     const { aud } = payload;
@@ -116,4 +125,50 @@ export function verifyJwt(token: string, keys: ReadonlyMap<string, VerifyingKey>
   const nbf = optionalNumber(payload, 'nbf');
   if (nbf !== undefined && nbf > now) throw new JwtRefused('claims');
   return payload;
+}
+
+/** Verifies a compact JWS against `keys` and checks its claims; throws JwtRefused. The payload is frozen. */
+export function verifyJwt(token: string, keys: ReadonlyMap<string, VerifyingKey>, options: JwtVerifyOptions): JwtPayload {
+  return checkClaims(verifySignature(token, keys), options);
+}
+
+/** How many verified tokens a key set remembers (a few MiB at most). */
+export const VERIFIED_TOKENS_KEPT = 4096;
+
+/**
+ * A key set that remembers the tokens whose signature it has verified, so that a client calling
+ * /userinfo (or the admin API) again with the same token costs no second signature check. Only
+ * verified tokens are kept, the exact token string as the key; the claims (issuer, audience,
+ * typ, exp, nbf) are judged again at every use, and a token found expired is forgotten. A new
+ * key set (a rotation, a key leaving the JWKS) starts with nothing remembered. At most
+ * VERIFIED_TOKENS_KEPT tokens: past that, the oldest is dropped.
+ */
+export class VerifyingKeySet {
+  private readonly verified = new Map<string, Signed>();
+  constructor(
+    readonly keys: ReadonlyMap<string, VerifyingKey>,
+    private readonly kept = VERIFIED_TOKENS_KEPT,
+  ) {}
+
+  get remembered(): number {
+    return this.verified.size;
+  }
+
+  verify(token: string, options: JwtVerifyOptions): JwtPayload {
+    let signed = this.verified.get(token);
+    if (signed === undefined) {
+      signed = verifySignature(token, this.keys);
+      if (this.verified.size >= this.kept) {
+        const oldest = this.verified.keys().next();
+        if (!oldest.done) this.verified.delete(oldest.value);
+      }
+      this.verified.set(token, signed);
+    }
+    try {
+      return checkClaims(signed, options);
+    } catch (error) {
+      if (error instanceof JwtRefused && error.reason === 'expired') this.verified.delete(token);
+      throw error;
+    }
+  }
 }

@@ -4,7 +4,7 @@
 // WebCrypto for ES256; verification in jwt-verify.ts).
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import { JwtRefused, verifyJwt, verifyingKeys, type JwtPayload, type JwtVerifyOptions, type VerifyingKey } from './jwt-verify.ts';
+import { JwtRefused, VerifyingKeySet, verifyingKeys, type JwtPayload, type JwtVerifyOptions } from './jwt-verify.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../storage/schema.ts';
@@ -122,7 +122,7 @@ export class KeyRing {
   private publicKeys: PublicJwk[] = [];
   /** when the next retired key leaves the JWKS (epoch ms) */
   private nextDeparture = Infinity;
-  private verifier: Map<string, VerifyingKey> | undefined;
+  private verifier: VerifyingKeySet | undefined;
   private overlapMs = 0;
   private reloading: Promise<void> | undefined;
   private lastUnknownKidReload = -Infinity;
@@ -313,7 +313,7 @@ export class KeyRing {
   async verifyJwt(token: string, options: JwtVerifyOptions): Promise<JwtPayload> {
     const opts: JwtVerifyOptions = { currentDate: new Date(this.clock.now()), ...options };
     try {
-      return verifyJwt(token, this.verifierSet(), opts);
+      return this.verifierSet().verify(token, opts);
     } catch (error) {
       if (!(error instanceof JwtRefused) || error.reason !== 'unknown_kid') throw error;
       // Another instance may have rotated; a kid nobody made costs one reload per second at most.
@@ -321,7 +321,7 @@ export class KeyRing {
       if (now - this.lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) throw error;
       this.lastUnknownKidReload = now;
       await this.reload();
-      return verifyJwt(token, this.verifierSet(), opts);
+      return this.verifierSet().verify(token, opts);
     }
   }
 
@@ -337,9 +337,9 @@ export class KeyRing {
     return this.reloading;
   }
 
-  private verifierSet(): Map<string, VerifyingKey> {
+  private verifierSet(): VerifyingKeySet {
     const { keys } = this.jwks();
-    this.verifier ??= verifyingKeys(keys);
+    this.verifier ??= new VerifyingKeySet(verifyingKeys(keys));
     return this.verifier;
   }
 

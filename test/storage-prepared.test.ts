@@ -52,6 +52,24 @@ describe(`prepared queries on ${testBackend}`, () => {
     assert.equal(await kvValue().first(db(), { key: 'w2' }), undefined);
   });
 
+  it('a step told to hear of its commit hears once it committed, only when it changed a row, never when its writes were undone', async () => {
+    const heard: string[] = [];
+    const hear = (what: string) => () => heard.push(what);
+    // What the listener reads, from another connection of the pool on PostgreSQL: the write is committed.
+    let read: Promise<{ value: string } | undefined> | undefined;
+    const changes = step(putKv(), { key: 'n1', value: 'a' }, false, () => {
+      heard.push('changed');
+      read = kvValue().first(db(), { key: 'n1' });
+    });
+    assert.equal(await writeAtomically(db(), [changes, step(setKv(), { key: 'nobody', value: 'x' }, false, hear('unchanged'))]), true);
+    assert.deepEqual(heard, ['changed']);
+    assert.deepEqual(await read, { value: 'a' });
+    // Undone by a mustChange step: its earlier write changed a row, yet nobody hears.
+    assert.equal(await writeAtomically(db(), [step(putKv(), { key: 'n2', value: 'a' }, false, hear('undone')), step(setKv(), { key: 'nobody', value: 'b' }, true)]), false);
+    await assert.rejects(writeAtomically(db(), [step(putKv(), { key: 'n3', value: 'a' }, false, hear('failed')), step(putKv(), { key: 'n1', value: 'again' })]));
+    assert.deepEqual(heard, ['changed']);
+  });
+
   it('a failing write undoes the ones before it and reaches the caller', async () => {
     await assert.rejects(writeAtomically(db(), [step(putKv(), { key: 'f1', value: 'a' }), step(putKv(), { key: 'f1', value: 'again' })]));
     assert.equal(await kvValue().first(db(), { key: 'f1' }), undefined);

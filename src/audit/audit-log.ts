@@ -51,9 +51,8 @@ interface AuditQuery {
  * own transaction, so that an event is delivered exactly when it is recorded.
  */
 export interface EventOutbox {
+  /** the writes that queue the event's deliveries; they tell the deliverer once committed, if they queued any */
   stepsFor(entry: AuditEntry): WriteStep[];
-  /** the deliveries of an event recorded by this process are committed */
-  recorded(): void;
 }
 
 /** The event as GET /admin/audit shows it, and as a webhook receives it. */
@@ -114,14 +113,13 @@ export class AuditLog {
       return;
     }
     await writeAtomically(this.db, [step(this.insert, row), ...this.outbox.stepsFor(entryOf(row))]);
-    this.outbox.recorded();
   }
 
   /**
    * The event as one write of someone else's transaction (writeAtomically): a refresh grant
    * records its event in its own rotation's commit instead of a commit of its own, and records
    * nothing when the rotation is undone. Its deliveries (the outbox's writes) come with it, in
-   * the same transaction; they go out at the deliverer's next run.
+   * the same transaction, and the deliverer hears of them once it commits.
    */
   recordStep(event: AuditEvent): WriteStep[] {
     for (const listener of this.listeners) listener(event);

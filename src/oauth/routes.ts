@@ -141,17 +141,19 @@ async function authorizationCodeGrant(services: Services, record: ProjectRecord,
     refreshTtlMs: lifetimes.refreshTokenMs,
     sessionMaxMs: lifetimes.sessionMaxMs,
     browserSessionId: grant.browserSessionId ?? null,
+    // The event in the session's own commit, as a refresh records its event in its rotation's.
+    alsoWrite: (started) =>
+      services.audit.recordStep({
+        type: 'token.code_exchanged',
+        outcome: 'success',
+        projectId: record.project.id,
+        subject: started.subject,
+        ...client,
+        detail: { session_id: started.id, method: started.method },
+      }),
   });
   // One more write per code exchange (not per refresh): what a replay of this code must revoke.
   await services.codes.recordExchange(code, session.id, lifetimes.codeMs);
-  await services.audit.record({
-    type: 'token.code_exchanged',
-    outcome: 'success',
-    projectId: record.project.id,
-    subject: session.subject,
-    ...client,
-    detail: { session_id: session.id, method: session.method },
-  });
   return services.tokens.issue({
     session,
     sid,

@@ -446,6 +446,8 @@ export class SessionService {
     sessionMaxMs?: number;
     /** the browser session the sign-in came from (docs/sso.md), for logout */
     browserSessionId?: string | null;
+    /** more writes for the same transaction (the grant's audit event), made once the session is known */
+    alsoWrite?: (session: Session) => WriteStep[];
   }): Promise<StartedSession> {
     const now = this.clock.now();
     const sid = this.ids.token();
@@ -469,6 +471,7 @@ export class SessionService {
     await writeAtomically(this.db, [
       step(this.queries.insertSession, session),
       step(this.queries.insertToken, { tokenHash: sha256(refreshToken), sessionId: session.id, projectId: input.projectId, now, expiresAt: session.expires_at }),
+      ...(input.alsoWrite?.(session) ?? []),
     ]);
     return { session, sid, refreshToken };
   }

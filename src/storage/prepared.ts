@@ -150,24 +150,37 @@ export function prepare<P extends Record<string, unknown>, R>(query: Compilable<
 export interface WriteStep {
   query: CompiledQuery<unknown>;
   mustChange: boolean;
+  /** the rows the step changed, set when it runs */
+  changed?: number;
+  /** called once the transaction has committed, when the step changed a row (an outbox's nudge) */
+  afterCommit?: () => void;
 }
 
 /** A write bound to its values, for writeAtomically. */
-export function step<P extends Record<string, unknown>>(query: PreparedQuery<P, unknown>, values: P, mustChange = false): WriteStep {
-  return { query: query.bind(values), mustChange };
+export function step<P extends Record<string, unknown>>(query: PreparedQuery<P, unknown>, values: P, mustChange = false, afterCommit?: () => void): WriteStep {
+  return { query: query.bind(values), mustChange, ...(afterCommit ? { afterCommit } : {}) };
+}
+
+/** Runs a step on SQLite and notes what it changed. */
+function runStep(sqlite: SqliteDatabase.Database, s: WriteStep): number {
+  s.changed = Number(runSync(sqlite, s.query).numAffectedRows);
+  return s.changed;
 }
 
 class Undone extends Error {}
 
 /** Runs the steps on a connection already in a transaction; throws Undone when a mustChange step changed nothing. */
 function runSteps(sqlite: SqliteDatabase.Database, steps: WriteStep[]): void {
-  for (const s of steps) if (Number(runSync(sqlite, s.query).numAffectedRows) === 0 && s.mustChange) throw new Undone();
+  for (const s of steps) if (runStep(sqlite, s) === 0 && s.mustChange) throw new Undone();
 }
 
 async function viaKysely<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
   try {
     await db.transaction().execute(async (trx) => {
-      for (const s of steps) if (Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n) === 0 && s.mustChange) throw new Undone();
+      for (const s of steps) {
+        s.changed = Number((await trx.executeQuery(s.query)).numAffectedRows ?? 0n);
+        if (s.changed === 0 && s.mustChange) throw new Undone();
+      }
     });
     return true;
   } catch (error) {
@@ -192,7 +205,7 @@ function runStepsBare(sqlite: SqliteDatabase.Database, steps: WriteStep[]): bool
   for (const [i, s] of steps.entries()) {
     let changed: number;
     try {
-      changed = Number(runSync(sqlite, s.query).numAffectedRows);
+      changed = runStep(sqlite, s);
     } catch (error) {
       if (i > 0) throw new NeedsSavepoints();
       throw error;
@@ -280,6 +293,15 @@ function commitTogether(db: object, sqlite: SqliteDatabase.Database): void {
  * transaction commits with the others asked for in the same event-loop turn (commitTogether).
  */
 export function writeAtomically<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
+  const written = writeTogether(db, steps);
+  if (!steps.some((s) => s.afterCommit)) return written;
+  return written.then((applied) => {
+    if (applied) for (const s of steps) if (s.afterCommit && (s.changed ?? 0) > 0) s.afterCommit();
+    return applied;
+  });
+}
+
+function writeTogether<DB>(db: Kysely<DB>, steps: WriteStep[]): Promise<boolean> {
   const sqlite = sqliteHandles.get(db);
   if (!sqlite) return viaKysely(db, steps);
   return new Promise<boolean>((resolve, reject) => {

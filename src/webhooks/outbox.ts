@@ -102,17 +102,25 @@ export class Outbox {
     );
   }
 
-  /** The writes that queue `entry` for every webhook it matches, for the event's own transaction. */
+  /**
+   * The writes that queue `entry` for every webhook it matches, for the event's own transaction.
+   * Once that commits, and only if a delivery was queued, the listeners hear of it.
+   */
   stepsFor(entry: AuditEntry): WriteStep[] {
     return [
-      step(this.enqueue, {
-        eventId: entry.id,
-        eventType: entry.type,
-        payload: JSON.stringify(entry),
-        now: this.clock.now(),
-        typePattern: `%"${likeLiteral(entry.type)}"%`,
-        projectId: entry.project_id,
-      }),
+      step(
+        this.enqueue,
+        {
+          eventId: entry.id,
+          eventType: entry.type,
+          payload: JSON.stringify(entry),
+          now: this.clock.now(),
+          typePattern: `%"${likeLiteral(entry.type)}"%`,
+          projectId: entry.project_id,
+        },
+        false,
+        () => this.recorded(),
+      ),
     ];
   }
 

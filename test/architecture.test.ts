@@ -14,7 +14,7 @@ const SRC = join(ROOT, 'src');
 
 /** Lowest first. The first rule a path matches decides its layer. */
 const LAYERS: Array<{ name: string; paths: RegExp }> = [
-  { name: 'foundation', paths: /^(errors|config|clock|logging)\.ts$|^audit\/events\.ts$|^crypto\/|^http\// },
+  { name: 'foundation', paths: /^(errors|config|clock|logging|lazy)\.ts$|^audit\/events\.ts$|^crypto\/|^http\// },
   { name: 'storage', paths: /^storage\// },
   { name: 'pages', paths: /^pages\/(render|i18n)\.ts$|^pages\/locales\/|^mail\/(templates|account-messages)\.ts$|^account\/page\.ts$/ },
   { name: 'routes', paths: /(^|\/)routes\.ts$|-routes\.ts$|^admin\/|^openapi\/|^login\/respond\.ts$/ },

@@ -215,7 +215,7 @@ async function beginJourney(
   found: { connection: Connection; client: UpstreamClient },
   journey: JourneyPurpose,
 ): Promise<{ url: string; cookie: string }> {
-  const secrets = newJourneySecrets();
+  const secrets = await newJourneySecrets();
   const url = await authorizationUrl(found.client, services.clock, { redirectUri: found.connection.redirect_uri, scope: found.connection.scopes, secrets });
   await services.journeys.start(journey, secrets);
   return { url, cookie: journeyCookie(services.config.issuer, secrets.state, presentedCookie) };

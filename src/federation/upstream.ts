@@ -4,8 +4,12 @@
 // iss, aud, nonce, exp). Every outbound request has a timeout and a bound on the answer's size,
 // so that a slow or hostile provider costs a bounded wait and bounded memory
 // (docs/decisions/0114-outbound-requests-to-providers.md).
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import type { Clock } from '../clock.ts';
+import { lazyImport } from '../lazy.ts';
+
+/** openid-client, loaded at the first conversation with a provider. */
+const openidClient = lazyImport(() => import('openid-client'));
 
 /** Seconds any one request to a provider may take (discovery, token, JWKS, userinfo). */
 export const UPSTREAM_TIMEOUT_SECONDS = 10;
@@ -101,6 +105,7 @@ export function issuerProblem(issuer: string): string | undefined {
  * document whose `issuer` differs). Answers the document; throws UpstreamError.
  */
 export async function discoverProvider(issuer: string): Promise<oidc.ServerMetadata> {
+  const oidc = await openidClient();
   try {
     const config = await oidc.discovery(new URL(issuer), 'gatehouse', undefined, undefined, {
       [oidc.customFetch]: boundedFetch,
@@ -129,7 +134,8 @@ export interface UpstreamClient {
  * is the clock's distance from the system time), so that expiry checks follow the clock as every
  * other time-dependent rule does.
  */
-function configurationOf(client: UpstreamClient, clock: Clock): oidc.Configuration {
+async function configurationOf(client: UpstreamClient, clock: Clock): Promise<{ oidc: typeof oidc; config: oidc.Configuration }> {
+  const oidc = await openidClient();
   const methods = client.metadata.token_endpoint_auth_methods_supported;
   // OIDC Discovery §3: absent means client_secret_basic.
   const auth = !methods || methods.includes('client_secret_basic') ? oidc.ClientSecretBasic(client.clientSecret) : oidc.ClientSecretPost(client.clientSecret);
@@ -141,7 +147,7 @@ function configurationOf(client: UpstreamClient, clock: Clock): oidc.Configurati
   // for it, and a proxy or a compromised hop must not be able to hand Gatehouse a person.
   oidc.enableNonRepudiationChecks(config);
   if (insecureAllowed(client.issuer)) oidc.allowInsecureRequests(config);
-  return config;
+  return { oidc, config };
 }
 
 export interface JourneySecrets {
@@ -151,13 +157,14 @@ export interface JourneySecrets {
 }
 
 /** Fresh state, nonce and PKCE verifier for one journey. */
-export function newJourneySecrets(): JourneySecrets {
+export async function newJourneySecrets(): Promise<JourneySecrets> {
+  const oidc = await openidClient();
   return { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
 }
 
 /** The provider's authorization URL: response_type=code, client_id, redirect_uri, scope, state, nonce, S256 challenge. */
 export async function authorizationUrl(client: UpstreamClient, clock: Clock, input: { redirectUri: string; scope: string; secrets: JourneySecrets }): Promise<string> {
-  const config = configurationOf(client, clock);
+  const { oidc, config } = await configurationOf(client, clock);
   return oidc
     .buildAuthorizationUrl(config, {
       response_type: 'code',
@@ -180,7 +187,7 @@ export async function exchangeCallback(
   clock: Clock,
   input: { callbackUrl: URL; secrets: JourneySecrets },
 ): Promise<UpstreamClaims> {
-  const config = configurationOf(client, clock);
+  const { oidc, config } = await configurationOf(client, clock);
   try {
     const tokens = await oidc.authorizationCodeGrant(config, input.callbackUrl, {
       pkceCodeVerifier: input.secrets.codeVerifier,

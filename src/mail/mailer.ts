@@ -1,6 +1,10 @@
 // Outgoing mail: SMTP through nodemailer when GATEHOUSE_SMTP_URL is set; otherwise a dev
 // outbox that writes the message to the log so that `npm start` works without a mail server.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import { lazyRequire } from '../lazy.ts';
+
+/** Loaded only when SMTP is configured. */
+const nodemailer = lazyRequire<typeof import('nodemailer')>('nodemailer');
 
 export interface MailMessage {
   to: string;
@@ -25,7 +29,7 @@ export class SmtpMailer implements Mailer {
     // A pooled transport reuses its SMTP connection instead of a new handshake per mail.
     // nodemailer's own bounds (2 min to connect, 30 s for the greeting, 10 min of silence) held
     // requests to a frozen SMTP server up to 123 s; these answer 503 within the timeout.
-    this.transport = nodemailer.createTransport({
+    this.transport = nodemailer().createTransport({
       url,
       pool: true,
       connectionTimeout: timeoutMs,

@@ -3,7 +3,10 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../lazy.ts';
+
+const postgres = lazyRequire<typeof pg>('pg');
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { forgetStatementName, otherConnectionsCommitted, registerSqlite, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
@@ -135,7 +138,8 @@ interface PoolOptions {
 const CLIENT_TIMEOUT_MARGIN_MS = 250;
 
 function newPool(url: string, options: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+  const { Pool, types } = postgres();
+  const pool = new Pool({
     connectionString: url,
     max: options.max,
     // A database that refuses, or hangs, fails the request in seconds instead of holding it.
@@ -150,7 +154,7 @@ function newPool(url: string, options: PoolOptions): pg.Pool {
     // Times are epoch milliseconds in bigint columns: they fit a JS number exactly.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+        oid === INT8_OID ? (value: string) => Number(value) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
     },
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.

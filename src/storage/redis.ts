@@ -1,8 +1,11 @@
 // The Redis connection: created here so that its failure behaviour is chosen in one place.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyRequire } from '../lazy.ts';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 export function createRedis(url: string, timeoutMs: number): Redis {
-  const redis = new Redis(url, {
+  const redis = new (ioredis().Redis)(url, {
     lazyConnect: true,
     // While Redis is away, commands fail at once (the request answers 503) instead of queueing.
     enableOfflineQueue: false,

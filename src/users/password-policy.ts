@@ -1,7 +1,7 @@
 // Which passwords Gatehouse accepts, after NIST SP 800-63B §5.1.1.2: a length range and a
 // screen against commonly used and breached passwords; no composition rules, which push
 // people towards predictable patterns without adding strength.
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { lazyRequire } from '../lazy.ts';
 import { ConfigError } from '../config.ts';
 import { InvalidPassword } from '../errors.ts';
 
@@ -16,13 +16,14 @@ type PasswordCheck = { ok: true } | { ok: false; reason: PasswordRejection };
 // The screening list: zxcvbn's "passwords-common" (about 49,000 entries drawn from public
 // breach corpora), lower-cased into a Set when the first password is checked.
 let commonPasswords: Set<string> | undefined;
+const zxcvbnCommon = lazyRequire<typeof import('@zxcvbn-ts/language-common')>('@zxcvbn-ts/language-common');
 
 function screeningKey(password: string): string {
   return password.normalize('NFKC').toLowerCase();
 }
 
 function isCommonPassword(password: string): boolean {
-  commonPasswords ??= new Set(dictionary['passwords-common'].map(screeningKey));
+  commonPasswords ??= new Set(zxcvbnCommon().dictionary['passwords-common'].map(screeningKey));
   return commonPasswords.has(screeningKey(password));
 }
 

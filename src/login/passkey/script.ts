@@ -5,7 +5,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { lazyImport } from '../../lazy.ts';
+
+/** The bundler, loaded when the script is first asked for. */
+const esbuild = lazyImport(() => import('esbuild'));
 
 /** The path of the page script, and the one a page links. */
 export const PASSKEY_SCRIPT_PATH = '/assets/passkeys.js';
@@ -26,23 +29,27 @@ export class PasskeyScript {
   private bundle: Promise<string> | undefined;
 
   source(): Promise<string> {
-    this.bundle ??= build({
-      entryPoints: [entryPoint()],
-      bundle: true,
-      write: false,
-      minify: true,
-      format: 'iife',
-      target: ['es2020'],
-      platform: 'browser',
-      legalComments: 'inline',
-      logLevel: 'silent',
-    }).then(
-      (result) => result.outputFiles[0]?.text ?? '',
-      (error: unknown) => {
-        this.bundle = undefined;
-        throw error;
-      },
-    );
+    this.bundle ??= esbuild()
+      .then(({ build }) =>
+        build({
+          entryPoints: [entryPoint()],
+          bundle: true,
+          write: false,
+          minify: true,
+          format: 'iife',
+          target: ['es2020'],
+          platform: 'browser',
+          legalComments: 'inline',
+          logLevel: 'silent',
+        }),
+      )
+      .then(
+        (result) => result.outputFiles[0]?.text ?? '',
+        (error: unknown) => {
+          this.bundle = undefined;
+          throw error;
+        },
+      );
     return this.bundle;
   }
 }

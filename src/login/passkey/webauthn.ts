@@ -3,15 +3,11 @@
 // are required. A challenge is state like an mfa_token: kept in the KV store (SQL or Redis) under
 // its SHA-256 for as long as the ceremony may take, bound to what it was made for, and taken once
 // when the answer comes back, so that of racing answers to one challenge exactly one is verified.
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Clock } from '../../clock.ts';
 import type { Ids } from '../../crypto/random.ts';
@@ -19,6 +15,10 @@ import { sha256 } from '../../crypto/tokens.ts';
 import type { KeyValueStore } from '../../storage/kv.ts';
 import type { Passkey, Passkeys } from '../../users/passkeys.ts';
 import type { NewPasskey } from '../../users/second-factors.ts';
+import { lazyImport } from '../../lazy.ts';
+
+/** The WebAuthn library, loaded at the first ceremony. */
+const simpleWebAuthn = lazyImport(() => import('@simplewebauthn/server'));
 
 /** How long a ceremony may take, from the options to the answer (the browser's `timeout` too). */
 export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60 * 1000;
@@ -147,7 +147,7 @@ export class PasskeyCeremonies {
   /** The options of `navigator.credentials.create` for a new passkey of this person. */
   async registrationOptions(user: { id: string; email: string; name: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const existing = await this.passkeys.listForUser(user.id);
-    const options = await generateRegistrationOptions({
+    const options = await (await simpleWebAuthn()).generateRegistrationOptions({
       rpName: this.rpId,
       rpID: this.rpId,
       userName: user.email,
@@ -171,7 +171,7 @@ export class PasskeyCeremonies {
     const challenge = await this.takeChallenge(response.response.clientDataJSON, { kind: 'register', userId });
     if (challenge === undefined) return undefined;
     try {
-      const { verified, registrationInfo } = await verifyRegistrationResponse({
+      const { verified, registrationInfo } = await (await simpleWebAuthn()).verifyRegistrationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: this.origin,
@@ -199,7 +199,7 @@ export class PasskeyCeremonies {
    */
   async authenticationOptions(purpose: Exclude<ChallengePurpose, { kind: 'register' }>): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = purpose.kind === 'second_step' ? await this.passkeys.listForUser(purpose.userId) : [];
-    const options = await generateAuthenticationOptions({
+    const options = await (await simpleWebAuthn()).generateAuthenticationOptions({
       rpID: this.rpId,
       challenge: this.ids.token(),
       timeout: PASSKEY_CHALLENGE_TTL_MS,
@@ -227,7 +227,7 @@ export class PasskeyCeremonies {
     const handle = response.response.userHandle;
     if (handle !== undefined && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId) return undefined;
     try {
-      const { verified, authenticationInfo } = await verifyAuthenticationResponse({
+      const { verified, authenticationInfo } = await (await simpleWebAuthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: this.origin,

@@ -10,7 +10,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { checkAuthorizationRequest } from '../src/oauth/authorization-request.ts';
 import { completeAuthorization } from '../src/oauth/authorization-response.ts';
-import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, pkcePair, serveCommands, type MintedCode, type PreparedProject, type StorageCounts } from './ipc.ts';
+import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SERVICE, pkcePair, serveCommands, type MintedCode, type PreparedProject, type StorageCounts } from './ipc.ts';
 
 const config = loadConfig();
 const app = await buildApp({
@@ -69,8 +69,11 @@ serveCommands({
       if (i === 0) userId = user.id;
       list.push(account);
     }
-    prepared = { clientId: BENCH_PROJECT, redirectUri: BENCH_REDIRECT_URI, accounts: list, userId };
-    return { clientId: prepared.clientId, redirectUri: prepared.redirectUri, accounts: prepared.accounts };
+    // The client_credentials client: confidential, its secret made (and stored as a hash) by Gatehouse.
+    const { clientSecret } = await services.projects.create({ id: BENCH_SERVICE, name: 'Bench service', redirect_uris: [], confidential: true, client_credentials: true });
+    if (!clientSecret) throw new Error('the bench service got no client secret');
+    prepared = { clientId: BENCH_PROJECT, redirectUri: BENCH_REDIRECT_URI, accounts: list, userId, service: { clientId: BENCH_SERVICE, secret: clientSecret } };
+    return { clientId: prepared.clientId, redirectUri: prepared.redirectUri, accounts: prepared.accounts, service: prepared.service };
   },
 
   // Codes as a successful login leaves them: the authorization parameters checked by

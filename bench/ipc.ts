@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 export const BENCH_PROJECT = 'bench-app';
 export const BENCH_REDIRECT_URI = 'https://app.bench.test/callback';
 export const BENCH_SCOPE = 'openid email';
+/** The confidential client both servers are given for client_credentials (its secret in the form). */
+export const BENCH_SERVICE = 'bench-service';
 
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
@@ -23,6 +25,8 @@ export interface PreparedProject {
   clientId: string;
   redirectUri: string;
   accounts: Account[];
+  /** the client_credentials client and its secret */
+  service: { clientId: string; secret: string };
 }
 
 export interface MintedCode {

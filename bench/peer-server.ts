@@ -1,6 +1,9 @@
 // The peer: node-oidc-provider (oidc-provider on npm) set up as close to Gatehouse as it allows,
 // in a process of its own:
 // - one public client (token_endpoint_auth_method none), authorization code + PKCE S256 only;
+// - one confidential client for client_credentials (client_secret_post), as Gatehouse's
+//   confidential project with client_credentials: its access tokens opaque by default, where
+//   Gatehouse signs a JWT;
 // - refresh tokens issued to it and rotated on every use (rotateRefreshToken: true), each
 //   living as long as Gatehouse's (30 days) and not bound to the browser session, like a
 //   Gatehouse session's chain;
@@ -28,12 +31,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
-import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, serveCommands } from './ipc.ts';
+import { announceReady, BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SERVICE, serveCommands } from './ipc.ts';
 
 const ACCOUNT = 'bench-user';
 const BENCH_RESOURCE = 'https://api.bench.test';
 const JWT_ACCESS_TOKENS = process.env.PEER_JWT_ACCESS_TOKENS === '1';
 const port = Number(process.env.PORT ?? '0');
+const SERVICE_SECRET = process.env.PEER_SERVICE_SECRET ?? randomBytes(24).toString('base64url');
 const issuer = `http://127.0.0.1:${port}`;
 
 /** The store MemoryAdapter uses (get, set with a maxAge, delete), without the default's bound of 1000 entries. */
@@ -79,6 +83,16 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       id_token_signed_response_alg: 'ES256',
     },
+    {
+      // client_credentials: the secret the driver gave (PEER_SERVICE_SECRET), sent in the form.
+      client_id: BENCH_SERVICE,
+      client_secret: SERVICE_SECRET,
+      token_endpoint_auth_method: 'client_secret_post',
+      redirect_uris: [],
+      grant_types: ['client_credentials'],
+      response_types: [],
+      id_token_signed_response_alg: 'ES256',
+    },
   ],
   jwks: { keys: [signingKey] },
   adapter: (model: string) => new MemoryAdapter(model, store),
@@ -86,6 +100,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
     ...(JWT_ACCESS_TOKENS
       ? {
           resourceIndicators: {
@@ -106,7 +121,7 @@ const provider = new Provider(issuer, {
   issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
   expiresWithSession: () => false,
-  ttl: { AuthorizationCode: 60, AccessToken: 900, IdToken: 900, RefreshToken: 2592000, Grant: 2592000, Session: 2592000, Interaction: 600 },
+  ttl: { AuthorizationCode: 60, AccessToken: 900, ClientCredentials: 900, IdToken: 900, RefreshToken: 2592000, Grant: 2592000, Session: 2592000, Interaction: 600 },
 });
 // oidc-provider warns about each of these at start; none concerns the measured paths.
 const handle = provider.callback();

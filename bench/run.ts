@@ -3,6 +3,7 @@
 // each one's real code paths, and drives them with autocannon; see docs/performance.md for what each
 // scenario means.
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { hashSync as bcryptHashSync } from '@node-rs/bcrypt';
 import { createServer } from 'node:net';
@@ -10,9 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SCOPE, pkcePair, ServerProcess, type StorageCounts } from './ipc.ts';
+import { BENCH_PROJECT, BENCH_REDIRECT_URI, BENCH_SCOPE, BENCH_SERVICE, pkcePair, ServerProcess, type StorageCounts } from './ipc.ts';
 import { benchStorage } from './storage.ts';
-import { answerHeader, measure, settle, type AnswerHeaders, type HttpRequest, type LoadResult, type UnitTally, type Workload } from './load.ts';
+import { answerHeader, measure, settle, statusField, type AnswerHeaders, type HttpRequest, type LoadResult, type UnitTally, type Workload } from './load.ts';
 import {
   authorizeQuery,
   codeOf,
@@ -24,13 +25,28 @@ import {
   mintCodes,
   peerAccessTokens,
   peerBrowsers,
+  peerCodes,
   peerRefreshTokens,
   type SignedInBrowser,
 } from './setup.ts';
 
-const ALL_SCENARIOS = ['discovery', 'jwks', 'userinfo', 'refresh', 'authorize-sso', 'code-exchange', 'pin-login', 'password-login', 'mixed', 'refresh-c100', 'users-import'] as const;
+const ALL_SCENARIOS = [
+  'discovery',
+  'jwks',
+  'userinfo',
+  'refresh',
+  'authorize-sso',
+  'code-exchange',
+  'client-credentials',
+  'refresh-2-processes',
+  'pin-login',
+  'password-login',
+  'mixed',
+  'refresh-c100',
+  'users-import',
+] as const;
 /** the scenarios both servers run, in turns, each with the target Gatehouse ≥ 2× the peer */
-const RATIO_SCENARIOS = ['refresh', 'discovery', 'jwks', 'userinfo', 'authorize-sso'] as const;
+const RATIO_SCENARIOS = ['refresh', 'discovery', 'jwks', 'userinfo', 'authorize-sso', 'code-exchange', 'client-credentials'] as const;
 /** one verification's time: the median of the samples taken before and after the login run */
 interface HashTimings {
   concurrency: number;
@@ -99,6 +115,9 @@ const options = {
 const only = new Set((args.only ?? ALL_SCENARIOS.join(',')).split(',').map((s) => s.trim()));
 for (const name of only) if (!ALL_SCENARIOS.includes(name as ScenarioName)) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.join(', ')}`);
 const wanted = (name: ScenarioName) => only.has(name);
+
+/** The peer's client_credentials secret (Gatehouse makes its own when the project is created). */
+const PEER_SERVICE_SECRET = randomBytes(24).toString('base64url');
 
 /** The limits lifted for the bench, and only for it (see docs/performance.md): the limiters still count every request. */
 const LIFTED = '1000000000';
@@ -352,6 +371,7 @@ const peer = options.peer
       ...MALLOC,
       PORT: String(peerPort),
       NODE_ENV: 'production',
+      PEER_SERVICE_SECRET,
       ...(options.peerJwtAccessTokens ? { PEER_JWT_ACCESS_TOKENS: '1' } : {}),
     })
   : undefined;
@@ -393,17 +413,27 @@ function summarize(list: Row[]): Summary {
 /** per scenario: medians of each server's rounds, and each round's Gatehouse ÷ peer (the two ran back to back) */
 const summaries: Partial<Record<string, { gatehouse: Summary; peer?: Summary; roundRatios: number[] }>> = {};
 
-/** Gatehouse and the peer take turns, round after round, on the same workload shape. */
-async function alternate(scenario: string, make: (server: ServerProcess) => Workload): Promise<void> {
+/**
+ * Gatehouse and the peer take turns, round after round, on the same workload shape. With
+ * `fresh`, every run (warm-ups too) gets a workload made right before it: pools of single-use
+ * codes, which expire within a minute.
+ */
+async function alternate(scenario: string, make: (server: ServerProcess) => Workload | Promise<Workload>, { fresh = false } = {}): Promise<void> {
   log(`${scenario}:`);
   const servers = [gatehouse, ...(peer ? [peer] : [])];
-  const workloads = new Map(servers.map((s) => [s, make(s)]));
-  for (const server of servers) await warm(server, workloads.get(server) as Workload);
+  const kept = new Map<ServerProcess, Workload>();
+  const workload = async (server: ServerProcess): Promise<Workload> => {
+    if (fresh) return make(server);
+    const made = kept.get(server) ?? (await make(server));
+    kept.set(server, made);
+    return made;
+  };
+  for (const server of servers) await warm(server, await workload(server));
   const mine: Row[] = [];
   const theirs: Row[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const server of servers) {
-      const row = await run(server, scenario, workloads.get(server) as Workload, options.connections, { round });
+      const row = await run(server, scenario, await workload(server), options.connections, { round });
       (server === gatehouse ? mine : theirs).push(row);
     }
   }
@@ -443,6 +473,18 @@ async function usersImport(): Promise<ImportRun> {
 }
 
 let prepared: Awaited<ReturnType<typeof gatehouse.command<'prepare'>>> | undefined;
+/** One signed-in browser per connection on each server, each signed in through the server's own front door (made once). */
+const signedIn = new Map<ServerProcess, Promise<SignedInBrowser[]>>();
+function browsersOf(server: ServerProcess): Promise<SignedInBrowser[]> {
+  let browsers = signedIn.get(server);
+  if (!browsers) {
+    log(`  signing in ${options.connections} browsers on the ${server === gatehouse ? 'Gatehouse' : 'peer'}…`);
+    const accounts = (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
+    browsers = server === gatehouse ? gatehouseBrowsers(gatehouse.url, accounts, options.connections) : peerBrowsers(server.url, options.connections);
+    signedIn.set(server, browsers);
+  }
+  return browsers;
+}
 let hashTiming: HashTimings | undefined;
 /** password-login, round by round: its logins/s against the ceiling timed right before and after it */
 const loginRounds: Array<{ round: number; rps: number; timing: HashTimings }> = [];
@@ -450,9 +492,17 @@ let storedBefore: StorageCounts | undefined;
 let storedAfter: StorageCounts | undefined;
 const chains = new Map<ServerProcess, RefreshChains>();
 let failure: unknown;
+/** Gatehouse's resident set when idle (MiB): right after its start and set-up, and after every run */
+const idleRss: { start?: number; end?: number } = {};
+async function idleRssMiB(): Promise<number> {
+  await settled();
+  return statusField(gatehouse.pid, 'VmRSS');
+}
 
 try {
   prepared = await gatehouse.command('prepare', { accounts: 4 });
+  idleRss.start = await idleRssMiB();
+  log(`Gatehouse idle after its start: RSS ${fmt(idleRss.start)} MiB`);
   if (options.stored > options.sessions) {
     const extra = options.stored - options.sessions;
     log(`seeding ${fmt(extra)} stored sessions over ${options.projects} projects and ${options.users} users…`);
@@ -481,12 +531,8 @@ try {
     // 408 (request timeout) twice (2026-12-02 16:18 and 16:28), likely behind the checkpoint of the
     // large write-ahead log they leave.
     // One signed-in browser per connection, each signed in through the server's own front door.
-    log(`signing in ${options.connections} browsers on each server…`);
     const pkce = Array.from({ length: 256 }, () => pkcePair());
-    const accounts = (prepared?.accounts ?? []).map((a) => ({ email: a.email, password: a.password }));
-    const browsers = new Map<ServerProcess, SignedInBrowser[]>([[gatehouse, await gatehouseBrowsers(gatehouse.url, accounts, options.connections)]]);
-    if (peer) browsers.set(peer, await peerBrowsers(peer.url, options.connections));
-    await alternate('authorize-sso', (server) => new SignedInBrowsers(browsers.get(server) as SignedInBrowser[], server === gatehouse ? '/authorize' : '/auth', pkce));
+    await alternate('authorize-sso', async (server) => new SignedInBrowsers(await browsersOf(server), server === gatehouse ? '/authorize' : '/auth', pkce));
   }
 
   const needsChains = wanted('refresh') || wanted('mixed') || wanted('refresh-c100');
@@ -503,14 +549,36 @@ try {
   }
 
   if (wanted('code-exchange')) {
-    log('code-exchange:');
-    const count = Math.ceil(options.durationS * 8000);
-    const t0 = performance.now();
-    await warm(gatehouse, codeExchanges(await mintCodes(gatehouse, options.warmupS * 4000)));
-    const codes = await mintCodes(gatehouse, count);
-    log(`  ${fmt(count)} codes minted in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-    const row = await run(gatehouse, 'code-exchange', codeExchanges(codes));
-    if (row.result.ok >= count) row.note = 'ran out of codes before the time was up';
+    // The same number of codes for both servers each run, minted right before it (codes live 60 s
+    // on both): Gatehouse's by completeAuthorization, the peer's by its signed-in browsers'
+    // authorization requests. A run ends when its codes are spent, so its rate is codes ÷ time.
+    const count = Math.ceil(options.durationS * 1500);
+    await alternate(
+      'code-exchange',
+      async (server) => {
+        const t0 = performance.now();
+        const codes = server === gatehouse ? await mintCodes(gatehouse, count) : await peerCodes(server.url, await browsersOf(server), count);
+        log(`  ${fmt(count)} codes minted on the ${server === gatehouse ? 'Gatehouse' : 'peer'} in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+        return codeExchanges(codes);
+      },
+      { fresh: true },
+    );
+  }
+
+  if (wanted('client-credentials')) {
+    // A confidential client's POST /token grant_type=client_credentials, its secret in the form.
+    const gatehouseSecret = prepared?.service.secret;
+    if (!gatehouseSecret) throw new Error('client-credentials: the bench service has no secret');
+    const secrets = new Map<ServerProcess, string>([[gatehouse, gatehouseSecret], ...(peer ? [[peer, PEER_SERVICE_SECRET] as const] : [])]);
+    await alternate('client-credentials', (server) => {
+      const request: HttpRequest = {
+        method: 'POST',
+        path: '/token',
+        headers: FORM,
+        body: form({ grant_type: 'client_credentials', client_id: BENCH_SERVICE, client_secret: secrets.get(server) ?? '' }),
+      };
+      return { next: () => ({ request }), fixed: request };
+    });
   }
 
   if (wanted('pin-login')) {
@@ -590,6 +658,8 @@ try {
     await run(gatehouse, 'refresh-c100', gatehouseChains(), 100);
   }
   storedAfter = await gatehouse.command('counts', {});
+  idleRss.end = await idleRssMiB();
+  log(`Gatehouse idle after the runs: RSS ${fmt(idleRss.end)} MiB`);
 } catch (error) {
   failure = error;
 } finally {
@@ -740,6 +810,16 @@ if (unloaded && mixedRow) {
   targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: undefined, detail: 'not measured' });
   targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: undefined, detail: 'not measured' });
 }
+// Issue 22: idle after its start, every feature in (the bench's projects, users and keys loaded).
+targets.push(
+  idleRss.start !== undefined
+    ? {
+        name: 'server idle RSS ≤ 150 MB',
+        met: idleRss.start * 1.048576 <= 150,
+        detail: `${fmt(idleRss.start * 1.048576)} MB after its start${idleRss.end !== undefined ? `; ${fmt(idleRss.end * 1.048576)} MB idle after the runs, for information` : ''}`,
+      }
+    : { name: 'server idle RSS ≤ 150 MB', met: undefined, detail: 'not measured' },
+);
 const c100 = rows.filter((r) => r.server === 'gatehouse' && r.connections >= 100);
 if (c100.length) {
   const peak = Math.max(...c100.map((r) => r.result.peakRssMiB));
@@ -784,6 +864,7 @@ const report = {
   storedAfter,
   hashTiming,
   importRun,
+  idleRss,
   rows,
   summaries,
   ratios,

@@ -202,3 +202,26 @@ export async function peerBrowsers(baseUrl: string, count: number): Promise<Sign
     return browser;
   });
 }
+
+/**
+ * Codes of the peer, `count` of them, from its signed-in browsers: each browser one authorization
+ * request at a time (its session is its own), the browsers side by side.
+ */
+export async function peerCodes(baseUrl: string, browsers: SignedInBrowser[], count: number): Promise<MintedCode[]> {
+  const codes: MintedCode[] = [];
+  let next = 0;
+  await Promise.all(
+    browsers.map(async (browser) => {
+      while (next < count) {
+        next++;
+        const { verifier, challenge } = pkcePair();
+        const res = await setupFetch(`${baseUrl}/auth?${authorizeQuery(challenge)}`, { redirect: 'manual', headers: { cookie: browser.cookie } });
+        await res.arrayBuffer();
+        const code = codeOf(res.headers.get('location'));
+        if (!code) throw new Error(`the peer's /auth with a session answered ${res.status} ${res.headers.get('location') ?? ''}, not a code`);
+        codes.push({ code, verifier });
+      }
+    }),
+  );
+  return codes;
+}

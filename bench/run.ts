@@ -349,23 +349,23 @@ execFileSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc')
 // peer keeps libuv's default pool, where jose signs).
 const MALLOC = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
 const GATEHOUSE_POOL = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? options.hashConcurrency ?? '1' };
-const gatehouse = await ServerProcess.start(
-  'dist/bench/gatehouse-server.js',
-  {
-    ...MALLOC,
-    ...GATEHOUSE_POOL,
-    PORT: String(gatehousePort),
-    HOST: '127.0.0.1',
-    GATEHOUSE_ISSUER: `http://127.0.0.1:${gatehousePort}`,
-    ...storage.env,
-    GATEHOUSE_LOG_LEVEL: 'warn',
-    GATEHOUSE_TOKEN_RATE_LIMIT: LIFTED,
-    GATEHOUSE_LOGIN_FAILURES_PER_IP: LIFTED,
-    GATEHOUSE_PIN_FAILURES_PER_DAY: LIFTED,
-    ...(options.hashConcurrency ? { GATEHOUSE_HASH_CONCURRENCY: options.hashConcurrency } : {}),
-  },
-  [...options.serverNodeOptions, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
-);
+const gatehouseEnv: Record<string, string> = {
+  ...MALLOC,
+  ...GATEHOUSE_POOL,
+  PORT: String(gatehousePort),
+  HOST: '127.0.0.1',
+  GATEHOUSE_ISSUER: `http://127.0.0.1:${gatehousePort}`,
+  ...storage.env,
+  GATEHOUSE_LOG_LEVEL: 'warn',
+  GATEHOUSE_TOKEN_RATE_LIMIT: LIFTED,
+  GATEHOUSE_LOGIN_FAILURES_PER_IP: LIFTED,
+  GATEHOUSE_PIN_FAILURES_PER_DAY: LIFTED,
+  ...(options.hashConcurrency ? { GATEHOUSE_HASH_CONCURRENCY: options.hashConcurrency } : {}),
+};
+const gatehouse = await ServerProcess.start('dist/bench/gatehouse-server.js', gatehouseEnv, [
+  ...options.serverNodeOptions,
+  ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+]);
 const peer = options.peer
   ? await ServerProcess.start('dist/bench/peer-server.js', {
       ...MALLOC,
@@ -439,6 +439,58 @@ async function alternate(scenario: string, make: (server: ServerProcess) => Work
   }
   const roundRatios = theirs.map((row, i) => (mine[i]?.result.rps ?? 0) / row.result.rps);
   summaries[scenario] = { gatehouse: summarize(mine), ...(theirs.length ? { peer: summarize(theirs) } : {}), roundRatios };
+}
+
+/** the result of refresh-2-processes: one process alone, then two side by side (issue 22) */
+let scaleOut: { one: LoadResult; two: [LoadResult, LoadResult] } | undefined;
+
+/**
+ * refresh-2-processes (PostgreSQL + Redis): the refresh chains driven on Gatehouse alone, then
+ * split between it and a second process started on the same schema and Redis, each with as many
+ * connections as the one had alone, both measured at the same time. What the second adds is
+ * the pair's sum over the one's rate.
+ */
+async function twoProcesses(): Promise<void> {
+  log('refresh-2-processes:');
+  if (options.backend !== 'postgres') {
+    log('  skipped: an SQLite file belongs to one process (docs/scaling.md)');
+    rows.push({ scenario: 'refresh-2-processes', server: 'gatehouse', connections: options.connections, result: emptyResult(), note: 'skipped: PostgreSQL + Redis only (--backend postgres)' });
+    return;
+  }
+  const all = chains.get(gatehouse) as RefreshChains;
+  await warm(gatehouse, all);
+  const one = await run(gatehouse, 'refresh-2-processes: 1 process', all);
+  const port = await freePort();
+  const second = await ServerProcess.start('dist/bench/gatehouse-server.js', { ...gatehouseEnv, PORT: String(port) }, options.serverNodeOptions);
+  try {
+    const tokens = all.tokens();
+    const first = new RefreshChains(tokens.filter((_, i) => i % 2 === 0));
+    const other = new RefreshChains(tokens.filter((_, i) => i % 2 === 1));
+    const side = (durationS: number) =>
+      Promise.all([
+        measure({ url: gatehouse.url, connections: options.connections, durationS, workload: first, serverPid: gatehouse.pid }),
+        measure({ url: second.url, connections: options.connections, durationS, workload: other, serverPid: second.pid }),
+      ]);
+    const pids = [gatehouse.pid, second.pid, ...(peer ? [peer.pid] : [])];
+    // Both warmed together, as they then run.
+    await settle(pids);
+    await side(options.warmupS);
+    await settle(pids);
+    const [a, b] = await side(options.durationS);
+    for (const [scenario, result] of [
+      ['refresh-2-processes: 2 processes, the first', a],
+      ['refresh-2-processes: 2 processes, the second', b],
+    ] as const) {
+      const row: Row = { scenario, server: 'gatehouse', connections: options.connections, result };
+      rows.push(row);
+      log(`  ${describe(row)}${failed(row) ? ` — FAILED: ${statusList(row)}` : ''}`);
+    }
+    scaleOut = { one: one.result, two: [a, b] };
+    // The chains go on as one pool for the scenarios after this one.
+    chains.set(gatehouse, new RefreshChains([...first.tokens(), ...other.tokens()]));
+  } finally {
+    await second.stop();
+  }
 }
 
 /** users-import: `gatehouse users import` (compiled, as `npm start` runs it) on a fresh SQLite file */
@@ -535,7 +587,7 @@ try {
     await alternate('authorize-sso', async (server) => new SignedInBrowsers(await browsersOf(server), server === gatehouse ? '/authorize' : '/auth', pkce));
   }
 
-  const needsChains = wanted('refresh') || wanted('mixed') || wanted('refresh-c100');
+  const needsChains = wanted('refresh') || wanted('mixed') || wanted('refresh-c100') || wanted('refresh-2-processes');
   if (needsChains) {
     log(`minting ${fmt(options.sessions)} refresh chains on each server…`);
     chains.set(gatehouse, new RefreshChains(await gatehouseRefreshTokens(gatehouse, options.sessions)));
@@ -547,6 +599,8 @@ try {
   if (wanted('refresh')) {
     await alternate('refresh', (server) => chains.get(server) as RefreshChains);
   }
+
+  if (wanted('refresh-2-processes')) await twoProcesses();
 
   if (wanted('code-exchange')) {
     // The same number of codes for both servers each run, minted right before it (codes live 60 s
@@ -810,6 +864,17 @@ if (unloaded && mixedRow) {
   targets.push({ name: 'mixed: refresh keeps ≥ 50 % of its unloaded throughput', met: undefined, detail: 'not measured' });
   targets.push({ name: 'mixed: refresh p99 ≤ 3× unloaded p99', met: undefined, detail: 'not measured' });
 }
+// Issue 22: on PostgreSQL + Redis a second process adds at least 70 % of the first's rate.
+if (scaleOut) {
+  const { one, two } = scaleOut;
+  const added = (two[0].rps + two[1].rps - one.rps) / one.rps;
+  const bad = failedRounds('refresh-2-processes');
+  targets.push({
+    name: 'refresh-2-processes: a second process adds ≥ 70 % (PostgreSQL + Redis)',
+    met: added >= 0.7 && !bad,
+    detail: `${fmt(one.rps)}/s alone, ${fmt(two[0].rps)}/s + ${fmt(two[1].rps)}/s = ${fmt(two[0].rps + two[1].rps)}/s side by side: ${added >= 0 ? '+' : '−'}${fmt(Math.abs(added) * 100)} %${bad ? `; ${bad}` : ''}`,
+  });
+} else targets.push({ name: 'refresh-2-processes: a second process adds ≥ 70 % (PostgreSQL + Redis)', met: undefined, detail: options.backend === 'postgres' ? 'not measured' : 'not measured (--backend postgres)' });
 // Issue 22: idle after its start, every feature in (the bench's projects, users and keys loaded).
 targets.push(
   idleRss.start !== undefined
@@ -865,6 +930,7 @@ const report = {
   hashTiming,
   importRun,
   idleRss,
+  scaleOut,
   rows,
   summaries,
   ratios,

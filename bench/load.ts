@@ -222,6 +222,7 @@ export async function measure<T>(options: {
   const cpuBefore = processCpuUs(options.serverPid);
   const driverBefore = process.cpuUsage();
   const wallBefore = performance.now();
+  let lastAnswerAt = wallBefore;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -235,10 +236,10 @@ export async function measure<T>(options: {
       (error: Error | null, res: autocannon.Result) => (error ? reject(error) : resolve(res)),
     );
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      lastAnswerAt = performance.now();
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });
-  const wallS = (performance.now() - wallBefore) / 1000;
   const peakRssMiB = watch.stop();
   const tally = workload.units?.end();
   const cpuUs = processCpuUs(options.serverPid) - cpuBefore;
@@ -254,8 +255,9 @@ export async function measure<T>(options: {
   let refused = 0;
   for (const [code, count] of Object.entries(statuses)) if (!/^[23]\d\d$/.test(code)) refused += count;
   const errors = refused - notFoundFiller + result.errors + (tally?.unexpected ?? 0);
-  // A run of a pool ends when it is spent: its time is the wall time (autocannon's is whole seconds).
-  const durationS = workload.limit !== undefined ? wallS : result.duration;
+  // A run of a pool ends when it is spent: its time is from the start to the last answer
+  // (autocannon's own, and when it stops, go by whole seconds).
+  const durationS = workload.limit !== undefined ? (lastAnswerAt - wallBefore) / 1000 : result.duration;
   return {
     rps: ok / durationS,
     ok,

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
+import { param, prepare } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export interface KeyValueStore {
@@ -14,28 +15,38 @@ export interface KeyValueStore {
 }
 
 export class SqlKeyValueStore implements KeyValueStore {
+  // Prepared once: a code's issue, exchange and replay record are three of these per sign-in.
+  private readonly queries;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    const key = param<string>('key');
+    this.queries = {
+      put: prepare<{ key: string; value: string; expiresAt: number }, never>(
+        db
+          .insertInto('kv')
+          .values({ key, value: param('value'), expires_at: param('expiresAt') })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: param('value'), expires_at: param('expiresAt') })),
+      ),
+      get: prepare<{ key: string }, { value: string; expires_at: number }>(db.selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key)),
+      // DELETE ... RETURNING is a single statement: only one caller can delete the row.
+      take: prepare<{ key: string }, { value: string; expires_at: number }>(db.deleteFrom('kv').where('key', '=', key).returning(['value', 'expires_at'])),
+    };
+  }
 
   async put(key: string, value: string, ttlMs: number): Promise<void> {
-    const expiresAt = this.clock.now() + ttlMs;
-    await this.db
-      .insertInto('kv')
-      .values({ key, value, expires_at: expiresAt })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }))
-      .execute();
+    await this.queries.put.execute(this.db, { key, value, expiresAt: this.clock.now() + ttlMs });
   }
 
   async get(key: string): Promise<string | null> {
-    const row = await this.db.selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).executeTakeFirst();
+    const row = await this.queries.get.first(this.db, { key });
     return row && row.expires_at > this.clock.now() ? row.value : null;
   }
 
   async take(key: string): Promise<string | null> {
-    // DELETE ... RETURNING is a single statement: only one caller can delete the row.
-    const row = await this.db.deleteFrom('kv').where('key', '=', key).returning(['value', 'expires_at']).executeTakeFirst();
+    const row = await this.queries.take.first(this.db, { key });
     return row && row.expires_at > this.clock.now() ? row.value : null;
   }
 }

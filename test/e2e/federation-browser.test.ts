@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { pkcePair, testEnv } from '../support/app.ts';
-import { launchChromium, signInWithPassword } from '../support/browser.ts';
+import { catchCallback, launchChromium, signInWithPassword } from '../support/browser.ts';
 import { freePort, startListeningApp } from '../support/server.ts';
 import { FetchBrowser, startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -72,14 +72,8 @@ describe('signing in with another OpenID provider, in a real browser', () => {
     page.on('request', (request) => {
       if (request.isNavigationRequest() && request.url().includes('/connections/') && request.url().includes('/callback')) callbacks.push(request.url());
     });
-    let land: (url: URL) => void = () => {};
-    const landed = new Promise<URL>((resolve) => (land = resolve));
-    await page.route(`${CALLBACK}**`, async (route) => {
-      land(new URL(route.request().url()));
-      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
-    });
-    // Once the app's page has loaded: the next navigation of the page does not cut this one short.
-    return { page, landed: landed.then(async (url) => (await page.waitForURL((u) => u.href.startsWith(CALLBACK), { waitUntil: 'load' }), url)), callbacks };
+    const { landed } = await catchCallback(page, CALLBACK);
+    return { page, landed, callbacks };
   }
 
   function authorizeUrl(challenge: string): string {

@@ -4,10 +4,10 @@
 // step, by the app's code and by a recovery code.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { App } from '../../src/app.ts';
 import { pkcePair } from '../support/app.ts';
-import { launchChromium, signInWithPassword } from '../support/browser.ts';
+import { catchCallback, launchChromium, signInWithPassword } from '../support/browser.ts';
 import { startListeningApp } from '../support/server.ts';
 import { totpNow } from '../support/totp.ts';
 
@@ -37,17 +37,6 @@ describe('second factors in a real browser', () => {
     return `${issuer}/authorize?${query.toString()}`;
   }
 
-  /** The app's redirect URI is not served: the navigation to it is caught and answered here. */
-  async function catchCallback(page: Page): Promise<{ landed: Promise<string> }> {
-    let landed: (url: string) => void = () => {};
-    const url = new Promise<string>((resolve) => (landed = resolve));
-    await page.route(`${CALLBACK}**`, async (route) => {
-      landed(route.request().url());
-      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
-    });
-    // In an object: an async function answering a promise would wait for it.
-    return { landed: url };
-  }
 
   it('adds the authenticator app on the account page, then signs in with the second step and with a recovery code', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
@@ -73,14 +62,14 @@ describe('second factors in a real browser', () => {
     // A new browser: password, then the app's code, then the app.
     const second = await browser.newContext({ javaScriptEnabled: false });
     const signIn = await second.newPage();
-    let { landed } = await catchCallback(signIn);
+    let { landed } = await catchCallback(signIn, CALLBACK);
     await signIn.goto(authorizeUrl());
     await Promise.all([signIn.waitForEvent('load'), signInWithPassword(signIn, EMAIL, PASSWORD)]);
     assert.equal(await signIn.locator('h1').innerText(), 'Two-step verification');
     assert.equal(await signIn.locator('#totp-code').getAttribute('autocomplete'), 'one-time-code');
     await signIn.locator('#totp-code').fill(totpNow(key, Date.now()));
     await signIn.getByRole('button', { name: 'Verify' }).click();
-    const url = new URL(await landed);
+    const url = await landed;
     assert.ok(url.searchParams.get('code'));
     assert.equal(url.searchParams.get('state'), 'st');
     await second.close();
@@ -88,13 +77,13 @@ describe('second factors in a real browser', () => {
     // And with a recovery code, behind "Use a recovery code" (no script needed to open it).
     const third = await browser.newContext({ javaScriptEnabled: false });
     const recovery = await third.newPage();
-    ({ landed } = await catchCallback(recovery));
+    ({ landed } = await catchCallback(recovery, CALLBACK));
     await recovery.goto(authorizeUrl());
     await Promise.all([recovery.waitForEvent('load'), signInWithPassword(recovery, EMAIL, PASSWORD)]);
     await recovery.getByText('Use a recovery code').click();
     await recovery.getByLabel('Recovery code').fill(codes[0]!);
     await recovery.getByRole('button', { name: 'Use this recovery code' }).click();
-    assert.ok(new URL(await landed).searchParams.get('code'));
+    assert.ok((await landed).searchParams.get('code'));
     await third.close();
   });
 });

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { pkcePair, testEnv } from '../support/app.ts';
-import { launchChromium, signInWithPassword } from '../support/browser.ts';
+import { catchCallback, launchChromium, signInWithPassword } from '../support/browser.ts';
 import { freePort } from '../support/server.ts';
 
 const EMAIL = 'passkey-person@example.com';
@@ -54,18 +54,6 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     return `${issuer}/authorize?${query.toString()}`;
   }
 
-  /** The app's redirect URI is not served: the navigation to it is caught and answered here. */
-  async function catchCallback(): Promise<{ landed: Promise<string> }> {
-    await page.unroute(`${CALLBACK}**`);
-    let landed: (url: string) => void = () => {};
-    const url = new Promise<string>((resolve) => (landed = resolve));
-    await page.route(`${CALLBACK}**`, async (route) => {
-      landed(route.request().url());
-      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
-    });
-    // Once the app's page has loaded: the next navigation of the page does not cut this one short.
-    return { landed: url.then(async (at) => (await page.waitForURL((u) => u.href.startsWith(CALLBACK), { waitUntil: 'load' }), at)) };
-  }
 
   async function credentials(): Promise<Array<{ credentialId: string; rpId?: string; isResidentCredential: boolean; userHandle?: string }>> {
     return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
@@ -90,22 +78,22 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
 
   it('signs in with the passkey alone ("Sign in with a passkey"), and the app gets a code', { timeout: 60_000 }, async () => {
     await context.clearCookies();
-    const { landed } = await catchCallback();
+    const { landed } = await catchCallback(page, CALLBACK);
     await page.goto(authorizeUrl());
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    const url = new URL(await landed);
+    const url = (await landed);
     assert.ok(url.searchParams.get('code'));
     assert.equal(url.searchParams.get('state'), 'st');
   });
 
   it('uses the passkey as the second step after the password', { timeout: 60_000 }, async () => {
     await context.clearCookies();
-    const { landed } = await catchCallback();
+    const { landed } = await catchCallback(page, CALLBACK);
     await page.goto(authorizeUrl());
     await Promise.all([page.waitForEvent('load'), signInWithPassword(page, EMAIL, PASSWORD)]);
     assert.equal(await page.locator('h1').innerText(), 'Two-step verification');
     await page.getByRole('button', { name: 'Use a passkey' }).click();
-    assert.ok(new URL(await landed).searchParams.get('code'));
+    assert.ok((await landed).searchParams.get('code'));
   });
 
   it('removes the passkey on the account page; the authenticator still has it, and Gatehouse refuses it', { timeout: 60_000 }, async () => {
@@ -129,7 +117,7 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     await app.services.projects.create({ id: 'strict-app', name: 'Strict App', redirect_uris: [CALLBACK], require_mfa: true });
     await app.services.users.create({ email: 'enrol@example.com', password: PASSWORD });
     await context.clearCookies();
-    const { landed } = await catchCallback();
+    const { landed } = await catchCallback(page, CALLBACK);
     const url = new URL(authorizeUrl());
     url.searchParams.set('client_id', 'strict-app');
     await page.goto(url.toString());
@@ -139,7 +127,7 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Add a passkey' }).click()]);
     assert.equal((await page.locator('ul.recovery-codes code').allInnerTexts()).length, 10);
     await page.getByRole('button', { name: 'Continue to Strict App' }).click();
-    assert.ok(new URL(await landed).searchParams.get('code'));
+    assert.ok((await landed).searchParams.get('code'));
     const record = await app.services.users.findByEmail('enrol@example.com');
     assert.equal((await app.services.secondFactors.summary(record!.user.id)).passkeys, 1);
   });

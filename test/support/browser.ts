@@ -45,3 +45,21 @@ export function recordNavigations(page: Page): Navigation[] {
   });
   return navigations;
 }
+
+/**
+ * Catches the page's navigations to an app's redirect URI (the app is not served: each is
+ * answered with a blank page) and answers the first one's URL once the app's page has loaded, so
+ * that the page's next navigation cannot cut that one short. Replaces an earlier catch on the
+ * same page. In an object: an async function answering a promise would wait for it.
+ */
+export async function catchCallback(page: Page, callback: string): Promise<{ landed: Promise<URL> }> {
+  const pattern = `${callback}**`;
+  await page.unroute(pattern);
+  let land: (url: URL) => void = () => {};
+  const caught = new Promise<URL>((resolve) => (land = resolve));
+  await page.route(pattern, async (route) => {
+    land(new URL(route.request().url()));
+    await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>app</title>' });
+  });
+  return { landed: caught.then(async (url) => (await page.waitForURL((u) => u.href.startsWith(callback), { waitUntil: 'load' }), url)) };
+}

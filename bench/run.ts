@@ -73,6 +73,7 @@ const { values: args } = parseArgs({
     'server-node-options': { type: 'string' },
     'keep-db': { type: 'boolean', default: false },
     backend: { type: 'string' },
+    'results-file': { type: 'string' },
   },
   strict: true,
 });
@@ -936,7 +937,7 @@ const report = {
   ratios,
   targets,
 };
-const file = join(resultsDir, `${stamp}${quick ? '-quick' : ''}.json`);
+const file = args['results-file'] ?? join(resultsDir, `${stamp}${quick ? '-quick' : ''}${options.backend === 'postgres' ? '-postgres' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 if (!args['keep-db']) {
   rmSync(workDir, { recursive: true, force: true });

@@ -196,7 +196,11 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     keys,
     projects,
     users,
-    accountsIo: new AccountsIo(db, clock, ids),
+    // A password hash replaced by an import ends the account's sessions, as an admin's new password does.
+    accountsIo: new AccountsIo(db, clock, ids, async (userId) => {
+      await sessions.revokeWhere({ userId });
+      await browserSessions.endForUser(userId);
+    }),
     pins,
     codes: new AuthorizationCodes(kv, ids),
     sessions,

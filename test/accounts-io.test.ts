@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import bcryptjs from 'bcryptjs';
 import { parseAccountLine } from '../src/users/accounts-io.ts';
 import { createTestApp, pkcePair, type TestApp } from './support/app.ts';
-import { authParams, createProject, type TestProject } from './support/flow.ts';
+import { authParams, createProject, passwordTokens, refresh, type TestProject } from './support/flow.ts';
 
 async function* linesOf(text: string): AsyncGenerator<string> {
   for (const line of text.split('\n')) yield line;
@@ -100,5 +100,25 @@ describe('accounts import and export', () => {
     assert.deepEqual(back.problems, []);
     assert.equal(back.created, 0);
     assert.equal(back.unchanged, exported.length);
+  });
+
+  it('--update with a new password hash ends the account\'s sessions, as an admin\'s new password does; the same hash ends nothing', async () => {
+    const signedIn = await passwordTokens(app, open, 'ada@example.com', 'imported passphrase one');
+    const ada = await app.services.users.findByEmail('ada@example.com');
+    assert.ok((await app.services.browserSessions.listForUser(ada!.user.id)).length > 0, 'the sign-in left a browser session');
+    // The hash stored now (the sign-in re-hashed the imported bcrypt one with Argon2id).
+    const stored = (await app.services.users.findByEmail('ada@example.com'))?.passwordHash;
+    assert.ok(stored);
+    const same = await app.services.accountsIo.importLines(linesOf(JSON.stringify({ email: 'ada@example.com', password_hash: stored, email_verified: true })), { update: true });
+    assert.equal(same.updated, 1);
+    const still = await refresh(app, open, signedIn.refresh_token);
+    assert.equal(still.statusCode, 200, still.body);
+
+    const newHash = bcryptjs.hashSync('imported passphrase two', 4);
+    const replaced = await app.services.accountsIo.importLines(linesOf(JSON.stringify({ email: 'ada@example.com', password_hash: newHash })), { update: true });
+    assert.equal(replaced.updated, 1);
+    const after = await refresh(app, open, still.json<{ refresh_token: string }>().refresh_token);
+    assert.deepEqual([after.statusCode, after.json()], [401, { error: 'Invalid refresh token' }]);
+    assert.equal((await app.services.browserSessions.listForUser(ada!.user.id)).length, 0);
   });
 });

@@ -99,6 +99,8 @@ export class AccountsIo {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    /** ends every session of an account whose password hash an update replaced (after its batch commits) */
+    private readonly endSessionsOf: (userId: string) => Promise<void> = async () => {},
   ) {}
 
   /**
@@ -151,38 +153,47 @@ export class AccountsIo {
    * line stays). Adds to `tally`.
    */
   async importBatch(lines: Array<{ number: number; account: AccountLine }>, update: boolean, tally: ImportTally): Promise<void> {
+    // The accounts whose password hash changed, once their writes are committed.
+    let replaced: string[] = [];
     const counts = await this.db.transaction().execute(async (trx) => {
       const counted = { created: 0, updated: 0, unchanged: 0 };
-      for (const { account } of lines) counted[await this.write(trx, account, update)]++;
+      const changed: string[] = [];
+      for (const { account } of lines) counted[await this.write(trx, account, update, changed)]++;
+      replaced = changed;
       return counted;
     }).catch(async () => {
       // One line the checks let through failed in the database (say, an email written by someone
       // else meanwhile): each line again alone, so only that one is reported.
       const counted = { created: 0, updated: 0, unchanged: 0 };
+      replaced = [];
       for (const { number, account } of lines) {
+        const changed: string[] = [];
         try {
-          counted[await this.db.transaction().execute((trx) => this.write(trx, account, update))]++;
+          counted[await this.db.transaction().execute((trx) => this.write(trx, account, update, changed))]++;
+          replaced.push(...changed);
         } catch (error) {
           tally.problems.push({ line: number, reason: `not written: ${(error as Error).message}` });
         }
       }
       return counted;
     });
+    for (const userId of replaced) await this.endSessionsOf(userId);
     tally.created += counts.created;
     tally.updated += counts.updated;
     tally.unchanged += counts.unchanged;
   }
 
-  private async write(trx: Transaction<Database>, account: AccountLine, update: boolean): Promise<'created' | 'updated' | 'unchanged'> {
+  private async write(trx: Transaction<Database>, account: AccountLine, update: boolean, passwordReplaced: string[]): Promise<'created' | 'updated' | 'unchanged'> {
     const now = this.clock.now();
     const key = normalizeEmail(account.email);
-    const existing = await trx.selectFrom('users').select('id').where('email_normalized', '=', key).executeTakeFirst();
+    const existing = await trx.selectFrom('users').select(['id', 'password_hash']).where('email_normalized', '=', key).executeTakeFirst();
     let userId: string;
     let outcome: 'created' | 'updated';
     if (existing) {
       if (!update) return 'unchanged';
       userId = existing.id;
       outcome = 'updated';
+      if (account.password_hash !== undefined && account.password_hash !== existing.password_hash) passwordReplaced.push(userId);
       await trx
         .updateTable('users')
         .set({

@@ -117,6 +117,9 @@ const only = new Set((args.only ?? ALL_SCENARIOS.join(',')).split(',').map((s) =
 for (const name of only) if (!ALL_SCENARIOS.includes(name as ScenarioName)) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.join(', ')}`);
 const wanted = (name: ScenarioName) => only.has(name);
 
+/** code-exchange: the peer's browsers signed in afresh for each run, its codes minted through them */
+const PEER_CODE_BROWSERS = 50;
+
 /** The peer's client_credentials secret (Gatehouse makes its own when the project is created). */
 const PEER_SERVICE_SECRET = randomBytes(24).toString('base64url');
 
@@ -605,14 +608,17 @@ try {
 
   if (wanted('code-exchange')) {
     // The same number of codes for both servers each run, minted right before it (codes live 60 s
-    // on both): Gatehouse's by completeAuthorization, the peer's by its signed-in browsers'
-    // authorization requests. A run ends when its codes are spent, so its rate is codes ÷ time.
-    const count = Math.ceil(options.durationS * 1500);
+    // on both): Gatehouse's by completeAuthorization, the peer's by the authorization requests of
+    // browsers signed in for that run alone (PEER_CODE_BROWSERS of them: the peer keeps every
+    // token of a grant in the grant, and with the same ten browsers run after run its /auth and
+    // /token slowed until codes expired before their exchange, 2026-12-04 03:40). A run ends when
+    // its codes are spent, so its rate is codes ÷ time.
+    const count = Math.ceil(options.durationS * 1000);
     await alternate(
       'code-exchange',
       async (server) => {
         const t0 = performance.now();
-        const codes = server === gatehouse ? await mintCodes(gatehouse, count) : await peerCodes(server.url, await browsersOf(server), count);
+        const codes = server === gatehouse ? await mintCodes(gatehouse, count) : await peerCodes(server.url, await peerBrowsers(server.url, PEER_CODE_BROWSERS), count);
         log(`  ${fmt(count)} codes minted on the ${server === gatehouse ? 'Gatehouse' : 'peer'} in ${fmt((performance.now() - t0) / 1000, 1)} s`);
         return codeExchanges(codes);
       },

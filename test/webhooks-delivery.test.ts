@@ -294,12 +294,12 @@ describe('webhook deliveries: two instances on one database', () => {
   it('claim every pending delivery exactly once between them', async () => {
     await first.services.webhooks.create({ url: receiver.url, events: ['*'], projectId: null, description: null });
     const { db } = first.services.database;
-    // Queued without a nudge (as in a refresh's transaction), so that both deliverers find them.
+    // Queued without the nudge that follows a commit (each step's afterCommit left out, as when the
+    // process that committed them stopped right after), so that both deliverers find them pending.
+    const queued = (n: number) => first.services.audit.recordStep({ type: 'pin.created', outcome: 'success', detail: { n } }).map(({ afterCommit: _nudge, ...write }) => write);
     const count = 300;
     for (let n = 0; n < count; n += 10) {
-      await Promise.all(
-        Array.from({ length: 10 }, (_, i) => writeAtomically(db, first.services.audit.recordStep({ type: 'pin.created', outcome: 'success', detail: { n: n + i } }))),
-      );
+      await Promise.all(Array.from({ length: 10 }, (_, i) => writeAtomically(db, queued(n + i))));
     }
     const [byFirst = 0, bySecond = 0] = await Promise.all([first.services.webhooks.deliverDue(), second.services.webhooks.deliverDue()]);
     // On PostgreSQL the two really run together (on SQLite, one statement at a time anyway).

@@ -173,15 +173,17 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
       ? new SmtpMailer(config.smtpUrl, config.mailFrom, config.smtpTimeoutMs)
       : new LogMailer((message) => logDevOutbox(log, message)));
 
+  /** Every project session and browser session of an account: what a password set by someone else ends. */
+  const endAccountSessions = async (userId: string): Promise<void> => {
+    await sessions.revokeWhere({ userId });
+    await browserSessions.endForUser(userId);
+  };
   await projects.ensureConsole();
   await projects.ensureAccount();
   if (config.adminEmail && config.adminPassword) {
     // A new GATEHOUSE_ADMIN_PASSWORD is a password set by the operator: the old one's sessions end.
     const { user, passwordChanged } = await users.ensureAdmin(config.adminEmail, config.adminPassword, CONSOLE_PROJECT_ID);
-    if (passwordChanged) {
-      await sessions.revokeWhere({ userId: user.id });
-      await browserSessions.endForUser(user.id);
-    }
+    if (passwordChanged) await endAccountSessions(user.id);
   }
 
   return {
@@ -197,10 +199,7 @@ export async function buildServices(options: AppOptions, database: OpenedDatabas
     projects,
     users,
     // A password hash replaced by an import ends the account's sessions, as an admin's new password does.
-    accountsIo: new AccountsIo(db, clock, ids, async (userId) => {
-      await sessions.revokeWhere({ userId });
-      await browserSessions.endForUser(userId);
-    }),
+    accountsIo: new AccountsIo(db, clock, ids, endAccountSessions),
     pins,
     codes: new AuthorizationCodes(kv, ids),
     sessions,

@@ -5,11 +5,12 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import { lazyRequire } from '../lazy.ts';
-
-const postgres = lazyRequire<typeof pg>('pg');
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { forgetStatementName, otherConnectionsCommitted, registerSqlite, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
+
+/** PostgreSQL's client, loaded when a postgres: URL is opened. */
+const postgres = lazyRequire<typeof pg>('pg');
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
